@@ -1,0 +1,14 @@
+/* nabla.h - the umbrella header: includes every public header of libnabla.
+ *
+ * nabla is automatic differentiation for C11: dual-number forward mode and tape-based reverse
+ * mode over one op registry (nabla/ops.def). Link with `pkg-config --cflags --libs nabla`.
+ */
+#ifndef NABLA_H
+#define NABLA_H
+
+#include "nabla/version.h"
+#include "nabla/status.h"
+#include "nabla/ops.h"
+#include "nabla/dual.h"
+
+#endif /* NABLA_H */

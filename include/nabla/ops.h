@@ -1,0 +1,97 @@
+/* ops.h - the op registry as C: op ids, op metadata and the plain double primal of every op.
+ *
+ * The ops themselves are declared once, in nabla/ops.def; everything here is expanded from it.
+ * Thread safety: everything here is pure or reads constant tables.
+ */
+#ifndef NABLA_OPS_H
+#define NABLA_OPS_H
+
+#include <math.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Constants the rules use. Strict C11 has no M_PI and friends. */
+#define NB_PI 3.14159265358979323846264338327950288
+#define NB_2_SQRTPI 1.12837916709551257389615890312154517 /* 2/sqrt(pi) */
+#define NB_LOG2E 1.44269504088896340735992468100189214    /* 1/ln 2 */
+#define NB_LOG10E 0.434294481903251827651128918916605082  /* 1/ln 10 */
+
+/* Op ids, in registry order. NB_OP_COUNT is the number of ops. */
+typedef enum nb_op {
+#define NB_OP1(name_, ...) NB_OP_##name_,
+#define NB_OP2(name_, ...) NB_OP_##name_,
+#define NB_OPI(name_, ...) NB_OP_##name_,
+#include "nabla/ops.def"
+#undef NB_OP1
+#undef NB_OP2
+#undef NB_OPI
+    NB_OP_COUNT
+} nb_op;
+
+/* What the registry says about one op. All strings are static; rule texts are the registry's
+ * rule-algebra source text (e.g. "COS(X)"). */
+typedef struct nb_op_info {
+    const char *name;    /* C name: "sin", "add", "psi_n" */
+    const char *lang;    /* name in the expression language, or NULL for internal ops */
+    int arity;           /* number of double operands: 1 or 2 */
+    int has_param;       /* 1 when the op also takes an int parameter n */
+    int nmin, nmax;      /* the parameter's range when has_param */
+    const char *primal;  /* the primal as C source text */
+    const char *rule[2]; /* the partials as rule-algebra text; rule[1] is NULL for arity 1 */
+    const char *domain;  /* where the op is defined */
+    const char *nondiff; /* the derivative at non-differentiable points */
+} nb_op_info;
+
+/* The registry row of `op`, or NULL when op is not an op id (out of range). */
+const nb_op_info *nb_op_get(nb_op op);
+
+/* The op whose C name is `name` ("sin", "powi"); -1 when there is none or name is NULL. */
+int nb_op_find(const char *name);
+
+/* The op whose expression-language name is `name` ("sin", "polygamma"); -1 when none, when the
+ * op is internal, or when name is NULL. */
+int nb_op_find_lang(const char *name);
+
+/* Special functions the registry uses, computed without ever calling GSL's error handler: at a
+ * pole, outside the domain or where GSL would report underflow or overflow, they return the
+ * limiting value (0, +-inf) or NaN themselves. Thread-safe (lgamma_r, not lgamma).
+ *   nb_sf_lgamma(x)   log|Gamma(x)|, for negative x too; +inf at the poles 0, -1, -2, ...
+ *   nb_sf_digamma(x)  psi(x) = d/dx log|Gamma(x)|; NaN at the poles
+ *   nb_sf_psi_n(x,n)  the polygamma function psi^(n)(x) for n >= 0 (n = 0 is digamma); also for
+ *                     negative non-integer x >= -65536 (n >= 1; NaN below, where the shift to
+ *                     positive x would cost too many terms); NaN at the poles and for n < 0.
+ *                     Accurate to a few ulps where GSL computes it (1 <= n <= 100,
+ *                     1e-6 <= x <= 1e6, |log psi| < 300), to about |log psi| * 1e-16 relative
+ *                     elsewhere. */
+double nb_sf_lgamma(double x);
+double nb_sf_digamma(double x);
+double nb_sf_psi_n(double x, int n);
+
+/* The plain double primal of every op: nb_prim_sin(x), nb_prim_atan2(y, x), nb_prim_powi(x, n).
+ * A parameterized op returns NaN when its parameter is outside [nmin, nmax]. */
+#include "nabla/bits/rule_words.h"
+#define NB_OP1(name_, lang_, primal_, ...) \
+    static inline double nb_prim_##name_(double X) { return (primal_); }
+#define NB_OP2(name_, lang_, primal_, ...) \
+    static inline double nb_prim_##name_(double X, double Y) { return (primal_); }
+#define NB_OPI(name_, lang_, nmin_, nmax_, primal_, ...)                  \
+    static inline double nb_prim_##name_(double X, int N) {              \
+        return (N < (nmin_) || N > (nmax_)) ? (double)NAN : (primal_);    \
+    }
+#include "nabla/ops.def"
+#undef NB_OP1
+#undef NB_OP2
+#undef NB_OPI
+#include "nabla/bits/rule_words_end.h"
+
+/* The primal of `op` at x (and y, n where the op takes them; ignored otherwise). NaN for an op id
+ * out of range. */
+double nb_prim_apply(nb_op op, double x, double y, int n);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* NABLA_OPS_H */

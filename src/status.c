@@ -1,0 +1,19 @@
+/* status.c - status code descriptions and the library version. */
+#include "nabla/status.h"
+#include "nabla/version.h"
+
+const char *nb_strerror(nb_status s) {
+    switch (s) {
+    case NB_OK: return "success";
+    case NB_E_NOMEM: return "out of memory";
+    case NB_E_ARG: return "invalid argument";
+    case NB_E_TAPE_FULL: return "tape size limit reached";
+    case NB_E_STALE: return "handle of a level that was popped";
+    case NB_E_FOREIGN: return "handle of another context";
+    case NB_E_LEVEL: return "no level of the required kind";
+    case NB_E_DEPTH: return "too many nested levels";
+    }
+    return "unknown status";
+}
+
+const char *nb_version(void) { return NB_VERSION_STRING; }

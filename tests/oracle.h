@@ -1,0 +1,29 @@
+/* oracle.h - shared test helpers: tolerant float comparison and GSL's central difference as an
+ * independent derivative oracle. */
+#ifndef NABLA_TEST_ORACLE_H
+#define NABLA_TEST_ORACLE_H
+
+#include <math.h>
+#include <gsl/gsl_deriv.h>
+
+/* |a - b| <= rel * max(|a|, |b|) + abs_floor, with equal infinities and two NaNs counting as
+ * equal (the tests compare NaN policies too). */
+static inline int close_to(double a, double b, double rel, double abs_floor) {
+    if (isnan(a) || isnan(b)) return isnan(a) && isnan(b);
+    if (isinf(a) || isinf(b)) return a == b;
+    double m = fmax(fabs(a), fabs(b));
+    return fabs(a - b) <= rel * m + abs_floor;
+}
+
+/* d/dx f at x by gsl_deriv_central, with its error estimate. */
+static inline double fd_central(double (*f)(double, void *), void *params, double x, double h,
+                                double *abserr) {
+    gsl_function F;
+    F.function = f;
+    F.params = params;
+    double result;
+    gsl_deriv_central(&F, x, h, &result, abserr);
+    return result;
+}
+
+#endif
