@@ -96,8 +96,8 @@ int main(void) {
         e.x[i] = bench_uniform(&seed, -3, 3);
         e.v[i] = bench_uniform(&seed, -1, 1);
     }
-    bench_report("sinexp", "hand", bench_ratio(sinexp_plain, sinexp_hand, &e, 11, 0.05));
-    bench_report("sinexp", "dual", bench_ratio(sinexp_plain, sinexp_dual, &e, 11, 0.05));
+    bench_report("sinexp", "hand", bench_ratio(sinexp_plain, sinexp_hand, &e, 21, 0.1));
+    bench_report("sinexp", "dual", bench_ratio(sinexp_plain, sinexp_dual, &e, 21, 0.1));
 
     e.n = CHAIN_N;
     for (size_t i = 0; i < e.n; i++) e.x[i] = bench_uniform(&seed, -1, 1);
