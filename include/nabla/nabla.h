@@ -10,5 +10,8 @@
 #include "nabla/status.h"
 #include "nabla/ops.h"
 #include "nabla/dual.h"
+#include "nabla/ctx.h"
+#include "nabla/var.h"
+#include "nabla/drivers.h"
 
 #endif /* NABLA_H */

@@ -1,0 +1,126 @@
+/* ctx.h - the context: all mutable state of nabla's forward and reverse modes, and its stack of
+ * levels.
+ *
+ * A context holds a stack of levels; each level is forward (tangents) or reverse (a tape). An op
+ * on handles (nabla/var.h) binds to the innermost level that owns one of its operands and is
+ * recorded there; its derivative rule runs at the levels below, which is how nesting gives higher
+ * derivatives. Nothing is global: use one context per thread (a context is not thread-safe;
+ * different contexts are independent). All memory comes from the context's allocation hook.
+ */
+#ifndef NABLA_CTX_H
+#define NABLA_CTX_H
+
+#include <stddef.h>
+
+#include "nabla/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct nb_ctx nb_ctx;
+
+/* The allocation hook, Lua style: (ud, ptr, old_size, new_size). new_size == 0 frees ptr and
+ * returns NULL; otherwise it returns a block of new_size bytes holding the first
+ * min(old_size, new_size) bytes of ptr (ptr may be NULL), or NULL on failure, leaving ptr intact. */
+typedef void *(*nb_alloc_fn)(void *ud, void *ptr, size_t old_size, size_t new_size);
+
+/* What a reverse sweep does to the gradients of leaves that already hold one. */
+typedef enum nb_grad_mode {
+    NB_GRAD_ACCUMULATE = 0, /* add to them, as PyTorch does (the default); nb_zero_grad clears */
+    NB_GRAD_OVERWRITE = 1   /* replace them, as MXNet's grad_req='write' does */
+} nb_grad_mode;
+
+typedef struct nb_ctx_opts {
+    nb_alloc_fn alloc;     /* NULL: the C library's realloc and free */
+    void *alloc_ud;        /* passed to alloc */
+    size_t max_tape_bytes; /* cap on all memory the context holds for levels (tapes, tangents,
+                              adjoints); 0: no cap. Reaching it is NB_E_TAPE_FULL. */
+    nb_grad_mode grad_mode;
+} nb_ctx_opts;
+
+/* The defaults: C allocator, no cap, NB_GRAD_ACCUMULATE. */
+void nb_ctx_opts_init(nb_ctx_opts *opts);
+
+/* Creates a context with `opts` (NULL for the defaults) into *out. NB_E_ARG if out is NULL,
+ * NB_E_NOMEM if the hook fails. On failure *out is NULL (when out is not NULL). */
+nb_status nb_ctx_new(nb_ctx **out, const nb_ctx_opts *opts);
+
+/* Frees the context and everything it holds. NULL is a no-op. Every handle of it becomes
+ * invalid. */
+void nb_ctx_free(nb_ctx *c);
+
+/* The context's first recorded error (NB_OK if none). Ops on handles cannot return a status, so
+ * an op that fails (a stale or foreign handle, the tape cap, an allocation) returns a NaN
+ * constant and records its status here; later errors do not overwrite the first. Drivers return
+ * it. */
+nb_status nb_ctx_status(const nb_ctx *c);
+
+/* Returns the recorded error and clears it. */
+nb_status nb_ctx_clear_error(nb_ctx *c);
+
+/* Sets how reverse sweeps treat leaf gradients (see nb_grad_mode). */
+void nb_ctx_set_grad_mode(nb_ctx *c, nb_grad_mode mode);
+
+/* Bytes the context holds for levels (capacity, not use): tapes kept across pop and reset
+ * count until nb_ctx_trim or nb_ctx_free. */
+size_t nb_ctx_bytes(const nb_ctx *c);
+
+/* Releases the storage of every level above the current depth (kept for reuse by pop and
+ * reset). */
+void nb_ctx_trim(nb_ctx *c);
+
+/* ---- levels ---- */
+
+typedef enum nb_kind {
+    NB_FORWARD = 1, /* tangents: one directional derivative (a jvp) */
+    NB_REVERSE = 2  /* a tape: gradients by a reverse sweep (a vjp) */
+} nb_kind;
+
+/* The deepest nesting: levels 1 .. NB_MAX_DEPTH. */
+#define NB_MAX_DEPTH 31
+
+/* Pushes a new, empty level of `kind` on top of the stack. Its storage is reused from an earlier
+ * level at the same depth when there is one. NB_E_DEPTH beyond NB_MAX_DEPTH, NB_E_ARG for an
+ * unknown kind, NB_E_NOMEM / NB_E_TAPE_FULL when its first node cannot be allocated. */
+nb_status nb_push(nb_ctx *c, nb_kind kind);
+
+/* Pops the top level. Its handles become stale (an op on them is NB_E_STALE); handles of lower
+ * levels, including results its sweeps produced, stay valid. The storage is kept for the next
+ * push at this depth. NB_E_LEVEL when no level is pushed. */
+nb_status nb_pop(nb_ctx *c);
+
+/* The number of levels pushed (0: none; ops on handles then only fold constants). */
+int nb_depth(const nb_ctx *c);
+
+/* The kind of the level at `depth` (1 .. nb_depth), or 0 when there is no such level. */
+int nb_level_kind(const nb_ctx *c, int depth);
+
+/* Empties the top level, keeping its memory, so the next recording is warm. Its handles become
+ * stale, exactly as after pop + push. NB_E_LEVEL when no level is pushed. */
+nb_status nb_reset(nb_ctx *c);
+
+/* Pre-sizes the top level for `statements` nodes and `operands` recorded operands (reverse) so
+ * that recording that much allocates nothing. NB_E_LEVEL, NB_E_NOMEM, NB_E_TAPE_FULL. */
+nb_status nb_reserve(nb_ctx *c, size_t statements, size_t operands);
+
+/* Size of a level's recording. */
+typedef struct nb_tape_info {
+    size_t statements; /* nodes recorded (inputs and leaves included) */
+    size_t leaves;     /* of which inputs (nb_rev_input / nb_fwd_input) */
+    size_t operands;   /* (index, partial) pairs recorded (reverse levels) */
+    size_t bytes;      /* bytes of storage in use: statements, operand indices, partials (and, at
+                          depth >= 2, the references to lower-level handles) */
+    size_t capacity;   /* bytes allocated for the level (kept across reset and pop) */
+    unsigned long long ops; /* registry ops applied at this level, recorded or not */
+} nb_tape_info;
+
+/* Fills *out for the level at `depth` (1 .. nb_depth). NB_E_LEVEL when there is none, NB_E_ARG
+ * for a NULL out. */
+nb_status nb_tape_info_get(const nb_ctx *c, int depth, nb_tape_info *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* NABLA_CTX_H */

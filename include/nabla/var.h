@@ -1,0 +1,118 @@
+/* var.h - value handles and the differentiable ops on them.
+ *
+ * An nb_var is a small value type: the value itself, and which level of which context recorded it
+ * (a tag) and where (an index). The value is always in the handle, so user code can branch and
+ * loop on nb_value(x); only the path taken is recorded. A constant is a handle with tag 0.
+ *
+ * Every registry op (nabla/ops.def) has a function here: nb_sin(c, x), nb_mul(c, x, y),
+ * nb_powi(c, x, n) ... An op binds to the deepest level that owns one of its operands (operands
+ * of other levels are constants there), records itself there, and evaluates its derivative rule at
+ * the levels below - so the same user code runs under a forward level (a jvp), a reverse level (a
+ * gradient), or any nesting of them (higher derivatives). With only constant operands an op
+ * simply computes its value.
+ *
+ * Errors: an op cannot return a status. When an operand is a handle of a popped level
+ * (NB_E_STALE) or of another context (NB_E_FOREIGN), or the level cannot grow (NB_E_NOMEM,
+ * NB_E_TAPE_FULL), the op returns a NaN constant and records the status in the context
+ * (nb_ctx_status). The tag carries a 27-bit generation drawn from a per-context salt: a handle of
+ * a popped level is always caught, as long as fewer than 2^27 levels were pushed since; a handle
+ * of another context is caught unless its 27-bit generation happens to equal that of the live
+ * level at the same depth (a 2^-27 chance per level).
+ */
+#ifndef NABLA_VAR_H
+#define NABLA_VAR_H
+
+#include <stdint.h>
+
+#include "nabla/ctx.h"
+#include "nabla/ops.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct nb_var {
+    double v;     /* the value */
+    uint32_t idx; /* node index within the level that owns it */
+    uint32_t tag; /* 0: a constant; else the owning level's tag (depth and generation) */
+} nb_var;
+
+/* A constant handle of value v. */
+static inline nb_var nb_const(double v) {
+    nb_var r;
+    r.v = v;
+    r.idx = 0;
+    r.tag = 0;
+    return r;
+}
+
+/* The value of x: always available, whatever level owns it. */
+static inline double nb_value(nb_var x) { return x.v; }
+
+/* 1 when x is a constant (owned by no level). */
+static inline int nb_is_const(nb_var x) { return x.tag == 0; }
+
+/* The depth of the level that owns x (0 for a constant). */
+static inline int nb_var_depth(nb_var x) { return (int)(x.tag & 31u); }
+
+/* The registry's ops on handles: nb_<op>(c, x), nb_<op>(c, x, y), nb_<op>(c, x, n). */
+#define NB_OP1(name_, ...) nb_var nb_##name_(nb_ctx *c, nb_var x);
+#define NB_OP2(name_, ...) nb_var nb_##name_(nb_ctx *c, nb_var x, nb_var y);
+#define NB_OPI(name_, ...) nb_var nb_##name_(nb_ctx *c, nb_var x, int n);
+#include "nabla/ops.def"
+#undef NB_OP1
+#undef NB_OP2
+#undef NB_OPI
+
+/* The op `op` on handles: y is ignored by one-operand ops, n by ops without a parameter. A NaN
+ * constant and NB_E_ARG for an op id out of range. */
+nb_var nb_apply(nb_ctx *c, nb_op op, nb_var x, nb_var y, int n);
+
+/* detach: the value of x, with derivative 0 at every level (nb_stop_gradient). */
+static inline nb_var nb_detach(nb_ctx *c, nb_var x) { return nb_stop_gradient(c, x); }
+
+/* ---- inputs ---- */
+
+/* An input of the top level, which must be forward: value x (a constant or a handle of a lower
+ * level) with tangent dx (likewise). NB_E_LEVEL if the top level is not forward, NB_E_ARG if x or
+ * dx already belongs to the top level; errors are recorded in the context and give a NaN
+ * constant. */
+nb_var nb_fwd_input(nb_ctx *c, nb_var x, nb_var dx);
+
+/* A leaf of the top level, which must be reverse (PyTorch's requires_grad, MXNet's attach_grad):
+ * value x (a constant or a handle of a lower level). Its gradient collects there (nb_grad).
+ * Errors as for nb_fwd_input. */
+nb_var nb_rev_input(nb_ctx *c, nb_var x);
+
+/* ---- forward: tangents ---- */
+
+/* The tangent of y at the top level, which must be forward: a handle of the levels below (a
+ * constant at depth 1). 0 when y does not depend on the top level's inputs. */
+nb_var nb_tangent(nb_ctx *c, nb_var y);
+
+/* ---- reverse: sweeps and gradients ---- */
+
+/* The reverse sweep from y at the top level, which must be reverse, with seed 1: adds dy/dleaf
+ * to every leaf's gradient (or replaces it, in NB_GRAD_OVERWRITE mode). The sweep runs at the
+ * levels below, so under an enclosing level the gradients are differentiable handles there.
+ * The tape is kept: calling it again sweeps again (so in the default mode the gradients double);
+ * see docs/design.md. y not recorded on the top level (a constant, or a lower-level handle) adds
+ * nothing. Returns the context's status (NB_E_LEVEL if the top level is not reverse). */
+nb_status nb_backward(nb_ctx *c, nb_var y);
+
+/* As nb_backward with seed `seed` (a constant or a handle of a lower level): adds seed * dy/dleaf.
+ * A zero seed adds exactly nothing, even where dy/dleaf is inf or NaN. */
+nb_status nb_backward_seed(nb_ctx *c, nb_var y, nb_var seed);
+
+/* The gradient collected by leaf x of the top level (a handle of the levels below; a constant at
+ * depth 1). 0 for a handle that is not a leaf of the top level, or before any sweep. */
+nb_var nb_grad(nb_ctx *c, nb_var x);
+
+/* Clears every gradient of the top level (which must be reverse): NB_E_LEVEL otherwise. */
+nb_status nb_zero_grad(nb_ctx *c);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* NABLA_VAR_H */

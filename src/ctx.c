@@ -1,0 +1,303 @@
+/* ctx.c - contexts and their levels: creation, the allocation hook and the memory cap, push, pop,
+ * reset, reserve, and handle validation. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "internal.h"
+
+static void *default_alloc(void *ud, void *ptr, size_t old_size, size_t new_size) {
+    (void)ud;
+    (void)old_size;
+    if (new_size == 0) {
+        free(ptr);
+        return NULL;
+    }
+    return realloc(ptr, new_size);
+}
+
+void nb_ctx_opts_init(nb_ctx_opts *opts) {
+    if (!opts) return;
+    opts->alloc = NULL;
+    opts->alloc_ud = NULL;
+    opts->max_tape_bytes = 0;
+    opts->grad_mode = NB_GRAD_ACCUMULATE;
+}
+
+/* splitmix64: spreads the salt's bits. */
+static uint64_t mix64(uint64_t z) {
+    z += 0x9e3779b97f4a7c15ull;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+nb_status nb_ctx_new(nb_ctx **out, const nb_ctx_opts *opts) {
+    if (!out) return NB_E_ARG;
+    *out = NULL;
+    nb_ctx_opts o;
+    nb_ctx_opts_init(&o);
+    if (opts) o = *opts;
+    if (!o.alloc) o.alloc = default_alloc;
+    if (o.grad_mode != NB_GRAD_ACCUMULATE && o.grad_mode != NB_GRAD_OVERWRITE) return NB_E_ARG;
+    nb_ctx *c = o.alloc(o.alloc_ud, NULL, 0, sizeof *c);
+    if (!c) return NB_E_NOMEM;
+    memset(c, 0, sizeof *c);
+    c->alloc = o.alloc;
+    c->alloc_ud = o.alloc_ud;
+    c->max_bytes = o.max_tape_bytes ? o.max_tape_bytes : SIZE_MAX;
+    c->grad_mode = o.grad_mode;
+    /* The salt makes generations differ between contexts, so that a handle of another context is
+     * caught (with probability 1 - 2^-27). No global counter: the address and the clock. */
+    struct timespec ts = {0, 0};
+    timespec_get(&ts, TIME_UTC);
+    uint64_t salt = mix64((uint64_t)(uintptr_t)c ^ mix64((uint64_t)ts.tv_nsec ^
+                                                         ((uint64_t)ts.tv_sec << 32)));
+    c->gen_first = c->gen_next = (uint32_t)(salt & NB_GEN_MASK);
+    for (uint32_t d = 1; d <= NB_MAX_DEPTH; d++) c->lv[d].depth = d;
+    *out = c;
+    return NB_OK;
+}
+
+/* Resizes one array to `cap` elements of `size` bytes, keeping the byte count. */
+static nb_status resize(nb_ctx *c, void **p, size_t *cap, size_t newcap, size_t size) {
+    size_t old = *cap * size, neu = newcap * size;
+    void *q = c->alloc(c->alloc_ud, *p, old, neu);
+    if (!q && neu) return NB_E_NOMEM;
+    *p = q;
+    *cap = newcap;
+    c->bytes = c->bytes - old + neu;
+    return NB_OK;
+}
+
+/* Makes *p hold at least `need` elements: doubles the capacity (at least 256), falling back to
+ * exactly `need` near the cap. */
+static nb_status ensure(nb_ctx *c, void **p, size_t *cap, size_t need, size_t size) {
+    if (need <= *cap) return NB_OK;
+    if (need > SIZE_MAX / size / 2) return NB_E_TAPE_FULL;
+    size_t newcap = *cap * 2;
+    if (newcap < need) newcap = need;
+    if (newcap < 256) newcap = 256;
+    size_t old = *cap * size;
+    if (c->bytes - old + newcap * size > c->max_bytes) {
+        newcap = need;
+        if (c->bytes - old + newcap * size > c->max_bytes) return NB_E_TAPE_FULL;
+    }
+    return resize(c, p, cap, newcap, size);
+}
+
+#define ENSURE(c_, L_, field_, need_) \
+    ensure((c_), (void **)&(L_)->field_, &(L_)->cap_##field_, (need_), sizeof *(L_)->field_)
+
+static size_t min2(size_t a, size_t b) { return a < b ? a : b; }
+
+nb_status nb__level_grow(nb_ctx *c, nb_level *L, size_t nodes, size_t operands) {
+    /* Indices are 32-bit: node and operand counts stay below 2^32. */
+    if (nodes > UINT32_MAX - 1 - L->n || operands > UINT32_MAX - L->nops) return NB_E_TAPE_FULL;
+    size_t need = L->n + nodes;
+    nb_status s = NB_OK;
+    if (need > L->ncap) {
+        size_t cap = SIZE_MAX;
+        if (L->kind == NB_FORWARD) {
+            if ((s = ENSURE(c, L, tan, need))) return s;
+            cap = min2(cap, L->cap_tan);
+            if (L->depth >= 2) {
+                if ((s = ENSURE(c, L, tan_ref, need))) return s;
+                cap = min2(cap, L->cap_tan_ref);
+            }
+        } else {
+            if ((s = ENSURE(c, L, stmt_end, need))) return s;
+            cap = min2(cap, L->cap_stmt_end);
+        }
+        if (L->depth >= 2) {
+            if ((s = ENSURE(c, L, prim_ref, need))) return s;
+            cap = min2(cap, L->cap_prim_ref);
+        }
+        L->ncap = cap;
+    }
+    size_t oneed = L->nops + operands;
+    if (L->kind == NB_REVERSE && oneed > L->opcap) {
+        if ((s = ENSURE(c, L, op_idx, oneed))) return s;
+        if ((s = ENSURE(c, L, op_mul, oneed))) return s;
+        size_t cap = min2(L->cap_op_idx, L->cap_op_mul);
+        if (L->depth >= 2) {
+            if ((s = ENSURE(c, L, op_ref, oneed))) return s;
+            cap = min2(cap, L->cap_op_ref);
+        }
+        L->opcap = cap;
+    }
+    return NB_OK;
+}
+
+nb_status nb__adj_ready(nb_ctx *c, nb_level *L) {
+    if (L->adj_n >= L->n) return NB_OK;
+    nb_status s;
+    if ((s = ENSURE(c, L, adj, L->n))) return s;
+    if (L->depth >= 2 && (s = ENSURE(c, L, adj_ref, L->n))) return s;
+    memset(L->adj + L->adj_n, 0, (L->n - L->adj_n) * sizeof *L->adj);
+    if (L->depth >= 2) memset(L->adj_ref + L->adj_n, 0, (L->n - L->adj_n) * sizeof *L->adj_ref);
+    L->adj_n = L->n;
+    return NB_OK;
+}
+
+nb_status nb__inputs_reserve(nb_ctx *c, nb_level *L, size_t n) {
+    if (n > SIZE_MAX / sizeof(nb_var) / 2) return NB_E_TAPE_FULL;
+    return ENSURE(c, L, inputs, n);
+}
+
+/* Releases all storage of a level. */
+static void level_release(nb_ctx *c, nb_level *L) {
+#define RELEASE(field_) resize(c, (void **)&L->field_, &L->cap_##field_, 0, sizeof *L->field_)
+    RELEASE(tan);
+    RELEASE(tan_ref);
+    RELEASE(prim_ref);
+    RELEASE(stmt_end);
+    RELEASE(op_idx);
+    RELEASE(op_mul);
+    RELEASE(op_ref);
+    RELEASE(adj);
+    RELEASE(adj_ref);
+    RELEASE(inputs);
+#undef RELEASE
+    L->ncap = L->opcap = 0;
+}
+
+void nb_ctx_free(nb_ctx *c) {
+    if (!c) return;
+    for (uint32_t d = 1; d <= NB_MAX_DEPTH; d++) level_release(c, &c->lv[d]);
+    c->alloc(c->alloc_ud, c, sizeof *c, 0);
+}
+
+void nb_ctx_trim(nb_ctx *c) {
+    if (!c) return;
+    for (uint32_t d = c->depth + 1; d <= NB_MAX_DEPTH; d++) level_release(c, &c->lv[d]);
+}
+
+nb_status nb_ctx_status(const nb_ctx *c) { return c ? c->err : NB_E_ARG; }
+
+nb_status nb_ctx_clear_error(nb_ctx *c) {
+    if (!c) return NB_E_ARG;
+    nb_status s = c->err;
+    c->err = NB_OK;
+    return s;
+}
+
+void nb_ctx_set_grad_mode(nb_ctx *c, nb_grad_mode mode) {
+    if (c && (mode == NB_GRAD_ACCUMULATE || mode == NB_GRAD_OVERWRITE)) c->grad_mode = mode;
+}
+
+size_t nb_ctx_bytes(const nb_ctx *c) { return c ? c->bytes : 0; }
+
+nb_status nb__fail(nb_ctx *c, nb_status s) {
+    if (c->err == NB_OK) c->err = s;
+    return s;
+}
+
+nb_var nb__fail_var(nb_ctx *c, nb_status s) {
+    nb__fail(c, s);
+    return nb_const((double)NAN);
+}
+
+nb_var nb__bad_handle(nb_ctx *c, nb_var x) {
+    /* A generation this context issued means a popped (or reset) level; any other means the
+     * handle came from elsewhere. */
+    uint32_t gen = x.tag >> NB_DEPTH_BITS;
+    uint32_t age = (gen - c->gen_first) & NB_GEN_MASK;
+    uint32_t issued = (c->gen_next - c->gen_first) & NB_GEN_MASK;
+    return nb__fail_var(c, age < issued ? NB_E_STALE : NB_E_FOREIGN);
+}
+
+/* Gives the level at `d` a fresh tag and empties it. */
+static nb_status level_start(nb_ctx *c, nb_level *L, nb_kind kind) {
+    uint32_t gen = c->gen_next & NB_GEN_MASK;
+    c->gen_next = (c->gen_next + 1) & NB_GEN_MASK;
+    L->tag = (gen << NB_DEPTH_BITS) | L->depth;
+    L->kind = kind;
+    L->ops = 0;
+    L->n = 0;
+    L->nops = 0;
+    L->leaves = 0;
+    L->adj_n = 0;
+    /* node capacity depends on the kind's arrays: recompute */
+    L->ncap = 0;
+    L->opcap = 0;
+    nb_status s = nb__level_grow(c, L, 1, 0);
+    if (s) return s;
+    /* node 0: the sentinel */
+    if (kind == NB_REVERSE) L->stmt_end[0] = 0;
+    else L->tan[0] = 0;
+    if (L->depth >= 2) L->prim_ref[0] = (nb_ref){0, 0};
+    L->n = 1;
+    return NB_OK;
+}
+
+nb_status nb_push(nb_ctx *c, nb_kind kind) {
+    if (!c) return NB_E_ARG;
+    if (kind != NB_FORWARD && kind != NB_REVERSE) return NB_E_ARG;
+    if (c->depth >= NB_MAX_DEPTH) return NB_E_DEPTH;
+    nb_level *L = &c->lv[c->depth + 1];
+    nb_status s = level_start(c, L, kind);
+    if (s) {
+        L->tag = 0;
+        return s;
+    }
+    c->depth++;
+    return NB_OK;
+}
+
+nb_status nb_pop(nb_ctx *c) {
+    if (!c) return NB_E_ARG;
+    if (c->depth == 0) return NB_E_LEVEL;
+    c->lv[c->depth].tag = 0; /* every handle of it is now stale */
+    c->depth--;
+    return NB_OK;
+}
+
+int nb_depth(const nb_ctx *c) { return c ? (int)c->depth : 0; }
+
+int nb_level_kind(const nb_ctx *c, int depth) {
+    if (!c || depth < 1 || depth > (int)c->depth) return 0;
+    return (int)c->lv[depth].kind;
+}
+
+nb_status nb_reset(nb_ctx *c) {
+    if (!c) return NB_E_ARG;
+    if (c->depth == 0) return NB_E_LEVEL;
+    nb_level *L = &c->lv[c->depth];
+    return level_start(c, L, L->kind);
+}
+
+nb_status nb_reserve(nb_ctx *c, size_t statements, size_t operands) {
+    if (!c) return NB_E_ARG;
+    if (c->depth == 0) return NB_E_LEVEL;
+    nb_level *L = &c->lv[c->depth];
+    size_t nodes = statements > L->n ? statements - L->n + 1 : 0;
+    size_t ops = operands > L->nops ? operands - L->nops : 0;
+    return nb__level_grow(c, L, nodes, L->kind == NB_REVERSE ? ops : 0);
+}
+
+nb_status nb_tape_info_get(const nb_ctx *c, int depth, nb_tape_info *out) {
+    if (!c || !out) return NB_E_ARG;
+    if (depth < 1 || depth > (int)c->depth) return NB_E_LEVEL;
+    const nb_level *L = &c->lv[depth];
+    size_t nodes = L->n - 1; /* without the sentinel */
+    size_t per_node, per_op = 0;
+    if (L->kind == NB_FORWARD) {
+        per_node = sizeof(double) + (L->depth >= 2 ? 2 * sizeof(nb_ref) : 0);
+    } else {
+        per_node = sizeof(uint32_t) + (L->depth >= 2 ? sizeof(nb_ref) : 0);
+        per_op = sizeof(uint32_t) + sizeof(double) + (L->depth >= 2 ? sizeof(nb_ref) : 0);
+    }
+    out->statements = nodes;
+    out->leaves = L->leaves;
+    out->operands = L->nops;
+    out->bytes = L->n * per_node + L->nops * per_op;
+    out->capacity = L->cap_tan * sizeof(double) + L->cap_tan_ref * sizeof(nb_ref) +
+                    L->cap_prim_ref * sizeof(nb_ref) + L->cap_stmt_end * sizeof(uint32_t) +
+                    L->cap_op_idx * sizeof(uint32_t) + L->cap_op_mul * sizeof(double) +
+                    L->cap_op_ref * sizeof(nb_ref) + L->cap_adj * sizeof(double) +
+                    L->cap_adj_ref * sizeof(nb_ref) + L->cap_inputs * sizeof(nb_var);
+    out->ops = L->ops;
+    return NB_OK;
+}

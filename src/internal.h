@@ -1,0 +1,131 @@
+/* internal.h - private structures of contexts and levels, shared by the library's sources and
+ * never installed. */
+#ifndef NABLA_INTERNAL_H
+#define NABLA_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nabla/ctx.h"
+#include "nabla/var.h"
+
+/* Forces inlining of the depth-1 recording helpers into every op (GCC and Clang); the ops are
+ * the hot path of reverse mode. */
+#if defined(__GNUC__)
+#define NB_HOT_INLINE static inline __attribute__((always_inline))
+#else
+#define NB_HOT_INLINE static inline
+#endif
+
+#define NB_DEPTH_BITS 5u
+#define NB_DEPTH_MASK 31u
+#define NB_GEN_MASK 0x7ffffffu /* 27 bits */
+
+/* A reference to a handle of a lower level: its index and tag (its value is stored beside). */
+typedef struct nb_ref {
+    uint32_t idx;
+    uint32_t tag;
+} nb_ref;
+
+typedef struct nb_level {
+    nb_kind kind;
+    uint32_t depth;
+    uint32_t tag;
+    unsigned long long ops; /* registry ops bound to this level */
+
+    /* Nodes. Node 0 is a sentinel (stmt_end[0] = 0), real nodes start at 1. */
+    size_t n, ncap;
+    size_t leaves;
+    double *tan;       /* forward: tangent value of each node */
+    nb_ref *tan_ref;   /* forward, depth >= 2: the tangent handle */
+    nb_ref *prim_ref;  /* depth >= 2: the primal handle (a lower-level node) */
+    uint32_t *stmt_end; /* reverse: end of the node's operands in the operand arrays */
+
+    /* Operands (reverse). */
+    size_t nops, opcap;
+    uint32_t *op_idx; /* the operand's node */
+    double *op_mul;   /* the partial's value */
+    nb_ref *op_ref;   /* depth >= 2: the partial handle */
+
+    /* Adjoints (reverse): entries [0, adj_n) are valid, the rest is garbage until zeroed. */
+    size_t adj_n, adjcap;
+    double *adj;
+    nb_ref *adj_ref; /* depth >= 2 */
+
+    /* Capacities of each array, in elements (arrays of a group may differ after a failed
+     * growth; ncap/opcap are the usable minimum). */
+    size_t cap_tan, cap_tan_ref, cap_prim_ref, cap_stmt_end;
+    size_t cap_op_idx, cap_op_mul, cap_op_ref;
+    size_t cap_adj, cap_adj_ref;
+
+    /* Scratch for drivers: handles of this level's inputs. */
+    nb_var *inputs;
+    size_t cap_inputs;
+} nb_level;
+
+struct nb_ctx {
+    nb_alloc_fn alloc;
+    void *alloc_ud;
+    size_t max_bytes; /* SIZE_MAX when uncapped */
+    size_t bytes;     /* bytes held for levels */
+    nb_grad_mode grad_mode;
+    nb_status err;
+    uint32_t depth;
+    uint32_t gen_first, gen_next; /* generations issued: [gen_first, gen_next) mod 2^27 */
+    nb_level lv[NB_MAX_DEPTH + 1]; /* lv[0] unused: depth 0 means a constant */
+};
+
+/* Records `s` as the context's error unless one is already recorded; returns s. */
+nb_status nb__fail(nb_ctx *c, nb_status s);
+
+/* A NaN constant after recording `s`. */
+nb_var nb__fail_var(nb_ctx *c, nb_status s);
+
+/* The level that owns x (x.tag != 0), or NULL when x is stale or foreign. */
+static inline nb_level *nb__owner(nb_ctx *c, nb_var x) {
+    uint32_t d = x.tag & NB_DEPTH_MASK;
+    if (d == 0 || d > c->depth) return NULL;
+    nb_level *L = &c->lv[d];
+    if (L->tag != x.tag || x.idx == 0 || x.idx >= L->n) return NULL;
+    return L;
+}
+
+/* Records NB_E_STALE or NB_E_FOREIGN for the invalid handle x, returns a NaN constant. */
+nb_var nb__bad_handle(nb_ctx *c, nb_var x);
+
+/* Makes room for `nodes` more nodes and `operands` more operands on L. NB_OK or the failure
+ * (not recorded). */
+nb_status nb__level_grow(nb_ctx *c, nb_level *L, size_t nodes, size_t operands);
+
+/* Makes L's adjoints valid (zeroed) for all nodes. */
+nb_status nb__adj_ready(nb_ctx *c, nb_level *L);
+
+/* Makes room for n input handles in L's scratch. */
+nb_status nb__inputs_reserve(nb_ctx *c, nb_level *L, size_t n);
+
+/* The handle stored as (value, ref). */
+static inline nb_var nb__ref_var(double v, nb_ref r) {
+    nb_var x;
+    x.v = v;
+    x.idx = r.idx;
+    x.tag = r.tag;
+    return x;
+}
+static inline nb_ref nb__var_ref(nb_var x) {
+    nb_ref r;
+    r.idx = x.idx;
+    r.tag = x.tag;
+    return r;
+}
+
+/* A structural zero: a constant 0. Only these may be skipped at depth >= 2; a handle whose
+ * value is 0 may carry a live tangent at an outer level. */
+static inline int nb__szero(nb_var x) { return x.tag == 0 && x.v == 0; }
+
+/* The strong-zero product of plain doubles (see nabla/dual.h). */
+static inline double nb__szmul(double p, double t) {
+    double r = p * t;
+    return r == r ? r : (p == 0 || t == 0) ? 0.0 : r;
+}
+
+#endif

@@ -1,0 +1,473 @@
+/* test_reverse.c - reverse mode (and forward mode through handles) at depth 1: the chapter's
+ * examples, control flow, every registry op against dual numbers, closed forms and GSL, gradient
+ * semantics (accumulate, overwrite, backward twice, detach), tape reuse, and errors. */
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+#include <stdlib.h>
+
+#include "nabla/nabla.h"
+#include "op_table.h"
+#include "oracle.h"
+
+static nb_ctx *new_ctx(void) {
+    nb_ctx *c = NULL;
+    cr_assert_eq(nb_ctx_new(&c, NULL), NB_OK);
+    return c;
+}
+
+/* ---- the chapter: y = 2 x.x, sum, detach ---- */
+
+Test(chapter, two_x_dot_x) {
+    nb_ctx *c = new_ctx();
+    cr_assert_eq(nb_push(c, NB_REVERSE), NB_OK);
+    nb_var x[4];
+    for (int i = 0; i < 4; i++) x[i] = nb_rev_input(c, nb_const(i));
+    nb_var dot = nb_const(0);
+    for (int i = 0; i < 4; i++) dot = nb_add(c, dot, nb_mul(c, x[i], x[i]));
+    nb_var y = nb_mul(c, nb_const(2), dot);
+    cr_expect_eq(nb_value(y), 28.0);
+    cr_assert_eq(nb_backward(c, y), NB_OK);
+    for (int i = 0; i < 4; i++) cr_expect_eq(nb_value(nb_grad(c, x[i])), 4.0 * i);
+    /* x.grad.zero_(); y = x.sum(); y.backward() gives ones */
+    cr_assert_eq(nb_zero_grad(c), NB_OK);
+    nb_var s = nb_const(0);
+    for (int i = 0; i < 4; i++) s = nb_add(c, s, x[i]);
+    cr_assert_eq(nb_backward(c, s), NB_OK);
+    for (int i = 0; i < 4; i++) cr_expect_eq(nb_value(nb_grad(c, x[i])), 1.0);
+    nb_pop(c);
+    nb_ctx_free(c);
+}
+
+Test(chapter, detach) {
+    nb_ctx *c = new_ctx();
+    nb_push(c, NB_REVERSE);
+    nb_var x[4], u[4];
+    for (int i = 0; i < 4; i++) x[i] = nb_rev_input(c, nb_const(i));
+    /* u = detach(x * x); z = sum(u * x): dz/dx = u, not 3 x^2 */
+    nb_var z = nb_const(0);
+    for (int i = 0; i < 4; i++) {
+        u[i] = nb_detach(c, nb_mul(c, x[i], x[i]));
+        cr_expect(nb_is_const(u[i]), "a detached value is a constant");
+        z = nb_add(c, z, nb_mul(c, u[i], x[i]));
+    }
+    nb_backward(c, z);
+    for (int i = 0; i < 4; i++) cr_expect_eq(nb_value(nb_grad(c, x[i])), nb_value(u[i]));
+    /* the gradient of sum(x * x) afterwards is 2x */
+    nb_zero_grad(c);
+    nb_var y = nb_const(0);
+    for (int i = 0; i < 4; i++) y = nb_add(c, y, nb_mul(c, x[i], x[i]));
+    nb_backward(c, y);
+    for (int i = 0; i < 4; i++) cr_expect_eq(nb_value(nb_grad(c, x[i])), 2.0 * i);
+    cr_expect_eq(nb_ctx_status(c), NB_OK);
+    nb_pop(c);
+    nb_ctx_free(c);
+}
+
+/* The chapter's f(a): b = 2a; while norm(b) < 1000: b = 2b; c = b if sum(b) > 0 else 100b. */
+static nb_var chapter_f(nb_ctx *c, const nb_var *a, void *env) {
+    (void)env;
+    nb_var b = nb_mul(c, a[0], nb_const(2));
+    while (fabs(nb_value(b)) < 1000) b = nb_mul(c, b, nb_const(2));
+    if (nb_value(b) > 0) return b;
+    return nb_mul(c, nb_const(100), b);
+}
+
+Test(chapter, control_flow_gradient_is_f_over_a) {
+    nb_ctx *c = new_ctx();
+    unsigned long long seed = 12345;
+    for (int t = 0; t < 200; t++) {
+        seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+        double u = (double)(seed >> 11) / 9007199254740992.0;
+        double a = (u - 0.5) * 4; /* both signs */
+        if (a == 0) continue;
+        double fa, g;
+        cr_assert_eq(nb_gradient(c, chapter_f, NULL, 1, &a, &fa, &g), NB_OK);
+        /* f is k a with k a power of two (times 100): f(a)/a is exact up to one rounding of the
+         * division, g is the exact k; allow 2 ulps. */
+        cr_expect(close_to(g, fa / a, 4.5e-16, 0), "a = %.17g: grad %.17g, f(a)/a %.17g", a, g,
+                  fa / a);
+    }
+    nb_ctx_free(c);
+}
+
+/* ---- the same user function under a forward and a reverse level ---- */
+
+struct rosen_env {
+    size_t n;
+};
+static nb_var rosen(nb_ctx *c, const nb_var *x, void *env) {
+    size_t n = ((struct rosen_env *)env)->n;
+    nb_var s = nb_const(0);
+    for (size_t i = 0; i + 1 < n; i++) {
+        nb_var a = nb_sub(c, x[i + 1], nb_mul(c, x[i], x[i]));
+        nb_var b = nb_sub(c, nb_const(1), x[i]);
+        s = nb_add(c, s, nb_add(c, nb_mul(c, nb_const(100), nb_mul(c, a, a)), nb_mul(c, b, b)));
+    }
+    return s;
+}
+static void rosen_grad_hand(size_t n, const double *x, double *g) {
+    for (size_t i = 0; i < n; i++) g[i] = 0;
+    for (size_t i = 0; i + 1 < n; i++) {
+        double a = x[i + 1] - x[i] * x[i];
+        g[i] += -400 * a * x[i] - 2 * (1 - x[i]);
+        g[i + 1] += 200 * a;
+    }
+}
+
+Test(rosenbrock, gradient_n10_equals_hand_written) {
+    nb_ctx *c = new_ctx();
+    struct rosen_env env = {10};
+    double x[10], g[10], h[10], fx;
+    for (int i = 0; i < 10; i++) x[i] = -1.2 + 0.3 * i;
+    cr_assert_eq(nb_gradient(c, rosen, &env, 10, x, &fx, g), NB_OK);
+    rosen_grad_hand(10, x, h);
+    for (int i = 0; i < 10; i++)
+        cr_expect(close_to(g[i], h[i], 1e-14, 1e-14), "g[%d] = %.17g, hand %.17g", i, g[i], h[i]);
+    /* the same function under a forward level: directional derivatives equal g . e_i */
+    for (int i = 0; i < 10; i++) {
+        double v[10] = {0}, d;
+        v[i] = 1;
+        cr_assert_eq(nb_jvp(c, rosen, &env, 10, x, v, NULL, &d), NB_OK);
+        cr_expect(close_to(d, g[i], 1e-14, 1e-14), "jvp e_%d = %.17g, gradient %.17g", i, d, g[i]);
+    }
+    nb_ctx_free(c);
+}
+
+/* ---- every registry op: forward and reverse levels against dual numbers and the oracles ---- */
+
+struct row {
+    int op;
+};
+ParameterizedTestParameters(registry_modes, forward_and_reverse_per_row) {
+    static struct row rows[NB_OP_COUNT];
+    for (int i = 0; i < NB_OP_COUNT; i++) rows[i].op = i;
+    return cr_make_param_array(struct row, rows, NB_OP_COUNT);
+}
+
+struct slice {
+    nb_op op;
+    double x, y;
+    int n, wrt;
+};
+static double slice_f(double t, void *p) {
+    const struct slice *s = p;
+    return s->wrt == 0 ? nb_prim_apply(s->op, t, s->y, s->n) : nb_prim_apply(s->op, s->x, t, s->n);
+}
+
+ParameterizedTest(struct row *r, registry_modes, forward_and_reverse_per_row) {
+    const nb_op_info *info = nb_op_get((nb_op)r->op);
+    const struct closed_form *cf = closed_form_of(info->name);
+    cr_assert_not_null(cf, "op '%s' has no entry in tests/op_table.h", info->name);
+    nb_ctx *c = new_ctx();
+    int nparams = info->has_param ? cf->nparams : 1;
+    for (int pi = 0; pi < nparams; pi++) {
+        int n = info->has_param ? cf->params[pi] : 0;
+        for (int k = 0; k < cf->npts; k++) {
+            double x = cf->pts[k][0], y = cf->pts[k][1];
+            /* reverse: both operands are leaves; one sweep gives both partials */
+            nb_push(c, NB_REVERSE);
+            nb_var rx = nb_rev_input(c, nb_const(x)), ry = nb_rev_input(c, nb_const(y));
+            nb_var out = nb_apply(c, (nb_op)r->op, rx, ry, n);
+            nb_backward(c, out);
+            double grad[2] = {nb_value(nb_grad(c, rx)), nb_value(nb_grad(c, ry))};
+            nb_pop(c);
+            for (int wrt = 0; wrt < info->arity; wrt++) {
+                nb_dual dd = nb_dual_apply((nb_op)r->op, nb_dual_make(x, wrt == 0),
+                                           nb_dual_make(y, wrt == 1), n);
+                /* forward through handles: both operands are inputs, tangent on one */
+                nb_push(c, NB_FORWARD);
+                nb_var fx = nb_fwd_input(c, nb_const(x), nb_const(wrt == 0));
+                nb_var fy = nb_fwd_input(c, nb_const(y), nb_const(wrt == 1));
+                nb_var fo = nb_apply(c, (nb_op)r->op, fx, fy, n);
+                double fwd = nb_value(nb_tangent(c, fo));
+                nb_pop(c);
+                /* Depth 1 runs the registry's same double rule with the same strong-zero product
+                 * as nb_dual: the results are bit-identical, so == is the right comparison. */
+                cr_expect(fwd == dd.d || (isnan(fwd) && isnan(dd.d)),
+                          "%s d/d%s at (%g, %g; n=%d): forward %.17g, dual %.17g", info->name,
+                          wrt ? "y" : "x", x, y, n, fwd, dd.d);
+                cr_expect(grad[wrt] == dd.d || (isnan(grad[wrt]) && isnan(dd.d)),
+                          "%s d/d%s at (%g, %g; n=%d): reverse %.17g, dual %.17g", info->name,
+                          wrt ? "y" : "x", x, y, n, grad[wrt], dd.d);
+                cr_expect_eq(nb_value(fo), dd.v);
+                double want = (wrt == 0 ? cf->dx : cf->dy)(x, y, n);
+                cr_expect(close_to(grad[wrt], want, 1e-13, 1e-300),
+                          "%s d/d%s at (%g, %g; n=%d): reverse %.17g, closed form %.17g",
+                          info->name, wrt ? "y" : "x", x, y, n, grad[wrt], want);
+                if (!cf->fd) continue;
+                struct slice s = {(nb_op)r->op, x, y, n, wrt};
+                double at = wrt == 0 ? x : y, err;
+                double fd = fd_central(slice_f, &s, at, 1e-5 * fmax(1, fabs(at)), &err);
+                cr_expect(fabs(grad[wrt] - fd) <= 4 * err + 1e-9 * fmax(1, fabs(grad[wrt])),
+                          "%s d/d%s: reverse %.17g, gsl_deriv_central %.17g (+- %.3g)",
+                          info->name, wrt ? "y" : "x", grad[wrt], fd, err);
+            }
+        }
+    }
+    cr_expect_eq(nb_ctx_status(c), NB_OK);
+    nb_ctx_free(c);
+}
+
+/* ---- gradient semantics ---- */
+
+static void grads_of_sum_of_squares(nb_ctx *c, double out[2]) {
+    nb_var a = nb_rev_input(c, nb_const(3)), b = nb_rev_input(c, nb_const(-2));
+    nb_var y = nb_add(c, nb_mul(c, a, a), nb_mul(c, b, b));
+    cr_assert_eq(nb_backward(c, y), NB_OK);
+    cr_assert_eq(nb_backward(c, y), NB_OK); /* the second call on the same tape */
+    out[0] = nb_value(nb_grad(c, a));
+    out[1] = nb_value(nb_grad(c, b));
+}
+
+Test(semantics, backward_twice_accumulates_by_default) {
+    nb_ctx *c = new_ctx();
+    nb_push(c, NB_REVERSE);
+    double g[2];
+    grads_of_sum_of_squares(c, g);
+    cr_expect_eq(g[0], 12.0, "2 * 6 after two sweeps, got %g", g[0]);
+    cr_expect_eq(g[1], -8.0);
+    nb_pop(c);
+    nb_ctx_free(c);
+}
+
+Test(semantics, backward_twice_overwrites_in_mxnet_mode) {
+    nb_ctx_opts o;
+    nb_ctx_opts_init(&o);
+    o.grad_mode = NB_GRAD_OVERWRITE;
+    nb_ctx *c = NULL;
+    cr_assert_eq(nb_ctx_new(&c, &o), NB_OK);
+    nb_push(c, NB_REVERSE);
+    double g[2];
+    grads_of_sum_of_squares(c, g);
+    cr_expect_eq(g[0], 6.0);
+    cr_expect_eq(g[1], -4.0);
+    /* switching the mode on a live context */
+    nb_ctx_set_grad_mode(c, NB_GRAD_ACCUMULATE);
+    nb_var a = nb_rev_input(c, nb_const(1));
+    nb_var y = nb_mul(c, a, nb_const(5));
+    nb_backward(c, y);
+    nb_backward(c, y);
+    cr_expect_eq(nb_value(nb_grad(c, a)), 10.0);
+    nb_pop(c);
+    nb_ctx_free(c);
+}
+
+Test(semantics, gradients_accumulate_across_outputs_until_cleared) {
+    nb_ctx *c = new_ctx();
+    nb_push(c, NB_REVERSE);
+    nb_var a = nb_rev_input(c, nb_const(2));
+    nb_backward(c, nb_mul(c, a, a));           /* 4 */
+    nb_backward(c, nb_mul(c, a, nb_const(3))); /* + 3 */
+    cr_expect_eq(nb_value(nb_grad(c, a)), 7.0);
+    nb_zero_grad(c);
+    cr_expect_eq(nb_value(nb_grad(c, a)), 0.0);
+    nb_backward(c, nb_sin(c, a));
+    cr_expect_eq(nb_value(nb_grad(c, a)), cos(2.0));
+    /* a seed scales; a zero seed adds nothing, even through an infinite partial */
+    nb_zero_grad(c);
+    nb_var s = nb_sqrt(c, nb_sub(c, a, nb_const(2))); /* d/da at a = 2 is +inf */
+    nb_backward_seed(c, s, nb_const(0));
+    cr_expect_eq(nb_value(nb_grad(c, a)), 0.0);
+    nb_backward_seed(c, nb_mul(c, a, a), nb_const(-0.5));
+    cr_expect_eq(nb_value(nb_grad(c, a)), -2.0);
+    /* a constant output has no dependence: nothing is added */
+    nb_backward(c, nb_const(5));
+    cr_expect_eq(nb_value(nb_grad(c, a)), -2.0);
+    cr_expect_eq(nb_ctx_status(c), NB_OK);
+    nb_pop(c);
+    nb_ctx_free(c);
+}
+
+Test(semantics, nan_policy_in_reverse) {
+    nb_ctx *c = new_ctx();
+    nb_push(c, NB_REVERSE);
+    nb_var x = nb_rev_input(c, nb_const(0));
+    nb_backward(c, nb_sqrt(c, nb_mul(c, x, x)));
+    cr_expect_eq(nb_value(nb_grad(c, x)), 0.0, "d/dx sqrt(x*x) at 0");
+    nb_zero_grad(c);
+    nb_backward(c, nb_sqrt(c, x));
+    cr_expect(isinf(nb_value(nb_grad(c, x))), "d/dx sqrt(x) at 0 is +inf");
+    nb_zero_grad(c);
+    nb_backward(c, nb_abs(c, x));
+    cr_expect_eq(nb_value(nb_grad(c, x)), 0.0, "d/dx |x| at 0");
+    nb_zero_grad(c);
+    nb_var m = nb_rev_input(c, nb_const(-1));
+    nb_backward(c, nb_sqrt(c, m));
+    cr_expect(isnan(nb_value(nb_grad(c, m))), "sqrt(-1): NaN derivative");
+    nb_pop(c);
+    nb_ctx_free(c);
+}
+
+/* ---- tape reuse and size ---- */
+
+Test(tape, reset_keeps_capacity_and_reports_size) {
+    nb_ctx *c = new_ctx();
+    nb_push(c, NB_REVERSE);
+    cr_assert_eq(nb_reserve(c, 100000, 200000), NB_OK);
+    size_t reserved = nb_ctx_bytes(c);
+    nb_tape_info ti;
+    for (int round = 0; round < 3; round++) {
+        nb_var x = nb_rev_input(c, nb_const(1.5));
+        nb_var y = x;
+        for (int i = 0; i < 1000; i++) y = nb_add(c, nb_mul(c, y, nb_const(0.5)), x);
+        cr_assert_eq(nb_tape_info_get(c, 1, &ti), NB_OK);
+        /* 1 leaf + 2000 ops; mul by a constant records 1 operand, add of two nodes 2 */
+        cr_expect_eq(ti.statements, 2001u);
+        cr_expect_eq(ti.leaves, 1u);
+        cr_expect_eq(ti.operands, 3000u);
+        cr_expect_eq(ti.ops, 2000u);
+        /* 4 bytes per statement (with the sentinel), 12 per operand */
+        cr_expect_eq(ti.bytes, 2002u * 4 + 3000u * 12);
+        cr_expect_eq(nb_ctx_bytes(c), reserved, "recording within the reservation allocates nothing");
+        cr_assert_eq(nb_reset(c), NB_OK);
+        cr_expect(nb_is_const(nb_add(c, x, x)) && nb_ctx_status(c) == NB_E_STALE,
+                  "a handle recorded before reset is stale");
+        nb_ctx_clear_error(c);
+    }
+    nb_pop(c);
+    nb_ctx_trim(c);
+    cr_expect_eq(nb_ctx_bytes(c), 0u);
+    nb_ctx_free(c);
+}
+
+Test(tape, zero_partials_and_constants_are_not_recorded) {
+    nb_ctx *c = new_ctx();
+    nb_push(c, NB_REVERSE);
+    nb_var x = nb_rev_input(c, nb_const(2));
+    nb_var k = nb_mul(c, nb_const(3), nb_const(4));
+    cr_expect(nb_is_const(k));
+    cr_expect_eq(nb_value(k), 12.0);
+    nb_var z = nb_mul(c, x, nb_const(0)); /* partial 0: a constant */
+    cr_expect(nb_is_const(z));
+    nb_var sq = nb_mul(c, x, x); /* one operand, partial 2x */
+    nb_tape_info ti;
+    nb_tape_info_get(c, 1, &ti);
+    cr_expect_eq(ti.statements, 2u);
+    cr_expect_eq(ti.operands, 1u);
+    nb_backward(c, sq);
+    cr_expect_eq(nb_value(nb_grad(c, x)), 4.0);
+    nb_pop(c);
+    nb_ctx_free(c);
+}
+
+/* ---- errors ---- */
+
+Test(errors, stale_handle_after_pop) {
+    nb_ctx *c = new_ctx();
+    nb_push(c, NB_REVERSE);
+    nb_var x = nb_rev_input(c, nb_const(2));
+    nb_pop(c);
+    nb_var y = nb_sin(c, x);
+    cr_expect(isnan(nb_value(y)));
+    cr_expect_eq(nb_ctx_status(c), NB_E_STALE);
+    nb_ctx_clear_error(c);
+    /* the same depth pushed again: the old handle is still stale, not silently reused */
+    nb_push(c, NB_REVERSE);
+    nb_var x2 = nb_rev_input(c, nb_const(7));
+    (void)x2;
+    y = nb_mul(c, x, nb_const(2));
+    cr_expect(isnan(nb_value(y)));
+    cr_expect_eq(nb_ctx_status(c), NB_E_STALE);
+    cr_expect_eq(nb_backward(c, x), NB_E_STALE);
+    nb_pop(c);
+    nb_ctx_free(c);
+}
+
+Test(errors, handle_of_another_context) {
+    nb_ctx *a = new_ctx(), *b = new_ctx();
+    nb_push(a, NB_REVERSE);
+    nb_push(b, NB_REVERSE);
+    nb_var xa = nb_rev_input(a, nb_const(1));
+    nb_var yb = nb_rev_input(b, nb_const(1));
+    nb_var r = nb_add(b, yb, xa);
+    cr_expect(isnan(nb_value(r)));
+    cr_expect_eq(nb_ctx_status(b), NB_E_FOREIGN);
+    cr_expect_eq(nb_ctx_status(a), NB_OK);
+    nb_ctx_free(a);
+    nb_ctx_free(b);
+}
+
+Test(errors, tape_cap) {
+    nb_ctx_opts o;
+    nb_ctx_opts_init(&o);
+    o.max_tape_bytes = 64 * 1024;
+    nb_ctx *c = NULL;
+    cr_assert_eq(nb_ctx_new(&c, &o), NB_OK);
+    nb_push(c, NB_REVERSE);
+    nb_var x = nb_rev_input(c, nb_const(1.0001));
+    nb_var y = x;
+    for (int i = 0; i < 100000; i++) y = nb_mul(c, y, x);
+    cr_expect_eq(nb_ctx_status(c), NB_E_TAPE_FULL);
+    cr_expect(nb_ctx_bytes(c) <= o.max_tape_bytes);
+    cr_expect_eq(nb_reserve(c, 1000000, 0), NB_E_TAPE_FULL);
+    nb_ctx_free(c);
+}
+
+Test(errors, levels) {
+    nb_ctx *c = new_ctx();
+    cr_expect_eq(nb_pop(c), NB_E_LEVEL);
+    cr_expect_eq(nb_reset(c), NB_E_LEVEL);
+    cr_expect_eq(nb_push(c, (nb_kind)7), NB_E_ARG);
+    nb_var t = nb_rev_input(c, nb_const(1));
+    cr_expect(isnan(nb_value(t)));
+    cr_expect_eq(nb_ctx_status(c), NB_E_LEVEL);
+    nb_ctx_clear_error(c);
+    nb_push(c, NB_FORWARD);
+    cr_expect_eq(nb_backward(c, nb_const(1)), NB_E_LEVEL, "backward needs a reverse level");
+    nb_ctx_clear_error(c);
+    nb_var x = nb_fwd_input(c, nb_const(1), nb_const(1));
+    nb_fwd_input(c, x, nb_const(1)); /* x already belongs to this level */
+    cr_expect_eq(nb_ctx_status(c), NB_E_ARG);
+    for (int i = 1; i < NB_MAX_DEPTH; i++) cr_assert_eq(nb_push(c, NB_FORWARD), NB_OK);
+    cr_expect_eq(nb_depth(c), NB_MAX_DEPTH);
+    cr_expect_eq(nb_push(c, NB_FORWARD), NB_E_DEPTH);
+    nb_ctx_free(c);
+    cr_expect_eq(nb_ctx_new(NULL, NULL), NB_E_ARG);
+    nb_ctx_free(NULL);
+}
+
+/* An allocation hook that fails the k-th allocation (counting from 1) and frees correctly. */
+struct failing {
+    int count, fail_at;
+};
+static void *failing_alloc(void *ud, void *ptr, size_t old, size_t size) {
+    struct failing *f = ud;
+    (void)old;
+    if (size == 0) {
+        free(ptr);
+        return NULL;
+    }
+    if (++f->count == f->fail_at) return NULL;
+    return realloc(ptr, size);
+}
+
+Test(errors, every_allocation_failure_is_a_status) {
+    struct rosen_env env = {200};
+    double x[200], g[200], h[200];
+    for (int i = 0; i < 200; i++) x[i] = 0.01 * i - 1;
+    rosen_grad_hand(200, x, h);
+    int total = -1;
+    for (int k = 1;; k++) {
+        struct failing f = {0, k};
+        nb_ctx_opts o;
+        nb_ctx_opts_init(&o);
+        o.alloc = failing_alloc;
+        o.alloc_ud = &f;
+        nb_ctx *c = NULL;
+        nb_status s = nb_ctx_new(&c, &o);
+        if (s == NB_OK) {
+            s = nb_gradient(c, rosen, &env, 200, x, NULL, g);
+            /* a second gradient on the warm context */
+            if (s == NB_OK) s = nb_gradient(c, rosen, &env, 200, x, NULL, g);
+            nb_ctx_free(c);
+        }
+        if (f.count < k) { /* no allocation failed: every one was survived before */
+            cr_assert_eq(s, NB_OK);
+            for (int i = 0; i < 200; i++) cr_expect(close_to(g[i], h[i], 1e-14, 1e-14));
+            total = k - 1;
+            break;
+        }
+        cr_expect_eq(s, NB_E_NOMEM, "allocation %d failed: status %d", k, s);
+    }
+    cr_expect_gt(total, 3, "the test must have failed several allocations (%d)", total);
+}
