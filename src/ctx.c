@@ -142,8 +142,13 @@ nb_status nb__adj_ready(nb_ctx *c, nb_level *L) {
 }
 
 nb_status nb__inputs_reserve(nb_ctx *c, nb_level *L, size_t n) {
-    if (n > SIZE_MAX / sizeof(nb_var) / 2) return NB_E_TAPE_FULL;
     return ENSURE(c, L, inputs, n);
+}
+nb_status nb__outputs_reserve(nb_ctx *c, nb_level *L, size_t n) {
+    return ENSURE(c, L, outputs, n);
+}
+nb_status nb__scratch_reserve(nb_ctx *c, nb_level *L, size_t n) {
+    return ENSURE(c, L, scratch, n);
 }
 
 /* Releases all storage of a level. */
@@ -159,6 +164,8 @@ static void level_release(nb_ctx *c, nb_level *L) {
     RELEASE(adj);
     RELEASE(adj_ref);
     RELEASE(inputs);
+    RELEASE(outputs);
+    RELEASE(scratch);
 #undef RELEASE
     L->ncap = L->opcap = 0;
 }
@@ -297,7 +304,8 @@ nb_status nb_tape_info_get(const nb_ctx *c, int depth, nb_tape_info *out) {
                     L->cap_prim_ref * sizeof(nb_ref) + L->cap_stmt_end * sizeof(uint32_t) +
                     L->cap_op_idx * sizeof(uint32_t) + L->cap_op_mul * sizeof(double) +
                     L->cap_op_ref * sizeof(nb_ref) + L->cap_adj * sizeof(double) +
-                    L->cap_adj_ref * sizeof(nb_ref) + L->cap_inputs * sizeof(nb_var);
+                    L->cap_adj_ref * sizeof(nb_ref) +
+                    (L->cap_inputs + L->cap_outputs + L->cap_scratch) * sizeof(nb_var);
     out->ops = L->ops;
     return NB_OK;
 }

@@ -12,10 +12,14 @@ nb_dual nb_dual_apply(nb_op op, nb_dual x, nb_dual y, int n) {
     case NB_OP_##name_: return nb_dual_##name_(x, y);
 #define NB_OPI(name_, ...) \
     case NB_OP_##name_: return nb_dual_##name_(x, n);
+#define NB_RED1(name_, ...) case NB_OP_##name_:
+#define NB_RED2(name_, ...) case NB_OP_##name_:
 #include "nabla/ops.def"
 #undef NB_OP1
 #undef NB_OP2
 #undef NB_OPI
+#undef NB_RED1
+#undef NB_RED2
     case NB_OP_COUNT: break;
     }
     return nb_dual_make(NAN, NAN);
@@ -29,10 +33,14 @@ double nb_prim_apply(nb_op op, double x, double y, int n) {
     case NB_OP_##name_: return nb_prim_##name_(x, y);
 #define NB_OPI(name_, ...) \
     case NB_OP_##name_: return nb_prim_##name_(x, n);
+#define NB_RED1(name_, ...) case NB_OP_##name_:
+#define NB_RED2(name_, ...) case NB_OP_##name_:
 #include "nabla/ops.def"
 #undef NB_OP1
 #undef NB_OP2
 #undef NB_OPI
+#undef NB_RED1
+#undef NB_RED2
     case NB_OP_COUNT: break;
     }
     return NAN;

@@ -58,9 +58,14 @@ typedef struct nb_level {
     size_t cap_op_idx, cap_op_mul, cap_op_ref;
     size_t cap_adj, cap_adj_ref;
 
-    /* Scratch for drivers: handles of this level's inputs. */
+    /* Scratch for drivers (handles of this level's inputs and outputs) and for reductions at
+     * depth >= 2 (the primal handles of their elements). */
     nb_var *inputs;
     size_t cap_inputs;
+    nb_var *outputs;
+    size_t cap_outputs;
+    nb_var *scratch;
+    size_t cap_scratch;
 } nb_level;
 
 struct nb_ctx {
@@ -100,8 +105,15 @@ nb_status nb__level_grow(nb_ctx *c, nb_level *L, size_t nodes, size_t operands);
 /* Makes L's adjoints valid (zeroed) for all nodes. */
 nb_status nb__adj_ready(nb_ctx *c, nb_level *L);
 
-/* Makes room for n input handles in L's scratch. */
+/* Makes room for n input (output, scratch) handles in L's scratch arrays. */
 nb_status nb__inputs_reserve(nb_ctx *c, nb_level *L, size_t n);
+nb_status nb__outputs_reserve(nb_ctx *c, nb_level *L, size_t n);
+nb_status nb__scratch_reserve(nb_ctx *c, nb_level *L, size_t n);
+
+/* The reverse sweep of level L from outputs ys with seeds (NULL: ones), after zeroing every
+ * gradient of L when `overwrite`. Returns the context's status. */
+nb_status nb__backward(nb_ctx *c, nb_level *L, size_t m, const nb_var *ys, const nb_var *seeds,
+                       int overwrite);
 
 /* The handle stored as (value, ref). */
 static inline nb_var nb__ref_var(double v, nb_ref r) {

@@ -6,15 +6,21 @@
 
 static const nb_op_info op_table[NB_OP_COUNT] = {
 #define NB_OP1(name_, lang_, primal_, dX_, domain_, nondiff_) \
-    {#name_, lang_, 1, 0, 0, 0, #primal_, {#dX_, NULL}, domain_, nondiff_},
+    {#name_, lang_, 1, 0, 0, 0, 0, #primal_, {#dX_, NULL}, domain_, nondiff_},
 #define NB_OP2(name_, lang_, primal_, dX_, dY_, domain_, nondiff_) \
-    {#name_, lang_, 2, 0, 0, 0, #primal_, {#dX_, #dY_}, domain_, nondiff_},
+    {#name_, lang_, 2, 0, 0, 0, 0, #primal_, {#dX_, #dY_}, domain_, nondiff_},
 #define NB_OPI(name_, lang_, nmin_, nmax_, primal_, dX_, domain_, nondiff_) \
-    {#name_, lang_, 1, 1, nmin_, nmax_, #primal_, {#dX_, NULL}, domain_, nondiff_},
+    {#name_, lang_, 1, 0, 1, nmin_, nmax_, #primal_, {#dX_, NULL}, domain_, nondiff_},
+#define NB_RED1(name_, lang_, primal_, dX_, domain_, nondiff_) \
+    {#name_, lang_, 1, 1, 0, 0, 0, #primal_, {#dX_, NULL}, domain_, nondiff_},
+#define NB_RED2(name_, lang_, primal_, dX_, dY_, domain_, nondiff_) \
+    {#name_, lang_, 2, 1, 0, 0, 0, #primal_, {#dX_, #dY_}, domain_, nondiff_},
 #include "nabla/ops.def"
 #undef NB_OP1
 #undef NB_OP2
 #undef NB_OPI
+#undef NB_RED1
+#undef NB_RED2
 };
 
 const nb_op_info *nb_op_get(nb_op op) {

@@ -111,34 +111,60 @@ static void sweepn(nb_ctx *c, nb_level *L, uint32_t from) {
     }
 }
 
-nb_status nb_backward_seed(nb_ctx *c, nb_var y, nb_var seed) {
-    if (!c) return NB_E_ARG;
-    nb_level *L = top_of_kind(c, NB_REVERSE);
-    if (!L) return c->err;
-    if (!below(c, L, seed)) return c->err;
-    if (y.tag != 0 && !nb__owner(c, y)) {
-        nb__bad_handle(c, y);
-        return c->err;
+/* Seeds adj[y_j] += seed_j for the outputs owned by L and sweeps once from the highest. The
+ * seeds are valid constants or handles of lower levels. */
+static void sweep(nb_ctx *c, nb_level *L, size_t m, const nb_var *ys, const nb_var *seeds) {
+    uint32_t top = 0;
+    for (size_t j = 0; j < m; j++) {
+        nb_var y = ys[j], seed = seeds ? seeds[j] : nb_const(1);
+        if (y.tag != L->tag || nb__szero(seed)) continue; /* no dependence on this level */
+        if (L->depth == 1) {
+            L->adj[y.idx] += seed.v;
+        } else {
+            nb_var old = adj_get(L, y.idx);
+            adj_set(L, y.idx, nb__szero(old) ? seed : nb_add(c, old, seed));
+        }
+        if (y.idx > top) top = y.idx;
+    }
+    if (top == 0) return;
+    if (L->depth == 1)
+        sweep1(L, top);
+    else
+        sweepn(c, L, top);
+}
+
+nb_status nb__backward(nb_ctx *c, nb_level *L, size_t m, const nb_var *ys, const nb_var *seeds,
+                       int overwrite) {
+    for (size_t j = 0; j < m; j++) {
+        if (!below(c, L, seeds ? seeds[j] : nb_const(1))) return c->err;
+        if (ys[j].tag != 0 && !nb__owner(c, ys[j])) {
+            nb__bad_handle(c, ys[j]);
+            return c->err;
+        }
     }
     nb_status s = nb__adj_ready(c, L);
     if (s) return nb__fail(c, s);
-    if (c->grad_mode == NB_GRAD_OVERWRITE) {
+    if (overwrite) {
         memset(L->adj, 0, L->adj_n * sizeof *L->adj);
         if (L->depth >= 2) memset(L->adj_ref, 0, L->adj_n * sizeof *L->adj_ref);
     }
-    if (y.tag != L->tag || nb__szero(seed)) return c->err; /* y does not depend on this level */
-    if (L->depth == 1) {
-        L->adj[y.idx] += seed.v;
-        sweep1(L, y.idx);
-    } else {
-        nb_var old = adj_get(L, y.idx);
-        adj_set(L, y.idx, nb__szero(old) ? seed : nb_add(c, old, seed));
-        sweepn(c, L, y.idx);
-    }
+    sweep(c, L, m, ys, seeds);
     return c->err;
 }
 
-nb_status nb_backward(nb_ctx *c, nb_var y) { return nb_backward_seed(c, y, nb_const(1)); }
+nb_status nb_backward_vec(nb_ctx *c, size_t m, const nb_var *ys, const nb_var *seeds) {
+    if (!c) return NB_E_ARG;
+    if (m && !ys) return nb__fail(c, NB_E_ARG);
+    nb_level *L = top_of_kind(c, NB_REVERSE);
+    if (!L) return c->err;
+    return nb__backward(c, L, m, ys, seeds, c->grad_mode == NB_GRAD_OVERWRITE);
+}
+
+nb_status nb_backward_seed(nb_ctx *c, nb_var y, nb_var seed) {
+    return nb_backward_vec(c, 1, &y, &seed);
+}
+
+nb_status nb_backward(nb_ctx *c, nb_var y) { return nb_backward_vec(c, 1, &y, NULL); }
 
 nb_var nb_grad(nb_ctx *c, nb_var x) {
     nb_level *L = top_of_kind(c, NB_REVERSE);
@@ -156,4 +182,66 @@ nb_status nb_zero_grad(nb_ctx *c) {
     if (!L) return NB_E_LEVEL;
     L->adj_n = 0; /* re-zeroed on the next sweep */
     return NB_OK;
+}
+
+nb_status nb_rev_inputs(nb_ctx *c, size_t n, const double *x, nb_var *out) {
+    if (!c) return NB_E_ARG;
+    if (n && (!x || !out)) return nb__fail(c, NB_E_ARG);
+    nb_level *L = top_of_kind(c, NB_REVERSE);
+    if (!L) return c->err;
+    nb_status s = nb__level_grow(c, L, n, 0);
+    if (s) return nb__fail(c, s);
+    const uint32_t end = (uint32_t)L->nops, tag = L->tag, first = (uint32_t)L->n;
+    for (size_t i = 0; i < n; i++) {
+        L->stmt_end[first + i] = end;
+        out[i].v = x[i];
+        out[i].idx = first + (uint32_t)i;
+        out[i].tag = tag;
+    }
+    if (L->depth >= 2)
+        for (size_t i = 0; i < n; i++) L->prim_ref[first + i] = (nb_ref){0, 0};
+    L->n += n;
+    L->leaves += n;
+    return c->err;
+}
+
+nb_status nb_fwd_inputs(nb_ctx *c, size_t n, const double *x, const double *dx, nb_var *out) {
+    if (!c) return NB_E_ARG;
+    if (n && (!x || !dx || !out)) return nb__fail(c, NB_E_ARG);
+    nb_level *L = top_of_kind(c, NB_FORWARD);
+    if (!L) return c->err;
+    nb_status s = nb__level_grow(c, L, n, 0);
+    if (s) return nb__fail(c, s);
+    for (size_t i = 0; i < n; i++) {
+        L->tan[L->n] = dx[i];
+        if (L->depth >= 2) {
+            L->tan_ref[L->n] = (nb_ref){0, 0};
+            L->prim_ref[L->n] = (nb_ref){0, 0};
+        }
+        out[i].v = x[i];
+        out[i].idx = (uint32_t)L->n++;
+        out[i].tag = L->tag;
+    }
+    L->leaves += n;
+    return c->err;
+}
+
+nb_status nb_grads(nb_ctx *c, size_t n, const nb_var *x, double *g) {
+    if (!c) return NB_E_ARG;
+    if (n && (!x || !g)) return nb__fail(c, NB_E_ARG);
+    nb_level *L = top_of_kind(c, NB_REVERSE);
+    if (!L) return c->err;
+    const uint32_t tag = L->tag;
+    const size_t limit = L->adj_n;
+    for (size_t i = 0; i < n; i++) /* the common case inline: a swept leaf of the top level */
+        g[i] = x[i].tag == tag && x[i].idx < limit && x[i].idx > 0 ? L->adj[x[i].idx]
+                                                                    : nb_grad(c, x[i]).v;
+    return c->err;
+}
+
+nb_status nb_tangents(nb_ctx *c, size_t n, const nb_var *y, double *t) {
+    if (!c) return NB_E_ARG;
+    if (n && (!y || !t)) return nb__fail(c, NB_E_ARG);
+    for (size_t i = 0; i < n; i++) t[i] = nb_tangent(c, y[i]).v;
+    return c->err;
 }

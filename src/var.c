@@ -88,10 +88,14 @@ static nb_var acc(nb_ctx *c, nb_var a, nb_var b) {
 #define NB_OP1(name_, lang_, primal_, dX_, ...) NB_RULE_(name_, 0, dX_)
 #define NB_OP2(name_, lang_, primal_, dX_, dY_, ...) NB_RULE_(name_, 0, dX_) NB_RULE_(name_, 1, dY_)
 #define NB_OPI(name_, lang_, nmin_, nmax_, primal_, dX_, ...) NB_RULE_(name_, 0, dX_)
+#define NB_RED1(name_, lang_, primal_, dX_, ...) NB_RULE_(name_, 0, dX_)
+#define NB_RED2(name_, lang_, primal_, dX_, dY_, ...) NB_RULE_(name_, 0, dX_) NB_RULE_(name_, 1, dY_)
 #include "nabla/ops.def"
 #undef NB_OP1
 #undef NB_OP2
 #undef NB_OPI
+#undef NB_RED1
+#undef NB_RED2
 #undef NB_RULE_
 #include "nabla/bits/rule_words_end.h"
 
@@ -100,11 +104,104 @@ static const rule_fn rules[NB_OP_COUNT][2] = {
 #define NB_OP1(name_, ...) {rule_##name_##_0, 0},
 #define NB_OP2(name_, ...) {rule_##name_##_0, rule_##name_##_1},
 #define NB_OPI(name_, ...) {rule_##name_##_0, 0},
+#define NB_RED1(name_, ...) {rule_##name_##_0, 0},
+#define NB_RED2(name_, ...) {rule_##name_##_0, rule_##name_##_1},
 #include "nabla/ops.def"
 #undef NB_OP1
 #undef NB_OP2
 #undef NB_OPI
+#undef NB_RED1
+#undef NB_RED2
 };
+
+/* A reduction by op id at whatever level its elements bind to (for the generic tier). */
+static nb_var reduce_by_id(nb_ctx *c, nb_op op, size_t n, const nb_var *x, const nb_var *y);
+
+/* The elements' binding depth, or -1 after recording the error of an invalid handle. Elements
+ * usually share a level, so the last level seen is checked first. */
+static int elements_depth(nb_ctx *c, size_t n, const nb_var *x) {
+    uint32_t d = 0, seen = 0;
+    size_t limit = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t tag = x[i].tag;
+        if (tag == 0 || (tag == seen && x[i].idx - 1 < limit)) continue;
+        nb_level *L = nb__owner(c, x[i]);
+        if (!L) {
+            nb__bad_handle(c, x[i]);
+            return -1;
+        }
+        seen = tag;
+        limit = L->n - 1; /* valid indices are 1 .. n-1 */
+        if (L->depth > d) d = L->depth;
+    }
+    return (int)d;
+}
+
+/* A reduction at level L (depth >= 2) with result value computed at the levels below. */
+static nb_var reduce_generic(nb_ctx *c, nb_level *L, nb_op op, size_t n, const nb_var *x,
+                             const nb_var *y) {
+    nb_status s = nb__scratch_reserve(c, L, y ? 2 * n : n);
+    if (s) return nb__fail_var(c, s);
+    nb_var *px = L->scratch, *py = y ? L->scratch + n : NULL;
+    for (size_t i = 0; i < n; i++) {
+        px[i] = x[i].tag == L->tag ? primal_of(L, x[i]) : x[i];
+        if (y) py[i] = y[i].tag == L->tag ? primal_of(L, y[i]) : y[i];
+    }
+    const nb_var r = reduce_by_id(c, op, n, px, py);
+    const nb_var zero = nb_const(0);
+    L->ops++;
+    if (L->kind == NB_FORWARD) {
+        nb_var t = zero;
+        for (size_t i = 0; i < n; i++) {
+            nb_var yi = py ? py[i] : zero;
+            if (x[i].tag == L->tag) {
+                nb_var tx = tangent_of(L, x[i]);
+                if (!nb__szero(tx)) t = acc(c, t, nb_smul(c, rules[op][0](c, px[i], yi, r, 0), tx));
+            }
+            if (y && y[i].tag == L->tag) {
+                nb_var ty = tangent_of(L, y[i]);
+                if (!nb__szero(ty)) t = acc(c, t, nb_smul(c, rules[op][1](c, px[i], yi, r, 0), ty));
+            }
+        }
+        if (nb__szero(t)) return r;
+        if (L->n >= L->ncap && (s = nb__level_grow(c, L, 1, 0))) return nb__fail_var(c, s);
+        L->tan[L->n] = t.v;
+        L->tan_ref[L->n] = nb__var_ref(t);
+        L->prim_ref[L->n] = nb__var_ref(r);
+        nb_var out = {r.v, (uint32_t)L->n++, L->tag};
+        return out;
+    }
+    if ((s = nb__level_grow(c, L, 1, y ? 2 * n : n))) return nb__fail_var(c, s);
+    size_t o0 = L->nops;
+    for (size_t i = 0; i < n; i++) {
+        nb_var yi = py ? py[i] : zero;
+        int ax = x[i].tag == L->tag, ay = y && y[i].tag == L->tag;
+        nb_var p = zero;
+        if (ax) p = rules[op][0](c, px[i], yi, r, 0);
+        if (ay && ax && y[i].idx == x[i].idx) { /* dot(x, x): one operand per element */
+            p = acc(c, p, rules[op][1](c, px[i], yi, r, 0));
+            ay = 0;
+        }
+        if (ax && !nb__szero(p)) {
+            L->op_idx[L->nops] = x[i].idx;
+            L->op_mul[L->nops] = p.v;
+            L->op_ref[L->nops++] = nb__var_ref(p);
+        }
+        if (ay) {
+            p = rules[op][1](c, px[i], yi, r, 0);
+            if (!nb__szero(p)) {
+                L->op_idx[L->nops] = y[i].idx;
+                L->op_mul[L->nops] = p.v;
+                L->op_ref[L->nops++] = nb__var_ref(p);
+            }
+        }
+    }
+    if (L->nops == o0) return r;
+    L->stmt_end[L->n] = (uint32_t)L->nops;
+    L->prim_ref[L->n] = nb__var_ref(r);
+    nb_var out = {r.v, (uint32_t)L->n++, L->tag};
+    return out;
+}
 
 /* The op at level d >= 2, where x and/or y (those with depth d) are owned by level L. */
 static nb_var generic(nb_ctx *c, nb_level *L, nb_op op, nb_var x, nb_var y, int n) {
@@ -226,11 +323,90 @@ static nb_var generic(nb_ctx *c, nb_level *L, nb_op op, nb_var x, nb_var y, int 
         return generic(c, L, NB_OP_##name_, x, y, 0);                                     \
     }
 
+/* Reductions at depth 1: the partial of each element in the double algebra, recorded as one
+ * statement (reverse) or summed into one tangent (forward). */
+#define NB_RED_BODY_(name_, primal_, dX_, dY_, Y_EXPR_)                                   \
+    if (n && !x) return nb__fail_var(c, NB_E_ARG);                                        \
+    int d = elements_depth(c, n, x), dy = !y ? 0 : y == x ? d : elements_depth(c, n, y); \
+    if (d < 0 || dy < 0) return nb_const((double)NAN);                                    \
+    if (dy > d) d = dy;                                                                   \
+    const double R = primal_(n, x, sizeof *x, y ? (const void *)y : (const void *)x,      \
+                             sizeof *x);                                                  \
+    (void)R;                                                                              \
+    if (d == 0) return nb_const(R);                                                       \
+    nb_level *L = &c->lv[d];                                                              \
+    if (d >= 2) return reduce_generic(c, L, NB_OP_##name_, n, x, y);                      \
+    L->ops++;                                                                             \
+    const uint32_t tag = L->tag;                                                          \
+    if (L->kind == NB_FORWARD) {                                                          \
+        double t = 0;                                                                     \
+        for (size_t i = 0; i < n; i++) {                                                  \
+            const double X = x[i].v, Y = (Y_EXPR_);                                       \
+            (void)X, (void)Y;                                                             \
+            if (x[i].tag == tag) t += nb__szmul((dX_), L->tan[x[i].idx]);                 \
+            if (y && y[i].tag == tag) t += nb__szmul((dY_), L->tan[y[i].idx]);            \
+        }                                                                                 \
+        return fwd1(c, L, R, t);                                                          \
+    }                                                                                     \
+    nb_status s = nb__level_grow(c, L, 1, y ? 2 * n : n);                                 \
+    if (s) return nb__fail_var(c, s);                                                     \
+    uint32_t *idx = L->op_idx;                                                            \
+    double *mul = L->op_mul;                                                              \
+    size_t o = L->nops;                                                                   \
+    for (size_t i = 0; i < n; i++) {                                                      \
+        const double X = x[i].v, Y = (Y_EXPR_);                                           \
+        (void)X, (void)Y;                                                                 \
+        int ax = x[i].tag == tag, ay = y && y[i].tag == tag;                              \
+        double p = ax ? (dX_) : 0;                                                        \
+        if (ay && ax && y[i].idx == x[i].idx) p += (dY_), ay = 0;                         \
+        if (p != 0) idx[o] = x[i].idx, mul[o++] = p;                                      \
+        if (ay && (p = (dY_)) != 0) idx[o] = y[i].idx, mul[o++] = p;                      \
+    }                                                                                     \
+    if (o == L->nops) return nb_const(R);                                                 \
+    L->nops = o;                                                                          \
+    L->stmt_end[L->n] = (uint32_t)o;                                                      \
+    nb_var out = {R, (uint32_t)L->n++, tag};                                              \
+    return out;
+
+#define NB_RED1(name_, lang_, primal_, dX_, ...)                                          \
+    nb_var nb_##name_(nb_ctx *c, size_t n, const nb_var *x) {                             \
+        const nb_var *y = NULL;                                                           \
+        NB_RED_BODY_(name_, primal_, dX_, 0.0, 0.0)                                       \
+    }
+#define NB_RED2(name_, lang_, primal_, dX_, dY_, ...)                                     \
+    nb_var nb_##name_(nb_ctx *c, size_t n, const nb_var *x, const nb_var *y) {            \
+        if (n && !y) return nb__fail_var(c, NB_E_ARG);                                    \
+        NB_RED_BODY_(name_, primal_, dX_, dY_, y[i].v)                                    \
+    }
+
 #include "nabla/ops.def"
 #undef NB_OP1
 #undef NB_OP2
 #undef NB_OPI
+#undef NB_RED1
+#undef NB_RED2
+#undef NB_RED_BODY_
 #include "nabla/bits/rule_words_end.h"
+
+static nb_var reduce_by_id(nb_ctx *c, nb_op op, size_t n, const nb_var *x, const nb_var *y) {
+    switch (op) {
+#define NB_OP1(...)
+#define NB_OP2(...)
+#define NB_OPI(...)
+#define NB_RED1(name_, ...) \
+    case NB_OP_##name_: return nb_##name_(c, n, x);
+#define NB_RED2(name_, ...) \
+    case NB_OP_##name_: return nb_##name_(c, n, x, y);
+#include "nabla/ops.def"
+#undef NB_OP1
+#undef NB_OP2
+#undef NB_OPI
+#undef NB_RED1
+#undef NB_RED2
+    default: break;
+    }
+    return nb__fail_var(c, NB_E_ARG);
+}
 
 nb_var nb_apply(nb_ctx *c, nb_op op, nb_var x, nb_var y, int n) {
     switch (op) {
@@ -240,10 +416,14 @@ nb_var nb_apply(nb_ctx *c, nb_op op, nb_var x, nb_var y, int n) {
     case NB_OP_##name_: return nb_##name_(c, x, y);
 #define NB_OPI(name_, ...) \
     case NB_OP_##name_: return nb_##name_(c, x, n);
+#define NB_RED1(name_, ...) case NB_OP_##name_:
+#define NB_RED2(name_, ...) case NB_OP_##name_:
 #include "nabla/ops.def"
 #undef NB_OP1
 #undef NB_OP2
 #undef NB_OPI
+#undef NB_RED1
+#undef NB_RED2
     case NB_OP_COUNT: break;
     }
     return nb__fail_var(c, NB_E_ARG);

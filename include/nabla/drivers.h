@@ -32,6 +32,35 @@ nb_status nb_gradient(nb_ctx *c, nb_fn f, void *env, size_t n, const double *x, 
 nb_status nb_jvp(nb_ctx *c, nb_fn f, void *env, size_t n, const double *x, const double *v,
                  double *fx, double *dfv);
 
+/* ---- vector functions ---- */
+
+/* A function of n inputs with m outputs: it writes y[0 .. m-1] (n and m are known to the caller
+ * and to env). Errors inside it are ops' errors, recorded in the context. */
+typedef void (*nb_vfn)(nb_ctx *c, const nb_var *x, nb_var *y, void *env);
+
+/* The vector-Jacobian product v^T J at x by one reverse sweep seeded with v (m doubles): f(x)
+ * into y (m doubles, NULL to skip) and v^T J into out (n doubles). Errors as for nb_gradient. */
+nb_status nb_vjp(nb_ctx *c, nb_vfn f, void *env, size_t n, size_t m, const double *x,
+                 const double *v, double *y, double *out);
+
+/* The Jacobian-vector product J u at x by one forward pass along u (n doubles): f(x) into y (m
+ * doubles, NULL to skip) and J u into out (m doubles). Errors as for nb_gradient. */
+nb_status nb_jvp_vec(nb_ctx *c, nb_vfn f, void *env, size_t n, size_t m, const double *x,
+                     const double *u, double *y, double *out);
+
+typedef enum nb_jac_mode {
+    NB_JAC_AUTO = 0, /* reverse when m <= n, forward otherwise */
+    NB_JAC_REVERSE,  /* one recording, m reverse sweeps: cheap when outputs are few */
+    NB_JAC_FORWARD   /* n forward passes: cheap when inputs are few */
+} nb_jac_mode;
+
+/* The m x n Jacobian of f at x into jac (row-major: jac[i*n + j] = dy_i/dx_j), and f(x) into y
+ * (m doubles, NULL to skip). The two modes give the same numbers up to rounding (reverse sums
+ * contributions in the opposite order). NB_E_ARG for a NULL c, f, jac (with m*n > 0) or x
+ * (with n > 0), or an unknown mode; otherwise errors as for nb_gradient. */
+nb_status nb_jacobian(nb_ctx *c, nb_vfn f, void *env, size_t n, size_t m, const double *x,
+                      nb_jac_mode mode, double *y, double *jac);
+
 #ifdef __cplusplus
 }
 #endif

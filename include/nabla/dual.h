@@ -78,14 +78,43 @@ static inline double nb_dual_szmul(double p, double t) {
         (void)R;                                                              \
         return nb_dual_make(R, nb_dual_szmul((dX_), nb_x_.d));                \
     }
+/* Reductions: nb_dual_sum(n, x), nb_dual_dot(n, x, y), ... */
+#define NB_RED1(name_, lang_, primal_, dX_, ...)                              \
+    static inline nb_dual nb_dual_##name_(size_t n, const nb_dual *x) {       \
+        const double R = primal_(n, x, sizeof *x, x, sizeof *x);              \
+        double nb_t_ = 0;                                                     \
+        (void)R;                                                              \
+        for (size_t i = 0; i < n; i++) {                                      \
+            const double X = x[i].v;                                          \
+            (void)X;                                                          \
+            nb_t_ += nb_dual_szmul((dX_), x[i].d);                            \
+        }                                                                     \
+        return nb_dual_make(R, nb_t_);                                        \
+    }
+#define NB_RED2(name_, lang_, primal_, dX_, dY_, ...)                         \
+    static inline nb_dual nb_dual_##name_(size_t n, const nb_dual *x,         \
+                                          const nb_dual *y) {                 \
+        const double R = primal_(n, x, sizeof *x, y, sizeof *y);              \
+        double nb_t_ = 0;                                                     \
+        (void)R;                                                              \
+        for (size_t i = 0; i < n; i++) {                                      \
+            const double X = x[i].v, Y = y[i].v;                              \
+            (void)X, (void)Y;                                                 \
+            nb_t_ += nb_dual_szmul((dX_), x[i].d) + nb_dual_szmul((dY_), y[i].d); \
+        }                                                                     \
+        return nb_dual_make(R, nb_t_);                                        \
+    }
 #include "nabla/ops.def"
 #undef NB_OP1
 #undef NB_OP2
 #undef NB_OPI
+#undef NB_RED1
+#undef NB_RED2
 #include "nabla/bits/rule_words_end.h"
 
 /* The op `op` applied to dual numbers: x (and y for two-operand ops, ignored otherwise; n for
- * parameterized ops, ignored otherwise). {NaN, NaN} for an op id out of range. */
+ * parameterized ops, ignored otherwise). {NaN, NaN} for an op id out of range and for a
+ * reduction (call nb_dual_sum & co. directly). */
 nb_dual nb_dual_apply(nb_op op, nb_dual x, nb_dual y, int n);
 
 #ifdef __cplusplus

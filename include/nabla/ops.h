@@ -23,10 +23,14 @@ typedef enum nb_op {
 #define NB_OP1(name_, ...) NB_OP_##name_,
 #define NB_OP2(name_, ...) NB_OP_##name_,
 #define NB_OPI(name_, ...) NB_OP_##name_,
+#define NB_RED1(name_, ...) NB_OP_##name_,
+#define NB_RED2(name_, ...) NB_OP_##name_,
 #include "nabla/ops.def"
 #undef NB_OP1
 #undef NB_OP2
 #undef NB_OPI
+#undef NB_RED1
+#undef NB_RED2
     NB_OP_COUNT
 } nb_op;
 
@@ -35,7 +39,9 @@ typedef enum nb_op {
 typedef struct nb_op_info {
     const char *name;    /* C name: "sin", "add", "psi_n" */
     const char *lang;    /* name in the expression language, or NULL for internal ops */
-    int arity;           /* number of double operands: 1 or 2 */
+    int arity;           /* number of double operands: 1 or 2; for a reduction, the number of
+                            vectors (1: x, 2: x and y) */
+    int reduction;       /* 1 for a reduction over n elements (sum, dot, norm, sumsq) */
     int has_param;       /* 1 when the op also takes an int parameter n */
     int nmin, nmax;      /* the parameter's range when has_param */
     const char *primal;  /* the primal as C source text */
@@ -69,6 +75,54 @@ double nb_sf_lgamma(double x);
 double nb_sf_digamma(double x);
 double nb_sf_psi_n(double x, int n);
 
+/* The primals of the reductions: n elements of x (and y) spaced sx (sy) bytes apart, so that the
+ * same loop reads double arrays, nb_dual arrays and nb_var arrays (whose value is their first
+ * member). Plain left-to-right sums, as a C loop would compute them; the norm is scaled by the
+ * largest |x_i| so that it neither overflows nor underflows. */
+#include <stddef.h>
+#include <string.h>
+static inline double nb_red_at_(const void *base, size_t i, size_t stride) {
+    double v;
+    memcpy(&v, (const char *)base + i * stride, sizeof v);
+    return v;
+}
+static inline double nb_red_sum(size_t n, const void *x, size_t sx, const void *y, size_t sy) {
+    (void)y, (void)sy;
+    double s = 0;
+    for (size_t i = 0; i < n; i++) s += nb_red_at_(x, i, sx);
+    return s;
+}
+static inline double nb_red_sumsq(size_t n, const void *x, size_t sx, const void *y, size_t sy) {
+    (void)y, (void)sy;
+    double s = 0;
+    for (size_t i = 0; i < n; i++) {
+        double v = nb_red_at_(x, i, sx);
+        s += v * v;
+    }
+    return s;
+}
+static inline double nb_red_dot(size_t n, const void *x, size_t sx, const void *y, size_t sy) {
+    double s = 0;
+    for (size_t i = 0; i < n; i++) s += nb_red_at_(x, i, sx) * nb_red_at_(y, i, sy);
+    return s;
+}
+static inline double nb_red_norm(size_t n, const void *x, size_t sx, const void *y, size_t sy) {
+    (void)y, (void)sy;
+    double scale = 0;
+    for (size_t i = 0; i < n; i++) {
+        double a = fabs(nb_red_at_(x, i, sx));
+        if (a != a) return a; /* NaN */
+        if (a > scale) scale = a;
+    }
+    if (scale == 0 || scale == (double)INFINITY) return scale;
+    double s = 0;
+    for (size_t i = 0; i < n; i++) {
+        double v = nb_red_at_(x, i, sx) / scale;
+        s += v * v;
+    }
+    return scale * sqrt(s);
+}
+
 /* The plain double primal of every op: nb_prim_sin(x), nb_prim_atan2(y, x), nb_prim_powi(x, n).
  * A parameterized op returns NaN when its parameter is outside [nmin, nmax]. */
 #include "nabla/bits/rule_words.h"
@@ -80,14 +134,18 @@ double nb_sf_psi_n(double x, int n);
     static inline double nb_prim_##name_(double X, int N) {              \
         return (N < (nmin_) || N > (nmax_)) ? (double)NAN : (primal_);    \
     }
+#define NB_RED1(...)
+#define NB_RED2(...)
 #include "nabla/ops.def"
 #undef NB_OP1
 #undef NB_OP2
 #undef NB_OPI
+#undef NB_RED1
+#undef NB_RED2
 #include "nabla/bits/rule_words_end.h"
 
 /* The primal of `op` at x (and y, n where the op takes them; ignored otherwise). NaN for an op id
- * out of range. */
+ * out of range and for a reduction. */
 double nb_prim_apply(nb_op op, double x, double y, int n);
 
 #ifdef __cplusplus

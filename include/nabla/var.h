@@ -22,6 +22,7 @@
 #ifndef NABLA_VAR_H
 #define NABLA_VAR_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "nabla/ctx.h"
@@ -59,13 +60,20 @@ static inline int nb_var_depth(nb_var x) { return (int)(x.tag & 31u); }
 #define NB_OP1(name_, ...) nb_var nb_##name_(nb_ctx *c, nb_var x);
 #define NB_OP2(name_, ...) nb_var nb_##name_(nb_ctx *c, nb_var x, nb_var y);
 #define NB_OPI(name_, ...) nb_var nb_##name_(nb_ctx *c, nb_var x, int n);
+/* Reductions: nb_sum(c, n, x), nb_sumsq(c, n, x), nb_norm(c, n, x), nb_dot(c, n, x, y). Each is
+ * ONE tape statement with one (index, partial) pair per element that belongs to its level, not n
+ * statements. NULL arrays are allowed only with n == 0. */
+#define NB_RED1(name_, ...) nb_var nb_##name_(nb_ctx *c, size_t n, const nb_var *x);
+#define NB_RED2(name_, ...) nb_var nb_##name_(nb_ctx *c, size_t n, const nb_var *x, const nb_var *y);
 #include "nabla/ops.def"
 #undef NB_OP1
 #undef NB_OP2
 #undef NB_OPI
+#undef NB_RED1
+#undef NB_RED2
 
 /* The op `op` on handles: y is ignored by one-operand ops, n by ops without a parameter. A NaN
- * constant and NB_E_ARG for an op id out of range. */
+ * constant and NB_E_ARG for an op id out of range or a reduction. */
 nb_var nb_apply(nb_ctx *c, nb_op op, nb_var x, nb_var y, int n);
 
 /* detach: the value of x, with derivative 0 at every level (nb_stop_gradient). */
@@ -83,6 +91,12 @@ nb_var nb_fwd_input(nb_ctx *c, nb_var x, nb_var dx);
  * value x (a constant or a handle of a lower level). Its gradient collects there (nb_grad).
  * Errors as for nb_fwd_input. */
 nb_var nb_rev_input(nb_ctx *c, nb_var x);
+
+/* n inputs at once: out[i] = nb_rev_input(c, nb_const(x[i])) (reverse top level) or
+ * nb_fwd_input(c, nb_const(x[i]), nb_const(dx[i])) (forward top level), in one call. Return the
+ * context's status; NB_E_ARG for NULL arrays with n > 0. */
+nb_status nb_rev_inputs(nb_ctx *c, size_t n, const double *x, nb_var *out);
+nb_status nb_fwd_inputs(nb_ctx *c, size_t n, const double *x, const double *dx, nb_var *out);
 
 /* ---- forward: tangents ---- */
 
@@ -104,12 +118,39 @@ nb_status nb_backward(nb_ctx *c, nb_var y);
  * A zero seed adds exactly nothing, even where dy/dleaf is inf or NaN. */
 nb_status nb_backward_seed(nb_ctx *c, nb_var y, nb_var seed);
 
+/* The vector-Jacobian product: one sweep from several outputs ys[0 .. m-1] of the top level
+ * with seeds[j] (NULL: all ones), adding sum_j seeds[j] * dys[j]/dleaf to every leaf's gradient
+ * - PyTorch's y.backward(gradient=v) for a non-scalar y. Seeding all ones gives the gradient of
+ * sum(y). Otherwise as nb_backward. */
+nb_status nb_backward_vec(nb_ctx *c, size_t m, const nb_var *ys, const nb_var *seeds);
+
 /* The gradient collected by leaf x of the top level (a handle of the levels below; a constant at
  * depth 1). 0 for a handle that is not a leaf of the top level, or before any sweep. */
 nb_var nb_grad(nb_ctx *c, nb_var x);
 
+/* The values of nb_grad(c, x[i]) into g[i], and of nb_tangent(c, y[i]) into t[i]: the plain
+ * doubles of depth 1 (the values of the handles at deeper levels). Return the context's status. */
+nb_status nb_grads(nb_ctx *c, size_t n, const nb_var *x, double *g);
+nb_status nb_tangents(nb_ctx *c, size_t n, const nb_var *y, double *t);
+
 /* Clears every gradient of the top level (which must be reverse): NB_E_LEVEL otherwise. */
 nb_status nb_zero_grad(nb_ctx *c);
+
+/* ---- elementwise helpers over arrays (out may alias an input) ---- */
+
+/* out[i] = x[i] + y[i], x[i] - y[i], x[i] * y[i], x[i] / y[i]. */
+void nb_vadd(nb_ctx *c, size_t n, const nb_var *x, const nb_var *y, nb_var *out);
+void nb_vsub(nb_ctx *c, size_t n, const nb_var *x, const nb_var *y, nb_var *out);
+void nb_vmul(nb_ctx *c, size_t n, const nb_var *x, const nb_var *y, nb_var *out);
+void nb_vdiv(nb_ctx *c, size_t n, const nb_var *x, const nb_var *y, nb_var *out);
+/* out[i] = a * x[i]. */
+void nb_vscale(nb_ctx *c, size_t n, nb_var a, const nb_var *x, nb_var *out);
+/* out[i] = a * x[i] + y[i]. */
+void nb_vaxpy(nb_ctx *c, size_t n, nb_var a, const nb_var *x, const nb_var *y, nb_var *out);
+/* out[i] = op(x[i]) for a one-operand op, op(x[i], y[i]) for a two-operand op (y ignored
+ * otherwise), op(x[i], param) for a parameterized op. NB_E_ARG (recorded) for a reduction. */
+void nb_vapply(nb_ctx *c, nb_op op, size_t n, const nb_var *x, const nb_var *y, int param,
+               nb_var *out);
 
 #ifdef __cplusplus
 }

@@ -25,7 +25,9 @@ int main(void) {
     puts("op's result, `N` the integer parameter, `K(c)` a constant, `V(a)` a plain value,");
     puts("`SELECT(c, a, b)` the only branch (its condition is not differentiated). Every derivative");
     puts("product follows the strong-zero NaN policy of docs/design.md: an exactly zero tangent,");
-    puts("partial or adjoint gives 0 even against inf or NaN.");
+    puts("partial or adjoint gives 0 even against inf or NaN. In a reduction's rules `X` and `Y` are");
+    puts("the elements x_i and y_i and `R` is the reduction's value; its primal is a C function of");
+    puts("(n, x, stride, y, stride) in `include/nabla/ops.h`.");
     puts("");
     puts("| op | language | operands | primal | derivative | domain | non-differentiable points |");
     puts("|---|---|---|---|---|---|---|");
@@ -36,14 +38,20 @@ int main(void) {
             printf(op->has_param ? "`%s(n, x)`" : "`%s`", op->lang);
         else
             fputs("(internal)", stdout);
-        if (op->has_param)
+        if (op->reduction)
+            printf(" | %s (n elements; one statement) | `",
+                   op->arity == 1 ? "vector x" : "vectors x, y");
+        else if (op->has_param)
             printf(" | x; int n in [%d, %d] | `", op->nmin, op->nmax);
         else
             printf(" | %s | `", op->arity == 1 ? "x" : "x, y");
         cell(op->primal);
         fputs("` | ", stdout);
         for (int k = 0; k < op->arity; k++) {
-            if (op->arity > 1) printf("d/d%s: ", k == 0 ? "x" : "y");
+            if (op->reduction)
+                printf("d/d%s_i: ", k == 0 ? "x" : "y");
+            else if (op->arity > 1)
+                printf("d/d%s: ", k == 0 ? "x" : "y");
             fputs("`", stdout);
             cell(op->rule[k]);
             fputs(k + 1 < op->arity ? "`<br>" : "`", stdout);
