@@ -102,7 +102,7 @@ nb_status nb__level_grow(nb_ctx *c, nb_level *L, size_t nodes, size_t operands) 
         if (L->kind == NB_FORWARD) {
             if ((s = ENSURE(c, L, tan, need))) return s;
             cap = min2(cap, L->cap_tan);
-            if (L->depth >= 2) {
+            if (L->mode == NB_MODE_GENERIC) {
                 if ((s = ENSURE(c, L, tan_ref, need))) return s;
                 cap = min2(cap, L->cap_tan_ref);
             }
@@ -110,9 +110,12 @@ nb_status nb__level_grow(nb_ctx *c, nb_level *L, size_t nodes, size_t operands) 
             if ((s = ENSURE(c, L, stmt_end, need))) return s;
             cap = min2(cap, L->cap_stmt_end);
         }
-        if (L->depth >= 2) {
+        if (L->mode == NB_MODE_GENERIC) {
             if ((s = ENSURE(c, L, prim_ref, need))) return s;
             cap = min2(cap, L->cap_prim_ref);
+        } else if (L->mode == NB_MODE_DUAL) {
+            if ((s = ENSURE(c, L, prim_t, need))) return s;
+            cap = min2(cap, L->cap_prim_t);
         }
         L->ncap = cap;
     }
@@ -121,9 +124,12 @@ nb_status nb__level_grow(nb_ctx *c, nb_level *L, size_t nodes, size_t operands) 
         if ((s = ENSURE(c, L, op_idx, oneed))) return s;
         if ((s = ENSURE(c, L, op_mul, oneed))) return s;
         size_t cap = min2(L->cap_op_idx, L->cap_op_mul);
-        if (L->depth >= 2) {
+        if (L->mode == NB_MODE_GENERIC) {
             if ((s = ENSURE(c, L, op_ref, oneed))) return s;
             cap = min2(cap, L->cap_op_ref);
+        } else if (L->mode == NB_MODE_DUAL) {
+            if ((s = ENSURE(c, L, op_mt, oneed))) return s;
+            cap = min2(cap, L->cap_op_mt);
         }
         L->opcap = cap;
     }
@@ -134,9 +140,12 @@ nb_status nb__adj_ready(nb_ctx *c, nb_level *L) {
     if (L->adj_n >= L->n) return NB_OK;
     nb_status s;
     if ((s = ENSURE(c, L, adj, L->n))) return s;
-    if (L->depth >= 2 && (s = ENSURE(c, L, adj_ref, L->n))) return s;
-    memset(L->adj + L->adj_n, 0, (L->n - L->adj_n) * sizeof *L->adj);
-    if (L->depth >= 2) memset(L->adj_ref + L->adj_n, 0, (L->n - L->adj_n) * sizeof *L->adj_ref);
+    if (L->mode == NB_MODE_GENERIC && (s = ENSURE(c, L, adj_ref, L->n))) return s;
+    if (L->mode == NB_MODE_DUAL && (s = ENSURE(c, L, adj_t, L->n))) return s;
+    size_t k = L->n - L->adj_n;
+    memset(L->adj + L->adj_n, 0, k * sizeof *L->adj);
+    if (L->mode == NB_MODE_GENERIC) memset(L->adj_ref + L->adj_n, 0, k * sizeof *L->adj_ref);
+    if (L->mode == NB_MODE_DUAL) memset(L->adj_t + L->adj_n, 0, k * sizeof *L->adj_t);
     L->adj_n = L->n;
     return NB_OK;
 }
@@ -150,6 +159,9 @@ nb_status nb__outputs_reserve(nb_ctx *c, nb_level *L, size_t n) {
 nb_status nb__scratch_reserve(nb_ctx *c, nb_level *L, size_t n) {
     return ENSURE(c, L, scratch, n);
 }
+nb_status nb__dscratch_reserve(nb_ctx *c, nb_level *L, size_t n) {
+    return ENSURE(c, L, dscratch, n);
+}
 
 /* Releases all storage of a level. */
 static void level_release(nb_ctx *c, nb_level *L) {
@@ -157,12 +169,16 @@ static void level_release(nb_ctx *c, nb_level *L) {
     RELEASE(tan);
     RELEASE(tan_ref);
     RELEASE(prim_ref);
+    RELEASE(prim_t);
     RELEASE(stmt_end);
     RELEASE(op_idx);
     RELEASE(op_mul);
     RELEASE(op_ref);
+    RELEASE(op_mt);
     RELEASE(adj);
     RELEASE(adj_ref);
+    RELEASE(adj_t);
+    RELEASE(dscratch);
     RELEASE(inputs);
     RELEASE(outputs);
     RELEASE(scratch);
@@ -221,6 +237,10 @@ static nb_status level_start(nb_ctx *c, nb_level *L, nb_kind kind) {
     c->gen_next = (c->gen_next + 1) & NB_GEN_MASK;
     L->tag = (gen << NB_DEPTH_BITS) | L->depth;
     L->kind = kind;
+    L->mode = L->depth == 1 ? NB_MODE_PLAIN
+              : (L->depth == 2 && kind == NB_REVERSE && c->lv[1].kind == NB_FORWARD)
+                  ? NB_MODE_DUAL
+                  : NB_MODE_GENERIC;
     L->ops = 0;
     L->n = 0;
     L->nops = 0;
@@ -234,7 +254,8 @@ static nb_status level_start(nb_ctx *c, nb_level *L, nb_kind kind) {
     /* node 0: the sentinel */
     if (kind == NB_REVERSE) L->stmt_end[0] = 0;
     else L->tan[0] = 0;
-    if (L->depth >= 2) L->prim_ref[0] = (nb_ref){0, 0};
+    if (L->mode == NB_MODE_GENERIC) L->prim_ref[0] = (nb_ref){0, 0};
+    if (L->mode == NB_MODE_DUAL) L->prim_t[0] = 0;
     L->n = 1;
     return NB_OK;
 }
@@ -256,7 +277,9 @@ nb_status nb_push(nb_ctx *c, nb_kind kind) {
 nb_status nb_pop(nb_ctx *c) {
     if (!c) return NB_E_ARG;
     if (c->depth == 0) return NB_E_LEVEL;
-    c->lv[c->depth].tag = 0; /* every handle of it is now stale */
+    nb_level *L = &c->lv[c->depth];
+    c->ops_done[c->depth] += L->ops;
+    L->tag = 0; /* every handle of it is now stale */
     c->depth--;
     return NB_OK;
 }
@@ -272,7 +295,19 @@ nb_status nb_reset(nb_ctx *c) {
     if (!c) return NB_E_ARG;
     if (c->depth == 0) return NB_E_LEVEL;
     nb_level *L = &c->lv[c->depth];
+    c->ops_done[c->depth] += L->ops;
     return level_start(c, L, L->kind);
+}
+
+unsigned long long nb_op_count(const nb_ctx *c, int depth) {
+    if (!c || depth < 1 || depth > NB_MAX_DEPTH) return 0;
+    return c->ops_done[depth] + (depth <= (int)c->depth ? c->lv[depth].ops : 0);
+}
+
+void nb_op_count_reset(nb_ctx *c) {
+    if (!c) return;
+    memset(c->ops_done, 0, sizeof c->ops_done);
+    for (uint32_t d = 1; d <= c->depth; d++) c->lv[d].ops = 0;
 }
 
 nb_status nb_reserve(nb_ctx *c, size_t statements, size_t operands) {
@@ -290,22 +325,25 @@ nb_status nb_tape_info_get(const nb_ctx *c, int depth, nb_tape_info *out) {
     const nb_level *L = &c->lv[depth];
     size_t nodes = L->n - 1; /* without the sentinel */
     size_t per_node, per_op = 0;
+    const int gen = L->mode == NB_MODE_GENERIC, dual = L->mode == NB_MODE_DUAL;
     if (L->kind == NB_FORWARD) {
-        per_node = sizeof(double) + (L->depth >= 2 ? 2 * sizeof(nb_ref) : 0);
+        per_node = sizeof(double) + (gen ? 2 * sizeof(nb_ref) : 0);
     } else {
-        per_node = sizeof(uint32_t) + (L->depth >= 2 ? sizeof(nb_ref) : 0);
-        per_op = sizeof(uint32_t) + sizeof(double) + (L->depth >= 2 ? sizeof(nb_ref) : 0);
+        per_node = sizeof(uint32_t) + (gen ? sizeof(nb_ref) : dual ? sizeof(double) : 0);
+        per_op = sizeof(uint32_t) + sizeof(double) +
+                 (gen ? sizeof(nb_ref) : dual ? sizeof(double) : 0);
     }
     out->statements = nodes;
     out->leaves = L->leaves;
     out->operands = L->nops;
     out->bytes = L->n * per_node + L->nops * per_op;
-    out->capacity = L->cap_tan * sizeof(double) + L->cap_tan_ref * sizeof(nb_ref) +
-                    L->cap_prim_ref * sizeof(nb_ref) + L->cap_stmt_end * sizeof(uint32_t) +
-                    L->cap_op_idx * sizeof(uint32_t) + L->cap_op_mul * sizeof(double) +
-                    L->cap_op_ref * sizeof(nb_ref) + L->cap_adj * sizeof(double) +
-                    L->cap_adj_ref * sizeof(nb_ref) +
-                    (L->cap_inputs + L->cap_outputs + L->cap_scratch) * sizeof(nb_var);
+    out->capacity = (L->cap_tan + L->cap_prim_t + L->cap_op_mul + L->cap_op_mt + L->cap_adj +
+                     L->cap_adj_t) * sizeof(double) +
+                    (L->cap_tan_ref + L->cap_prim_ref + L->cap_op_ref + L->cap_adj_ref) *
+                        sizeof(nb_ref) +
+                    (L->cap_stmt_end + L->cap_op_idx) * sizeof(uint32_t) +
+                    (L->cap_inputs + L->cap_outputs + L->cap_scratch) * sizeof(nb_var) +
+                    L->cap_dscratch * sizeof(nb_dual);
     out->ops = L->ops;
     return NB_OK;
 }

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "nabla/ctx.h"
+#include "nabla/dual.h"
 #include "nabla/var.h"
 
 /* Forces inlining of the depth-1 recording helpers into every op (GCC and Clang); the ops are
@@ -27,8 +28,18 @@ typedef struct nb_ref {
     uint32_t tag;
 } nb_ref;
 
+/* How a level stores derivatives:
+ *   NB_MODE_PLAIN    depth 1: partials, tangents and adjoints are plain doubles
+ *   NB_MODE_DUAL     a reverse level at depth 2 over a forward level at depth 1 (forward over
+ *                    reverse: Hessian-vector products): partials, primals and adjoints are dual
+ *                    numbers (value, tangent at level 1) stored as pairs of doubles, and the rules
+ *                    run on nb_dual instead of on level-1 handles
+ *   NB_MODE_GENERIC  anything deeper: they are handles of the levels below */
+typedef enum nb_mode { NB_MODE_PLAIN, NB_MODE_DUAL, NB_MODE_GENERIC } nb_mode;
+
 typedef struct nb_level {
     nb_kind kind;
+    nb_mode mode;
     uint32_t depth;
     uint32_t tag;
     unsigned long long ops; /* registry ops bound to this level */
@@ -38,25 +49,28 @@ typedef struct nb_level {
     size_t leaves;
     double *tan;       /* forward: tangent value of each node */
     nb_ref *tan_ref;   /* forward, depth >= 2: the tangent handle */
-    nb_ref *prim_ref;  /* depth >= 2: the primal handle (a lower-level node) */
+    nb_ref *prim_ref;  /* generic: the primal handle (a lower-level node) */
+    double *prim_t;    /* dual: the primal's tangent at level 1 */
     uint32_t *stmt_end; /* reverse: end of the node's operands in the operand arrays */
 
     /* Operands (reverse). */
     size_t nops, opcap;
     uint32_t *op_idx; /* the operand's node */
     double *op_mul;   /* the partial's value */
-    nb_ref *op_ref;   /* depth >= 2: the partial handle */
+    nb_ref *op_ref;   /* generic: the partial handle */
+    double *op_mt;    /* dual: the partial's tangent at level 1 */
 
     /* Adjoints (reverse): entries [0, adj_n) are valid, the rest is garbage until zeroed. */
     size_t adj_n, adjcap;
     double *adj;
-    nb_ref *adj_ref; /* depth >= 2 */
+    nb_ref *adj_ref; /* generic */
+    double *adj_t;   /* dual: the adjoint's tangent at level 1 */
 
     /* Capacities of each array, in elements (arrays of a group may differ after a failed
      * growth; ncap/opcap are the usable minimum). */
-    size_t cap_tan, cap_tan_ref, cap_prim_ref, cap_stmt_end;
-    size_t cap_op_idx, cap_op_mul, cap_op_ref;
-    size_t cap_adj, cap_adj_ref;
+    size_t cap_tan, cap_tan_ref, cap_prim_ref, cap_prim_t, cap_stmt_end;
+    size_t cap_op_idx, cap_op_mul, cap_op_ref, cap_op_mt;
+    size_t cap_adj, cap_adj_ref, cap_adj_t;
 
     /* Scratch for drivers (handles of this level's inputs and outputs) and for reductions at
      * depth >= 2 (the primal handles of their elements). */
@@ -66,6 +80,8 @@ typedef struct nb_level {
     size_t cap_outputs;
     nb_var *scratch;
     size_t cap_scratch;
+    nb_dual *dscratch; /* dual-mode reductions */
+    size_t cap_dscratch;
 } nb_level;
 
 struct nb_ctx {
@@ -77,6 +93,7 @@ struct nb_ctx {
     nb_status err;
     uint32_t depth;
     uint32_t gen_first, gen_next; /* generations issued: [gen_first, gen_next) mod 2^27 */
+    unsigned long long ops_done[NB_MAX_DEPTH + 1]; /* ops of popped levels, per depth */
     nb_level lv[NB_MAX_DEPTH + 1]; /* lv[0] unused: depth 0 means a constant */
 };
 
@@ -109,6 +126,17 @@ nb_status nb__adj_ready(nb_ctx *c, nb_level *L);
 nb_status nb__inputs_reserve(nb_ctx *c, nb_level *L, size_t n);
 nb_status nb__outputs_reserve(nb_ctx *c, nb_level *L, size_t n);
 nb_status nb__scratch_reserve(nb_ctx *c, nb_level *L, size_t n);
+nb_status nb__dscratch_reserve(nb_ctx *c, nb_level *L, size_t n);
+
+/* ---- dual mode (forward over reverse at depths 1 and 2) ---- */
+
+/* The dual number (value, level-1 tangent) of a handle of depth <= 1. */
+static inline nb_dual nb__dual_low(const nb_ctx *c, nb_var x) {
+    return nb_dual_make(x.v, x.tag ? c->lv[1].tan[x.idx] : 0.0);
+}
+/* A handle of level 1 (forward) with value v and tangent t: a new level-1 node, or a constant
+ * when t is 0. */
+nb_var nb__level1_var(nb_ctx *c, double v, double t);
 
 /* The reverse sweep of level L from outputs ys with seeds (NULL: ones), after zeroing every
  * gradient of L when `overwrite`. Returns the context's status. */

@@ -38,7 +38,8 @@ static nb_var new_input(nb_ctx *c, nb_level *L, nb_var x) {
     if (s) return nb__fail_var(c, s);
     size_t i = L->n;
     if (L->kind == NB_REVERSE) L->stmt_end[i] = (uint32_t)L->nops;
-    if (L->depth >= 2) L->prim_ref[i] = nb__var_ref(x);
+    if (L->mode == NB_MODE_GENERIC) L->prim_ref[i] = nb__var_ref(x);
+    if (L->mode == NB_MODE_DUAL) L->prim_t[i] = nb__dual_low(c, x).d;
     L->leaves++;
     L->n++;
     nb_var y = {x.v, (uint32_t)i, L->tag};
@@ -73,6 +74,16 @@ nb_var nb_tangent(nb_ctx *c, nb_var y) {
     return nb__ref_var(L->tan[y.idx], L->tan_ref[y.idx]);
 }
 
+nb_var nb_primal(nb_ctx *c, nb_var y) {
+    if (!c || c->depth == 0 || y.tag == 0) return y;
+    if (!nb__owner(c, y)) return nb__bad_handle(c, y);
+    const nb_level *L = &c->lv[c->depth];
+    if (y.tag != L->tag) return y;
+    if (L->mode == NB_MODE_PLAIN) return nb_const(y.v);
+    if (L->mode == NB_MODE_DUAL) return nb__level1_var(c, y.v, L->prim_t[y.idx]);
+    return nb__ref_var(y.v, L->prim_ref[y.idx]);
+}
+
 /* ---- the sweep ---- */
 
 static void sweep1(nb_level *L, uint32_t from) {
@@ -89,6 +100,30 @@ static void sweep1(nb_level *L, uint32_t from) {
 }
 
 static nb_var adj_get(const nb_level *L, uint32_t i) { return nb__ref_var(L->adj[i], L->adj_ref[i]); }
+
+/* The sweep of a dual-mode level: adjoints and partials are (value, level-1 tangent) pairs, and
+ * each contribution is the strong-zero dual product p * a, all in plain doubles. Level 1 is
+ * charged two ops per operand passed on (the product and the sum), as the generic sweep would
+ * record them there. */
+static void sweep_dual(nb_ctx *c, nb_level *L, uint32_t from) {
+    double *adj = L->adj, *adt = L->adj_t;
+    const uint32_t *end = L->stmt_end, *idx = L->op_idx;
+    const double *mul = L->op_mul, *mt = L->op_mt;
+    unsigned long long ops = 0;
+    for (uint32_t i = from; i >= 1; i--) {
+        double a = adj[i], at = adt[i];
+        uint32_t b = end[i - 1], e = end[i];
+        if ((a == 0 && at == 0) || b == e) continue;
+        adj[i] = 0;
+        adt[i] = 0;
+        ops += 2 * (unsigned long long)(e - b);
+        for (uint32_t k = b; k < e; k++) {
+            adj[idx[k]] += nb__szmul(mul[k], a);
+            adt[idx[k]] += nb__szmul(mt[k], a) + nb__szmul(mul[k], at);
+        }
+    }
+    c->lv[1].ops += ops;
+}
 static void adj_set(nb_level *L, uint32_t i, nb_var v) {
     L->adj[i] = v.v;
     L->adj_ref[i] = nb__var_ref(v);
@@ -118,8 +153,12 @@ static void sweep(nb_ctx *c, nb_level *L, size_t m, const nb_var *ys, const nb_v
     for (size_t j = 0; j < m; j++) {
         nb_var y = ys[j], seed = seeds ? seeds[j] : nb_const(1);
         if (y.tag != L->tag || nb__szero(seed)) continue; /* no dependence on this level */
-        if (L->depth == 1) {
+        if (L->mode == NB_MODE_PLAIN) {
             L->adj[y.idx] += seed.v;
+        } else if (L->mode == NB_MODE_DUAL) {
+            nb_dual sd = nb__dual_low(c, seed);
+            L->adj[y.idx] += sd.v;
+            L->adj_t[y.idx] += sd.d;
         } else {
             nb_var old = adj_get(L, y.idx);
             adj_set(L, y.idx, nb__szero(old) ? seed : nb_add(c, old, seed));
@@ -127,8 +166,10 @@ static void sweep(nb_ctx *c, nb_level *L, size_t m, const nb_var *ys, const nb_v
         if (y.idx > top) top = y.idx;
     }
     if (top == 0) return;
-    if (L->depth == 1)
+    if (L->mode == NB_MODE_PLAIN)
         sweep1(L, top);
+    else if (L->mode == NB_MODE_DUAL)
+        sweep_dual(c, L, top);
     else
         sweepn(c, L, top);
 }
@@ -146,7 +187,8 @@ nb_status nb__backward(nb_ctx *c, nb_level *L, size_t m, const nb_var *ys, const
     if (s) return nb__fail(c, s);
     if (overwrite) {
         memset(L->adj, 0, L->adj_n * sizeof *L->adj);
-        if (L->depth >= 2) memset(L->adj_ref, 0, L->adj_n * sizeof *L->adj_ref);
+        if (L->mode == NB_MODE_GENERIC) memset(L->adj_ref, 0, L->adj_n * sizeof *L->adj_ref);
+        if (L->mode == NB_MODE_DUAL) memset(L->adj_t, 0, L->adj_n * sizeof *L->adj_t);
     }
     sweep(c, L, m, ys, seeds);
     return c->err;
@@ -172,7 +214,8 @@ nb_var nb_grad(nb_ctx *c, nb_var x) {
     if (x.tag == 0) return nb_const(0);
     if (!nb__owner(c, x)) return nb__bad_handle(c, x);
     if (x.tag != L->tag || x.idx >= L->adj_n) return nb_const(0);
-    if (L->depth == 1) return nb_const(L->adj[x.idx]);
+    if (L->mode == NB_MODE_PLAIN) return nb_const(L->adj[x.idx]);
+    if (L->mode == NB_MODE_DUAL) return nb__level1_var(c, L->adj[x.idx], L->adj_t[x.idx]);
     return adj_get(L, x.idx);
 }
 
@@ -198,8 +241,10 @@ nb_status nb_rev_inputs(nb_ctx *c, size_t n, const double *x, nb_var *out) {
         out[i].idx = first + (uint32_t)i;
         out[i].tag = tag;
     }
-    if (L->depth >= 2)
+    if (L->mode == NB_MODE_GENERIC)
         for (size_t i = 0; i < n; i++) L->prim_ref[first + i] = (nb_ref){0, 0};
+    if (L->mode == NB_MODE_DUAL)
+        for (size_t i = 0; i < n; i++) L->prim_t[first + i] = 0;
     L->n += n;
     L->leaves += n;
     return c->err;

@@ -263,6 +263,161 @@ static nb_var generic(nb_ctx *c, nb_level *L, nb_op op, nb_var x, nb_var y, int 
     return out;
 }
 
+/* ---- dual mode: a reverse level at depth 2 over a forward level at depth 1 ----
+ * Partials and primals are dual numbers (value, level-1 tangent): the rules compiled a third
+ * time, with nb_dual, instead of as ops on level-1 handles. Same numbers as the generic tier,
+ * without a level-1 node per partial. */
+
+nb_var nb__level1_var(nb_ctx *c, double v, double t) { return fwd1(c, &c->lv[1], v, t); }
+
+/* The dual number of an operand of a dual-mode op: (value, tangent of its primal at level 1). */
+static nb_dual dual_of(const nb_ctx *c, const nb_level *L, nb_var x) {
+    if (x.tag == L->tag) return nb_dual_make(x.v, L->prim_t[x.idx]);
+    return nb__dual_low(c, x);
+}
+
+/* A dual-mode node with up to two operands; partials that are exactly zero in value and tangent
+ * are not recorded (they contribute exactly nothing at either level). Without operands the result
+ * lives at level 1. */
+NB_HOT_INLINE nb_var rev_dual(nb_ctx *c, nb_level *L, nb_dual r, int k, uint32_t i0, nb_dual p0,
+                              uint32_t i1, nb_dual p1) {
+    if (k == 2 && i0 == i1) {
+        p0 = nb_dual_make(p0.v + p1.v, p0.d + p1.d);
+        k = 1;
+    }
+    if (k == 2 && p1.v == 0 && p1.d == 0) k = 1;
+    if (p0.v == 0 && p0.d == 0) {
+        if (k == 1) return nb__level1_var(c, r.v, r.d);
+        i0 = i1;
+        p0 = p1;
+        k = 1;
+    }
+    if (L->n >= L->ncap || L->nops + 2 > L->opcap) {
+        nb_status s = nb__level_grow(c, L, 1, 2);
+        if (s) return nb__fail_var(c, s);
+    }
+    size_t o = L->nops;
+    L->op_idx[o] = i0;
+    L->op_mul[o] = p0.v;
+    L->op_mt[o] = p0.d;
+    if (k == 2) {
+        L->op_idx[o + 1] = i1;
+        L->op_mul[o + 1] = p1.v;
+        L->op_mt[o + 1] = p1.d;
+    }
+    L->nops = o + (size_t)k;
+    L->stmt_end[L->n] = (uint32_t)L->nops;
+    L->prim_t[L->n] = r.d;
+    nb_var y = {r.v, (uint32_t)L->n++, L->tag};
+    return y;
+}
+
+#include "nabla/bits/rule_words.h"
+#define NB_R1(op_, a_) nb_dual_##op_(a_)
+#define NB_R2(op_, a_, b_) nb_dual_##op_(a_, b_)
+#define NB_RI(op_, a_, n_) nb_dual_##op_(a_, n_)
+#define K(v_) nb_dual_const((double)(v_))
+#define V(a_) ((a_).v)
+#define NB_DRULE_(name_, k_, body_)                                                          \
+    static inline nb_dual drule_##name_##_##k_(nb_dual X, nb_dual Y, nb_dual R, int N) {     \
+        (void)X, (void)Y, (void)R, (void)N;                                                  \
+        return (body_);                                                                      \
+    }
+#define NB_OP1(name_, lang_, primal_, dX_, ...) NB_DRULE_(name_, 0, dX_)
+#define NB_OP2(name_, lang_, primal_, dX_, dY_, ...) NB_DRULE_(name_, 0, dX_) NB_DRULE_(name_, 1, dY_)
+#define NB_OPI(name_, lang_, nmin_, nmax_, primal_, dX_, ...) NB_DRULE_(name_, 0, dX_)
+#define NB_RED1(name_, lang_, primal_, dX_, ...) NB_DRULE_(name_, 0, dX_)
+#define NB_RED2(name_, lang_, primal_, dX_, dY_, ...) NB_DRULE_(name_, 0, dX_) NB_DRULE_(name_, 1, dY_)
+#include "nabla/ops.def"
+#undef NB_OP1
+#undef NB_OP2
+#undef NB_OPI
+#undef NB_RED1
+#undef NB_RED2
+#undef NB_DRULE_
+#include "nabla/bits/rule_words_end.h"
+
+typedef nb_dual (*drule_fn)(nb_dual, nb_dual, nb_dual, int);
+static const drule_fn drules[NB_OP_COUNT][2] = {
+#define NB_OP1(name_, ...) {drule_##name_##_0, 0},
+#define NB_OP2(name_, ...) {drule_##name_##_0, drule_##name_##_1},
+#define NB_OPI(name_, ...) {drule_##name_##_0, 0},
+#define NB_RED1(name_, ...) {drule_##name_##_0, 0},
+#define NB_RED2(name_, ...) {drule_##name_##_0, drule_##name_##_1},
+#include "nabla/ops.def"
+#undef NB_OP1
+#undef NB_OP2
+#undef NB_OPI
+#undef NB_RED1
+#undef NB_RED2
+};
+
+/* The dual primal of a reduction by op id. */
+static nb_dual dred(nb_op op, size_t n, const nb_dual *x, const nb_dual *y) {
+    switch (op) {
+#define NB_OP1(...)
+#define NB_OP2(...)
+#define NB_OPI(...)
+#define NB_RED1(name_, ...) \
+    case NB_OP_##name_: return nb_dual_##name_(n, x);
+#define NB_RED2(name_, ...) \
+    case NB_OP_##name_: return nb_dual_##name_(n, x, y);
+#include "nabla/ops.def"
+#undef NB_OP1
+#undef NB_OP2
+#undef NB_OPI
+#undef NB_RED1
+#undef NB_RED2
+    default: break;
+    }
+    return nb_dual_make(NAN, NAN);
+}
+
+/* A reduction on a dual-mode level: one statement with dual partials. */
+static nb_var reduce_dual(nb_ctx *c, nb_level *L, nb_op op, size_t n, const nb_var *x,
+                          const nb_var *y) {
+    nb_status s = nb__dscratch_reserve(c, L, y ? 2 * n : n);
+    if (!s) s = nb__level_grow(c, L, 1, y ? 2 * n : n);
+    if (s) return nb__fail_var(c, s);
+    nb_dual *dx = L->dscratch, *dy = y ? L->dscratch + n : NULL;
+    for (size_t i = 0; i < n; i++) {
+        dx[i] = dual_of(c, L, x[i]);
+        if (y) dy[i] = dual_of(c, L, y[i]);
+    }
+    const nb_dual r = dred(op, n, dx, dy), zero = nb_dual_const(0);
+    L->ops++;
+    c->lv[1].ops += 1 + n * (y ? 2 : 1);
+    size_t o0 = L->nops;
+    for (size_t i = 0; i < n; i++) {
+        nb_dual yi = dy ? dy[i] : zero;
+        int ax = x[i].tag == L->tag, ay = y && y[i].tag == L->tag;
+        nb_dual p = ax ? drules[op][0](dx[i], yi, r, 0) : zero;
+        if (ay && ax && y[i].idx == x[i].idx) {
+            nb_dual q = drules[op][1](dx[i], yi, r, 0);
+            p = nb_dual_make(p.v + q.v, p.d + q.d);
+            ay = 0;
+        }
+        if (ax && (p.v != 0 || p.d != 0)) {
+            L->op_idx[L->nops] = x[i].idx;
+            L->op_mul[L->nops] = p.v;
+            L->op_mt[L->nops++] = p.d;
+        }
+        if (ay) {
+            p = drules[op][1](dx[i], yi, r, 0);
+            if (p.v != 0 || p.d != 0) {
+                L->op_idx[L->nops] = y[i].idx;
+                L->op_mul[L->nops] = p.v;
+                L->op_mt[L->nops++] = p.d;
+            }
+        }
+    }
+    if (L->nops == o0) return nb__level1_var(c, r.v, r.d);
+    L->stmt_end[L->n] = (uint32_t)L->nops;
+    L->prim_t[L->n] = r.d;
+    nb_var out = {r.v, (uint32_t)L->n++, L->tag};
+    return out;
+}
+
 /* ---- the public ops: constants fold, depth 1 runs on doubles, deeper levels go generic ---- */
 
 #include "nabla/bits/rule_words.h"
@@ -283,6 +438,13 @@ static nb_var generic(nb_ctx *c, nb_level *L, nb_op op, nb_var x, nb_var y, int 
             if (L->kind == NB_REVERSE) return rev1(c, L, R, 1, x.idx, (dX_), 0, 0);       \
             return fwd1(c, L, R, nb__szmul((dX_), L->tan[x.idx]));                        \
         }                                                                                 \
+        if (L->mode == NB_MODE_DUAL) {                                                    \
+            const nb_dual dx = dual_of(c, L, x), r = nb_dual_##name_(dx);                 \
+            L->ops++;                                                                     \
+            c->lv[1].ops += 2;                                                            \
+            return rev_dual(c, L, r, 1, x.idx,                                            \
+                            drule_##name_##_0(dx, nb_dual_const(0), r, 0), 0, r);         \
+        }                                                                                 \
         return generic(c, L, NB_OP_##name_, x, nb_const(0), 0);                           \
     }
 
@@ -297,6 +459,13 @@ static nb_var generic(nb_ctx *c, nb_level *L, nb_op op, nb_var x, nb_var y, int 
             L->ops++;                                                                     \
             if (L->kind == NB_REVERSE) return rev1(c, L, R, 1, x.idx, (dX_), 0, 0);       \
             return fwd1(c, L, R, nb__szmul((dX_), L->tan[x.idx]));                        \
+        }                                                                                 \
+        if (L->mode == NB_MODE_DUAL) {                                                    \
+            const nb_dual dx = dual_of(c, L, x), r = nb_dual_##name_(dx, N);              \
+            L->ops++;                                                                     \
+            c->lv[1].ops += 2;                                                            \
+            return rev_dual(c, L, r, 1, x.idx,                                            \
+                            drule_##name_##_0(dx, nb_dual_const(0), r, N), 0, r);         \
         }                                                                                 \
         return generic(c, L, NB_OP_##name_, x, nb_const(0), N);                           \
     }
@@ -320,6 +489,18 @@ static nb_var generic(nb_ctx *c, nb_level *L, nb_op op, nb_var x, nb_var y, int 
                         (Lx ? nb__szmul((dX_), L->tan[x.idx]) : 0.0) +                    \
                             (Ly ? nb__szmul((dY_), L->tan[y.idx]) : 0.0));                \
         }                                                                                 \
+        if (L->mode == NB_MODE_DUAL) {                                                    \
+            const nb_dual dx = dual_of(c, L, x), dy = dual_of(c, L, y);                   \
+            const nb_dual r = nb_dual_##name_(dx, dy);                                    \
+            const int ax = x.tag == L->tag, ay = y.tag == L->tag;                         \
+            L->ops++;                                                                     \
+            c->lv[1].ops += 1u + (unsigned)ax + (unsigned)ay;                             \
+            if (ax && ay)                                                                 \
+                return rev_dual(c, L, r, 2, x.idx, drule_##name_##_0(dx, dy, r, 0), y.idx,\
+                                drule_##name_##_1(dx, dy, r, 0));                         \
+            if (ax) return rev_dual(c, L, r, 1, x.idx, drule_##name_##_0(dx, dy, r, 0), 0, r); \
+            return rev_dual(c, L, r, 1, y.idx, drule_##name_##_1(dx, dy, r, 0), 0, r);    \
+        }                                                                                 \
         return generic(c, L, NB_OP_##name_, x, y, 0);                                     \
     }
 
@@ -335,6 +516,7 @@ static nb_var generic(nb_ctx *c, nb_level *L, nb_op op, nb_var x, nb_var y, int 
     (void)R;                                                                              \
     if (d == 0) return nb_const(R);                                                       \
     nb_level *L = &c->lv[d];                                                              \
+    if (L->mode == NB_MODE_DUAL) return reduce_dual(c, L, NB_OP_##name_, n, x, y);         \
     if (d >= 2) return reduce_generic(c, L, NB_OP_##name_, n, x, y);                      \
     L->ops++;                                                                             \
     const uint32_t tag = L->tag;                                                          \

@@ -119,6 +119,19 @@ typedef struct nb_tape_info {
  * for a NULL out. */
 nb_status nb_tape_info_get(const nb_ctx *c, int depth, nb_tape_info *out);
 
+/* Elementary operations counted per depth: every registry op (reductions count once) that bound to
+ * a level at `depth`, recorded or folded, summed over every level that has lived at that depth
+ * since the context was created or nb_op_count_reset was called. In a nested computation the
+ * count of each depth is the cost of that level: a second derivative by forward-over-reverse
+ * shows how many operations the outer level performed on the inner level's derivative code.
+ * 0 for a depth outside 1 .. NB_MAX_DEPTH. In the forward-over-reverse fast path (a reverse level
+ * at depth 2 directly over a forward level at depth 1, whose rules run on dual numbers instead of
+ * level-1 handles) level 1's count is charged, not observed: one op per primal and per partial
+ * evaluated, two per operand passed on by a sweep; it is higher than the generic path's count,
+ * which skips ops on constants. */
+unsigned long long nb_op_count(const nb_ctx *c, int depth);
+void nb_op_count_reset(nb_ctx *c);
+
 #ifdef __cplusplus
 }
 #endif

@@ -32,6 +32,41 @@ nb_status nb_gradient(nb_ctx *c, nb_fn f, void *env, size_t n, const double *x, 
 nb_status nb_jvp(nb_ctx *c, nb_fn f, void *env, size_t n, const double *x, const double *v,
                  double *fx, double *dfv);
 
+/* The derivative f'(x) of a function of one input (n = 1) by one forward pass: f(x) into *fx
+ * (NULL to skip) and f'(x) into *dfx. Errors as for nb_gradient. */
+nb_status nb_derivative(nb_ctx *c, nb_fn f, void *env, double x, double *fx, double *dfx);
+
+/* The Hessian-vector product H v of f at x by forward-over-reverse (a forward level along v
+ * around a reverse sweep), in one pass: f(x) into *fx, the gradient into g (both NULL to skip)
+ * and H v into hv (n doubles). Errors as for nb_gradient. */
+nb_status nb_hvp(nb_ctx *c, nb_fn f, void *env, size_t n, const double *x, const double *v,
+                 double *fx, double *g, double *hv);
+
+/* The full n x n Hessian of f at x into H (row-major), by n Hessian-vector products along the
+ * unit vectors; f(x) into *fx and the gradient into g (both NULL to skip). The result is exactly
+ * symmetric where the computation is (H[i][j] and H[j][i] come from different passes and may
+ * differ in the last bits when rounding differs). Errors as for nb_gradient. */
+nb_status nb_hessian(nb_ctx *c, nb_fn f, void *env, size_t n, const double *x, double *fx,
+                     double *g, double *H);
+
+/* ---- nestable drivers on handles ----
+ * The same derivatives with inputs and results as handles: x may be constants or handles of the
+ * caller's levels, and the results are handles there, differentiable by enclosing levels. A
+ * function may call these on its own inputs: the gradient of a function that computes a gradient
+ * (reverse-over-reverse), a Hessian-vector product by hand (forward-over-reverse), and so on. The
+ * driver pushes one level on top and pops it before returning. */
+
+/* f(x) into *fx (NULL to skip) and the gradient into g[0 .. n-1]. */
+nb_status nb_gradient_var(nb_ctx *c, nb_fn f, void *env, size_t n, const nb_var *x, nb_var *fx,
+                          nb_var *g);
+
+/* f(x) into *fx (NULL to skip) and the derivative along v into *dfv. */
+nb_status nb_jvp_var(nb_ctx *c, nb_fn f, void *env, size_t n, const nb_var *x, const nb_var *v,
+                     nb_var *fx, nb_var *dfv);
+
+/* f(x) into *fx (NULL to skip) and f'(x) into *dfx, for a function of one input. */
+nb_status nb_derivative_var(nb_ctx *c, nb_fn f, void *env, nb_var x, nb_var *fx, nb_var *dfx);
+
 /* ---- vector functions ---- */
 
 /* A function of n inputs with m outputs: it writes y[0 .. m-1] (n and m are known to the caller
@@ -60,6 +95,10 @@ typedef enum nb_jac_mode {
  * (with n > 0), or an unknown mode; otherwise errors as for nb_gradient. */
 nb_status nb_jacobian(nb_ctx *c, nb_vfn f, void *env, size_t n, size_t m, const double *x,
                       nb_jac_mode mode, double *y, double *jac);
+
+/* v^T J at x (handles; v has m entries, out n), f(x) into y (m handles, NULL to skip). */
+nb_status nb_vjp_var(nb_ctx *c, nb_vfn f, void *env, size_t n, size_t m, const nb_var *x,
+                     const nb_var *v, nb_var *y, nb_var *out);
 
 #ifdef __cplusplus
 }

@@ -98,6 +98,12 @@ nb_var nb_rev_input(nb_ctx *c, nb_var x);
 nb_status nb_rev_inputs(nb_ctx *c, size_t n, const double *x, nb_var *out);
 nb_status nb_fwd_inputs(nb_ctx *c, size_t n, const double *x, const double *dx, nb_var *out);
 
+/* The value of y as a handle of the levels below the top level: y itself when the top level does
+ * not own it (a constant, a lower-level handle), else the lower-level handle it was computed
+ * from (a constant at depth 1). Drivers use it to hand a function's value back to the caller's
+ * levels. */
+nb_var nb_primal(nb_ctx *c, nb_var y);
+
 /* ---- forward: tangents ---- */
 
 /* The tangent of y at the top level, which must be forward: a handle of the levels below (a

@@ -1,0 +1,169 @@
+/* gsl.c - drivers on gsl_vector and gsl_matrix: contiguous objects are used in place, strided
+ * ones through temporary copies from the context's allocation hook. */
+#include <string.h>
+
+#include "internal.h"
+#include "nabla/gsl.h"
+
+/* A contiguous view of a vector: the data itself, or a copy. */
+struct vview {
+    double *p;
+    size_t n;
+    int owned;
+};
+
+static nb_status vin(nb_ctx *c, const gsl_vector *v, struct vview *out, int copy_in) {
+    out->n = v->size;
+    out->owned = 0;
+    if (v->stride == 1 || v->size == 0) {
+        out->p = v->data;
+        return NB_OK;
+    }
+    out->p = c->alloc(c->alloc_ud, NULL, 0, v->size * sizeof(double));
+    if (!out->p) return NB_E_NOMEM;
+    out->owned = 1;
+    if (copy_in)
+        for (size_t i = 0; i < v->size; i++) out->p[i] = gsl_vector_get(v, i);
+    return NB_OK;
+}
+
+static void vout(nb_ctx *c, gsl_vector *v, struct vview *w, int copy_out) {
+    if (!w->owned) return;
+    if (copy_out)
+        for (size_t i = 0; i < v->size; i++) gsl_vector_set(v, i, w->p[i]);
+    c->alloc(c->alloc_ud, w->p, w->n * sizeof(double), 0);
+    w->p = NULL;
+    w->owned = 0;
+}
+
+/* The matrix as row-major contiguous m x n: in place when tda == size2. */
+static nb_status min_(nb_ctx *c, gsl_matrix *M, double **p, int *owned) {
+    *owned = 0;
+    if (M->tda == M->size2 || M->size1 == 0) {
+        *p = M->data;
+        return NB_OK;
+    }
+    *p = c->alloc(c->alloc_ud, NULL, 0, M->size1 * M->size2 * sizeof(double));
+    if (!*p) return NB_E_NOMEM;
+    *owned = 1;
+    return NB_OK;
+}
+
+static void mout(nb_ctx *c, gsl_matrix *M, double *p, int owned) {
+    if (!owned) return;
+    for (size_t i = 0; i < M->size1; i++)
+        for (size_t j = 0; j < M->size2; j++) gsl_matrix_set(M, i, j, p[i * M->size2 + j]);
+    c->alloc(c->alloc_ud, p, M->size1 * M->size2 * sizeof(double), 0);
+}
+
+#define CHECK(cond_)                                   \
+    do {                                               \
+        if (!(cond_)) return nb__fail(c, NB_E_ARG);    \
+    } while (0)
+
+nb_status nb_gradient_gsl(nb_ctx *c, nb_fn f, void *env, const gsl_vector *x, double *fx,
+                          gsl_vector *g) {
+    if (!c) return NB_E_ARG;
+    CHECK(x && g && g->size == x->size);
+    struct vview X, G;
+    nb_status s = vin(c, x, &X, 1);
+    if (s) return nb__fail(c, s);
+    if ((s = vin(c, g, &G, 0))) {
+        vout(c, (gsl_vector *)x, &X, 0);
+        return nb__fail(c, s);
+    }
+    s = nb_gradient(c, f, env, X.n, X.p, fx, G.p);
+    vout(c, g, &G, 1);
+    vout(c, (gsl_vector *)x, &X, 0);
+    return s;
+}
+
+nb_status nb_hvp_gsl(nb_ctx *c, nb_fn f, void *env, const gsl_vector *x, const gsl_vector *v,
+                     double *fx, gsl_vector *g, gsl_vector *hv) {
+    if (!c) return NB_E_ARG;
+    CHECK(x && v && hv && v->size == x->size && hv->size == x->size && (!g || g->size == x->size));
+    struct vview X = {0}, V = {0}, G = {0}, HV = {0};
+    nb_status s = vin(c, x, &X, 1);
+    if (!s) s = vin(c, v, &V, 1);
+    if (!s && g) s = vin(c, g, &G, 0);
+    if (!s) s = vin(c, hv, &HV, 0);
+    if (!s) s = nb_hvp(c, f, env, X.n, X.p, V.p, fx, g ? G.p : NULL, HV.p);
+    else nb__fail(c, s);
+    vout(c, hv, &HV, 1);
+    if (g) vout(c, g, &G, 1);
+    vout(c, (gsl_vector *)v, &V, 0);
+    vout(c, (gsl_vector *)x, &X, 0);
+    return s;
+}
+
+nb_status nb_hessian_gsl(nb_ctx *c, nb_fn f, void *env, const gsl_vector *x, double *fx,
+                         gsl_vector *g, gsl_matrix *H) {
+    if (!c) return NB_E_ARG;
+    CHECK(x && H && H->size1 == x->size && H->size2 == x->size && (!g || g->size == x->size));
+    struct vview X = {0}, G = {0};
+    double *h = NULL;
+    int owned = 0;
+    nb_status s = vin(c, x, &X, 1);
+    if (!s && g) s = vin(c, g, &G, 0);
+    if (!s) s = min_(c, H, &h, &owned);
+    if (!s) s = nb_hessian(c, f, env, X.n, X.p, fx, g ? G.p : NULL, h);
+    else nb__fail(c, s);
+    if (h) mout(c, H, h, owned);
+    if (g) vout(c, g, &G, 1);
+    vout(c, (gsl_vector *)x, &X, 0);
+    return s;
+}
+
+nb_status nb_jacobian_gsl(nb_ctx *c, nb_vfn f, void *env, const gsl_vector *x, nb_jac_mode mode,
+                          gsl_vector *y, gsl_matrix *J) {
+    if (!c) return NB_E_ARG;
+    CHECK(x && J && J->size2 == x->size && (!y || y->size == J->size1));
+    struct vview X = {0}, Y = {0};
+    double *j = NULL;
+    int owned = 0;
+    nb_status s = vin(c, x, &X, 1);
+    if (!s && y) s = vin(c, y, &Y, 0);
+    if (!s) s = min_(c, J, &j, &owned);
+    if (!s) s = nb_jacobian(c, f, env, X.n, J->size1, X.p, mode, y ? Y.p : NULL, j);
+    else nb__fail(c, s);
+    if (j) mout(c, J, j, owned);
+    if (y) vout(c, y, &Y, 1);
+    vout(c, (gsl_vector *)x, &X, 0);
+    return s;
+}
+
+nb_status nb_vjp_gsl(nb_ctx *c, nb_vfn f, void *env, const gsl_vector *x, const gsl_vector *v,
+                     gsl_vector *y, gsl_vector *out) {
+    if (!c) return NB_E_ARG;
+    CHECK(x && v && out && out->size == x->size && (!y || y->size == v->size));
+    struct vview X = {0}, V = {0}, Y = {0}, O = {0};
+    nb_status s = vin(c, x, &X, 1);
+    if (!s) s = vin(c, v, &V, 1);
+    if (!s && y) s = vin(c, y, &Y, 0);
+    if (!s) s = vin(c, out, &O, 0);
+    if (!s) s = nb_vjp(c, f, env, X.n, V.n, X.p, V.p, y ? Y.p : NULL, O.p);
+    else nb__fail(c, s);
+    vout(c, out, &O, 1);
+    if (y) vout(c, y, &Y, 1);
+    vout(c, (gsl_vector *)v, &V, 0);
+    vout(c, (gsl_vector *)x, &X, 0);
+    return s;
+}
+
+nb_status nb_jvp_gsl(nb_ctx *c, nb_vfn f, void *env, const gsl_vector *x, const gsl_vector *u,
+                     gsl_vector *y, gsl_vector *out) {
+    if (!c) return NB_E_ARG;
+    CHECK(x && u && out && u->size == x->size && (!y || y->size == out->size));
+    struct vview X = {0}, U = {0}, Y = {0}, O = {0};
+    nb_status s = vin(c, x, &X, 1);
+    if (!s) s = vin(c, u, &U, 1);
+    if (!s && y) s = vin(c, y, &Y, 0);
+    if (!s) s = vin(c, out, &O, 0);
+    if (!s) s = nb_jvp_vec(c, f, env, X.n, O.n, X.p, U.p, y ? Y.p : NULL, O.p);
+    else nb__fail(c, s);
+    vout(c, out, &O, 1);
+    if (y) vout(c, y, &Y, 1);
+    vout(c, (gsl_vector *)u, &U, 0);
+    vout(c, (gsl_vector *)x, &X, 0);
+    return s;
+}
