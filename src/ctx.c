@@ -97,6 +97,13 @@ nb_status nb__level_grow(nb_ctx *c, nb_level *L, size_t nodes, size_t operands) 
     if (nodes > UINT32_MAX - 1 - L->n || operands > UINT32_MAX - L->nops) return NB_E_TAPE_FULL;
     size_t need = L->n + nodes;
     nb_status s = NB_OK;
+    if (need > L->ncap && L->kind == NB_TAYLOR) {
+        size_t per = (size_t)L->order + 1;
+        if (need > SIZE_MAX / sizeof(nb_var) / 2 / per) return NB_E_TAPE_FULL;
+        if ((s = ENSURE(c, L, coef, need * per))) return s;
+        L->ncap = L->cap_coef / per;
+        return NB_OK;
+    }
     if (need > L->ncap) {
         size_t cap = SIZE_MAX;
         if (L->kind == NB_FORWARD) {
@@ -179,6 +186,7 @@ static void level_release(nb_ctx *c, nb_level *L) {
     RELEASE(adj_ref);
     RELEASE(adj_t);
     RELEASE(dscratch);
+    RELEASE(coef);
     RELEASE(inputs);
     RELEASE(outputs);
     RELEASE(scratch);
@@ -237,7 +245,8 @@ static nb_status level_start(nb_ctx *c, nb_level *L, nb_kind kind) {
     c->gen_next = (c->gen_next + 1) & NB_GEN_MASK;
     L->tag = (gen << NB_DEPTH_BITS) | L->depth;
     L->kind = kind;
-    L->mode = L->depth == 1 ? NB_MODE_PLAIN
+    L->mode = kind == NB_TAYLOR ? NB_MODE_TAYLOR
+              : L->depth == 1   ? NB_MODE_PLAIN
               : (L->depth == 2 && kind == NB_REVERSE && c->lv[1].kind == NB_FORWARD)
                   ? NB_MODE_DUAL
                   : NB_MODE_GENERIC;
@@ -253,18 +262,20 @@ static nb_status level_start(nb_ctx *c, nb_level *L, nb_kind kind) {
     if (s) return s;
     /* node 0: the sentinel */
     if (kind == NB_REVERSE) L->stmt_end[0] = 0;
-    else L->tan[0] = 0;
+    else if (kind == NB_FORWARD) L->tan[0] = 0;
+    else
+        for (int k = 0; k <= L->order; k++) L->coef[k] = nb_const(0);
     if (L->mode == NB_MODE_GENERIC) L->prim_ref[0] = (nb_ref){0, 0};
     if (L->mode == NB_MODE_DUAL) L->prim_t[0] = 0;
     L->n = 1;
     return NB_OK;
 }
 
-nb_status nb_push(nb_ctx *c, nb_kind kind) {
-    if (!c) return NB_E_ARG;
-    if (kind != NB_FORWARD && kind != NB_REVERSE) return NB_E_ARG;
+static nb_status push(nb_ctx *c, nb_kind kind, int order) {
     if (c->depth >= NB_MAX_DEPTH) return NB_E_DEPTH;
     nb_level *L = &c->lv[c->depth + 1];
+    L->order = order;
+    L->trunc = order;
     nb_status s = level_start(c, L, kind);
     if (s) {
         L->tag = 0;
@@ -272,6 +283,18 @@ nb_status nb_push(nb_ctx *c, nb_kind kind) {
     }
     c->depth++;
     return NB_OK;
+}
+
+nb_status nb_push(nb_ctx *c, nb_kind kind) {
+    if (!c) return NB_E_ARG;
+    if (kind != NB_FORWARD && kind != NB_REVERSE) return NB_E_ARG;
+    return push(c, kind, 0);
+}
+
+nb_status nb_push_taylor(nb_ctx *c, int K) {
+    if (!c) return NB_E_ARG;
+    if (K < 1 || K > NB_TAYLOR_MAX_ORDER) return NB_E_ARG;
+    return push(c, NB_TAYLOR, K);
 }
 
 nb_status nb_pop(nb_ctx *c) {
@@ -326,7 +349,9 @@ nb_status nb_tape_info_get(const nb_ctx *c, int depth, nb_tape_info *out) {
     size_t nodes = L->n - 1; /* without the sentinel */
     size_t per_node, per_op = 0;
     const int gen = L->mode == NB_MODE_GENERIC, dual = L->mode == NB_MODE_DUAL;
-    if (L->kind == NB_FORWARD) {
+    if (L->kind == NB_TAYLOR) {
+        per_node = ((size_t)L->order + 1) * sizeof(nb_var);
+    } else if (L->kind == NB_FORWARD) {
         per_node = sizeof(double) + (gen ? 2 * sizeof(nb_ref) : 0);
     } else {
         per_node = sizeof(uint32_t) + (gen ? sizeof(nb_ref) : dual ? sizeof(double) : 0);
@@ -343,7 +368,7 @@ nb_status nb_tape_info_get(const nb_ctx *c, int depth, nb_tape_info *out) {
                         sizeof(nb_ref) +
                     (L->cap_stmt_end + L->cap_op_idx) * sizeof(uint32_t) +
                     (L->cap_inputs + L->cap_outputs + L->cap_scratch) * sizeof(nb_var) +
-                    L->cap_dscratch * sizeof(nb_dual);
+                    L->cap_dscratch * sizeof(nb_dual) + L->cap_coef * sizeof(nb_var);
     out->ops = L->ops;
     return NB_OK;
 }

@@ -34,8 +34,10 @@ typedef struct nb_ref {
  *                    reverse: Hessian-vector products): partials, primals and adjoints are dual
  *                    numbers (value, tangent at level 1) stored as pairs of doubles, and the rules
  *                    run on nb_dual instead of on level-1 handles
- *   NB_MODE_GENERIC  anything deeper: they are handles of the levels below */
-typedef enum nb_mode { NB_MODE_PLAIN, NB_MODE_DUAL, NB_MODE_GENERIC } nb_mode;
+ *   NB_MODE_GENERIC  anything deeper: they are handles of the levels below
+ *   NB_MODE_TAYLOR   a Taylor level (any depth): each node holds K+1 coefficients, handles of the
+ *                    levels below (constants at depth 1) */
+typedef enum nb_mode { NB_MODE_PLAIN, NB_MODE_DUAL, NB_MODE_GENERIC, NB_MODE_TAYLOR } nb_mode;
 
 typedef struct nb_level {
     nb_kind kind;
@@ -43,6 +45,12 @@ typedef struct nb_level {
     uint32_t depth;
     uint32_t tag;
     unsigned long long ops; /* registry ops bound to this level */
+
+    int order;         /* Taylor: K */
+    int trunc;         /* Taylor: coefficients computed are 0 .. trunc (K, lowered while a rule is
+                          evaluated as a series of one order less) */
+    nb_var *coef;      /* Taylor: node i's coefficients at coef[i*(K+1) .. i*(K+1)+K] */
+    size_t cap_coef;
 
     /* Nodes. Node 0 is a sentinel (stmt_end[0] = 0), real nodes start at 1. */
     size_t n, ncap;
@@ -127,6 +135,18 @@ nb_status nb__inputs_reserve(nb_ctx *c, nb_level *L, size_t n);
 nb_status nb__outputs_reserve(nb_ctx *c, nb_level *L, size_t n);
 nb_status nb__scratch_reserve(nb_ctx *c, nb_level *L, size_t n);
 nb_status nb__dscratch_reserve(nb_ctx *c, nb_level *L, size_t n);
+
+/* The registry's partial of `op` with respect to operand k, evaluated with ops on handles
+ * (src/var.c): X, Y the operands, R the op's result, N its parameter. */
+nb_var nb__rule(nb_ctx *c, nb_op op, int k, nb_var X, nb_var Y, nb_var R, int N);
+
+/* ---- Taylor levels (src/taylor.c) ---- */
+
+/* The op at Taylor level L (which owns x and/or y). */
+nb_var nb__taylor_op(nb_ctx *c, nb_level *L, nb_op op, nb_var x, nb_var y, int n);
+/* A reduction at Taylor level L, composed of scalar ops. */
+nb_var nb__taylor_reduce(nb_ctx *c, nb_level *L, nb_op op, size_t n, const nb_var *x,
+                         const nb_var *y);
 
 /* ---- dual mode (forward over reverse at depths 1 and 2) ---- */
 

@@ -81,6 +81,7 @@ nb_var nb_primal(nb_ctx *c, nb_var y) {
     if (y.tag != L->tag) return y;
     if (L->mode == NB_MODE_PLAIN) return nb_const(y.v);
     if (L->mode == NB_MODE_DUAL) return nb__level1_var(c, y.v, L->prim_t[y.idx]);
+    if (L->mode == NB_MODE_TAYLOR) return L->coef[y.idx * ((size_t)L->order + 1)];
     return nb__ref_var(y.v, L->prim_ref[y.idx]);
 }
 

@@ -114,6 +114,10 @@ static const rule_fn rules[NB_OP_COUNT][2] = {
 #undef NB_RED2
 };
 
+nb_var nb__rule(nb_ctx *c, nb_op op, int k, nb_var x, nb_var y, nb_var r, int n) {
+    return rules[op][k](c, x, y, r, n);
+}
+
 /* A reduction by op id at whatever level its elements bind to (for the generic tier). */
 static nb_var reduce_by_id(nb_ctx *c, nb_op op, size_t n, const nb_var *x, const nb_var *y);
 
@@ -432,12 +436,14 @@ static nb_var reduce_dual(nb_ctx *c, nb_level *L, nb_op op, size_t n, const nb_v
         if (x.tag == 0) return nb_const(nb_prim_##name_(x.v));                            \
         nb_level *L = nb__owner(c, x);                                                    \
         if (!L) return nb__bad_handle(c, x);                                              \
-        if (L->depth == 1) {                                                              \
+        if (L->mode == NB_MODE_PLAIN) {                                                   \
             const double X = x.v, R = (primal_);                                          \
             L->ops++;                                                                     \
             if (L->kind == NB_REVERSE) return rev1(c, L, R, 1, x.idx, (dX_), 0, 0);       \
             return fwd1(c, L, R, nb__szmul((dX_), L->tan[x.idx]));                        \
         }                                                                                 \
+        if (L->mode == NB_MODE_TAYLOR)                                                    \
+            return nb__taylor_op(c, L, NB_OP_##name_, x, nb_const(0), 0);                 \
         if (L->mode == NB_MODE_DUAL) {                                                    \
             const nb_dual dx = dual_of(c, L, x), r = nb_dual_##name_(dx);                 \
             L->ops++;                                                                     \
@@ -454,12 +460,14 @@ static nb_var reduce_dual(nb_ctx *c, nb_level *L, nb_op op, size_t n, const nb_v
         if (x.tag == 0) return nb_const(nb_prim_##name_(x.v, N));                         \
         nb_level *L = nb__owner(c, x);                                                    \
         if (!L) return nb__bad_handle(c, x);                                              \
-        if (L->depth == 1) {                                                              \
+        if (L->mode == NB_MODE_PLAIN) {                                                   \
             const double X = x.v, R = (primal_);                                          \
             L->ops++;                                                                     \
             if (L->kind == NB_REVERSE) return rev1(c, L, R, 1, x.idx, (dX_), 0, 0);       \
             return fwd1(c, L, R, nb__szmul((dX_), L->tan[x.idx]));                        \
         }                                                                                 \
+        if (L->mode == NB_MODE_TAYLOR)                                                    \
+            return nb__taylor_op(c, L, NB_OP_##name_, x, nb_const(0), N);                 \
         if (L->mode == NB_MODE_DUAL) {                                                    \
             const nb_dual dx = dual_of(c, L, x), r = nb_dual_##name_(dx, N);              \
             L->ops++;                                                                     \
@@ -477,7 +485,8 @@ static nb_var reduce_dual(nb_ctx *c, nb_level *L, nb_op op, size_t n, const nb_v
         if (x.tag && !(Lx = nb__owner(c, x))) return nb__bad_handle(c, x);                \
         if (y.tag && !(Ly = nb__owner(c, y))) return nb__bad_handle(c, y);                \
         nb_level *L = !Lx ? Ly : !Ly ? Lx : Lx->depth >= Ly->depth ? Lx : Ly;             \
-        if (L->depth == 1) {                                                              \
+        if (L->mode == NB_MODE_TAYLOR) return nb__taylor_op(c, L, NB_OP_##name_, x, y, 0); \
+        if (L->mode == NB_MODE_PLAIN) {                                                   \
             const double X = x.v, Y = y.v, R = (primal_);                                 \
             L->ops++;                                                                     \
             if (L->kind == NB_REVERSE) {                                                  \
@@ -516,6 +525,7 @@ static nb_var reduce_dual(nb_ctx *c, nb_level *L, nb_op op, size_t n, const nb_v
     (void)R;                                                                              \
     if (d == 0) return nb_const(R);                                                       \
     nb_level *L = &c->lv[d];                                                              \
+    if (L->mode == NB_MODE_TAYLOR) return nb__taylor_reduce(c, L, NB_OP_##name_, n, x, y); \
     if (L->mode == NB_MODE_DUAL) return reduce_dual(c, L, NB_OP_##name_, n, x, y);         \
     if (d >= 2) return reduce_generic(c, L, NB_OP_##name_, n, x, y);                      \
     L->ops++;                                                                             \

@@ -74,8 +74,13 @@ void nb_ctx_trim(nb_ctx *c);
 
 typedef enum nb_kind {
     NB_FORWARD = 1, /* tangents: one directional derivative (a jvp) */
-    NB_REVERSE = 2  /* a tape: gradients by a reverse sweep (a vjp) */
+    NB_REVERSE = 2, /* a tape: gradients by a reverse sweep (a vjp) */
+    NB_TAYLOR = 3   /* truncated Taylor series: all derivatives up to order K in one direction
+                       (push it with nb_push_taylor) */
 } nb_kind;
+
+/* The highest order of a Taylor level. */
+#define NB_TAYLOR_MAX_ORDER 1000
 
 /* The deepest nesting: levels 1 .. NB_MAX_DEPTH. */
 #define NB_MAX_DEPTH 31
@@ -84,6 +89,11 @@ typedef enum nb_kind {
  * level at the same depth when there is one. NB_E_DEPTH beyond NB_MAX_DEPTH, NB_E_ARG for an
  * unknown kind, NB_E_NOMEM / NB_E_TAPE_FULL when its first node cannot be allocated. */
 nb_status nb_push(nb_ctx *c, nb_kind kind);
+
+/* Pushes a Taylor level of order K (1 .. NB_TAYLOR_MAX_ORDER): each of its values carries the
+ * coefficients c_0 .. c_K of a series in one direction t (nabla/taylor.h). NB_E_ARG for K out of
+ * range; otherwise as nb_push. nb_push(c, NB_TAYLOR) is NB_E_ARG (the order is required). */
+nb_status nb_push_taylor(nb_ctx *c, int K);
 
 /* Pops the top level. Its handles become stale (an op on them is NB_E_STALE); handles of lower
  * levels, including results its sweeps produced, stay valid. The storage is kept for the next

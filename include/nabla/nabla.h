@@ -13,5 +13,6 @@
 #include "nabla/ctx.h"
 #include "nabla/var.h"
 #include "nabla/drivers.h"
+#include "nabla/taylor.h"
 
 #endif /* NABLA_H */

@@ -3,7 +3,8 @@
  *   rosen     extended Rosenbrock, n = 10^6: the Hessian-vector product by forward-over-reverse
  *             (`hvp`, through nb_hvp) and by hand (`hand`), against the plain function
  *   rosen100  extended Rosenbrock, n = 100: the full Hessian (`hess`, nb_hessian: n HVPs)
- *   sinexp1   sin(x) exp(-x^2) at one point: f^(10) by ten nested forward levels (`nested10`)
+ *   sinexp1   sin(x) exp(-x^2) at one point: f^(10) by ten nested forward levels (`nested10`),
+ *             f .. f^(10) and f .. f^(100) by one Taylor pass (`taylor10`, `taylor100`)
  * BENCHINFO lines give each level's operation count for one HVP on rosen (n = 1000) and for the
  * tenth derivative, from nb_op_count. */
 #include <math.h>
@@ -86,6 +87,23 @@ static void sinexp1_nested10(void *p) {
     bench_sink = nb_value(y);
 }
 
+static nb_var sinexp_fn(nb_ctx *c, const nb_var *x, void *env) {
+    (void)env;
+    return nb_mul(c, nb_sin(c, x[0]), nb_exp(c, nb_neg(c, nb_powi(c, x[0], 2))));
+}
+static void sinexp1_taylor10(void *p) {
+    struct env *e = p;
+    double d[11];
+    nb_derivatives(e->c, sinexp_fn, NULL, e->x0 + bench_sink * 1e-300, 10, d);
+    bench_sink = d[10];
+}
+static void sinexp1_taylor100(void *p) {
+    struct env *e = p;
+    double d[101];
+    nb_derivatives(e->c, sinexp_fn, NULL, e->x0 + bench_sink * 1e-300, 100, d);
+    bench_sink = d[100] * 1e-150;
+}
+
 int main(void) {
     unsigned long long seed = 5;
     struct env e;
@@ -116,7 +134,12 @@ int main(void) {
     bench_report("rosen100", "hess", bench_ratio(rosen_plain, rosen_hess, &e, 7, 0.05));
 
     e.x0 = 0.7;
-    bench_report("sinexp1", "nested10", bench_ratio(sinexp1_plain, sinexp1_nested10, &e, 5, 0.05));
+    double nested10 = bench_ratio(sinexp1_plain, sinexp1_nested10, &e, 5, 0.05);
+    bench_report("sinexp1", "nested10", nested10);
+    double taylor10 = bench_ratio(sinexp1_plain, sinexp1_taylor10, &e, 11, 0.05);
+    bench_report("sinexp1", "taylor10", taylor10);
+    bench_report("sinexp1", "taylor100", bench_ratio(sinexp1_plain, sinexp1_taylor100, &e, 5, 0.05));
+    bench_info("sinexp1", "nested10_over_taylor10", nested10 / taylor10);
     nb_op_count_reset(e.c);
     sinexp1_nested10(&e);
     for (int d = 1; d <= 10; d++) {

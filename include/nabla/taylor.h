@@ -1,0 +1,49 @@
+/* taylor.h - Taylor mode: all derivatives up to order K in one direction, in one pass.
+ *
+ * A Taylor level of order K (nb_push_taylor) makes every value a truncated series
+ * w(t) = w_0 + w_1 t + ... + w_K t^K along one direction; d^k/dt^k of f(x + t v) at t = 0 is
+ * k! w_k. One pass costs O(K^2) per multiply, where K nested forward levels cost about 3^K. The
+ * coefficients are handles of the levels below (constants at depth 1), so a Taylor level nests
+ * under or over forward and reverse levels like any other.
+ *
+ * Ops with standard recurrences use them (add, sub, neg, mul, div, exp, expm1, log, log1p, log2,
+ * log10, sin, cos, tan, sinh, cosh, tanh, sqrt, cbrt, pow, powi); every other op evaluates its
+ * registry rule as a series. Where a recurrence divides by a zeroth coefficient that is 0, an
+ * exactly zero numerator gives 0 and the rest +-inf or NaN: d^k/dx^k x^3 at 0 is 0, 0, 0, 6, 0,
+ * ...; sqrt at 0 has an infinite first derivative; sqrt(x^2) at 0 has first derivative 0 (the
+ * strong-zero policy) and an infinite second, as nested forward levels give.
+ */
+#ifndef NABLA_TAYLOR_H
+#define NABLA_TAYLOR_H
+
+#include "nabla/drivers.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* An input of the top level, which must be a Taylor level: the series x + dx t (x and dx
+ * constants or handles of lower levels). NB_E_LEVEL if the top level is not Taylor, NB_E_ARG if x
+ * or dx belongs to it; errors are recorded in the context and give a NaN constant. */
+nb_var nb_taylor_input(nb_ctx *c, nb_var x, nb_var dx);
+
+/* Coefficient k (0 .. K) of y's series at the top Taylor level, as a handle of the levels below:
+ * y itself for k = 0 when the level does not own y, and 0 for k > 0. NB_E_ARG (recorded) for k
+ * out of range. */
+nb_var nb_taylor_coef(nb_ctx *c, nb_var y, int k);
+
+/* The Taylor coefficients coef[0 .. K] of t -> f(x + t v) at t = 0 (n inputs), in one pass on a
+ * Taylor level of order K (0 .. NB_TAYLOR_MAX_ORDER; K = 0 gives f(x) alone). Returns the
+ * context's status; NB_E_ARG for NULL c, f or coef, NULL x or v with n > 0, or K out of range. */
+nb_status nb_taylor(nb_ctx *c, nb_fn f, void *env, size_t n, const double *x, const double *v,
+                    int K, double *coef);
+
+/* f(x), f'(x), ..., f^(K)(x) into d[0 .. K] for a function of one input: k! times the Taylor
+ * coefficients (finite up to K = 170 for coefficients of size 1). Errors as for nb_taylor. */
+nb_status nb_derivatives(nb_ctx *c, nb_fn f, void *env, double x, int K, double *d);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* NABLA_TAYLOR_H */

@@ -1,0 +1,489 @@
+/* taylor.c - Taylor levels: every value carries the coefficients w_0 .. w_K of its series in one
+ * direction t, so one pass gives all derivatives up to order K (d^k/dt^k = k! w_k).
+ *
+ * Coefficients are handles of the levels below (constants at depth 1), so a Taylor level nests
+ * like the others. The ops with standard recurrences (Griewank & Walther, "Evaluating
+ * Derivatives", 2nd ed., ch. 13) have them here: add, sub, neg, mul, div, exp, expm1, log, log1p,
+ * log2, log10, sin/cos and sinh/cosh as pairs, tan, tanh, sqrt, cbrt, pow, powi. Every other op
+ * goes through its registry rule f'(u), evaluated as a series one order shorter, and
+ *     w_k = (1/k) sum_{j=1..k} j u_j f'(u)_{k-j}
+ * (two operands: the same with both partials). A rule that mentions the op's own result R is
+ * evaluated once per order, with R's series known up to that order - "coefficient by
+ * coefficient" - since R's series is what is being computed.
+ *
+ * Where a recurrence divides by the zeroth coefficient (log, sqrt, div at 0) an exactly zero
+ * numerator gives 0 (the strong-zero policy of first order, carried to every order) and anything
+ * else +-inf or NaN as IEEE division gives: sqrt at 0 has w_1 = +inf, sqrt(t^2) has w_1 = 0 and
+ * w_2 = +inf, as nested forward levels give. Integer powers are products of series (exact at 0:
+ * x^3 gives 0, 0, 0, 6, 0, ...). A non-integer power of a zero base goes through pow's rule. */
+#include <math.h>
+#include <string.h>
+
+#include "internal.h"
+#include "nabla/taylor.h"
+
+static size_t kp1(const nb_level *L) { return (size_t)L->order + 1; }
+
+/* The coefficients of node i (recomputed after anything that may create nodes at L). */
+static nb_var *W(const nb_level *L, size_t i) { return L->coef + i * kp1(L); }
+
+/* Coefficient k of x at L: stored when L owns x, else x for k = 0 and 0 above. */
+static nb_var J(const nb_level *L, nb_var x, int k) {
+    if (x.tag == L->tag) return W(L, x.idx)[k];
+    return k == 0 ? x : nb_const(0);
+}
+
+/* ---- coefficient arithmetic at the levels below; structural zeros are skipped ---- */
+
+static nb_var cadd(nb_ctx *c, nb_var a, nb_var b) {
+    if (nb__szero(a)) return b;
+    if (nb__szero(b)) return a;
+    return nb_add(c, a, b);
+}
+static nb_var csub(nb_ctx *c, nb_var a, nb_var b) {
+    if (nb__szero(b)) return a;
+    if (nb__szero(a)) return nb_neg(c, b);
+    return nb_sub(c, a, b);
+}
+static nb_var cmul(nb_ctx *c, nb_var a, nb_var b) {
+    if (nb__szero(a) || nb__szero(b)) return nb_const(0);
+    return nb_mul(c, a, b);
+}
+static nb_var cscale(nb_ctx *c, double s, nb_var a) {
+    if (nb__szero(a) || s == 0) return nb_const(0);
+    if (s == 1) return a;
+    return nb_mul(c, nb_const(s), a);
+}
+/* The strong-zero division of the recurrences: a zero numerator gives 0 whatever the divisor. */
+static nb_var cdiv(nb_ctx *c, nb_var a, nb_var b) {
+    if (nb__szero(a)) return nb_const(0);
+    return nb_div(c, a, b);
+}
+
+/* ---- nodes ---- */
+
+/* A new node at L with coefficients all 0; its index, or 0 after recording an error. */
+static size_t new_node(nb_ctx *c, nb_level *L) {
+    nb_status s = nb__level_grow(c, L, 1, 0);
+    if (s) {
+        nb__fail(c, s);
+        return 0;
+    }
+    size_t i = L->n++;
+    nb_var *w = W(L, i);
+    for (size_t k = 0; k < kp1(L); k++) w[k] = nb_const(0);
+    return i;
+}
+
+/* The handle of node i: its zeroth coefficient alone when every higher one is a structural zero
+ * (then it is a constant at this level, and the node is dropped if it is the last). */
+static nb_var finish(nb_level *L, size_t i) {
+    const nb_var *w = W(L, i);
+    int live = 0;
+    for (int k = 1; k <= L->trunc && !live; k++) live = !nb__szero(w[k]);
+    if (!live) {
+        nb_var r = w[0];
+        if (i == L->n - 1) L->n--;
+        return r;
+    }
+    nb_var y = {w[0].v, (uint32_t)i, L->tag};
+    return y;
+}
+
+/* A node at L holding the coefficients w[0 .. T] (for R while a rule is evaluated). */
+static nb_var node_from(nb_ctx *c, nb_level *L, const nb_var *w, int T) {
+    size_t i = new_node(c, L);
+    if (!i) return nb_const((double)NAN);
+    for (int k = 0; k <= T; k++) W(L, i)[k] = w[k];
+    nb_var y = {w[0].v, (uint32_t)i, L->tag};
+    return y;
+}
+
+/* ---- the recurrences; each fills W(L, i)[1 .. T] (w_0 is set by the caller) ---- */
+
+static void jet_mul(nb_ctx *c, nb_level *L, nb_var u, nb_var v, nb_var *w, int T, int strong) {
+    for (int k = 1; k <= T; k++) {
+        nb_var s = nb_const(0);
+        for (int j = 0; j <= k; j++) {
+            nb_var a = J(L, u, j), b = J(L, v, k - j);
+            if (nb__szero(a) || nb__szero(b)) continue;
+            s = cadd(c, s, strong ? nb_smul(c, a, b) : nb_mul(c, a, b));
+        }
+        w[k] = s;
+    }
+}
+
+/* w = u / v: w_k = (u_k - sum_{j<k} w_j v_{k-j}) / v_0 */
+static void jet_div(nb_ctx *c, nb_level *L, nb_var u, nb_var v, nb_var *w, int T) {
+    nb_var v0 = J(L, v, 0);
+    for (int k = 1; k <= T; k++) {
+        nb_var s = nb_const(0);
+        for (int j = 0; j < k; j++) s = cadd(c, s, cmul(c, w[j], J(L, v, k - j)));
+        w[k] = cdiv(c, csub(c, J(L, u, k), s), v0);
+    }
+}
+
+/* w = exp(u) (shift = 0) or expm1(u) (shift = 1, w_0 = expm1 u_0): w_k = (1/k) sum j u_j e_{k-j}
+ * with e the series of exp(u) */
+static void jet_exp(nb_ctx *c, nb_level *L, nb_var u, nb_var *w, int T, int shift) {
+    for (int k = 1; k <= T; k++) {
+        nb_var s = nb_const(0);
+        for (int j = 1; j <= k; j++) {
+            nb_var e = w[k - j];
+            if (shift && k - j == 0) e = nb_add(c, e, nb_const(1));
+            s = cadd(c, s, cscale(c, (double)j, cmul(c, J(L, u, j), e)));
+        }
+        w[k] = cscale(c, 1.0 / k, s);
+    }
+}
+
+/* w = log(a) with a = u (+ 1 for log1p): w_k = (a_k - (1/k) sum_{j=1..k-1} j w_j a_{k-j}) / a_0 */
+static void jet_log(nb_ctx *c, nb_level *L, nb_var u, nb_var *w, int T, int plus1) {
+    nb_var a0 = plus1 ? nb_add(c, nb_const(1), J(L, u, 0)) : J(L, u, 0);
+    for (int k = 1; k <= T; k++) {
+        nb_var s = nb_const(0);
+        for (int j = 1; j < k; j++) s = cadd(c, s, cscale(c, (double)j, cmul(c, w[j], J(L, u, k - j))));
+        w[k] = cdiv(c, csub(c, J(L, u, k), cscale(c, 1.0 / k, s)), a0);
+    }
+}
+
+/* The pair s = sin(u), co = cos(u) (hyp: sinh, cosh):
+ * s_k = (1/k) sum j u_j co_{k-j},  co_k = -+(1/k) sum j u_j s_{k-j} */
+static void jet_sincos(nb_ctx *c, nb_level *L, nb_var u, nb_var *s, nb_var *co, int T, int hyp) {
+    nb_var u0 = J(L, u, 0);
+    s[0] = hyp ? nb_sinh(c, u0) : nb_sin(c, u0);
+    co[0] = hyp ? nb_cosh(c, u0) : nb_cos(c, u0);
+    for (int k = 1; k <= T; k++) {
+        nb_var a = nb_const(0), b = nb_const(0);
+        for (int j = 1; j <= k; j++) {
+            nb_var uj = J(L, u, j);
+            if (nb__szero(uj)) continue;
+            a = cadd(c, a, cscale(c, (double)j, cmul(c, uj, co[k - j])));
+            b = cadd(c, b, cscale(c, (double)j, cmul(c, uj, s[k - j])));
+        }
+        s[k] = cscale(c, 1.0 / k, a);
+        co[k] = cscale(c, (hyp ? 1.0 : -1.0) / k, b);
+    }
+}
+
+/* w = s / co for series in arrays (tan, tanh) */
+static void jet_div_arrays(nb_ctx *c, const nb_var *s, const nb_var *co, nb_var *w, int T) {
+    for (int k = 1; k <= T; k++) {
+        nb_var acc = nb_const(0);
+        for (int j = 0; j < k; j++) acc = cadd(c, acc, cmul(c, w[j], co[k - j]));
+        w[k] = cdiv(c, csub(c, s[k], acc), co[0]);
+    }
+}
+
+/* w = sqrt(u): w_k = (u_k - sum_{j=1..k-1} w_j w_{k-j}) / (2 w_0) */
+static void jet_sqrt(nb_ctx *c, nb_level *L, nb_var u, nb_var *w, int T) {
+    nb_var two_w0 = cscale(c, 2, w[0]);
+    if (nb__szero(w[0])) two_w0 = nb_const(0);
+    for (int k = 1; k <= T; k++) {
+        nb_var s = nb_const(0);
+        for (int j = 1; j < k; j++) s = cadd(c, s, cmul(c, w[j], w[k - j]));
+        nb_var num = csub(c, J(L, u, k), s);
+        w[k] = nb__szero(num) ? nb_const(0) : nb_div(c, num, two_w0);
+    }
+}
+
+/* w = u^r for u_0 != 0 and r constant here: w_k = (1/(k u_0)) sum_{j=1..k} (r j - (k-j)) u_j w_{k-j}
+ * (from u w' = r u' w) */
+static void jet_pow_const(nb_ctx *c, nb_level *L, nb_var u, nb_var r, nb_var *w, int T) {
+    nb_var u0 = J(L, u, 0);
+    for (int k = 1; k <= T; k++) {
+        nb_var s = nb_const(0);
+        for (int j = 1; j <= k; j++) {
+            nb_var uj = J(L, u, j);
+            if (nb__szero(uj)) continue;
+            nb_var coef = nb_sub(c, cscale(c, (double)j, r), nb_const((double)(k - j)));
+            s = cadd(c, s, cmul(c, coef, cmul(c, uj, w[k - j])));
+        }
+        w[k] = cdiv(c, s, cscale(c, (double)k, u0));
+    }
+}
+
+/* Cauchy product of two series in arrays, orders 0 .. T, into out (which may not alias). */
+static void cauchy(nb_ctx *c, const nb_var *a, const nb_var *b, nb_var *out, int T) {
+    for (int k = 0; k <= T; k++) {
+        nb_var s = nb_const(0);
+        for (int j = 0; j <= k; j++) s = cadd(c, s, cmul(c, a[j], b[k - j]));
+        out[k] = s;
+    }
+}
+
+/* ---- the fallback: the registry rule as a series ---- */
+
+/* 1 when the rule text mentions the op's result R as a word. */
+static int rule_uses_r(const char *rule) {
+    for (const char *p = rule; p && *p; p++) {
+        if (*p != 'R') continue;
+        int before = p > rule && (p[-1] == '_' || (p[-1] >= 'A' && p[-1] <= 'Z') ||
+                                  (p[-1] >= 'a' && p[-1] <= 'z') || (p[-1] >= '0' && p[-1] <= '9'));
+        char a = p[1];
+        int after = a == '_' || (a >= 'A' && a <= 'Z') || (a >= 'a' && a <= 'z') || (a >= '0' && a <= '9');
+        if (!before && !after) return 1;
+    }
+    return 0;
+}
+
+/* w_k = (1/k) sum_{j=1..k} j (u_j a_{k-j} + v_j b_{k-j}) for k in [k0, k1], with a and b the
+ * partials' series (handles at L or below, read with J). */
+static void chain(nb_ctx *c, nb_level *L, nb_var u, nb_var v, int ax, int ay, nb_var a, nb_var b,
+                  size_t wi, int k0, int k1) {
+    for (int k = k0; k <= k1; k++) {
+        nb_var s = nb_const(0);
+        for (int j = 1; j <= k; j++) {
+            if (ax) s = cadd(c, s, cscale(c, (double)j, cmul(c, J(L, u, j), J(L, a, k - j))));
+            if (ay) s = cadd(c, s, cscale(c, (double)j, cmul(c, J(L, v, j), J(L, b, k - j))));
+        }
+        s = cscale(c, 1.0 / k, s);
+        W(L, wi)[k] = s; /* after the loop: the ops above create no nodes at L */
+    }
+}
+
+static void fallback(nb_ctx *c, nb_level *L, nb_op op, nb_var u, nb_var v, int n, size_t wi,
+                     int T) {
+    const nb_op_info *info = nb_op_get(op);
+    const int ax = u.tag == L->tag, ay = info->arity == 2 && v.tag == L->tag;
+    const int saved = L->trunc;
+    int uses_r = (ax && rule_uses_r(info->rule[0])) || (ay && rule_uses_r(info->rule[1]));
+    if (!uses_r) {
+        /* the partials as series of order T-1, once */
+        L->trunc = T - 1;
+        nb_var r0 = W(L, wi)[0];
+        nb_var a = ax ? nb__rule(c, op, 0, u, v, r0, n) : nb_const(0);
+        nb_var b = ay ? nb__rule(c, op, 1, u, v, r0, n) : nb_const(0);
+        L->trunc = saved;
+        chain(c, L, u, v, ax, ay, a, b, wi, 1, T);
+        return;
+    }
+    /* R is the series being computed: for each order k, R known to order k-1 */
+    for (int k = 1; k <= T; k++) {
+        L->trunc = k - 1;
+        nb_var r = k == 1 ? W(L, wi)[0] : node_from(c, L, W(L, wi), k - 1);
+        nb_var a = ax ? nb__rule(c, op, 0, u, v, r, n) : nb_const(0);
+        nb_var b = ay ? nb__rule(c, op, 1, u, v, r, n) : nb_const(0);
+        L->trunc = saved;
+        chain(c, L, u, v, ax, ay, a, b, wi, k, k);
+    }
+}
+
+/* ---- dispatch ---- */
+
+/* u^n for an integer n by binary powering of series (exact at u_0 = 0); w[0] already set. */
+static nb_status jet_powi(nb_ctx *c, nb_level *L, nb_var u, int n, size_t wi, int T) {
+    size_t K1 = kp1(L);
+    nb_status s = nb__scratch_reserve(c, L, 4 * K1);
+    if (s) return s;
+    nb_var *base = L->scratch, *acc = base + K1, *tmp = acc + K1, *inv = tmp + K1;
+    for (int k = 0; k <= T; k++) {
+        base[k] = J(L, u, k);
+        acc[k] = nb_const(k == 0 ? 1.0 : 0.0);
+    }
+    unsigned m = n < 0 ? (unsigned)(-(long)n) : (unsigned)n;
+    while (m) {
+        if (m & 1u) {
+            cauchy(c, acc, base, tmp, T);
+            memcpy(acc, tmp, (size_t)(T + 1) * sizeof *acc);
+        }
+        m >>= 1;
+        if (m) {
+            cauchy(c, base, base, tmp, T);
+            memcpy(base, tmp, (size_t)(T + 1) * sizeof *base);
+        }
+    }
+    nb_var *w = W(L, wi);
+    if (n >= 0) {
+        for (int k = 1; k <= T; k++) w[k] = acc[k];
+        return NB_OK;
+    }
+    /* 1 / acc by the division recurrence, w_0 = u_0^n exactly */
+    inv[0] = w[0];
+    for (int k = 1; k <= T; k++) {
+        nb_var s2 = nb_const(0);
+        for (int j = 0; j < k; j++) s2 = cadd(c, s2, cmul(c, inv[j], acc[k - j]));
+        inv[k] = cdiv(c, nb_neg(c, s2), acc[0]);
+    }
+    for (int k = 1; k <= T; k++) w[k] = inv[k];
+    return NB_OK;
+}
+
+nb_var nb__taylor_op(nb_ctx *c, nb_level *L, nb_op op, nb_var x, nb_var y, int n) {
+    const int T = L->trunc;
+    const nb_var u0 = J(L, x, 0), v0 = J(L, y, 0);
+    L->ops++;
+    /* the primal, exactly as the op computes it at the levels below */
+    nb_var w0 = nb_apply(c, op, u0, v0, n);
+    if (T <= 0) return w0; /* a rule's series of order 0 is its value */
+    /* pow with a series exponent: exp(y log x), with the exact primal */
+    if (op == NB_OP_pow && y.tag == L->tag) {
+        nb_var r = nb_exp(c, nb_mul(c, y, nb_log(c, x)));
+        if (r.tag != L->tag) return w0;
+        W(L, r.idx)[0] = w0;
+        r.v = w0.v;
+        return r;
+    }
+    size_t wi = new_node(c, L);
+    if (!wi) return nb_const((double)NAN);
+    W(L, wi)[0] = w0;
+    nb_status s = NB_OK;
+    if (isnan(w0.v) && !isnan(u0.v) && !isnan(v0.v)) {
+        /* a domain error (log(-1), sqrt(-1)): NaN at every order, as the rules say at first
+         * order, whatever a recurrence would make of it */
+        for (int k = 1; k <= T; k++) W(L, wi)[k] = nb_const((double)NAN);
+        return finish(L, wi);
+    }
+    switch (op) {
+    case NB_OP_add:
+        for (int k = 1; k <= T; k++) W(L, wi)[k] = cadd(c, J(L, x, k), J(L, y, k));
+        break;
+    case NB_OP_sub:
+        for (int k = 1; k <= T; k++) W(L, wi)[k] = csub(c, J(L, x, k), J(L, y, k));
+        break;
+    case NB_OP_neg:
+        for (int k = 1; k <= T; k++) W(L, wi)[k] = csub(c, nb_const(0), J(L, x, k));
+        break;
+    case NB_OP_mul: jet_mul(c, L, x, y, W(L, wi), T, 0); break;
+    case NB_OP_smul: jet_mul(c, L, x, y, W(L, wi), T, 1); break;
+    case NB_OP_div: jet_div(c, L, x, y, W(L, wi), T); break;
+    case NB_OP_exp: jet_exp(c, L, x, W(L, wi), T, 0); break;
+    case NB_OP_expm1: jet_exp(c, L, x, W(L, wi), T, 1); break;
+    case NB_OP_log: jet_log(c, L, x, W(L, wi), T, 0); break;
+    case NB_OP_log1p: jet_log(c, L, x, W(L, wi), T, 1); break;
+    case NB_OP_log2:
+    case NB_OP_log10: {
+        jet_log(c, L, x, W(L, wi), T, 0);
+        double scale = op == NB_OP_log2 ? NB_LOG2E : NB_LOG10E;
+        for (int k = 1; k <= T; k++) W(L, wi)[k] = cscale(c, scale, W(L, wi)[k]);
+        break;
+    }
+    case NB_OP_sin:
+    case NB_OP_cos:
+    case NB_OP_sinh:
+    case NB_OP_cosh:
+    case NB_OP_tan:
+    case NB_OP_tanh: {
+        size_t K1 = kp1(L);
+        if ((s = nb__scratch_reserve(c, L, 2 * K1))) break;
+        nb_var *sn = L->scratch, *cs = L->scratch + K1;
+        int hyp = op == NB_OP_sinh || op == NB_OP_cosh || op == NB_OP_tanh;
+        jet_sincos(c, L, x, sn, cs, T, hyp);
+        nb_var *w = W(L, wi);
+        if (op == NB_OP_sin || op == NB_OP_sinh)
+            for (int k = 1; k <= T; k++) w[k] = sn[k];
+        else if (op == NB_OP_cos || op == NB_OP_cosh)
+            for (int k = 1; k <= T; k++) w[k] = cs[k];
+        else
+            jet_div_arrays(c, sn, cs, w, T);
+        break;
+    }
+    case NB_OP_sqrt: jet_sqrt(c, L, x, W(L, wi), T); break;
+    case NB_OP_cbrt:
+        if (u0.v == 0)
+            fallback(c, L, op, x, y, n, wi, T);
+        else
+            jet_pow_const(c, L, x, nb_const(1.0 / 3.0), W(L, wi), T);
+        break;
+    case NB_OP_powi:
+        if (n == 0) break; /* x^0 = 1: no higher coefficients */
+        s = jet_powi(c, L, x, n, wi, T);
+        break;
+    case NB_OP_pow: {
+        /* a constant exponent here: an integer constant is powi (exact at 0); a zero base takes
+         * pow's rule (nested-forward semantics); otherwise the power recurrence */
+        double r = v0.v;
+        if (v0.tag == 0 && r == floor(r) && fabs(r) <= 1073741824.0)
+            s = jet_powi(c, L, x, (int)r, wi, T);
+        else if (u0.v == 0)
+            fallback(c, L, op, x, y, n, wi, T);
+        else
+            jet_pow_const(c, L, x, v0, W(L, wi), T);
+        break;
+    }
+    default: fallback(c, L, op, x, y, n, wi, T); break;
+    }
+    if (s) return nb__fail_var(c, s);
+    return finish(L, wi);
+}
+
+nb_var nb__taylor_reduce(nb_ctx *c, nb_level *L, nb_op op, size_t n, const nb_var *x,
+                         const nb_var *y) {
+    (void)L;
+    nb_var s = nb_const(0);
+    for (size_t i = 0; i < n; i++) {
+        switch (op) {
+        case NB_OP_sum: s = nb_add(c, s, x[i]); break;
+        case NB_OP_dot: s = nb_add(c, s, nb_mul(c, x[i], y[i])); break;
+        case NB_OP_sumsq:
+        case NB_OP_norm: s = nb_add(c, s, nb_mul(c, x[i], x[i])); break;
+        default: return nb__fail_var(c, NB_E_ARG);
+        }
+    }
+    return op == NB_OP_norm ? nb_sqrt(c, s) : s;
+}
+
+/* ---- public ---- */
+
+static nb_level *top_taylor(nb_ctx *c) {
+    if (c->depth == 0 || c->lv[c->depth].kind != NB_TAYLOR) {
+        nb__fail(c, NB_E_LEVEL);
+        return NULL;
+    }
+    return &c->lv[c->depth];
+}
+
+nb_var nb_taylor_input(nb_ctx *c, nb_var x, nb_var dx) {
+    nb_level *L = top_taylor(c);
+    if (!L) return nb_const((double)NAN);
+    nb_var in[2] = {x, dx};
+    for (int i = 0; i < 2; i++)
+        if (in[i].tag != 0 && (!nb__owner(c, in[i]) || (in[i].tag & NB_DEPTH_MASK) >= L->depth))
+            return nb__owner(c, in[i]) ? nb__fail_var(c, NB_E_ARG) : nb__bad_handle(c, in[i]);
+    size_t i = new_node(c, L);
+    if (!i) return nb_const((double)NAN);
+    W(L, i)[0] = x;
+    W(L, i)[1] = dx;
+    L->leaves++;
+    nb_var y = {x.v, (uint32_t)i, L->tag};
+    return y;
+}
+
+nb_var nb_taylor_coef(nb_ctx *c, nb_var y, int k) {
+    nb_level *L = top_taylor(c);
+    if (!L) return nb_const((double)NAN);
+    if (k < 0 || k > L->order) return nb__fail_var(c, NB_E_ARG);
+    if (y.tag != 0 && !nb__owner(c, y)) return nb__bad_handle(c, y);
+    return J(L, y, k);
+}
+
+nb_status nb_taylor(nb_ctx *c, nb_fn f, void *env, size_t n, const double *x, const double *v,
+                    int K, double *coef) {
+    if (!c) return NB_E_ARG;
+    if (!f || !coef || (n && (!x || !v)) || K < 0 || K > NB_TAYLOR_MAX_ORDER)
+        return nb__fail(c, NB_E_ARG);
+    nb_status s = nb_push_taylor(c, K > 0 ? K : 1);
+    if (s) return nb__fail(c, s);
+    nb_level *L = &c->lv[c->depth];
+    if ((s = nb__inputs_reserve(c, L, n ? n : 1))) {
+        nb_pop(c);
+        return nb__fail(c, s);
+    }
+    for (size_t i = 0; i < n; i++) L->inputs[i] = nb_taylor_input(c, nb_const(x[i]), nb_const(v[i]));
+    nb_var y = f(c, L->inputs, env);
+    for (int k = 0; k <= K; k++) coef[k] = nb_value(nb_taylor_coef(c, y, k));
+    nb_pop(c);
+    return c->err;
+}
+
+nb_status nb_derivatives(nb_ctx *c, nb_fn f, void *env, double x, int K, double *d) {
+    const double one = 1.0;
+    nb_status s = nb_taylor(c, f, env, 1, &x, &one, K, d);
+    if (s) return s;
+    double fact = 1;
+    for (int k = 1; k <= K; k++) {
+        fact *= k;
+        d[k] *= fact;
+    }
+    return NB_OK;
+}

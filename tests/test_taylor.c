@@ -1,0 +1,293 @@
+/* test_taylor.c - Taylor levels: known series to orders 20, 50 and 100, agreement with nested
+ * forward levels on every registry op (orders <= 4) and on composite expressions (order 10), the
+ * zero-coefficient cases, the NaN policy, and nesting with other levels. */
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+#include <float.h>
+
+#include "nabla/nabla.h"
+#include "op_table.h"
+#include "oracle.h"
+
+static nb_ctx *new_ctx(void) {
+    nb_ctx *c = NULL;
+    cr_assert_eq(nb_ctx_new(&c, NULL), NB_OK);
+    return c;
+}
+
+#define F1(name_, expr_)                                                   \
+    static nb_var name_(nb_ctx *c, const nb_var *xs, void *env) {          \
+        (void)env;                                                         \
+        nb_var x = xs[0];                                                  \
+        return (expr_);                                                    \
+    }
+F1(f_exp, nb_exp(c, x))
+F1(f_geom, nb_div(c, nb_const(1), nb_sub(c, nb_const(1), x)))
+F1(f_sin, nb_sin(c, x))
+F1(f_cos, nb_cos(c, x))
+F1(f_log1p, nb_log(c, nb_add(c, nb_const(1), x)))
+F1(f_atan, nb_atan(c, x))
+/* p(x) = 3 - 2x + 0.5x^2 + 4x^3 - x^5 */
+F1(f_poly, nb_add(c, nb_add(c, nb_sub(c, nb_const(3), nb_mul(c, nb_const(2), x)),
+                            nb_mul(c, nb_const(0.5), nb_powi(c, x, 2))),
+                  nb_sub(c, nb_mul(c, nb_const(4), nb_powi(c, x, 3)), nb_powi(c, x, 5))))
+
+/* Known coefficients c_k of f(x0 + t). */
+static double known(int which, double x0, int k) {
+    double fact = 1; /* k! without overflow for k <= 100 */
+    for (int i = 2; i <= k; i++) fact *= i;
+    switch (which) {
+    case 0: return exp(x0) / fact;
+    case 1: return 1; /* 1/(1-t) at 0 */
+    case 2:
+    case 3: { /* the derivatives of sin cycle sin, cos, -sin, -cos (cos: one step ahead) */
+        int m = (k + (which == 3)) % 4;
+        double d = m == 0 ? sin(x0) : m == 1 ? cos(x0) : m == 2 ? -sin(x0) : -cos(x0);
+        return d / fact;
+    }
+    case 4: return k == 0 ? 0 : ((k % 2) ? 1.0 : -1.0) / k; /* log(1+t) */
+    case 5: return (k % 2) ? (((k - 1) / 2) % 2 ? -1.0 : 1.0) / k : 0; /* atan t */
+    default: {
+        /* p(x0 + t) = sum_j a_j (x0 + t)^j: coefficient of t^k is sum_j a_j C(j, k) x0^(j-k) */
+        const double a[6] = {3, -2, 0.5, 4, 0, -1};
+        double s = 0;
+        for (int j = k; j <= 5; j++) {
+            double binom = 1;
+            for (int i = 0; i < k; i++) binom = binom * (j - i) / (i + 1);
+            s += a[j] * binom * pow(x0, j - k);
+        }
+        return s;
+    }
+    }
+}
+
+Test(series, known_coefficients_to_order_100) {
+    nb_ctx *c = new_ctx();
+    nb_fn fs[7] = {f_exp, f_geom, f_sin, f_cos, f_log1p, f_atan, f_poly};
+    const char *names[7] = {"exp", "1/(1-x)", "sin", "cos", "log(1+x)", "atan", "polynomial"};
+    struct {
+        int which;
+        double x0;
+    } cases[] = {{0, 0}, {0, 1}, {1, 0}, {2, 0}, {2, 1}, {3, 0}, {3, 1}, {4, 0}, {5, 0}, {6, 0.7}};
+    const int orders[3] = {20, 50, 100};
+    static double coef[101];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        for (int o = 0; o < 3; o++) {
+            int K = orders[o];
+            double one = 1, x0 = cases[i].x0;
+            cr_assert_eq(nb_taylor(c, fs[cases[i].which], NULL, 1, &x0, &one, K, coef), NB_OK);
+            for (int k = 0; k <= K; k++) {
+                double want = known(cases[i].which, x0, k);
+                /* Each order adds a few roundings to the recurrence (a product, a sum, the
+                 * division by k), so coefficient k is good to a small multiple of k ulps; the
+                 * reference itself (a running k!, pow for the polynomial) carries a few ulps
+                 * more. 8 (k + 2) ulps relative, and for coefficients that are
+                 * exactly 0 (even terms of sin at 0, atan) a floor far below the smallest nonzero
+                 * coefficient (1/100! = 1e-158). */
+                double tol = 8.0 * (k + 2) * DBL_EPSILON;
+                cr_expect(close_to(coef[k], want, tol, 1e-200),
+                          "%s at %g, K = %d: c_%d = %.17g, want %.17g", names[cases[i].which], x0,
+                          K, k, coef[k], want);
+            }
+        }
+    nb_ctx_free(c);
+}
+
+/* ---- every op: Taylor against nested forward levels, orders 0..4 ---- */
+
+struct op_env {
+    nb_op op;
+    int n;
+};
+static nb_var op_fn(nb_ctx *c, const nb_var *x, void *p) {
+    const struct op_env *e = p;
+    return nb_apply(c, e->op, x[0], nb_op_get(e->op)->arity == 2 ? x[1] : nb_const(0), e->n);
+}
+
+/* d^k/dt^k f(x + t v) for k = 0..K by K nested forward levels (each level seeds its inputs with
+ * v) - a different algorithm from the Taylor recurrences, sharing only the registry rules. */
+static void nested_derivatives(nb_ctx *c, nb_fn f, void *env, size_t n, const double *x,
+                               const double *v, int K, double *out) {
+    for (int k = 0; k <= K; k++) {
+        nb_var in[4];
+        for (size_t i = 0; i < n; i++) in[i] = nb_const(x[i]);
+        for (int l = 0; l < k; l++) {
+            cr_assert_eq(nb_push(c, NB_FORWARD), NB_OK);
+            for (size_t i = 0; i < n; i++) in[i] = nb_fwd_input(c, in[i], nb_const(v[i]));
+        }
+        nb_var y = f(c, in, env);
+        for (int l = 0; l < k; l++) {
+            y = nb_tangent(c, y);
+            nb_pop(c);
+        }
+        out[k] = nb_value(y);
+    }
+}
+
+struct row {
+    int op;
+};
+ParameterizedTestParameters(taylor_ops, against_nested_forward) {
+    static struct row rows[NB_OP_COUNT];
+    size_t k = 0;
+    for (int i = 0; i < NB_OP_COUNT; i++)
+        if (!nb_op_get((nb_op)i)->reduction) rows[k++].op = i;
+    return cr_make_param_array(struct row, rows, k);
+}
+
+ParameterizedTest(struct row *r, taylor_ops, against_nested_forward) {
+    const nb_op_info *info = nb_op_get((nb_op)r->op);
+    const struct closed_form *cf = closed_form_of(info->name);
+    cr_assert_not_null(cf, "op '%s' has no entry in tests/op_table.h", info->name);
+    nb_ctx *c = new_ctx();
+    int nparams = info->has_param ? cf->nparams : 1;
+    for (int pi = 0; pi < nparams; pi++) {
+        struct op_env e = {(nb_op)r->op, info->has_param ? cf->params[pi] : 0};
+        for (int k = 0; k < cf->npts; k++) {
+            double x[2] = {cf->pts[k][0], cf->pts[k][1]}, v[2] = {1, 0.5};
+            double tay[5], nes[5];
+            size_t n = (size_t)info->arity;
+            cr_assert_eq(nb_taylor(c, op_fn, &e, n, x, v, 0, tay), NB_OK); /* K = 0: f(x) */
+            cr_expect_eq(tay[0], nb_prim_apply((nb_op)r->op, x[0], x[1], e.n));
+            cr_assert_eq(nb_taylor(c, op_fn, &e, n, x, v, 4, tay), NB_OK);
+            double fact = 1;
+            for (int o = 1; o <= 4; o++) tay[o] *= (fact *= o);
+            nested_derivatives(c, op_fn, &e, n, x, v, 4, nes);
+            for (int o = 0; o <= 4; o++)
+                cr_expect(close_to(tay[o], nes[o], 1e-12, 1e-13),
+                          "%s(%g, %g; n=%d) order %d: Taylor %.17g, nested forward %.17g",
+                          info->name, x[0], x[1], e.n, o, tay[o], nes[o]);
+        }
+    }
+    cr_expect_eq(nb_ctx_status(c), NB_OK);
+    nb_ctx_free(c);
+}
+
+/* ---- composite expressions at order 10 ---- */
+
+F1(g1, nb_mul(c, nb_sin(c, x), nb_exp(c, nb_neg(c, nb_powi(c, x, 2)))))
+F1(g2, nb_div(c, nb_atan(c, x), nb_add(c, nb_const(1), nb_mul(c, x, x))))
+F1(g3, nb_add(c, nb_log1p(c, nb_mul(c, x, x)), nb_tanh(c, nb_sqrt(c, nb_add(c, x, nb_const(2))))))
+F1(g4, nb_pow(c, nb_add(c, nb_cosh(c, x), nb_const(0.5)), nb_sin(c, x)))
+F1(g5, nb_mul(c, nb_erf(c, x), nb_lgamma(c, nb_add(c, x, nb_const(3)))))
+F1(g6, nb_hypot(c, nb_cbrt(c, nb_add(c, x, nb_const(4))), nb_tan(c, x)))
+
+Test(composite, order_ten_against_nested_forward) {
+    nb_ctx *c = new_ctx();
+    nb_fn gs[6] = {g1, g2, g3, g4, g5, g6};
+    double pts[3] = {-0.4, 0.3, 0.9};
+    for (int i = 0; i < 6; i++)
+        for (int p = 0; p < 3; p++) {
+            double d[11], nes[11], one = 1;
+            cr_assert_eq(nb_derivatives(c, gs[i], NULL, pts[p], 10, d), NB_OK);
+            nested_derivatives(c, gs[i], NULL, 1, &pts[p], &one, 10, nes);
+            for (int o = 0; o <= 10; o++)
+                cr_expect(close_to(d[o], nes[o], 1e-12, 1e-10), "g%d at %g, order %d: %.17g vs %.17g",
+                          i + 1, pts[p], o, d[o], nes[o]);
+        }
+    nb_ctx_free(c);
+}
+
+/* ---- zeros and the NaN policy ---- */
+
+F1(h_cube, nb_powi(c, x, 3))
+F1(h_cube_pow, nb_pow(c, x, nb_const(3)))
+F1(h_sqrt, nb_sqrt(c, x))
+F1(h_sqrt_sq, nb_sqrt(c, nb_mul(c, x, x)))
+F1(h_log, nb_log(c, x))
+F1(h_abs, nb_abs(c, x))
+F1(h_pow25, nb_pow(c, x, nb_const(2.5)))
+F1(h_inv, nb_powi(c, x, -2))
+
+Test(zeros, divisions_by_a_zero_coefficient) {
+    nb_ctx *c = new_ctx();
+    double d[8];
+    cr_assert_eq(nb_derivatives(c, h_cube, NULL, 0, 7, d), NB_OK);
+    double want[8] = {0, 0, 0, 6, 0, 0, 0, 0};
+    for (int k = 0; k <= 7; k++) cr_expect_eq(d[k], want[k], "x^3 at 0, order %d: %g", k, d[k]);
+    cr_assert_eq(nb_derivatives(c, h_cube_pow, NULL, 0, 7, d), NB_OK);
+    for (int k = 0; k <= 7; k++) cr_expect_eq(d[k], want[k], "pow(x, 3) at 0, order %d", k);
+    cr_assert_eq(nb_derivatives(c, h_sqrt, NULL, 0, 3, d), NB_OK);
+    cr_expect_eq(d[0], 0.0);
+    cr_expect(isinf(d[1]) && d[1] > 0, "sqrt at 0: +inf, got %g", d[1]);
+    cr_expect(isinf(d[2]) && d[2] < 0);
+    cr_assert_eq(nb_derivatives(c, h_sqrt_sq, NULL, 0, 2, d), NB_OK);
+    cr_expect_eq(d[1], 0.0, "sqrt(x^2) at 0: first derivative 0 (strong zero)");
+    cr_expect(isinf(d[2]) && d[2] > 0, "and an infinite second, as nested levels give");
+    cr_assert_eq(nb_derivatives(c, h_log, NULL, 0, 2, d), NB_OK);
+    cr_expect(isinf(d[0]) && d[0] < 0);
+    cr_expect(isinf(d[1]) && d[1] > 0);
+    cr_assert_eq(nb_derivatives(c, h_abs, NULL, 0, 3, d), NB_OK);
+    for (int k = 0; k <= 3; k++) cr_expect_eq(d[k], 0.0, "|x| at 0, order %d", k);
+    cr_assert_eq(nb_derivatives(c, h_pow25, NULL, 0, 4, d), NB_OK);
+    cr_expect_eq(d[0], 0.0);
+    cr_expect_eq(d[1], 0.0);
+    cr_expect_eq(d[2], 0.0);
+    cr_expect(isinf(d[3]) && d[3] > 0, "x^2.5 at 0: third derivative 1.875 x^-0.5 -> +inf, %g", d[3]);
+    cr_assert_eq(nb_derivatives(c, h_inv, NULL, 0, 2, d), NB_OK);
+    cr_expect(isinf(d[0]));
+    /* a domain error is NaN at every order */
+    cr_assert_eq(nb_derivatives(c, h_sqrt, NULL, -1, 3, d), NB_OK);
+    for (int k = 0; k <= 3; k++) cr_expect(isnan(d[k]), "sqrt(-1), order %d", k);
+    cr_assert_eq(nb_derivatives(c, h_log, NULL, -1, 3, d), NB_OK);
+    for (int k = 0; k <= 3; k++) cr_expect(isnan(d[k]), "log(-1), order %d", k);
+    nb_ctx_free(c);
+}
+
+/* ---- nesting ---- */
+
+static nb_var third_derivative(nb_ctx *c, const nb_var *x, void *env) {
+    (void)env;
+    cr_assert_eq(nb_push_taylor(c, 3), NB_OK);
+    nb_var t = nb_taylor_input(c, x[0], nb_const(1));
+    nb_var y = nb_mul(c, nb_sin(c, t), nb_exp(c, t));
+    nb_var c3 = nb_taylor_coef(c, y, 3);
+    nb_pop(c);
+    return nb_mul(c, nb_const(6), c3);
+}
+
+Test(nesting, taylor_inside_reverse_and_forward) {
+    nb_ctx *c = new_ctx();
+    /* (sin x e^x)''' = 2 e^x (cos x - sin x); its derivative is -4 e^x sin x */
+    double x = 0.6, g, d3;
+    cr_assert_eq(nb_gradient(c, third_derivative, NULL, 1, &x, &d3, &g), NB_OK);
+    cr_expect(close_to(d3, 2 * exp(x) * (cos(x) - sin(x)), 1e-14, 0), "%.17g", d3);
+    cr_expect(close_to(g, -4 * exp(x) * sin(x), 1e-14, 0), "reverse over Taylor: %.17g", g);
+    cr_assert_eq(nb_derivative(c, third_derivative, NULL, x, NULL, &g), NB_OK);
+    cr_expect(close_to(g, -4 * exp(x) * sin(x), 1e-14, 0), "forward over Taylor: %.17g", g);
+    /* Taylor over forward: the tangent of every coefficient */
+    nb_push(c, NB_FORWARD);
+    nb_var xf = nb_fwd_input(c, nb_const(x), nb_const(1));
+    nb_push_taylor(c, 2);
+    nb_var t = nb_taylor_input(c, xf, nb_const(1));
+    nb_var y = nb_exp(c, nb_mul(c, nb_const(2), t));
+    nb_var c2 = nb_taylor_coef(c, y, 2); /* 2 e^(2x) */
+    nb_pop(c);
+    cr_expect(close_to(nb_value(c2), 2 * exp(2 * x), 1e-15, 0));
+    cr_expect(close_to(nb_value(nb_tangent(c, c2)), 4 * exp(2 * x), 1e-15, 0));
+    nb_pop(c);
+    cr_expect_eq(nb_ctx_status(c), NB_OK);
+    nb_ctx_free(c);
+}
+
+Test(api, errors) {
+    nb_ctx *c = new_ctx();
+    double d[3];
+    cr_expect_eq(nb_push_taylor(c, 0), NB_E_ARG);
+    cr_expect_eq(nb_push_taylor(c, NB_TAYLOR_MAX_ORDER + 1), NB_E_ARG);
+    cr_expect_eq(nb_push(c, NB_TAYLOR), NB_E_ARG);
+    cr_expect_eq(nb_derivatives(c, f_exp, NULL, 0, -1, d), NB_E_ARG);
+    nb_ctx_clear_error(c);
+    nb_taylor_input(c, nb_const(1), nb_const(1));
+    cr_expect_eq(nb_ctx_status(c), NB_E_LEVEL);
+    nb_ctx_clear_error(c);
+    nb_push_taylor(c, 2);
+    nb_var t = nb_taylor_input(c, nb_const(1), nb_const(1));
+    nb_taylor_coef(c, t, 3);
+    cr_expect_eq(nb_ctx_status(c), NB_E_ARG);
+    nb_pop(c);
+    nb_ctx_clear_error(c);
+    nb_exp(c, t);
+    cr_expect_eq(nb_ctx_status(c), NB_E_STALE);
+    nb_ctx_free(c);
+}
