@@ -12,6 +12,9 @@ const char *nb_strerror(nb_status s) {
     case NB_E_FOREIGN: return "handle of another context";
     case NB_E_LEVEL: return "no level of the required kind";
     case NB_E_DEPTH: return "too many nested levels";
+    case NB_E_PARSE: return "expression does not parse";
+    case NB_E_UNBOUND: return "unbound variable";
+    case NB_E_BIND: return "name cannot be bound";
     }
     return "unknown status";
 }

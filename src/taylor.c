@@ -90,12 +90,13 @@ static nb_var finish(nb_level *L, size_t i) {
     return y;
 }
 
-/* A node at L holding the coefficients w[0 .. T] (for R while a rule is evaluated). */
-static nb_var node_from(nb_ctx *c, nb_level *L, const nb_var *w, int T) {
+/* A new node at L holding node src's coefficients 0 .. T (R, while a rule is evaluated). The
+ * new node may move L's storage, so src is an index, not a pointer. */
+static nb_var node_from(nb_ctx *c, nb_level *L, size_t src, int T) {
     size_t i = new_node(c, L);
     if (!i) return nb_const((double)NAN);
-    for (int k = 0; k <= T; k++) W(L, i)[k] = w[k];
-    nb_var y = {w[0].v, (uint32_t)i, L->tag};
+    for (int k = 0; k <= T; k++) W(L, i)[k] = W(L, src)[k];
+    nb_var y = {W(L, i)[0].v, (uint32_t)i, L->tag};
     return y;
 }
 
@@ -261,7 +262,7 @@ static void fallback(nb_ctx *c, nb_level *L, nb_op op, nb_var u, nb_var v, int n
     /* R is the series being computed: for each order k, R known to order k-1 */
     for (int k = 1; k <= T; k++) {
         L->trunc = k - 1;
-        nb_var r = k == 1 ? W(L, wi)[0] : node_from(c, L, W(L, wi), k - 1);
+        nb_var r = k == 1 ? W(L, wi)[0] : node_from(c, L, wi, k - 1);
         nb_var a = ax ? nb__rule(c, op, 0, u, v, r, n) : nb_const(0);
         nb_var b = ay ? nb__rule(c, op, 1, u, v, r, n) : nb_const(0);
         L->trunc = saved;

@@ -14,5 +14,6 @@
 #include "nabla/var.h"
 #include "nabla/drivers.h"
 #include "nabla/taylor.h"
+#include "nabla/expr.h"
 
 #endif /* NABLA_H */

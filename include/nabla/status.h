@@ -18,7 +18,10 @@ typedef enum nb_status {
     NB_E_STALE,     /* a handle of a level that was already popped */
     NB_E_FOREIGN,   /* a handle that does not belong to this context */
     NB_E_LEVEL,     /* no level, or the wrong kind of level, for the call */
-    NB_E_DEPTH      /* too many nested levels */
+    NB_E_DEPTH,     /* too many nested levels */
+    NB_E_PARSE,     /* an expression does not parse (details in the expression object) */
+    NB_E_UNBOUND,   /* an expression's variable has no value bound to it */
+    NB_E_BIND       /* a name that cannot be bound (a constant, a function, not a name) */
 } nb_status;
 
 /* A static, one-line English description of `s` (never NULL; "unknown status" for values that
