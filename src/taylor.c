@@ -54,6 +54,12 @@ static nb_var cscale(nb_ctx *c, double s, nb_var a) {
     if (s == 1) return a;
     return nb_mul(c, nb_const(s), a);
 }
+/* a / k: one rounding, where multiplying by a rounded 1/k would take two. */
+static nb_var cdivk(nb_ctx *c, nb_var a, int k) {
+    if (nb__szero(a)) return nb_const(0);
+    if (k == 1) return a;
+    return nb_div(c, a, nb_const((double)k));
+}
 /* The strong-zero division of the recurrences: a zero numerator gives 0 whatever the divisor. */
 static nb_var cdiv(nb_ctx *c, nb_var a, nb_var b) {
     if (nb__szero(a)) return nb_const(0);
@@ -134,7 +140,7 @@ static void jet_exp(nb_ctx *c, nb_level *L, nb_var u, nb_var *w, int T, int shif
             if (shift && k - j == 0) e = nb_add(c, e, nb_const(1));
             s = cadd(c, s, cscale(c, (double)j, cmul(c, J(L, u, j), e)));
         }
-        w[k] = cscale(c, 1.0 / k, s);
+        w[k] = cdivk(c, s, k);
     }
 }
 
@@ -144,7 +150,7 @@ static void jet_log(nb_ctx *c, nb_level *L, nb_var u, nb_var *w, int T, int plus
     for (int k = 1; k <= T; k++) {
         nb_var s = nb_const(0);
         for (int j = 1; j < k; j++) s = cadd(c, s, cscale(c, (double)j, cmul(c, w[j], J(L, u, k - j))));
-        w[k] = cdiv(c, csub(c, J(L, u, k), cscale(c, 1.0 / k, s)), a0);
+        w[k] = cdiv(c, csub(c, J(L, u, k), cdivk(c, s, k)), a0);
     }
 }
 
@@ -162,8 +168,8 @@ static void jet_sincos(nb_ctx *c, nb_level *L, nb_var u, nb_var *s, nb_var *co, 
             a = cadd(c, a, cscale(c, (double)j, cmul(c, uj, co[k - j])));
             b = cadd(c, b, cscale(c, (double)j, cmul(c, uj, s[k - j])));
         }
-        s[k] = cscale(c, 1.0 / k, a);
-        co[k] = cscale(c, (hyp ? 1.0 : -1.0) / k, b);
+        s[k] = cdivk(c, a, k);
+        co[k] = cdivk(c, hyp ? b : csub(c, nb_const(0), b), k);
     }
 }
 
@@ -238,7 +244,7 @@ static void chain(nb_ctx *c, nb_level *L, nb_var u, nb_var v, int ax, int ay, nb
             if (ax) s = cadd(c, s, cscale(c, (double)j, cmul(c, J(L, u, j), J(L, a, k - j))));
             if (ay) s = cadd(c, s, cscale(c, (double)j, cmul(c, J(L, v, j), J(L, b, k - j))));
         }
-        s = cscale(c, 1.0 / k, s);
+        s = cdivk(c, s, k);
         W(L, wi)[k] = s; /* after the loop: the ops above create no nodes at L */
     }
 }

@@ -1,38 +1,180 @@
-/* main.c - the nabla command: parses the command line and dispatches to a subcommand.
+/* main.c - the nabla command: eval, diff, grad, hess on expressions, with nabla's own engine.
  *
- * Until the expression and plotting commands land, it answers --help and --version only.
- */
+ * Exit status: 0 success (a NaN result is a success), 1 an error in the expression or its
+ * evaluation or a file, 2 a usage error. The first line on stderr starts with "nabla: ". See
+ * docs/cli.md and docs/nabla.1. */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include <gsl/gsl_errno.h>
+
+#include "cli.h"
 #include "nabla/nabla.h"
 
-static void usage(FILE *out) {
-    fputs("Usage: nabla [--help] [--version]\n"
+/* ---- output ---- */
+
+void cli_print_number(FILE *f, double v) {
+    if (isnan(v))
+        fputs("nan", f);
+    else if (isinf(v))
+        fputs(v > 0 ? "inf" : "-inf", f);
+    else
+        fprintf(f, "%.17g", v);
+}
+
+int cli_fail(int status, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("nabla: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return status;
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("nabla: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    fprintf(stderr, "Try 'nabla %s%s--help' for more information.\n", cmd ? cmd : "",
+            cmd ? " " : "");
+    return CLI_USAGE;
+}
+
+/* A syntax error: the message with its column, then the expression (a window around the column
+ * for long ones, unprintable bytes shown as '?') and a caret under the column. */
+int cli_syntax_error(const char *what, const char *src, size_t len, const nb_expr *e) {
+    size_t col = nb_expr_error_column(e);
+    fprintf(stderr, "nabla: %s: column %zu: %s\n", what, col, nb_expr_error(e));
+    if (col == 0 || len == 0) return CLI_ERROR;
+    size_t at = col - 1, from = at > 40 ? at - 40 : 0, to = from + 72;
+    if (to > len) to = len;
+    if (at > len) at = len;
+    fputs("  ", stderr);
+    if (from > 0) fputs("...", stderr);
+    for (size_t i = from; i < to; i++) {
+        unsigned char ch = (unsigned char)src[i];
+        fputc(ch < 0x20 || ch >= 0x7f ? '?' : ch, stderr);
+    }
+    if (to < len) fputs("...", stderr);
+    fputs("\n  ", stderr);
+    if (from > 0) fputs("   ", stderr);
+    for (size_t i = from; i < at; i++) fputc(' ', stderr);
+    fputs("^\n", stderr);
+    return CLI_ERROR;
+}
+
+/* ---- help ---- */
+
+static const struct {
+    const char *name;
+    const char *synopsis;
+    const char *help;
+} commands[] = {
+    {"eval", "nabla eval EXPR [--at x=V[,y=W...]]",
+     "Prints the value of EXPR, one number.\n"},
+    {"diff", "nabla diff EXPR --at x=V[,...] [--order N] [--wrt x]",
+     "Prints d^k f/dx^k for k = 0 .. N (default N = 1), one number per line, k = 0 first.\n"
+     "All orders come from one Taylor pass (N up to 100). With several variables, --wrt names\n"
+     "the one to differentiate; the others are held at their --at values.\n"},
+    {"grad", "nabla grad EXPR --at x=V,y=W,...",
+     "Prints the gradient, one number per line, in --at order (reverse mode).\n"},
+    {"hess", "nabla hess EXPR --at x=V,y=W,...",
+     "Prints the Hessian, one row per line, numbers separated by one space, variables in --at\n"
+     "order (forward over reverse).\n"},
+};
+
+static const char common_options[] =
+    "  --at NAME=VALUE[,NAME=VALUE...]\n"
+    "                 bind variables (may be repeated); a VALUE is a constant expression\n"
+    "                 such as pi/4 or 2^0.5 and must be finite\n"
+    "  -f FILE        read EXPR from FILE ('-' for standard input)\n"
+    "  --             end of options\n"
+    "      --help     display this help and exit\n";
+
+static void general_help(FILE *out) {
+    fputs("Usage: nabla COMMAND EXPR [OPTION]...\n"
+          "Evaluate and differentiate expressions with automatic differentiation.\n"
           "\n"
-          "Automatic differentiation for C: dual-number forward mode and tape-based reverse\n"
-          "mode over one op registry. The expression commands (eval, diff, grad, hess, plot)\n"
-          "are not built yet; see README.md.\n"
+          "Commands:\n",
+          out);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(out, "  %s\n", commands[i].synopsis);
+    fputs("\n"
+          "Options may come before or after EXPR. An EXPR that starts with '-' is taken as EXPR\n"
+          "when it is not an option ('nabla eval -x^2 --at x=2'); '--' ends the options.\n"
           "\n"
-          "Options:\n"
-          "  --help     print this help and exit\n"
-          "  --version  print the version and exit\n",
+          "Options:\n",
+          out);
+    fputs(common_options, out);
+    fputs("      --version  output version information and exit\n"
+          "\n"
+          "Examples:\n"
+          "  nabla eval 'sin(x)*exp(-x^2)' --at x=0.7\n"
+          "  nabla diff 'sin(x)' --at x=pi/4 --order 4\n"
+          "  nabla grad 'x*y^2' --at x=1,y=2\n"
+          "  nabla hess 'x*y^2' --at x=1,y=2\n"
+          "\n"
+          "Numbers print as %.17g; NaN prints as nan, infinities as inf and -inf.\n"
+          "Exit status: 0 success (a NaN result is a success), 1 an error in the expression, its\n"
+          "evaluation or a file, 2 a usage error.\n"
+          "Documentation: docs/cli.md and the nabla(1) manual page.\n",
           out);
 }
 
+static void command_help(FILE *out, int i) {
+    fprintf(out, "Usage: %s\n%s\nOptions:\n", commands[i].synopsis, commands[i].help);
+    if (strcmp(commands[i].name, "diff") == 0)
+        fputs("  --order N      the highest order, 0 .. 100 (default 1)\n"
+              "  --wrt NAME     the variable to differentiate (needed with several variables)\n",
+              out);
+    fputs(common_options, out);
+}
+
+static int version(void) {
+    printf("nabla %s\n"
+           "Automatic differentiation for C: forward, reverse, nested and Taylor modes.\n",
+           nb_version());
+    return 0;
+}
+
+/* ---- main ---- */
+
 int main(int argc, char **argv) {
-    if (argc == 2 && strcmp(argv[1], "--help") == 0) {
-        usage(stdout);
+    /* an application may turn GSL's aborting handler off; the library never relies on it */
+    gsl_set_error_handler_off();
+    if (argc < 2) return cli_usage_error(NULL, "missing command");
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "--help") == 0) {
+        general_help(stdout);
         return 0;
     }
-    if (argc == 2 && strcmp(argv[1], "--version") == 0) {
-        printf("nabla %s\n", nb_version());
-        return 0;
+    if (strcmp(cmd, "--version") == 0) return version();
+    int which = -1;
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(cmd, commands[i].name) == 0) which = (int)i;
+    if (which < 0) {
+        if (cmd[0] == '-') return cli_usage_error(NULL, "unknown option '%s'", cmd);
+        return cli_usage_error(NULL, "unknown command '%s'", cmd);
     }
-    if (argc < 2)
-        fputs("nabla: missing command\n", stderr);
-    else
-        fprintf(stderr, "nabla: unknown argument '%s'\n", argv[1]);
-    fputs("Try 'nabla --help' for more information.\n", stderr);
-    return 2;
+    for (int i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0) break;
+        if (strcmp(argv[i], "--help") == 0) {
+            command_help(stdout, which);
+            return 0;
+        }
+    }
+    cli_args a;
+    int rc = cli_parse_args(&a, cmd, argc - 2, argv + 2);
+    if (rc) return rc;
+    rc = cli_run(&a);
+    cli_args_free(&a);
+    return rc;
 }

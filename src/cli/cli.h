@@ -1,0 +1,40 @@
+/* cli.h - the nabla command's internals: arguments, bindings, commands. Not installed. */
+#ifndef NABLA_CLI_H
+#define NABLA_CLI_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "nabla/nabla.h"
+
+enum { CLI_OK = 0, CLI_ERROR = 1, CLI_USAGE = 2 };
+
+#define CLI_MAX_ORDER 100
+
+typedef struct cli_args {
+    const char *cmd;
+    char *expr;         /* the expression text (owned) */
+    size_t expr_len;
+    const char *expr_origin; /* "EXPR" or the file name, for messages */
+    size_t nbind;
+    char **names;       /* bound names, in order of first appearance (owned) */
+    double *values;
+    int order;          /* diff: -1 when not given */
+    const char *wrt;    /* diff: NULL when not given */
+} cli_args;
+
+/* Parses the arguments after the command name. Returns 0, or an exit status after printing the
+ * error. On success a must be freed with cli_args_free. */
+int cli_parse_args(cli_args *a, const char *cmd, int argc, char **argv);
+void cli_args_free(cli_args *a);
+
+/* Runs the command; returns the exit status. */
+int cli_run(const cli_args *a);
+
+/* Messages: the first line starts with "nabla: ". */
+int cli_fail(int status, const char *fmt, ...);
+int cli_usage_error(const char *cmd, const char *fmt, ...);
+int cli_syntax_error(const char *what, const char *src, size_t len, const nb_expr *e);
+void cli_print_number(FILE *f, double v);
+
+#endif

@@ -1,0 +1,141 @@
+/* commands.c - eval, diff, grad, hess: parse EXPR, bind the --at names, run the library. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+/* Parses a->expr and binds it to the --at names; prints the error and returns its status. */
+static int compile(const cli_args *a, nb_expr **out) {
+    nb_expr *e = NULL;
+    nb_status s = nb_expr_parse(&e, a->expr, a->expr_len, NULL);
+    if (s == NB_E_NOMEM) return cli_fail(CLI_ERROR, "out of memory");
+    if (s != NB_OK) {
+        int rc = cli_syntax_error(strcmp(a->expr_origin, "EXPR") == 0 ? "syntax error" : a->expr_origin,
+                                  a->expr, a->expr_len, e);
+        nb_expr_free(e);
+        return rc;
+    }
+    s = nb_expr_bind(e, a->nbind, (const char *const *)a->names);
+    if (s != NB_OK) {
+        int rc = cli_fail(CLI_ERROR, "%s%s", nb_expr_error(e),
+                          s == NB_E_UNBOUND ? " (bind it with --at NAME=VALUE)" : "");
+        nb_expr_free(e);
+        return rc;
+    }
+    *out = e;
+    return 0;
+}
+
+static int library_error(nb_status s) {
+    return cli_fail(CLI_ERROR, "evaluation failed: %s", nb_strerror(s));
+}
+
+static int cmd_eval(const cli_args *a, nb_expr *e) {
+    double v;
+    nb_status s = nb_expr_eval(e, a->values, &v);
+    if (s) return library_error(s);
+    cli_print_number(stdout, v);
+    putchar('\n');
+    return 0;
+}
+
+static int cmd_diff(const cli_args *a, nb_expr *e) {
+    size_t wrt = a->nbind;
+    if (a->wrt) {
+        for (size_t i = 0; i < a->nbind; i++)
+            if (strcmp(a->names[i], a->wrt) == 0) wrt = i;
+        if (wrt == a->nbind)
+            return cli_usage_error(a->cmd, "--wrt %s: '%s' has no value; bind it with --at %s=VALUE",
+                                   a->wrt, a->wrt, a->wrt);
+    } else if (nb_expr_var_count(e) == 1) {
+        for (size_t i = 0; i < a->nbind; i++)
+            if (strcmp(a->names[i], nb_expr_var_name(e, 0)) == 0) wrt = i;
+    } else if (nb_expr_var_count(e) > 1) {
+        return cli_usage_error(a->cmd, "the expression uses %zu variables: name one with --wrt",
+                               nb_expr_var_count(e));
+    } else {
+        return cli_usage_error(a->cmd, "the expression uses no variable: name one with --wrt "
+                                       "and bind it with --at");
+    }
+    int K = a->order < 0 ? 1 : a->order;
+    double *dir = calloc(a->nbind ? a->nbind : 1, sizeof *dir);
+    double *coef = malloc(((size_t)K + 1) * sizeof *coef);
+    nb_ctx *c = NULL;
+    if (!dir || !coef || nb_ctx_new(&c, NULL)) {
+        free(dir);
+        free(coef);
+        return cli_fail(CLI_ERROR, "out of memory");
+    }
+    dir[wrt] = 1;
+    nb_status s = nb_taylor(c, nb_expr_fn, e, a->nbind, a->values, dir, K, coef);
+    nb_ctx_free(c);
+    if (!s) {
+        double fact = 1;
+        for (int k = 0; k <= K; k++) {
+            if (k > 0) fact *= k;
+            cli_print_number(stdout, coef[k] * fact);
+            putchar('\n');
+        }
+    }
+    free(dir);
+    free(coef);
+    return s ? library_error(s) : 0;
+}
+
+static int cmd_grad(const cli_args *a, nb_expr *e) {
+    double *g = malloc((a->nbind ? a->nbind : 1) * sizeof *g);
+    nb_ctx *c = NULL;
+    if (!g || nb_ctx_new(&c, NULL)) {
+        free(g);
+        return cli_fail(CLI_ERROR, "out of memory");
+    }
+    nb_status s = nb_gradient(c, nb_expr_fn, e, a->nbind, a->values, NULL, g);
+    nb_ctx_free(c);
+    if (!s)
+        for (size_t i = 0; i < a->nbind; i++) {
+            cli_print_number(stdout, g[i]);
+            putchar('\n');
+        }
+    free(g);
+    return s ? library_error(s) : 0;
+}
+
+static int cmd_hess(const cli_args *a, nb_expr *e) {
+    size_t n = a->nbind;
+    if (n > 4096) return cli_fail(CLI_ERROR, "too many variables for a Hessian (%zu)", n);
+    double *H = malloc((n ? n * n : 1) * sizeof *H);
+    nb_ctx *c = NULL;
+    if (!H || nb_ctx_new(&c, NULL)) {
+        free(H);
+        return cli_fail(CLI_ERROR, "out of memory");
+    }
+    nb_status s = nb_hessian(c, nb_expr_fn, e, n, a->values, NULL, NULL, H);
+    nb_ctx_free(c);
+    if (!s)
+        for (size_t i = 0; i < n; i++) {
+            for (size_t j = 0; j < n; j++) {
+                if (j) putchar(' ');
+                cli_print_number(stdout, H[i * n + j]);
+            }
+            putchar('\n');
+        }
+    free(H);
+    return s ? library_error(s) : 0;
+}
+
+int cli_run(const cli_args *a) {
+    nb_expr *e = NULL;
+    int rc = compile(a, &e);
+    if (rc) return rc;
+    if (strcmp(a->cmd, "eval") == 0)
+        rc = cmd_eval(a, e);
+    else if (strcmp(a->cmd, "diff") == 0)
+        rc = cmd_diff(a, e);
+    else if (strcmp(a->cmd, "grad") == 0)
+        rc = cmd_grad(a, e);
+    else
+        rc = cmd_hess(a, e);
+    nb_expr_free(e);
+    if (!rc && (fflush(stdout) != 0 || ferror(stdout))) rc = cli_fail(CLI_ERROR, "cannot write the output");
+    return rc;
+}

@@ -1,0 +1,90 @@
+/* test_cli.c - every function of the language through the nabla command: the value and the first
+ * three derivatives printed by `nabla diff` against the library's direct results (a Taylor pass on
+ * the registry op itself). The command is found through the environment variable NABLA. */
+#define _POSIX_C_SOURCE 200809L /* popen */
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nabla/nabla.h"
+#include "op_table.h"
+
+struct direct {
+    nb_op op;
+    int n;
+};
+static nb_var direct_fn(nb_ctx *c, const nb_var *x, void *p) {
+    const struct direct *d = p;
+    return nb_apply(c, d->op, x[0], nb_op_get(d->op)->arity == 2 ? x[1] : nb_const(0), d->n);
+}
+
+/* Runs the command line and reads up to max numbers from its output; returns how many. */
+static int run(const char *cmd, double *out, int max, int *status) {
+    FILE *p = popen(cmd, "r");
+    cr_assert_not_null(p, "popen %s", cmd);
+    int n = 0;
+    char line[256];
+    while (n < max && fgets(line, sizeof line, p)) out[n++] = strtod(line, NULL);
+    int st = pclose(p);
+    *status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return n;
+}
+
+struct row {
+    int op;
+};
+ParameterizedTestParameters(cli, every_function) {
+    static struct row rows[NB_OP_COUNT];
+    size_t k = 0;
+    for (int i = 0; i < NB_OP_COUNT; i++)
+        if (nb_op_get((nb_op)i)->lang) rows[k++].op = i;
+    return cr_make_param_array(struct row, rows, k);
+}
+
+ParameterizedTest(struct row *r, cli, every_function) {
+    const char *nabla = getenv("NABLA");
+    cr_assert_not_null(nabla, "NABLA must name the nabla executable");
+    const nb_op_info *info = nb_op_get((nb_op)r->op);
+    const struct closed_form *cf = closed_form_of(info->name);
+    cr_assert_not_null(cf);
+    nb_ctx *c = NULL;
+    nb_ctx_new(&c, NULL);
+    int nparams = info->has_param ? cf->nparams : 1;
+    for (int pi = 0; pi < nparams; pi++) {
+        int n = info->has_param ? cf->params[pi] : 0;
+        char expr[64];
+        if (info->has_param)
+            snprintf(expr, sizeof expr, "%s(%d, x)", info->lang, n);
+        else if (info->arity == 2)
+            snprintf(expr, sizeof expr, "%s(x, y)", info->lang);
+        else
+            snprintf(expr, sizeof expr, "%s(x)", info->lang);
+        struct direct d = {(nb_op)r->op, n};
+        for (int k = 0; k < cf->npts; k++) {
+            double x[2] = {cf->pts[k][0], cf->pts[k][1]};
+            for (int wrt = 0; wrt < info->arity; wrt++) {
+                char cmd[512];
+                snprintf(cmd, sizeof cmd, "'%s' diff '%s' --at x=%.17g,y=%.17g --wrt %s --order 3",
+                         nabla, expr, x[0], x[1], wrt ? "y" : "x");
+                double got[4];
+                int status;
+                int m = run(cmd, got, 4, &status);
+                cr_assert_eq(status, 0, "%s: exit %d", cmd, status);
+                cr_assert_eq(m, 4, "%s: %d numbers", cmd, m);
+                double v[2] = {wrt == 0, wrt == 1}, want[4];
+                cr_assert_eq(nb_taylor(c, direct_fn, &d, 2, x, v, 3, want), NB_OK);
+                double fact[4] = {1, 1, 2, 6};
+                for (int o = 0; o < 4; o++) {
+                    double w = want[o] * fact[o];
+                    /* the command runs the same ops in the same order: %.17g round-trips
+                     * exactly */
+                    cr_expect(got[o] == w || (isnan(got[o]) && isnan(w)),
+                              "%s: order %d printed %.17g, library %.17g", cmd, o, got[o], w);
+                }
+            }
+        }
+    }
+    nb_ctx_free(c);
+}
