@@ -15,6 +15,9 @@ const char *nb_strerror(nb_status s) {
     case NB_E_PARSE: return "expression does not parse";
     case NB_E_UNBOUND: return "unbound variable";
     case NB_E_BIND: return "name cannot be bound";
+    case NB_E_NOTFOUND: return "program not found";
+    case NB_E_IO: return "input/output error";
+    case NB_E_CHILD: return "external program failed";
     }
     return "unknown status";
 }

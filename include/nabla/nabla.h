@@ -15,5 +15,6 @@
 #include "nabla/drivers.h"
 #include "nabla/taylor.h"
 #include "nabla/expr.h"
+#include "nabla/plot.h"
 
 #endif /* NABLA_H */

@@ -21,7 +21,10 @@ typedef enum nb_status {
     NB_E_DEPTH,     /* too many nested levels */
     NB_E_PARSE,     /* an expression does not parse (details in the expression object) */
     NB_E_UNBOUND,   /* an expression's variable has no value bound to it */
-    NB_E_BIND       /* a name that cannot be bound (a constant, a function, not a name) */
+    NB_E_BIND,      /* a name that cannot be bound (a constant, a function, not a name) */
+    NB_E_NOTFOUND,  /* an external program (gnuplot) is not installed */
+    NB_E_IO,        /* a file or pipe cannot be written or read */
+    NB_E_CHILD      /* an external program failed or exited early */
 } nb_status;
 
 /* A static, one-line English description of `s` (never NULL; "unknown status" for values that

@@ -51,27 +51,11 @@ static int add_binding(cli_args *a, const char *s, size_t n) {
         if (strcmp(a->names[i], name) == 0)
             return cli_usage_error(a->cmd, "--at: '%s' is bound twice", name);
     /* the value: a constant expression */
-    nb_expr *e = NULL;
-    nb_status st = nb_expr_parse(&e, eq + 1, vl, NULL);
-    if (st == NB_E_NOMEM) return cli_fail(CLI_ERROR, "out of memory");
-    if (st != NB_OK) {
-        int rc = cli_usage_error(a->cmd, "--at %s: the value does not parse: column %zu: %s", name,
-                                 nb_expr_error_column(e), nb_expr_error(e));
-        nb_expr_free(e);
-        return rc;
-    }
-    if (nb_expr_var_count(e) > 0) {
-        int rc = cli_usage_error(a->cmd, "--at %s: the value must be a constant, not use '%s'", name,
-                                 nb_expr_var_name(e, 0));
-        nb_expr_free(e);
-        return rc;
-    }
-    double v = NAN;
-    nb_expr_eval(e, NULL, &v);
-    nb_expr_free(e);
-    if (!isfinite(v))
-        return cli_usage_error(a->cmd, "--at %s: the value %.*s is not a finite number", name,
-                               (int)vl, eq + 1);
+    char what[300];
+    snprintf(what, sizeof what, "--at %s", name);
+    double v;
+    int rc = cli_constant(a, what, eq + 1, vl, &v);
+    if (rc) return rc;
     char **names = realloc(a->names, (a->nbind + 1) * sizeof *names);
     if (!names) return cli_fail(CLI_ERROR, "out of memory");
     a->names = names;
@@ -82,6 +66,75 @@ static int add_binding(cli_args *a, const char *s, size_t n) {
     if (!a->names[a->nbind]) return cli_fail(CLI_ERROR, "out of memory");
     memcpy(a->names[a->nbind], name, nl + 1);
     a->values[a->nbind++] = v;
+    return 0;
+}
+
+int cli_constant(const cli_args *a, const char *what, const char *s, size_t n, double *out) {
+    nb_expr *e = NULL;
+    nb_status st = nb_expr_parse(&e, s, n, NULL);
+    if (st == NB_E_NOMEM) return cli_fail(CLI_ERROR, "out of memory");
+    if (st != NB_OK) {
+        int rc = cli_usage_error(a->cmd, "%s: the value does not parse: column %zu: %s", what,
+                                 nb_expr_error_column(e), nb_expr_error(e));
+        nb_expr_free(e);
+        return rc;
+    }
+    if (nb_expr_var_count(e) > 0) {
+        int rc = cli_usage_error(a->cmd, "%s: the value must be a constant, not use '%s'", what,
+                                 nb_expr_var_name(e, 0));
+        nb_expr_free(e);
+        return rc;
+    }
+    double v = NAN;
+    nb_expr_eval(e, NULL, &v);
+    nb_expr_free(e);
+    if (!isfinite(v))
+        return cli_usage_error(a->cmd, "%s: the value %.*s is not a finite number", what, (int)n, s);
+    *out = v;
+    return 0;
+}
+
+/* --range A:B (each a constant expression) */
+static int parse_range(cli_args *a, const char *v) {
+    const char *colon = strchr(v, ':');
+    if (!colon || colon == v || colon[1] == 0)
+        return cli_usage_error(a->cmd, "--range '%s': expected A:B", v);
+    int rc = cli_constant(a, "--range", v, (size_t)(colon - v), &a->range_a);
+    if (!rc) rc = cli_constant(a, "--range", colon + 1, strlen(colon + 1), &a->range_b);
+    if (rc) return rc;
+    if (!(a->range_a < a->range_b))
+        return cli_usage_error(a->cmd, "--range '%s': A must be less than B", v);
+    a->have_range = 1;
+    return 0;
+}
+
+/* --orders 0,1,3 */
+static int parse_orders(cli_args *a, const char *v) {
+    const char *s = v;
+    a->norders = 0;
+    for (;;) {
+        char *end;
+        errno = 0;
+        long k = strtol(s, &end, 10);
+        if (end == s || errno || k < 0 || k > NB_PLOT_MAX_ORDER || (*end != ',' && *end != 0))
+            return cli_usage_error(a->cmd, "--orders '%s': expected orders 0 .. %d separated by commas", v,
+                                   NB_PLOT_MAX_ORDER);
+        if (a->norders == NB_PLOT_MAX_CURVES)
+            return cli_usage_error(a->cmd, "--orders '%s': at most %d curves", v, NB_PLOT_MAX_CURVES);
+        a->orders[a->norders++] = (int)k;
+        if (*end == 0) return 0;
+        s = end + 1;
+    }
+}
+
+static int parse_samples(cli_args *a, const char *v) {
+    char *end;
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    if (*v == 0 || *end != 0 || errno || n < 2 || n > NB_PLOT_MAX_SAMPLES)
+        return cli_usage_error(a->cmd, "--samples '%s': expected an integer from 2 to %d", v,
+                               NB_PLOT_MAX_SAMPLES);
+    a->samples = n;
     return 0;
 }
 
@@ -130,10 +183,29 @@ static int parse_order(cli_args *a, const char *v) {
     char *end;
     errno = 0;
     long n = strtol(v, &end, 10);
-    if (*v == 0 || *end != 0 || errno || n < 0 || n > CLI_MAX_ORDER)
-        return cli_usage_error(a->cmd, "--order '%s': expected an integer from 0 to %d", v,
-                               CLI_MAX_ORDER);
+    /* plot draws orders 0 .. N, one curve each */
+    int max = strcmp(a->cmd, "plot") == 0 ? NB_PLOT_MAX_CURVES - 1 : CLI_MAX_ORDER;
+    if (*v == 0 || *end != 0 || errno || n < 0 || n > max)
+        return cli_usage_error(a->cmd, "--order '%s': expected an integer from 0 to %d", v, max);
     a->order = (int)n;
+    return 0;
+}
+
+/* The options each command takes: with a value, and flags. */
+static int takes(const char *cmd, const char *opt) {
+    static const struct {
+        const char *cmd, *opts;
+    } table[] = {
+        {"eval", " --at -f "},
+        {"diff", " --at -f --order --wrt "},
+        {"grad", " --at -f "},
+        {"hess", " --at -f "},
+        {"plot", " --at -f --order --orders --wrt --range --samples -o --term --title --data --script "},
+    };
+    char key[32];
+    snprintf(key, sizeof key, " %s ", opt);
+    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
+        if (strcmp(table[i].cmd, cmd) == 0) return strstr(table[i].opts, key) != NULL;
     return 0;
 }
 
@@ -141,7 +213,6 @@ int cli_parse_args(cli_args *a, const char *cmd, int argc, char **argv) {
     memset(a, 0, sizeof *a);
     a->cmd = cmd;
     a->order = -1;
-    const int is_diff = strcmp(cmd, "diff") == 0;
     const char *expr_arg = NULL, *file = NULL;
     int rc = 0, options_done = 0;
     for (int i = 0; i < argc && !rc; i++) {
@@ -153,8 +224,18 @@ int cli_parse_args(cli_args *a, const char *cmd, int argc, char **argv) {
         /* --opt VALUE and --opt=VALUE */
         const char *value = NULL;
         const char *opt = NULL;
+        if (!options_done && (strcmp(arg, "--data") == 0 || strcmp(arg, "--script") == 0)) {
+            if (!takes(cmd, arg)) {
+                rc = cli_usage_error(cmd, "unknown option '%s' for '%s'", arg, cmd);
+                break;
+            }
+            if (arg[2] == 'd') a->data = 1;
+            else a->script = 1;
+            continue;
+        }
         if (!options_done && arg[0] == '-' && arg[1] != 0) {
-            static const char *const with_value[] = {"--at", "--order", "--wrt", "-f"};
+            static const char *const with_value[] = {"--at", "--orders", "--order", "--wrt", "-f",
+                                                     "--range", "--samples", "-o", "--term", "--title"};
             for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++) {
                 size_t l = strlen(with_value[k]);
                 if (strncmp(arg, with_value[k], l) == 0 && (arg[l] == 0 || (arg[l] == '=' && arg[1] == '-'))) {
@@ -172,7 +253,7 @@ int cli_parse_args(cli_args *a, const char *cmd, int argc, char **argv) {
                 }
             }
             if (rc) break;
-            if (opt && !is_diff && (strcmp(opt, "--order") == 0 || strcmp(opt, "--wrt") == 0)) {
+            if (opt && !takes(cmd, opt)) {
                 rc = cli_usage_error(cmd, "unknown option '%s' for '%s'", opt, cmd);
                 break;
             }
@@ -182,6 +263,20 @@ int cli_parse_args(cli_args *a, const char *cmd, int argc, char **argv) {
                 rc = add_bindings(a, value);
             else if (strcmp(opt, "--order") == 0)
                 rc = parse_order(a, value);
+            else if (strcmp(opt, "--orders") == 0)
+                rc = parse_orders(a, value);
+            else if (strcmp(opt, "--range") == 0)
+                rc = parse_range(a, value);
+            else if (strcmp(opt, "--samples") == 0)
+                rc = parse_samples(a, value);
+            else if (strcmp(opt, "-o") == 0) {
+                if (!*value) rc = cli_usage_error(cmd, "-o: empty file name");
+                a->output = value;
+            } else if (strcmp(opt, "--term") == 0) {
+                if (!*value) rc = cli_usage_error(cmd, "--term: empty terminal name");
+                a->term = value;
+            } else if (strcmp(opt, "--title") == 0)
+                a->title = value;
             else if (strcmp(opt, "--wrt") == 0) {
                 if (!is_name(value, strlen(value)))
                     rc = cli_usage_error(cmd, "--wrt '%s': not a variable name", value);
@@ -207,6 +302,9 @@ int cli_parse_args(cli_args *a, const char *cmd, int argc, char **argv) {
         expr_arg = arg;
     }
     if (!rc && !expr_arg && !file) rc = cli_usage_error(cmd, "missing EXPR");
+    if (!rc && a->order >= 0 && a->norders)
+        rc = cli_usage_error(cmd, "--order and --orders cannot be combined");
+    if (!rc && a->data && a->script) rc = cli_usage_error(cmd, "--data and --script cannot be combined");
     if (!rc && file) rc = read_expr_file(a, file);
     if (!rc && expr_arg) {
         a->expr_len = strlen(expr_arg);

@@ -19,8 +19,16 @@ typedef struct cli_args {
     size_t nbind;
     char **names;       /* bound names, in order of first appearance (owned) */
     double *values;
-    int order;          /* diff: -1 when not given */
-    const char *wrt;    /* diff: NULL when not given */
+    int order;          /* diff, plot: -1 when not given */
+    const char *wrt;    /* diff, plot: NULL when not given */
+    /* plot */
+    int have_range;
+    double range_a, range_b;
+    int norders;        /* --orders: 0 when not given */
+    int orders[NB_PLOT_MAX_CURVES];
+    long samples;       /* 0 when not given */
+    const char *output, *term, *title;
+    int data, script;
 } cli_args;
 
 /* Parses the arguments after the command name. Returns 0, or an exit status after printing the
@@ -30,6 +38,12 @@ void cli_args_free(cli_args *a);
 
 /* Runs the command; returns the exit status. */
 int cli_run(const cli_args *a);
+
+/* The plot command (plot_cmd.c). */
+int cli_plot(const cli_args *a, nb_expr *e);
+
+/* Parses a constant expression (a --at value, a --range end); 0 or a usage error. */
+int cli_constant(const cli_args *a, const char *what, const char *s, size_t n, double *out);
 
 /* Messages: the first line starts with "nabla: ". */
 int cli_fail(int status, const char *fmt, ...);

@@ -15,6 +15,10 @@ static int compile(const cli_args *a, nb_expr **out) {
         nb_expr_free(e);
         return rc;
     }
+    if (strcmp(a->cmd, "plot") == 0) { /* plot binds its own names (the plotted variable too) */
+        *out = e;
+        return 0;
+    }
     s = nb_expr_bind(e, a->nbind, (const char *const *)a->names);
     if (s != NB_OK) {
         int rc = cli_fail(CLI_ERROR, "%s%s", nb_expr_error(e),
@@ -133,6 +137,8 @@ int cli_run(const cli_args *a) {
         rc = cmd_diff(a, e);
     else if (strcmp(a->cmd, "grad") == 0)
         rc = cmd_grad(a, e);
+    else if (strcmp(a->cmd, "plot") == 0)
+        rc = cli_plot(a, e);
     else
         rc = cmd_hess(a, e);
     nb_expr_free(e);

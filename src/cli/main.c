@@ -1,4 +1,5 @@
-/* main.c - the nabla command: eval, diff, grad, hess on expressions, with nabla's own engine.
+/* main.c - the nabla command: eval, diff, grad, hess, plot on expressions, with nabla's own
+ * engine.
  *
  * Exit status: 0 success (a NaN result is a success), 1 an error in the expression or its
  * evaluation or a file, 2 a usage error. The first line on stderr starts with "nabla: ". See
@@ -89,6 +90,12 @@ static const struct {
     {"hess", "nabla hess EXPR --at x=V,y=W,...",
      "Prints the Hessian, one row per line, numbers separated by one space, variables in --at\n"
      "order (forward over reverse).\n"},
+    {"plot", "nabla plot EXPR [--range A:B] [--order N | --orders 0,1,3] [--samples N] [--wrt x]\n"
+             "                [--at a=V,...] [-o FILE] [--term TERM] [--title T] [--data | --script]",
+     "Draws f and its derivatives (dual numbers for the first order, a Taylor pass beyond) through\n"
+     "gnuplot: to FILE (.png, .svg, .pdf), to a window when a display is set and gnuplot has one,\n"
+     "else as text in the terminal. --data prints the sampled table instead (no gnuplot needed),\n"
+     "--script the gnuplot script. Gaps at non-finite values; poles are not drawn as spikes.\n"},
 };
 
 static const char common_options[] =
@@ -121,6 +128,7 @@ static void general_help(FILE *out) {
           "  nabla diff 'sin(x)' --at x=pi/4 --order 4\n"
           "  nabla grad 'x*y^2' --at x=1,y=2\n"
           "  nabla hess 'x*y^2' --at x=1,y=2\n"
+          "  nabla plot 'sin(x)' --range -2*pi:2*pi -o sin.png\n"
           "\n"
           "Numbers print as %.17g; NaN prints as nan, infinities as inf and -inf.\n"
           "Exit status: 0 success (a NaN result is a success), 1 an error in the expression, its\n"
@@ -134,6 +142,18 @@ static void command_help(FILE *out, int i) {
     if (strcmp(commands[i].name, "diff") == 0)
         fputs("  --order N      the highest order, 0 .. 100 (default 1)\n"
               "  --wrt NAME     the variable to differentiate (needed with several variables)\n",
+              out);
+    if (strcmp(commands[i].name, "plot") == 0)
+        fputs("  --range A:B    the x range (default -5:5); A and B are constant expressions\n"
+              "  --order N      draw f and its derivatives up to order N, 0 .. 9 (default 1)\n"
+              "  --orders LIST  draw these orders, e.g. 0,1,3 (up to 10 curves, orders <= 100)\n"
+              "  --samples N    points, 2 .. 1000000 (default 501)\n"
+              "  --wrt NAME     the plotted variable (needed with several unbound variables)\n"
+              "  -o FILE        write FILE: .png (pngcairo), .svg, .pdf (pdfcairo)\n"
+              "  --term TERM    a gnuplot terminal: dumb (text), sixel, pngcairo, ...\n"
+              "  --title T      the title (default: the expression)\n"
+              "  --data         print the sampled table as TSV instead of plotting\n"
+              "  --script       print the gnuplot script instead of running it\n",
               out);
     fputs(common_options, out);
 }

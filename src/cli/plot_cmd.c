@@ -1,0 +1,136 @@
+/* plot_cmd.c - nabla plot: sample f and its derivatives by automatic differentiation and draw
+ * them through gnuplot, print the table (--data) or the script (--script). */
+#define _POSIX_C_SOURCE 200809L
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+/* The terminal's size for a text plot: the tty's, else $COLUMNS and $LINES, else 79 x 24. */
+static void text_size(int *cols, int *lines) {
+    *cols = 79;
+    *lines = 24;
+    struct winsize ws;
+    if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 20 &&
+        ws.ws_row >= 8) {
+        *cols = ws.ws_col;
+        *lines = ws.ws_row - 1; /* room for the prompt */
+        return;
+    }
+    const char *c = getenv("COLUMNS"), *l = getenv("LINES");
+    if (c && atoi(c) >= 20 && atoi(c) <= 1000) *cols = atoi(c);
+    if (l && atoi(l) >= 8 && atoi(l) <= 1000) *lines = atoi(l) - 1;
+}
+
+int cli_plot(const cli_args *a, nb_expr *e) {
+    /* the plotted variable: --wrt, else the one variable that --at does not bind, else the only
+     * variable; a constant expression is plotted over x */
+    const char *var = a->wrt;
+    if (!var) {
+        size_t unbound = 0;
+        for (size_t i = 0; i < nb_expr_var_count(e); i++) {
+            const char *v = nb_expr_var_name(e, i);
+            int bound = 0;
+            for (size_t j = 0; j < a->nbind; j++) bound |= strcmp(a->names[j], v) == 0;
+            if (!bound) {
+                var = v;
+                unbound++;
+            }
+        }
+        if (unbound > 1)
+            return cli_usage_error(a->cmd, "the expression uses %zu variables without a value: name "
+                                           "the plotted one with --wrt and bind the others with --at",
+                                   unbound);
+        if (!var && nb_expr_var_count(e) == 1) var = nb_expr_var_name(e, 0);
+        if (!var) var = "x";
+    }
+    /* bind the --at names and the plotted variable (last, when --at does not name it) */
+    size_t n = a->nbind, wrt = n;
+    const char **names = malloc((n + 1) * sizeof *names);
+    double *at = malloc((n + 1) * sizeof *at);
+    if (!names || !at) {
+        free(names);
+        free(at);
+        return cli_fail(CLI_ERROR, "out of memory");
+    }
+    for (size_t j = 0; j < n; j++) {
+        names[j] = a->names[j];
+        at[j] = a->values[j];
+        if (strcmp(a->names[j], var) == 0) wrt = j;
+    }
+    if (wrt == n) {
+        names[n] = var;
+        at[n] = 0;
+        n++;
+    }
+    int rc = 0;
+    nb_status s = nb_expr_bind(e, n, names);
+    if (s) rc = cli_fail(CLI_ERROR, "%s", nb_expr_error(e));
+
+    nb_plot p;
+    nb_plot_init(&p);
+    if (a->have_range) {
+        p.a = a->range_a;
+        p.b = a->range_b;
+    }
+    if (a->samples) p.samples = (size_t)a->samples;
+    if (a->norders) {
+        p.ncurves = a->norders;
+        memcpy(p.orders, a->orders, sizeof p.orders);
+    } else {
+        int N = a->order < 0 ? 1 : a->order;
+        p.ncurves = N + 1;
+        for (int k = 0; k <= N; k++) p.orders[k] = k;
+    }
+    char title[128];
+    if (a->title) {
+        p.title = a->title;
+    } else {
+        /* the expression, shortened when long, on one line */
+        size_t k = 0;
+        for (size_t i = 0; i < a->expr_len && k + 4 < sizeof title; i++) {
+            char ch = a->expr[i];
+            if (ch == '\n' || ch == '\r' || ch == '\t') ch = ' ';
+            if (ch == ' ' && k > 0 && title[k - 1] == ' ') continue;
+            title[k++] = ch;
+        }
+        while (k > 0 && title[k - 1] == ' ') k--;
+        if (k + 4 >= sizeof title) memcpy(title + k, "...", 3), k += 3;
+        title[k] = 0;
+        p.title = title;
+    }
+    p.xlabel = var;
+    p.output = a->output;
+    p.term = a->term;
+    text_size(&p.columns, &p.lines);
+
+    nb_plot_data d = {0};
+    if (!rc) {
+        s = nb_plot_sample_expr(&p, e, n, at, wrt, &d);
+        if (s) rc = cli_fail(CLI_ERROR, "sampling failed: %s", nb_strerror(s));
+    }
+    if (!rc && a->data) {
+        if (nb_plot_write_data(stdout, &d, var)) rc = cli_fail(CLI_ERROR, "cannot write the table");
+    } else if (!rc && a->script) {
+        s = nb_plot_write_script(stdout, &p, &d);
+        if (s == NB_E_ARG)
+            rc = cli_usage_error(a->cmd, "cannot tell the format of '%s' from its name: use .png, "
+                                         ".svg or .pdf, or --term", a->output);
+        else if (s)
+            rc = cli_fail(CLI_ERROR, "cannot write the script");
+    } else if (!rc) {
+        char msg[512];
+        fflush(stdout);
+        s = nb_plot_render(&p, &d, msg, sizeof msg);
+        if (s == NB_E_ARG)
+            rc = cli_usage_error(a->cmd, "%s", msg);
+        else if (s)
+            rc = cli_fail(CLI_ERROR, "%s", msg);
+    }
+    nb_plot_data_free(&d);
+    free(names);
+    free(at);
+    return rc;
+}

@@ -1,0 +1,436 @@
+/* plot.c - sampling f and its derivatives, the TSV table, and the gnuplot script (robust y-range,
+ * gaps at non-finite values, breaks at poles and kinks). Rendering is in gnuplot.c. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "nabla/plot.h"
+#include "nabla/taylor.h"
+#include "plot_internal.h"
+
+void nb_plot_init(nb_plot *p) {
+    if (!p) return;
+    memset(p, 0, sizeof *p);
+    p->a = -5;
+    p->b = 5;
+    p->samples = 501;
+    p->ncurves = 2;
+    p->orders[0] = 0;
+    p->orders[1] = 1;
+}
+
+void nb_plot_data_free(nb_plot_data *d) {
+    if (!d) return;
+    free(d->x);
+    free(d->y);
+    memset(d, 0, sizeof *d);
+}
+
+void nb_plot_label(int order, char *buf, size_t size) {
+    if (order <= 3) {
+        static const char *const names[4] = {"f", "f'", "f''", "f'''"};
+        snprintf(buf, size, "%s", names[order < 0 ? 0 : order]);
+    } else {
+        snprintf(buf, size, "f^(%d)", order);
+    }
+}
+
+static int plot_valid(const nb_plot *p) {
+    if (!p || !isfinite(p->a) || !isfinite(p->b) || !(p->a < p->b)) return 0;
+    if (p->samples < 2 || p->samples > NB_PLOT_MAX_SAMPLES) return 0;
+    if (p->ncurves < 1 || p->ncurves > NB_PLOT_MAX_CURVES) return 0;
+    for (int c = 0; c < p->ncurves; c++)
+        if (p->orders[c] < 0 || p->orders[c] > NB_PLOT_MAX_ORDER) return 0;
+    return 1;
+}
+
+static int max_order(const nb_plot *p) {
+    int k = 0;
+    for (int c = 0; c < p->ncurves; c++)
+        if (p->orders[c] > k) k = p->orders[c];
+    return k;
+}
+
+static nb_status table_alloc(const nb_plot *p, nb_plot_data *d) {
+    memset(d, 0, sizeof *d);
+    d->n = p->samples;
+    d->ncurves = p->ncurves;
+    memcpy(d->orders, p->orders, sizeof d->orders);
+    d->x = malloc(d->n * sizeof *d->x);
+    d->y = malloc(d->n * (size_t)d->ncurves * sizeof *d->y);
+    if (!d->x || !d->y) {
+        nb_plot_data_free(d);
+        return NB_E_NOMEM;
+    }
+    for (size_t i = 0; i < d->n; i++) {
+        /* the ends exactly: a + (b - a) i / (n - 1) can miss b by an ulp */
+        d->x[i] = i + 1 == d->n ? p->b : p->a + (p->b - p->a) * (double)i / (double)(d->n - 1);
+    }
+    return NB_OK;
+}
+
+/* Stores the derivatives d^k of point i: deriv[k] for k = 0 .. K. */
+static void store(nb_plot_data *d, size_t i, const double *deriv) {
+    for (int c = 0; c < d->ncurves; c++) d->y[(size_t)c * d->n + i] = deriv[d->orders[c]];
+}
+
+/* Taylor coefficients to derivatives, in place. */
+static void to_derivatives(double *coef, int K) {
+    double fact = 1;
+    for (int k = 1; k <= K; k++) {
+        fact *= k;
+        coef[k] *= fact;
+    }
+}
+
+nb_status nb_plot_sample_expr(const nb_plot *p, nb_expr *e, size_t nvals, const double *at,
+                              size_t wrt, nb_plot_data *out) {
+    if (!out) return NB_E_ARG;
+    memset(out, 0, sizeof *out);
+    if (!plot_valid(p) || !e || (nvals && !at) || (nvals && wrt >= nvals)) return NB_E_ARG;
+    nb_status s = table_alloc(p, out);
+    if (s) return s;
+    const int K = max_order(p);
+    size_t nv = nvals ? nvals : 1;
+    double *vals = malloc(nv * sizeof *vals), *dir = calloc(nv, sizeof *dir);
+    double *deriv = malloc(((size_t)K + 1) * sizeof *deriv);
+    nb_dual *dv = malloc(nv * sizeof *dv);
+    nb_ctx *c = NULL;
+    if (!vals || !dir || !deriv || !dv || (K >= 2 && nb_ctx_new(&c, NULL))) s = NB_E_NOMEM;
+    if (!s) {
+        for (size_t j = 0; j < nvals; j++) {
+            vals[j] = at[j];
+            dv[j] = nb_dual_const(at[j]);
+        }
+        if (nvals) dir[wrt] = 1;
+    }
+    for (size_t i = 0; i < out->n && !s; i++) {
+        if (nvals) {
+            vals[wrt] = out->x[i];
+            dv[wrt] = nb_dual_var(out->x[i]);
+        }
+        if (K <= 1) {
+            /* dual numbers: one pass gives f and f' */
+            nb_dual r;
+            s = nb_expr_eval_dual(e, dv, &r);
+            deriv[0] = r.v;
+            if (K == 1) deriv[1] = nvals ? r.d : 0;
+        } else {
+            s = nb_taylor(c, nb_expr_fn, e, nvals, vals, dir, K, deriv);
+            to_derivatives(deriv, K);
+        }
+        store(out, i, deriv);
+    }
+    nb_ctx_free(c);
+    free(vals);
+    free(dir);
+    free(deriv);
+    free(dv);
+    if (s) nb_plot_data_free(out);
+    return s;
+}
+
+nb_status nb_plot_sample_fn(const nb_plot *p, nb_ctx *c, nb_fn f, void *env, size_t n,
+                            const double *at, size_t wrt, nb_plot_data *out) {
+    if (!out) return NB_E_ARG;
+    memset(out, 0, sizeof *out);
+    if (!plot_valid(p) || !c || !f || !n || !at || wrt >= n) return NB_E_ARG;
+    nb_status s = table_alloc(p, out);
+    if (s) return s;
+    const int K = max_order(p) < 1 ? 1 : max_order(p);
+    double *vals = malloc(n * sizeof *vals), *dir = calloc(n, sizeof *dir);
+    double *deriv = malloc(((size_t)K + 1) * sizeof *deriv);
+    if (!vals || !dir || !deriv) s = NB_E_NOMEM;
+    if (!s) {
+        memcpy(vals, at, n * sizeof *vals);
+        dir[wrt] = 1;
+    }
+    for (size_t i = 0; i < out->n && !s; i++) {
+        vals[wrt] = out->x[i];
+        if (K == 1) {
+            s = nb_jvp(c, f, env, n, vals, dir, &deriv[0], &deriv[1]);
+        } else {
+            s = nb_taylor(c, f, env, n, vals, dir, K, deriv);
+            to_derivatives(deriv, K);
+        }
+        store(out, i, deriv);
+    }
+    free(vals);
+    free(dir);
+    free(deriv);
+    if (s) nb_plot_data_free(out);
+    return s;
+}
+
+/* ---- writing ---- */
+
+static void print_num(FILE *f, double v) {
+    if (isnan(v))
+        fputs("nan", f);
+    else if (isinf(v))
+        fputs(v > 0 ? "inf" : "-inf", f);
+    else
+        fprintf(f, "%.17g", v);
+}
+
+nb_status nb_plot_write_data(FILE *f, const nb_plot_data *d, const char *xname) {
+    if (!f || !d || !d->x) return NB_E_ARG;
+    fputs(xname ? xname : "x", f);
+    for (int c = 0; c < d->ncurves; c++) {
+        char label[32];
+        nb_plot_label(d->orders[c], label, sizeof label);
+        fprintf(f, "\t%s", label);
+    }
+    fputc('\n', f);
+    for (size_t i = 0; i < d->n; i++) {
+        print_num(f, d->x[i]);
+        for (int c = 0; c < d->ncurves; c++) {
+            fputc('\t', f);
+            print_num(f, d->y[(size_t)c * d->n + i]);
+        }
+        fputc('\n', f);
+    }
+    return ferror(f) ? NB_E_IO : NB_OK;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* 1 when |y| grows toward sample i from sample i-1 faster and faster (log-convex growth, as
+ * 1/d^k near a pole; a smooth peak such as exp(-x^2) or 1/(x^2 + a) is log-concave there). */
+static int accelerating(const double *y, size_t n, size_t i, int dir) {
+    /* the samples i - dir, i - 2 dir must exist */
+    if (dir > 0 ? i < 2 : i + 2 >= n) return 0;
+    double a = fabs(y[dir > 0 ? i - 2 : i + 2]), b = fabs(y[dir > 0 ? i - 1 : i + 1]), c = fabs(y[i]);
+    if (!isfinite(a) || !isfinite(b) || !isfinite(c) || a == 0 || b == 0) return 0;
+    return c > b && b > a && c / b >= b / a;
+}
+
+/* Marks the samples within w of a pole of curve y: a non-finite sample that |y| climbs toward
+ * faster and faster (1/x at 0, log at 0), two neighbouring samples that both climb toward the gap
+ * between them (tan, with a sign change; tan', without), or one sample that |y| climbs to with
+ * accelerating growth from both sides (a sample that lands on the pole's peak). A kink (a sign
+ * change of a derivative without growth), a steep zero crossing or a smooth peak is not a pole. */
+static void mark_poles(const double *x, const double *y, size_t n, double w, unsigned char *excl) {
+    for (size_t i = 0; i < n; i++) {
+        double where = NAN;
+        if (!isfinite(y[i])) {
+            if ((i >= 1 && accelerating(y, n, i - 1, 1)) || (i + 1 < n && accelerating(y, n, i + 1, -1)))
+                where = x[i];
+        } else if (i + 1 < n && isfinite(y[i + 1]) && accelerating(y, n, i, 1) &&
+                   accelerating(y, n, i + 1, -1)) {
+            /* between two samples that both climb toward it: tan (a sign change), tan' (none) */
+            where = 0.5 * (x[i] + x[i + 1]);
+        } else if (i >= 2 && i + 2 < n && accelerating(y, n, i, 1) && accelerating(y, n, i, -1)) {
+            where = x[i];
+        }
+        if (isnan(where)) continue;
+        for (size_t j = 0; j < n; j++)
+            if (fabs(x[j] - where) < w) excl[j] = 1;
+    }
+}
+
+void nb__plot_yrange(const nb_plot_data *d, double *lo, double *hi) {
+    *lo = -1;
+    *hi = 1;
+    size_t n = d->n;
+    unsigned char *excl = malloc(n ? n : 1);
+    double *v = malloc((n ? n : 1) * sizeof *v);
+    if (!excl || !v) {
+        free(excl);
+        free(v);
+        return;
+    }
+    double a = INFINITY, b = -INFINITY;
+    /* each curve: its finite values away from its poles (2% of the x range on each side, and
+     * at least the samples next to the pole) */
+    double w = 0.02 * (d->x[n - 1] - d->x[0]), h = n > 1 ? 1.01 * (d->x[1] - d->x[0]) : 0;
+    if (w < h) w = h;
+    for (int c = 0; c < d->ncurves; c++) {
+        const double *y = d->y + (size_t)c * n;
+        memset(excl, 0, n);
+        mark_poles(d->x, y, n, w, excl);
+        size_t m = 0, all = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (!isfinite(y[i])) continue;
+            all++;
+            if (!excl[i]) v[m++] = y[i];
+        }
+        if (m < all / 4) {
+            /* poles everywhere (tan over many periods): the central 80% of the values, widened */
+            m = 0;
+            for (size_t i = 0; i < n; i++)
+                if (isfinite(y[i])) v[m++] = y[i];
+            if (m == 0) continue;
+            qsort(v, m, sizeof *v, cmp_double);
+            double q0 = v[(size_t)(0.1 * (double)(m - 1))], q1 = v[(size_t)(0.9 * (double)(m - 1))];
+            v[0] = q0 - 0.5 * (q1 - q0);
+            v[1] = q1 + 0.5 * (q1 - q0);
+            m = 2;
+        }
+        for (size_t i = 0; i < m; i++) {
+            if (v[i] < a) a = v[i];
+            if (v[i] > b) b = v[i];
+        }
+    }
+    free(excl);
+    free(v);
+    if (!isfinite(a) || !isfinite(b)) return; /* nothing finite: any range */
+    if (!(b > a)) { /* a constant curve */
+        double half = fabs(a) > 0 ? 0.5 * fabs(a) : 1;
+        a -= half;
+        b += half;
+    }
+    double margin = 0.05 * (b - a);
+    *lo = a - margin;
+    *hi = b + margin;
+}
+
+int nb__plot_break(const double *y, size_t n, size_t i, double lo, double hi) {
+    /* between samples i and i+1 */
+    double a = y[i], b = y[i + 1];
+    if (!isfinite(a) || !isfinite(b)) return 1;
+    if ((a > hi && b < lo) || (a < lo && b > hi)) return 1; /* across the visible range */
+    double step = fabs(b - a), span = hi - lo;
+    if (step > span) return 1;
+    if (step > 0.25 * span) {
+        /* a jump: far larger than the steps on both sides of it (a kink's derivative, a step).
+         * A neighbouring step that is itself large and goes the same way is part of the same jump
+         * (a sample in its middle, as |x|' = 0 at 0): look past it. Without a step on either side
+         * to compare with (the ends of a coarse sampling) nothing is called a jump. */
+        double d = b - a, near[2];
+        for (int side = 0; side < 2; side++) {
+            long j = side == 0 ? (long)i - 1 : (long)i + 1; /* the step from j to j + 1 */
+            near[side] = -1;
+            for (int tries = 0; tries < 2; tries++) {
+                if (j < 0 || (size_t)j + 1 >= n || !isfinite(y[j]) || !isfinite(y[j + 1])) break;
+                double e = y[j + 1] - y[j];
+                if ((e > 0) == (d > 0) && fabs(e) > 0.25 * span) {
+                    j += side == 0 ? -1 : 1;
+                    continue;
+                }
+                near[side] = fabs(e);
+                break;
+            }
+        }
+        if (near[0] >= 0 && near[1] >= 0 && step > 8 * (near[0] > near[1] ? near[0] : near[1]))
+            return 1;
+    }
+    return 0;
+}
+
+/* Writes s as a gnuplot double-quoted string. */
+static void quoted(FILE *f, const char *s) {
+    fputc('"', f);
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\') fputc('\\', f);
+        fputc(ch < 0x20 || ch == 0x7f ? ' ' : ch, f);
+    }
+    fputc('"', f);
+}
+
+const char *nb__plot_terminal(const nb_plot *p, int *dumb) {
+    *dumb = 0;
+    if (p->term) {
+        if (strcmp(p->term, "sixel") == 0) return "sixelgd";
+        if (strcmp(p->term, "dumb") == 0) *dumb = 1;
+        return p->term;
+    }
+    if (p->output) {
+        const char *dot = strrchr(p->output, '.');
+        if (dot && strcmp(dot, ".png") == 0) return "pngcairo";
+        if (dot && strcmp(dot, ".svg") == 0) return "svg";
+        if (dot && strcmp(dot, ".pdf") == 0) return "pdfcairo";
+        return NULL;
+    }
+    *dumb = 1;
+    return "dumb";
+}
+
+nb_status nb_plot_write_script(FILE *f, const nb_plot *p, const nb_plot_data *d) {
+    if (!f || !p || !d || !d->x) return NB_E_ARG;
+    int dumb;
+    const char *term = nb__plot_terminal(p, &dumb);
+    if (!term) return NB_E_ARG;
+    fputs("# nabla plot: f and its derivatives, by automatic differentiation\n", f);
+    if (dumb)
+        fprintf(f, "set terminal dumb size %d,%d\n", p->columns > 0 ? p->columns : 79,
+                p->lines > 0 ? p->lines : 24);
+    else if (strcmp(term, "pngcairo") == 0)
+        fputs("set terminal pngcairo size 900,560 font \",11\"\n", f);
+    else if (strcmp(term, "svg") == 0)
+        fputs("set terminal svg size 900,560 dynamic font \",11\"\n", f);
+    else if (strcmp(term, "pdfcairo") == 0)
+        fputs("set terminal pdfcairo size 6in,3.75in font \",10\"\n", f);
+    else
+        fprintf(f, "set terminal %s\n", term);
+    if (p->output) {
+        fputs("set output ", f);
+        quoted(f, p->output);
+        fputc('\n', f);
+    }
+    /* a style file loaded before this script (plots/style.gp) sets nabla_style and its own line
+     * styles; otherwise these defaults */
+    fputs("if (!exists(\"nabla_style\")) {\n"
+          "    set style line 1 lw 2 lc rgb \"#1f77b4\"\n"
+          "    set style line 2 lw 2 lc rgb \"#d62728\"\n"
+          "    set style line 3 lw 2 lc rgb \"#2ca02c\"\n"
+          "    set style line 4 lw 2 lc rgb \"#9467bd\"\n"
+          "    set style line 5 lw 2 lc rgb \"#ff7f0e\"\n"
+          "    set style line 6 lw 2 lc rgb \"#8c564b\"\n"
+          "    set style line 7 lw 2 lc rgb \"#e377c2\"\n"
+          "    set style line 8 lw 2 lc rgb \"#7f7f7f\"\n"
+          "    set style line 9 lw 2 lc rgb \"#bcbd22\"\n"
+          "    set style line 10 lw 2 lc rgb \"#17becf\"\n"
+          "    set grid\n"
+          "    set key outside right top box\n"
+          "}\n",
+          f);
+    if (dumb) fputs("set key below horizontal nobox\n", f); /* a box in text overlaps its samples */
+    if (p->title) {
+        fputs("set title ", f);
+        quoted(f, p->title);
+        fputs(" noenhanced\n", f);
+    }
+    fputs("set xlabel ", f);
+    quoted(f, p->xlabel ? p->xlabel : "x");
+    fputs(" noenhanced\n", f);
+    double lo, hi;
+    nb__plot_yrange(d, &lo, &hi);
+    fprintf(f, "set xrange [%.17g:%.17g]\n", d->x[0], d->x[d->n - 1]);
+    fprintf(f, "set yrange [%.17g:%.17g]\n", lo, hi);
+    fputs("set xzeroaxis\n", f);
+    /* one data block per curve; a blank line breaks the line at gaps, poles and jumps */
+    for (int c = 0; c < d->ncurves; c++) {
+        const double *y = d->y + (size_t)c * d->n;
+        fprintf(f, "$f%d << EOD\n", c);
+        int open = 0;
+        for (size_t i = 0; i < d->n; i++) {
+            if (isfinite(y[i])) {
+                fprintf(f, "%.17g %.17g\n", d->x[i], y[i]);
+                open = 1;
+            }
+            if (open && i + 1 < d->n && nb__plot_break(y, d->n, i, lo, hi)) {
+                fputc('\n', f);
+                open = 0;
+            }
+        }
+        fputs("EOD\n", f);
+    }
+    fputs("plot ", f);
+    for (int c = 0; c < d->ncurves; c++) {
+        char label[32];
+        nb_plot_label(d->orders[c], label, sizeof label);
+        fprintf(f, "%s$f%d using 1:2 with lines ls %d title ", c ? ", \\\n     " : "", c,
+                c % NB_PLOT_MAX_CURVES + 1);
+        quoted(f, label);
+        fputs(" noenhanced", f);
+    }
+    fputc('\n', f);
+    if (p->output) fputs("unset output\n", f);
+    return ferror(f) ? NB_E_IO : NB_OK;
+}

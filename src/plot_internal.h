@@ -1,0 +1,17 @@
+/* plot_internal.h - shared between plot.c and gnuplot.c; not installed. */
+#ifndef NABLA_PLOT_INTERNAL_H
+#define NABLA_PLOT_INTERNAL_H
+
+#include "nabla/plot.h"
+
+/* The y-range the script shows: robust percentiles of the finite values, with margins. */
+void nb__plot_yrange(const nb_plot_data *d, double *lo, double *hi);
+
+/* 1 when the line of curve y must be broken between samples i and i+1 (a gap, a pole, a jump). */
+int nb__plot_break(const double *y, size_t n, size_t i, double lo, double hi);
+
+/* The gnuplot terminal for p (NULL when p's output extension names none); *dumb tells a text
+ * plot. */
+const char *nb__plot_terminal(const nb_plot *p, int *dumb);
+
+#endif

@@ -1,0 +1,109 @@
+#!/bin/sh
+# test_render.sh NABLA - nabla plot with the real gnuplot and with stand-ins for its failures:
+# PNG, SVG and PDF files that are valid and of plausible size; a text plot that shows both
+# curves; gnuplot absent (an empty PATH), killed mid-plot, failing; an unwritable output refused
+# before gnuplot starts. Every failure must exit 1 with a message, never die of SIGPIPE.
+set -u
+nabla=$1
+case $nabla in /*) ;; *) nabla=$(pwd)/$nabla ;; esac
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail=0
+check() { # description, condition (a command)
+    d=$1
+    shift
+    if "$@"; then echo "ok   $d"; else echo "FAIL $d"; fail=1; fi
+}
+size() { wc -c <"$1" | tr -d ' '; }
+
+# real renders
+"$nabla" plot 'sin(x)' --range -2*pi:2*pi -o "$tmp/sin.png"
+check "png exits 0" test $? -eq 0
+check "png magic" sh -c "head -c 8 '$tmp/sin.png' | od -An -tx1 | tr -d ' \n' | grep -q '^89504e470d0a1a0a$'"
+check "png plausible size ($(size "$tmp/sin.png") bytes)" test "$(size "$tmp/sin.png")" -gt 10000
+"$nabla" plot 'exp(-x^2)' --order 4 --range -3:3 -o "$tmp/e.svg"
+check "svg exits 0" test $? -eq 0
+check "svg is svg" sh -c "head -c 200 '$tmp/e.svg' | grep -q '<svg'"
+check "svg has five curves" test "$(grep -c '<path' "$tmp/e.svg")" -ge 5
+check "svg plausible size ($(size "$tmp/e.svg") bytes)" test "$(size "$tmp/e.svg")" -gt 20000
+"$nabla" plot 'tan(x)' -o "$tmp/t.pdf"
+check "pdf exits 0" test $? -eq 0
+check "pdf magic" sh -c "head -c 5 '$tmp/t.pdf' | grep -q '%PDF-'"
+"$nabla" plot 'abs(x)' --term pngcairo -o "$tmp/abs.img"
+check "--term overrides the extension" sh -c "head -c 4 '$tmp/abs.img' | od -An -c | grep -q 'P   N   G'"
+
+# a text plot: both curves and their labels
+env -u DISPLAY -u WAYLAND_DISPLAY COLUMNS=100 LINES=30 "$nabla" plot 'sin(x)' --range -pi:pi >"$tmp/dumb.txt"
+check "dumb exits 0" test $? -eq 0
+check "dumb is sized to COLUMNS" test "$(tr -d '\f' <"$tmp/dumb.txt" | awk '{ if (length > m) m = length } END { print m }')" -le 100
+check "dumb shows f's points (+)" test "$(tr -cd '+' <"$tmp/dumb.txt" | wc -c)" -gt 40
+check "dumb shows f''s points (*)" test "$(tr -cd '*' <"$tmp/dumb.txt" | wc -c)" -gt 40
+check "dumb has both labels" sh -c "grep -q \"f' [*]\" '$tmp/dumb.txt' && grep -q ' f [+]' '$tmp/dumb.txt'"
+"$nabla" plot 'x' --term dumb >/dev/null
+check "--term dumb" test $? -eq 0
+
+# gnuplot absent: an empty PATH
+mkdir "$tmp/empty"
+(cd "$tmp/empty" && PATH= "$nabla" plot 'sin(x)' -o "$tmp/none.png" 2>"$tmp/err")
+rc=$?
+check "absent gnuplot exits 1 ($rc)" test $rc -eq 1
+check "absent gnuplot names the package" grep -q "gnuplot-nox" "$tmp/err"
+check "absent gnuplot points to --data" grep -q -- "--data" "$tmp/err"
+check "--data needs no gnuplot" sh -c "cd '$tmp/empty' && PATH= '$nabla' plot 'sin(x)' --data --samples 3 | grep -q '^0	0	1$'"
+
+# stand-ins: gnuplot killed mid-plot; gnuplot failing with a message; a marker for "started"
+mkdir "$tmp/killed" "$tmp/failing" "$tmp/marker"
+cat >"$tmp/killed/gnuplot" <<'SH'
+#!/bin/sh
+head -c 100 >/dev/null
+kill -9 $$
+SH
+cat >"$tmp/failing/gnuplot" <<'SH'
+#!/bin/sh
+cat >/dev/null
+echo "gnuplot> plot: unknown terminal type" >&2
+exit 1
+SH
+cat >"$tmp/marker/gnuplot" <<SH
+#!/bin/sh
+touch "$tmp/started"
+cat >/dev/null
+SH
+chmod +x "$tmp/killed/gnuplot" "$tmp/failing/gnuplot" "$tmp/marker/gnuplot"
+PATH="$tmp/killed:$PATH" "$nabla" plot 'sin(x)' --samples 100000 -o "$tmp/k.png" 2>"$tmp/err"
+rc=$?
+check "killed gnuplot exits 1, not by SIGPIPE ($rc)" test $rc -eq 1
+check "killed gnuplot is reported" grep -q "killed by signal 9" "$tmp/err"
+PATH="$tmp/failing:$PATH" "$nabla" plot 'sin(x)' -o "$tmp/f.png" 2>"$tmp/err"
+rc=$?
+check "failing gnuplot exits 1 ($rc)" test $rc -eq 1
+check "failing gnuplot's message is reported" grep -q "unknown terminal type" "$tmp/err"
+
+# an unwritable output: refused before gnuplot starts
+mkdir "$tmp/ro"
+chmod 500 "$tmp/ro"
+PATH="$tmp/marker:$PATH" "$nabla" plot 'sin(x)' -o "$tmp/ro/x.png" 2>"$tmp/err"
+rc=$?
+if [ "$(id -u)" -ne 0 ]; then
+    check "unwritable output exits 1 ($rc)" test $rc -eq 1
+    check "unwritable output is named" grep -q "cannot write" "$tmp/err"
+    check "gnuplot was not started" test ! -e "$tmp/started"
+fi
+rm -f "$tmp/started"
+PATH="$tmp/marker:$PATH" "$nabla" plot 'sin(x)' -o "$tmp/no/such/dir/x.png" 2>"$tmp/err"
+rc=$?
+check "output in a missing directory exits 1 ($rc)" test $rc -eq 1
+check "missing directory is named" grep -q "cannot write" "$tmp/err"
+check "gnuplot was not started for it" test ! -e "$tmp/started"
+PATH="$tmp/marker:$PATH" "$nabla" plot 'sin(x)' -o "$tmp" 2>"$tmp/err"
+check "a directory as output exits 2 or 1" test $? -ne 0
+# usage errors exit 2
+"$nabla" plot 'sin(x)' --order 2 --orders 0,1 2>/dev/null
+check "--order with --orders is a usage error" test $? -eq 2
+"$nabla" plot 'sin(x)' --range 3:1 2>/dev/null
+check "an empty range is a usage error" test $? -eq 2
+"$nabla" plot 'sin(x)' --samples 1 2>/dev/null
+check "one sample is a usage error" test $? -eq 2
+"$nabla" plot 'sin(x)' -o "$tmp/x.bmp" 2>/dev/null
+check "an unknown extension is a usage error" test $? -eq 2
+exit $fail

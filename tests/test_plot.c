@@ -1,0 +1,254 @@
+/* test_plot.c - plotting, in the library: sampling by automatic differentiation against the
+ * library's derivatives (expressions and user functions), the TSV table, labels, and the script's
+ * data for poles (tan, 1/x: no segment spikes across the visible range), kinks and gaps. */
+#define _POSIX_C_SOURCE 200809L /* open_memstream */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nabla/nabla.h"
+#include "oracle.h"
+
+static nb_expr *bound(const char *src, const char *var) {
+    nb_expr *e = NULL;
+    cr_assert_eq(nb_expr_parse(&e, src, strlen(src), NULL), NB_OK, "%s", nb_expr_error(e));
+    const char *names[1] = {var};
+    cr_assert_eq(nb_expr_bind(e, 1, names), NB_OK);
+    return e;
+}
+
+Test(labels, orders) {
+    char b[32];
+    const char *want[6] = {"f", "f'", "f''", "f'''", "f^(4)", "f^(12)"};
+    int orders[6] = {0, 1, 2, 3, 4, 12};
+    for (int i = 0; i < 6; i++) {
+        nb_plot_label(orders[i], b, sizeof b);
+        cr_expect_str_eq(b, want[i]);
+    }
+}
+
+Test(sample, expression_against_library_derivatives) {
+    nb_expr *e = bound("sin(x)*exp(-x^2)", "x");
+    nb_plot p;
+    nb_plot_init(&p);
+    p.a = -3;
+    p.b = 3;
+    p.samples = 61;
+    p.ncurves = 4;
+    int orders[4] = {0, 1, 2, 4};
+    memcpy(p.orders, orders, sizeof orders);
+    nb_plot_data d;
+    double at = 0;
+    cr_assert_eq(nb_plot_sample_expr(&p, e, 1, &at, 0, &d), NB_OK);
+    cr_assert_eq(d.n, 61u);
+    cr_expect_eq(d.x[0], -3.0);
+    cr_expect_eq(d.x[60], 3.0);
+    nb_ctx *c = NULL;
+    nb_ctx_new(&c, NULL);
+    for (size_t i = 0; i < d.n; i++) {
+        double der[5];
+        cr_assert_eq(nb_derivatives(c, nb_expr_fn, e, d.x[i], 4, der), NB_OK);
+        for (int k = 0; k < 4; k++) {
+            double got = d.y[(size_t)k * d.n + i], want = der[orders[k]];
+            /* orders <= 1 come from dual numbers, higher from a Taylor pass: the same partials,
+             * summed in a different order */
+            cr_expect(close_to(got, want, 1e-13, 1e-15), "x=%g order %d: %.17g vs %.17g", d.x[i],
+                      orders[k], got, want);
+        }
+        /* and f' against the analytic derivative */
+        double x = d.x[i], fp = (cos(x) - 2 * x * sin(x)) * exp(-x * x);
+        cr_expect(close_to(d.y[d.n + i], fp, 1e-14, 1e-16));
+    }
+    nb_plot_data_free(&d);
+    nb_ctx_free(c);
+    nb_expr_free(e);
+}
+
+/* a user function written against nb_ctx / nb_var: x sin(x) */
+static nb_var xsinx(nb_ctx *c, const nb_var *x, void *env) {
+    (void)env;
+    return nb_mul(c, x[0], nb_sin(c, x[0]));
+}
+
+Test(sample, user_function_of_two_inputs) {
+    nb_plot p;
+    nb_plot_init(&p);
+    p.samples = 11;
+    p.ncurves = 3;
+    p.orders[0] = 0, p.orders[1] = 1, p.orders[2] = 3;
+    nb_ctx *c = NULL;
+    nb_ctx_new(&c, NULL);
+    nb_plot_data d;
+    double at[2] = {99, 0};
+    cr_assert_eq(nb_plot_sample_fn(&p, c, xsinx, NULL, 2, at, 0, &d), NB_OK);
+    for (size_t i = 0; i < d.n; i++) {
+        double x = d.x[i];
+        cr_expect(close_to(d.y[i], x * sin(x), 1e-15, 1e-300));
+        cr_expect(close_to(d.y[d.n + i], sin(x) + x * cos(x), 1e-14, 1e-15));
+        cr_expect(close_to(d.y[2 * d.n + i], -3 * sin(x) - x * cos(x), 1e-13, 1e-14),
+                  "f''' at %g", x);
+    }
+    nb_plot_data_free(&d);
+    /* orders <= 1 through a forward level */
+    p.ncurves = 2;
+    cr_assert_eq(nb_plot_sample_fn(&p, c, xsinx, NULL, 2, at, 0, &d), NB_OK);
+    cr_expect(close_to(d.y[d.n + 3], sin(d.x[3]) + d.x[3] * cos(d.x[3]), 1e-15, 0));
+    nb_plot_data_free(&d);
+    nb_ctx_free(c);
+}
+
+Test(sample, invalid_plots) {
+    nb_expr *e = bound("x", "x");
+    nb_plot p;
+    nb_plot_data d;
+    double at = 0;
+    nb_plot_init(&p);
+    p.a = 1, p.b = 1;
+    cr_expect_eq(nb_plot_sample_expr(&p, e, 1, &at, 0, &d), NB_E_ARG);
+    nb_plot_init(&p);
+    p.samples = 1;
+    cr_expect_eq(nb_plot_sample_expr(&p, e, 1, &at, 0, &d), NB_E_ARG);
+    nb_plot_init(&p);
+    p.ncurves = 0;
+    cr_expect_eq(nb_plot_sample_expr(&p, e, 1, &at, 0, &d), NB_E_ARG);
+    nb_plot_init(&p);
+    p.orders[1] = NB_PLOT_MAX_ORDER + 1;
+    cr_expect_eq(nb_plot_sample_expr(&p, e, 1, &at, 0, &d), NB_E_ARG);
+    nb_plot_init(&p);
+    p.a = NAN;
+    cr_expect_eq(nb_plot_sample_expr(&p, e, 1, &at, 0, &d), NB_E_ARG);
+    nb_plot_init(&p);
+    p.output = "x.bmpx";
+    nb_plot_data ok;
+    cr_assert_eq(nb_plot_sample_expr(&p, e, 1, &at, 0, &ok), NB_OK);
+    FILE *f = tmpfile();
+    cr_expect_eq(nb_plot_write_script(f, &p, &ok), NB_E_ARG, "an unknown extension names no format");
+    fclose(f);
+    nb_plot_data_free(&ok);
+    nb_expr_free(e);
+}
+
+Test(data, tsv_table) {
+    nb_expr *e = bound("t^2", "t");
+    nb_plot p;
+    nb_plot_init(&p);
+    p.a = -1, p.b = 1, p.samples = 3;
+    nb_plot_data d;
+    double at = 0;
+    cr_assert_eq(nb_plot_sample_expr(&p, e, 1, &at, 0, &d), NB_OK);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    cr_assert_eq(nb_plot_write_data(f, &d, "t"), NB_OK);
+    fclose(f);
+    cr_expect_str_eq(buf, "t\tf\tf'\n-1\t1\t-2\n0\t0\t0\n1\t1\t2\n");
+    free(buf);
+    nb_plot_data_free(&d);
+    nb_expr_free(e);
+}
+
+/* Parses the script's data blocks: for each block, consecutive lines of a segment (not separated
+ * by a blank line) must not jump across the visible range nor by more than its height. Returns the
+ * number of segments; *spikes counts violations. */
+static int check_segments(const char *script, int *spikes, double *lo, double *hi) {
+    const char *yr = strstr(script, "set yrange [");
+    cr_assert_not_null(yr);
+    cr_assert_eq(sscanf(yr, "set yrange [%lf:%lf]", lo, hi), 2);
+    int segments = 0;
+    *spikes = 0;
+    const char *s = script;
+    while ((s = strstr(s, " << EOD\n")) != NULL) {
+        s += 8;
+        double py = 0;
+        int have = 0;
+        segments++;
+        while (strncmp(s, "EOD", 3) != 0) {
+            const char *eol = strchr(s, '\n');
+            if (eol == s) { /* a break */
+                have = 0;
+                segments++;
+            } else {
+                double x, y;
+                cr_assert_eq(sscanf(s, "%lf %lf", &x, &y), 2);
+                if (have && ((py > *hi && y < *lo) || (py < *lo && y > *hi) || fabs(y - py) > *hi - *lo))
+                    (*spikes)++;
+                py = y;
+                have = 1;
+            }
+            s = eol + 1;
+        }
+    }
+    return segments;
+}
+
+static char *script_of(const char *src, double a, double b, size_t samples, int order) {
+    nb_expr *e = bound(src, "x");
+    nb_plot p;
+    nb_plot_init(&p);
+    p.a = a, p.b = b, p.samples = samples;
+    p.ncurves = order + 1;
+    for (int k = 0; k <= order; k++) p.orders[k] = k;
+    p.output = "out.png";
+    nb_plot_data d;
+    double at = 0;
+    cr_assert_eq(nb_plot_sample_expr(&p, e, 1, &at, 0, &d), NB_OK);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    cr_assert_eq(nb_plot_write_script(f, &p, &d), NB_OK);
+    fclose(f);
+    nb_plot_data_free(&d);
+    nb_expr_free(e);
+    return buf;
+}
+
+Test(poles, tan_and_inverse_have_no_spike_segments) {
+    const char *srcs[3] = {"tan(x)", "1/x", "1/(x^2 - 1)"};
+    for (int i = 0; i < 3; i++) {
+        int spikes;
+        double lo, hi;
+        char *s = script_of(srcs[i], -5, 5, 501, 1);
+        int segs = check_segments(s, &spikes, &lo, &hi);
+        cr_expect_eq(spikes, 0, "%s: %d spike segments", srcs[i], spikes);
+        cr_expect_gt(segs, 2, "%s: the curves are broken at the poles", srcs[i]);
+        /* one pole does not flatten the rest: the range stays near the curves' bulk */
+        cr_expect(hi - lo < 100, "%s: y-range [%g, %g]", srcs[i], lo, hi);
+        cr_expect(hi > 2 && lo < -2, "%s: y-range [%g, %g] shows the branches", srcs[i], lo, hi);
+        free(s);
+    }
+    /* also with a sample exactly on the pole (1/x at 0: inf, a gap) */
+    int spikes;
+    double lo, hi;
+    char *s = script_of("1/x", -1, 1, 201, 0);
+    check_segments(s, &spikes, &lo, &hi);
+    cr_expect_eq(spikes, 0);
+    cr_expect(strstr(s, "inf") == NULL, "non-finite values are not written");
+    free(s);
+}
+
+Test(poles, smooth_peaks_and_kinks_are_not_poles) {
+    int spikes;
+    double lo, hi;
+    /* a narrow Gaussian: the range must include its peak and its second derivative's */
+    char *s = script_of("exp(-100*x^2)", -5, 5, 501, 2);
+    check_segments(s, &spikes, &lo, &hi);
+    cr_expect(hi >= 80 && lo <= -190, "range [%g, %g] must show f'' (from -200 to 88)", lo, hi);
+    free(s);
+    /* abs: f' jumps from -1 to 1 at the kink: the line is broken there */
+    s = script_of("abs(x)", -2, 2, 101, 1);
+    int segs = check_segments(s, &spikes, &lo, &hi);
+    /* f is one segment; f' is broken at the kink (into 2, or 3 with the sample at 0 alone) */
+    cr_expect(segs == 3 || segs == 4, "f unbroken, f' broken at the kink: %d segments", segs);
+    const char *f1 = strstr(s, "$f1 << EOD");
+    cr_assert_not_null(f1);
+    cr_expect(strstr(s, "\n\n") > f1, "no break in f (the first block)");
+    cr_expect(lo <= -1 && hi >= 2);
+    free(s);
+    /* log: NaN for x <= 0 is a gap; the curve starts after it */
+    s = script_of("log(x)", -2, 2, 101, 0);
+    cr_expect(strstr(s, "nan") == NULL);
+    check_segments(s, &spikes, &lo, &hi);
+    cr_expect_eq(spikes, 0);
+    free(s);
+}
