@@ -532,6 +532,7 @@ nb_status nb_expr_bind(nb_expr *e, size_t n, const char *const *names) {
     if (!e->ok) return NB_E_PARSE;
     e->err[0] = 0;
     e->errcol = 0;
+    e->bound = 0; /* a failed bind leaves the expression unbound, never half bound */
     for (size_t j = 0; j < n; j++) {
         const char *nm = names[j];
         if (!valid_name(nm)) {

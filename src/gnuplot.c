@@ -1,7 +1,7 @@
 /* gnuplot.c - running gnuplot: posix_spawnp with pipes for its standard input (the script and
  * inline data) and standard error (its messages), SIGPIPE blocked in this thread while writing,
  * the child always reaped. */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE /* pipe2 */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -24,27 +24,47 @@ static void say(char *msg, size_t len, const char *fmt, const char *a, const cha
     if (msg && len) snprintf(msg, len, fmt, a, b);
 }
 
+/* Moves *fd to a descriptor >= 3 (close-on-exec) when it is 0, 1 or 2. 0 or -1 (errno set). */
+static int high_fd(int *fd) {
+    if (*fd >= 3) return 0;
+    int h = fcntl(*fd, F_DUPFD_CLOEXEC, 3);
+    if (h < 0) return -1;
+    close(*fd);
+    *fd = h;
+    return 0;
+}
+
 /* Runs gnuplot (with -persist when asked) on script[0 .. len-1]; its stdout is ours (a text plot
  * lands there) unless capture is set, in which case nothing is inherited and its stderr is kept in
  * captured (NUL-terminated, at most capsize - 1 bytes). Returns NB_OK, NB_E_NOTFOUND,
  * NB_E_CHILD (with gnuplot's first message line in msg) or NB_E_IO / NB_E_NOMEM. */
 static nb_status run(const char *script, size_t len, int persist, char *captured, size_t capsize,
                      char *msg, size_t msglen) {
-    int in[2], err[2];
-    if (pipe(in)) return NB_E_IO;
-    if (pipe(err)) {
-        close(in[0]);
-        close(in[1]);
+    /* close-on-exec from the start (no other thread's child inherits them), and all at 3 or
+     * above, so that the dup2 onto 0 and 2 never meets one of its own sources (a caller that closed
+     * its standard input would get pipe ends numbered 0..2) */
+    int in[2] = {-1, -1}, err[2] = {-1, -1};
+    if (pipe2(in, O_CLOEXEC) || pipe2(err, O_CLOEXEC) || high_fd(&in[0]) || high_fd(&in[1]) ||
+        high_fd(&err[0]) || high_fd(&err[1])) {
+        for (int i = 0; i < 2; i++) {
+            if (in[i] >= 0) close(in[i]);
+            if (err[i] >= 0) close(err[i]);
+        }
+        say(msg, msglen, "cannot make a pipe for gnuplot: %s%s", strerror(errno), "");
         return NB_E_IO;
     }
     posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, in[0], 0);
-    posix_spawn_file_actions_adddup2(&fa, err[1], 2);
-    posix_spawn_file_actions_addclose(&fa, in[0]);
-    posix_spawn_file_actions_addclose(&fa, in[1]);
-    posix_spawn_file_actions_addclose(&fa, err[0]);
-    posix_spawn_file_actions_addclose(&fa, err[1]);
+    if (posix_spawn_file_actions_init(&fa)) {
+        close(in[0]), close(in[1]), close(err[0]), close(err[1]);
+        return NB_E_NOMEM;
+    }
+    /* dup2 clears close-on-exec on 0 and 2; every pipe end itself closes at exec */
+    if (posix_spawn_file_actions_adddup2(&fa, in[0], 0) ||
+        posix_spawn_file_actions_adddup2(&fa, err[1], 2)) {
+        posix_spawn_file_actions_destroy(&fa);
+        close(in[0]), close(in[1]), close(err[0]), close(err[1]);
+        return NB_E_NOMEM;
+    }
     char *argv[3] = {"gnuplot", persist ? "-persist" : NULL, NULL};
     pid_t pid;
     int rc = posix_spawnp(&pid, "gnuplot", &fa, NULL, argv, environ);
@@ -124,8 +144,14 @@ static nb_status run(const char *script, size_t len, int persist, char *captured
     }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
 
-    int status;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    int status = 0;
+    pid_t w;
+    while ((w = waitpid(pid, &status, 0)) < 0 && errno == EINTR) {
+    }
+    if (w != pid) {
+        /* the child was reaped elsewhere (a SIGCHLD handler set to SIG_IGN, say): no exit status */
+        say(msg, msglen, "cannot wait for gnuplot: %s%s", strerror(errno), "");
+        return NB_E_CHILD;
     }
     if (WIFSIGNALED(status)) {
         char sig[16];
@@ -190,7 +216,7 @@ static int writable(const char *path, char *why, size_t whylen) {
 
 /* A window terminal gnuplot offers (qt, wxt, x11), or NULL. */
 static const char *window_terminal(void) {
-    static const char probe[] = "set print '-'\nprint GPVAL_TERMINALS\n";
+    static const char probe[] = "print GPVAL_TERMINALS\n"; /* print writes to stderr */
     char out[4096] = "";
     if (run(probe, sizeof probe - 1, 0, out, sizeof out, NULL, 0)) return NULL;
     static const char *const wins[] = {"qt", "wxt", "x11"};
@@ -204,14 +230,11 @@ static const char *window_terminal(void) {
 
 nb_status nb_plot_render(const nb_plot *p0, const nb_plot_data *d, char *msg, size_t msglen) {
     if (msg && msglen) msg[0] = 0;
-    if (!p0 || !d || !d->x) return NB_E_ARG;
+    if (!p0 || !d) return NB_E_ARG;
     nb_plot p = *p0;
-    int dumb, persist = 0;
-    if (!nb__plot_terminal(&p, &dumb)) {
-        say(msg, msglen, "cannot tell the format of '%s' from its name: use .png, .svg or .pdf, or "
-                         "name a gnuplot terminal%s", p.output, "");
-        return NB_E_ARG;
-    }
+    int persist = 0;
+    nb_status bad = nb__plot_check(&p, d, msg, msglen);
+    if (bad) return bad;
     if (p.output) {
         char why[128];
         if (!writable(p.output, why, sizeof why)) {

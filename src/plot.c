@@ -1,5 +1,6 @@
 /* plot.c - sampling f and its derivatives, the TSV table, and the gnuplot script (robust y-range,
  * gaps at non-finite values, breaks at poles and kinks). Rendering is in gnuplot.c. */
+#include <ctype.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -228,8 +229,10 @@ static void mark_poles(const double *x, const double *y, size_t n, double w, uns
             where = x[i];
         }
         if (isnan(where)) continue;
-        for (size_t j = 0; j < n; j++)
-            if (fabs(x[j] - where) < w) excl[j] = 1;
+        /* the samples within w of the pole: x increases, so scan outward from i and stop at the
+         * first one outside (linear in the samples excluded, not in n per pole) */
+        for (size_t j = i + 1; j-- > 0 && fabs(x[j] - where) < w;) excl[j] = 1;
+        for (size_t j = i + 1; j < n && fabs(x[j] - where) < w; j++) excl[j] = 1;
     }
 }
 
@@ -237,6 +240,7 @@ void nb__plot_yrange(const nb_plot_data *d, double *lo, double *hi) {
     *lo = -1;
     *hi = 1;
     size_t n = d->n;
+    if (n == 0 || !d->x || !d->y) return;
     unsigned char *excl = malloc(n ? n : 1);
     double *v = malloc((n ? n : 1) * sizeof *v);
     if (!excl || !v) {
@@ -333,9 +337,47 @@ static void quoted(FILE *f, const char *s) {
     fputc('"', f);
 }
 
+/* 1 when a terminal name is a plain gnuplot word (letters, digits, '_'): nothing else reaches
+ * the script's `set terminal` line. */
+static int term_word(const char *t) {
+    if (!*t || strlen(t) > 32) return 0;
+    for (; *t; t++)
+        if (!(isalnum((unsigned char)*t) || *t == '_')) return 0;
+    return 1;
+}
+
+nb_status nb__plot_check(const nb_plot *p, const nb_plot_data *d, char *msg, size_t msglen) {
+    if (!d->x || !d->y || d->n < 1 || d->ncurves < 1 || d->ncurves > NB_PLOT_MAX_CURVES) {
+        if (msg && msglen) snprintf(msg, msglen, "the plot table is empty");
+        return NB_E_ARG;
+    }
+    if (p->term && !term_word(p->term)) {
+        if (msg && msglen)
+            snprintf(msg, msglen, "'%.40s' is not a gnuplot terminal name (letters, digits, _)",
+                     p->term);
+        return NB_E_ARG;
+    }
+    if (p->output && (!p->output[0] || p->output[0] == '|')) {
+        /* gnuplot would run "|command" as a pipe */
+        if (msg && msglen)
+            snprintf(msg, msglen, "the output must be a file name%s",
+                     p->output[0] ? ", not a pipe ('|...')" : "");
+        return NB_E_ARG;
+    }
+    int dumb;
+    if (!nb__plot_terminal(p, &dumb)) {
+        if (msg && msglen)
+            snprintf(msg, msglen, "cannot tell the format of '%s' from its name: use .png, .svg or "
+                     ".pdf, or name a gnuplot terminal", p->output);
+        return NB_E_ARG;
+    }
+    return NB_OK;
+}
+
 const char *nb__plot_terminal(const nb_plot *p, int *dumb) {
     *dumb = 0;
     if (p->term) {
+        if (!term_word(p->term)) return NULL;
         if (strcmp(p->term, "sixel") == 0) return "sixelgd";
         if (strcmp(p->term, "dumb") == 0) *dumb = 1;
         return p->term;
@@ -352,10 +394,9 @@ const char *nb__plot_terminal(const nb_plot *p, int *dumb) {
 }
 
 nb_status nb_plot_write_script(FILE *f, const nb_plot *p, const nb_plot_data *d) {
-    if (!f || !p || !d || !d->x) return NB_E_ARG;
+    if (!f || !p || !d || nb__plot_check(p, d, NULL, 0)) return NB_E_ARG;
     int dumb;
     const char *term = nb__plot_terminal(p, &dumb);
-    if (!term) return NB_E_ARG;
     fputs("# nabla plot: f and its derivatives, by automatic differentiation\n", f);
     if (dumb)
         fprintf(f, "set terminal dumb size %d,%d\n", p->columns > 0 ? p->columns : 79,

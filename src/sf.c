@@ -78,12 +78,12 @@ static double log_zeta_sum(double x, int n) {
 /* psi^(n)(x) = (-1)^(n+1) n! S(x, n) for x > 0, n >= 1, without GSL. */
 static double psi_n_series(double x, int n) {
     double sign = (n % 2) ? 1.0 : -1.0;
-    return sign * exp(lgamma((double)n + 1.0) + log_zeta_sum(x, n));
+    return sign * exp(nb_sf_lgamma((double)n + 1.0) + log_zeta_sum(x, n));
 }
 
 static double psi_n_positive(double x, int n) {
     if (x == INFINITY) return (n % 2) ? 0.0 : -0.0;
-    double logm = lgamma((double)n + 1.0) - (double)n * log(x) + log(1.0 / x + 1.0 / (double)n);
+    double logm = nb_sf_lgamma((double)n + 1.0) - (double)n * log(x) + log(1.0 / x + 1.0 / (double)n);
     if (n <= 100 && x >= 1e-6 && x <= 1e6 && logm < 300 && logm > -300) return gsl_sf_psi_n(n, x);
     return psi_n_series(x, n);
 }
@@ -97,7 +97,7 @@ double nb_sf_psi_n(double x, int n) {
      * nabla/ops.h). */
     if (x < -65536.0) return NAN;
     double m = ceil(-x) + 1.0;
-    double lfact = lgamma((double)n + 1.0);
+    double lfact = nb_sf_lgamma((double)n + 1.0);
     double np1 = (double)n + 1.0;
     double sum = 0.0;
     for (double k = m - 1; k >= 0; k--) {

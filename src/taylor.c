@@ -323,8 +323,14 @@ nb_var nb__taylor_op(nb_ctx *c, nb_level *L, nb_op op, nb_var x, nb_var y, int n
     /* the primal, exactly as the op computes it at the levels below */
     nb_var w0 = nb_apply(c, op, u0, v0, n);
     if (T <= 0) return w0; /* a rule's series of order 0 is its value */
-    /* pow with a series exponent: exp(y log x), with the exact primal */
-    if (op == NB_OP_pow && y.tag == L->tag) {
+    /* pow with an exponent that moves along t: exp(y log x) with the exact primal, for a
+     * positive base; at a zero or negative base pow's own rule (log x is not real there). An
+     * exponent that is an input of this level but does not move (a series with only its
+     * zeroth coefficient, as a bound name with direction 0) is a constant exponent. */
+    int y_moves = 0;
+    if (op == NB_OP_pow && y.tag == L->tag)
+        for (int k = 1; k <= T && !y_moves; k++) y_moves = !nb__szero(J(L, y, k));
+    if (op == NB_OP_pow && y_moves && u0.v > 0) {
         nb_var r = nb_exp(c, nb_mul(c, y, nb_log(c, x)));
         if (r.tag != L->tag) return w0;
         W(L, r.idx)[0] = w0;
@@ -397,12 +403,15 @@ nb_var nb__taylor_op(nb_ctx *c, nb_level *L, nb_op op, nb_var x, nb_var y, int n
         s = jet_powi(c, L, x, n, wi, T);
         break;
     case NB_OP_pow: {
-        /* a constant exponent here: an integer constant is powi (exact at 0); a zero base takes
+        /* an exponent that moves (at a base <= 0): pow's rule. A constant exponent: an integer
+         * constant is powi (exact at 0 and for a negative base); a zero or negative base takes
          * pow's rule (nested-forward semantics); otherwise the power recurrence */
         double r = v0.v;
-        if (v0.tag == 0 && r == floor(r) && fabs(r) <= 1073741824.0)
+        if (y_moves)
+            fallback(c, L, op, x, y, n, wi, T);
+        else if (v0.tag == 0 && r == floor(r) && fabs(r) <= 1073741824.0)
             s = jet_powi(c, L, x, (int)r, wi, T);
-        else if (u0.v == 0)
+        else if (u0.v <= 0)
             fallback(c, L, op, x, y, n, wi, T);
         else
             jet_pow_const(c, L, x, v0, W(L, wi), T);
@@ -416,7 +425,39 @@ nb_var nb__taylor_op(nb_ctx *c, nb_level *L, nb_op op, nb_var x, nb_var y, int n
 
 nb_var nb__taylor_reduce(nb_ctx *c, nb_level *L, nb_op op, size_t n, const nb_var *x,
                          const nb_var *y) {
-    (void)L;
+    if (op == NB_OP_norm) {
+        /* r = |x| from r r = sum_i x_i x_i, each product divided by r_0 first, so that no
+         * coefficient overflows or underflows where the result does not (sqrt(sum x_i^2) would,
+         * above |x_i| ~ 1e154 and below ~1e-154):
+         *   2 r_k = sum_i sum_{j=0..k} (x_{i,j} / r_0) x_{i,k-j} - sum_{j=1..k-1} (r_j / r_0) r_{k-j}
+         * r_0 is the op's own value. At r_0 = 0 the series of sqrt(sum x_i^2), as IEEE gives. */
+        nb_status st = nb__scratch_reserve(c, L, n ? n : 1);
+        if (st) return nb__fail_var(c, st);
+        for (size_t i = 0; i < n; i++) L->scratch[i] = J(L, x[i], 0);
+        nb_var w0 = nb_norm(c, n, L->scratch);
+        const int T = L->trunc;
+        if (T > 0 && w0.v != 0) {
+            int moves = 0;
+            for (size_t i = 0; i < n && !moves; i++) moves = x[i].tag == L->tag;
+            if (!moves) return w0;
+            size_t wi = new_node(c, L);
+            if (!wi) return nb_const((double)NAN);
+            L->ops++;
+            W(L, wi)[0] = w0;
+            for (int k = 1; k <= T; k++) {
+                nb_var s = nb_const(0);
+                for (size_t i = 0; i < n; i++) {
+                    if (x[i].tag != L->tag) continue;
+                    for (int j = 0; j <= k; j++)
+                        s = cadd(c, s, cmul(c, cdiv(c, J(L, x[i], j), w0), J(L, x[i], k - j)));
+                }
+                for (int j = 1; j < k; j++)
+                    s = csub(c, s, cmul(c, cdiv(c, W(L, wi)[j], w0), W(L, wi)[k - j]));
+                W(L, wi)[k] = cdivk(c, s, 2);
+            }
+            return finish(L, wi);
+        }
+    }
     nb_var s = nb_const(0);
     for (size_t i = 0; i < n; i++) {
         switch (op) {
@@ -484,6 +525,7 @@ nb_status nb_taylor(nb_ctx *c, nb_fn f, void *env, size_t n, const double *x, co
 }
 
 nb_status nb_derivatives(nb_ctx *c, nb_fn f, void *env, double x, int K, double *d) {
+    if (c && K > NB_DERIVATIVES_MAX_ORDER) return nb__fail(c, NB_E_ARG);
     const double one = 1.0;
     nb_status s = nb_taylor(c, f, env, 1, &x, &one, K, d);
     if (s) return s;

@@ -336,6 +336,12 @@ Test(binding, reserved_names) {
     cr_expect_eq(nb_expr_bind(e, 2, notname), NB_E_BIND);
     double out, x = 1;
     cr_expect_eq(nb_expr_eval(e, &x, &out), NB_E_UNBOUND, "a failed bind leaves it unbound");
+    /* also after an earlier successful bind: never the old map under a failed new list */
+    const char *good[1] = {"x"};
+    cr_assert_eq(nb_expr_bind(e, 1, good), NB_OK);
+    cr_expect_eq(nb_expr_eval(e, &x, &out), NB_OK);
+    cr_expect_eq(nb_expr_bind(e, 2, twice), NB_E_BIND);
+    cr_expect_eq(nb_expr_eval(e, &x, &out), NB_E_UNBOUND, "a failed rebind leaves it unbound");
     nb_expr_free(e);
     /* internal registry names are not functions of the language */
     cr_expect_eq(nb_expr_parse(&e, "powi(x, 2)", 10, NULL), NB_E_PARSE);

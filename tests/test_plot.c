@@ -124,6 +124,29 @@ Test(sample, invalid_plots) {
     cr_assert_eq(nb_plot_sample_expr(&p, e, 1, &at, 0, &ok), NB_OK);
     FILE *f = tmpfile();
     cr_expect_eq(nb_plot_write_script(f, &p, &ok), NB_E_ARG, "an unknown extension names no format");
+    /* nothing but a plain terminal word and a file name reaches gnuplot */
+    char msg[200];
+    nb_plot_init(&p);
+    p.output = "|cat >/dev/null";
+    cr_expect_eq(nb_plot_write_script(f, &p, &ok), NB_E_ARG, "a pipe output runs a command");
+    cr_expect_eq(nb_plot_render(&p, &ok, msg, sizeof msg), NB_E_ARG);
+    cr_expect(strstr(msg, "pipe") != NULL, "the message says why: %s", msg);
+    p.output = "";
+    cr_expect_eq(nb_plot_write_script(f, &p, &ok), NB_E_ARG, "an empty output name");
+    nb_plot_init(&p);
+    p.term = "png\nset output '/tmp/elsewhere'";
+    cr_expect_eq(nb_plot_write_script(f, &p, &ok), NB_E_ARG, "a terminal name with a newline");
+    cr_expect_eq(nb_plot_render(&p, &ok, msg, sizeof msg), NB_E_ARG);
+    cr_expect(strstr(msg, "terminal") != NULL, "%s", msg);
+    p.term = "png;x";
+    cr_expect_eq(nb_plot_write_script(f, &p, &ok), NB_E_ARG);
+    p.term = "svg";
+    cr_expect_eq(nb_plot_write_script(f, &p, &ok), NB_OK, "a plain terminal word is fine");
+    /* an empty table: no samples to draw */
+    nb_plot_data empty = ok;
+    empty.n = 0;
+    cr_expect_eq(nb_plot_write_script(f, &p, &empty), NB_E_ARG);
+    cr_expect_eq(nb_plot_render(&p, &empty, msg, sizeof msg), NB_E_ARG);
     fclose(f);
     nb_plot_data_free(&ok);
     nb_expr_free(e);

@@ -236,6 +236,37 @@ Test(zeros, divisions_by_a_zero_coefficient) {
 
 /* ---- nesting ---- */
 
+static nb_var norm2(nb_ctx *c, const nb_var *x, void *env) {
+    (void)env;
+    return nb_norm(c, 2, x);
+}
+
+/* |(s, s) + t (1, 0)| for s = 1e200 and 1e-200: the series of sqrt(sum x_i^2) would overflow and
+ * underflow; the norm's own scaling must carry through every coefficient */
+Test(reductions, norm_of_huge_and_tiny_vectors) {
+    nb_ctx *c = new_ctx();
+    const double scales[] = {1e200, 1e-200, 3.0};
+    for (int i = 0; i < 3; i++) {
+        double s = scales[i], x[2] = {s, s}, v[2] = {1, 0}, w[4];
+        cr_assert_eq(nb_taylor(c, norm2, NULL, 2, x, v, 3, w), NB_OK);
+        /* |x + t e1| = sqrt((s + t)^2 + s^2): f = sqrt2 s, f' = 1/sqrt2, f'' = 1/(2 sqrt2 s),
+         * f''' = -3/(4 sqrt2 s^2); w_k = f^(k) / k! */
+        double r2 = sqrt(2.0);
+        nb_var k[2] = {nb_const(s), nb_const(s)};
+        cr_expect_eq(w[0], nb_norm(c, 2, k).v, "s=%g: the primal is the op's own, %.17g", s, w[0]);
+        cr_expect(close_to(w[0], hypot(s, s), 4e-16, 0), "s=%g: |x| %.17g", s, w[0]);
+        cr_expect(close_to(w[1], 1 / r2, 4e-16, 0), "s=%g: w1 %.17g", s, w[1]);
+        cr_expect(close_to(w[2], 1 / (2 * r2 * s) / 2, 4e-16, 0), "s=%g: w2 %.17g", s, w[2]);
+        /* w3 ~ -1e399 for s = 1e-200: an overflow of the true value, -inf */
+        double w3 = -3 / (4 * r2 * s * s) / 6;
+        if (isfinite(w3))
+            cr_expect(close_to(w[3], w3, 1e-15, 0), "s=%g: w3 %.17g", s, w[3]);
+        else
+            cr_expect(isinf(w[3]) && w[3] < 0, "s=%g: w3 %.17g", s, w[3]);
+    }
+    nb_ctx_free(c);
+}
+
 static nb_var third_derivative(nb_ctx *c, const nb_var *x, void *env) {
     (void)env;
     cr_assert_eq(nb_push_taylor(c, 3), NB_OK);
@@ -277,6 +308,9 @@ Test(api, errors) {
     cr_expect_eq(nb_push_taylor(c, NB_TAYLOR_MAX_ORDER + 1), NB_E_ARG);
     cr_expect_eq(nb_push(c, NB_TAYLOR), NB_E_ARG);
     cr_expect_eq(nb_derivatives(c, f_exp, NULL, 0, -1, d), NB_E_ARG);
+    nb_ctx_clear_error(c);
+    cr_expect_eq(nb_derivatives(c, f_exp, NULL, 0, NB_DERIVATIVES_MAX_ORDER + 1, d), NB_E_ARG,
+                 "171! overflows: no silent inf or 0");
     nb_ctx_clear_error(c);
     nb_taylor_input(c, nb_const(1), nb_const(1));
     cr_expect_eq(nb_ctx_status(c), NB_E_LEVEL);

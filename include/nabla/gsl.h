@@ -10,7 +10,11 @@
 #ifndef NABLA_GSL_H
 #define NABLA_GSL_H
 
+#include <gsl/gsl_math.h>
 #include <gsl/gsl_matrix.h>
+#include <gsl/gsl_multifit_nlinear.h>
+#include <gsl/gsl_multimin.h>
+#include <gsl/gsl_multiroots.h>
 #include <gsl/gsl_vector.h>
 
 #include "nabla/drivers.h"
@@ -43,6 +47,57 @@ nb_status nb_vjp_gsl(nb_ctx *c, nb_vfn f, void *env, const gsl_vector *x, const 
 /* nb_jvp_vec: J u into out (n = x->size = u->size, m = out->size); y may be NULL. */
 nb_status nb_jvp_gsl(nb_ctx *c, nb_vfn f, void *env, const gsl_vector *x, const gsl_vector *u,
                      gsl_vector *y, gsl_vector *out);
+
+/* ---- adapters for GSL's solvers ----
+ *
+ * An adapter fills the function object a GSL solver asks for (gsl_multimin_function_fdf,
+ * gsl_multiroot_function_fdf, gsl_multifit_nlinear_fdf, gsl_function, gsl_function_fdf) from a
+ * user function written once against nb_ctx / nb_var: gradients by reverse mode, Jacobians by
+ * nb_jacobian, the second directional derivative fvv of least squares by forward over forward.
+ * The adapter owns its context and its tape and reuses them across iterations: after the first
+ * evaluation of each kind it allocates nothing. Adapters in different threads are independent.
+ *
+ * GSL's callbacks return a double or a GSL status, so an error inside the user function (a
+ * nabla status) is kept in the adapter: the callback returns NaN (or GSL_EBADFUNC with NaN
+ * outputs), and nb_gsl_adapter_status tells what went wrong. nabla never calls gsl_error and never
+ * changes GSL's error handler; GSL's own solvers may call it (e.g. on a singular matrix), and its
+ * default handler aborts, so a program that wants statuses instead should call
+ * gsl_set_error_handler_off() (or install its own handler) before iterating.
+ *
+ * The function objects live inside the adapter: they stay valid until nb_gsl_adapter_free. */
+
+typedef struct nb_gsl_adapter nb_gsl_adapter;
+
+/* A minimizer adapter for f: R^n -> R: f, df and fdf of the object from nb_gsl_multimin_fdf. */
+nb_status nb_gsl_multimin_new(nb_gsl_adapter **out, nb_fn f, void *env, size_t n);
+gsl_multimin_function_fdf *nb_gsl_multimin_fdf(nb_gsl_adapter *a);
+
+/* A root-finding adapter for f: R^n -> R^n (an nb_vfn): f, df (the Jacobian) and fdf. */
+nb_status nb_gsl_multiroot_new(nb_gsl_adapter **out, nb_vfn f, void *env, size_t n);
+gsl_multiroot_function_fdf *nb_gsl_multiroot_fdf(nb_gsl_adapter *a);
+
+/* A least-squares adapter for residuals r: R^p -> R^n (p parameters, n residuals; GSL's names):
+ * f, df (the n x p Jacobian) and fvv (sum_jk d2 r_i/dx_j dx_k v_j v_k, by forward over forward).
+ * Set the object's fvv to NULL for a fit without geodesic acceleration's second derivative, or
+ * df to NULL for GSL's internal finite differences. */
+nb_status nb_gsl_multifit_new(nb_gsl_adapter **out, nb_vfn f, void *env, size_t p, size_t n);
+gsl_multifit_nlinear_fdf *nb_gsl_multifit_fdf(nb_gsl_adapter *a);
+
+/* A one-dimensional adapter for f: R -> R (an nb_fn of one input): a gsl_function (the value)
+ * and a gsl_function_fdf (value and derivative, by forward mode). */
+nb_status nb_gsl_function_new(nb_gsl_adapter **out, nb_fn f, void *env);
+gsl_function *nb_gsl_function(nb_gsl_adapter *a);
+gsl_function_fdf *nb_gsl_function_fdf(nb_gsl_adapter *a);
+
+/* The first error of a callback (NB_OK if none), and clearing it. */
+nb_status nb_gsl_adapter_status(const nb_gsl_adapter *a);
+void nb_gsl_adapter_clear(nb_gsl_adapter *a);
+
+/* The adapter's context (for nb_ctx_bytes, nb_op_count ...); it belongs to the adapter. */
+nb_ctx *nb_gsl_adapter_ctx(nb_gsl_adapter *a);
+
+/* Frees the adapter and its context; NULL is a no-op. */
+void nb_gsl_adapter_free(nb_gsl_adapter *a);
 
 #ifdef __cplusplus
 }

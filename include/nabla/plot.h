@@ -54,7 +54,7 @@ typedef struct nb_plot {
 /* Defaults: range [-5, 5], 501 samples, curves f and f'. */
 void nb_plot_init(nb_plot *p);
 
-/* A sampled table: x[i] and y[c * n + i] for curve c (order orders[c]). */
+/* A sampled table: x[i] (increasing) and y[c * n + i] for curve c (order orders[c]). */
 typedef struct nb_plot_data {
     size_t n;
     int ncurves;
@@ -82,12 +82,15 @@ nb_status nb_plot_sample_fn(const nb_plot *p, nb_ctx *c, nb_fn f, void *env, siz
 nb_status nb_plot_write_data(FILE *f, const nb_plot_data *d, const char *xname);
 
 /* The gnuplot script that draws d as p says, with the data inline. NB_E_IO on a write error,
- * NB_E_ARG when p's output has an extension that names no format and p->term is NULL. */
+ * NB_E_ARG for a table with no samples or no curves, a term that is not a plain gnuplot terminal
+ * name (letters, digits, '_'), an output that is empty or begins with '|' (gnuplot would run it as
+ * a command), or an output whose extension names no format when p->term is NULL. */
 nb_status nb_plot_write_script(FILE *f, const nb_plot *p, const nb_plot_data *d);
 
 /* Runs gnuplot on the script: NB_OK; NB_E_NOTFOUND when gnuplot is not installed; NB_E_IO when the
  * output file cannot be written (checked before gnuplot starts); NB_E_CHILD when gnuplot fails or
- * exits early. msg (when not NULL) receives a one-line explanation, with gnuplot's own message. */
+ * exits early; NB_E_ARG as nb_plot_write_script. msg (when not NULL) receives a one-line
+ * explanation, with gnuplot's own message. */
 nb_status nb_plot_render(const nb_plot *p, const nb_plot_data *d, char *msg, size_t msglen);
 
 /* The label of a derivative order: "f", "f'", "f''", "f'''", then "f^(4)", ... */

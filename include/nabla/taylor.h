@@ -38,8 +38,13 @@ nb_var nb_taylor_coef(nb_ctx *c, nb_var y, int k);
 nb_status nb_taylor(nb_ctx *c, nb_fn f, void *env, size_t n, const double *x, const double *v,
                     int K, double *coef);
 
+/* The highest order nb_derivatives takes: 171! overflows a double, and the Taylor coefficients of
+ * a function whose derivatives are of size 1 underflow past about order 177, so a higher order
+ * would come back as inf or a silent 0. Higher orders: the coefficients from nb_taylor. */
+#define NB_DERIVATIVES_MAX_ORDER 170
+
 /* f(x), f'(x), ..., f^(K)(x) into d[0 .. K] for a function of one input: k! times the Taylor
- * coefficients (finite up to K = 170 for coefficients of size 1). Errors as for nb_taylor. */
+ * coefficients, K in 0 .. NB_DERIVATIVES_MAX_ORDER (NB_E_ARG beyond). Errors as for nb_taylor. */
 nb_status nb_derivatives(nb_ctx *c, nb_fn f, void *env, double x, int K, double *d);
 
 #ifdef __cplusplus

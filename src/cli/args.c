@@ -1,5 +1,6 @@
 /* args.c - the nabla command's arguments: options before or after EXPR, --at bindings (constant
  * expressions, split on commas outside parentheses), --order, --wrt, -f FILE. */
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -116,7 +117,7 @@ static int parse_orders(cli_args *a, const char *v) {
         char *end;
         errno = 0;
         long k = strtol(s, &end, 10);
-        if (end == s || errno || k < 0 || k > NB_PLOT_MAX_ORDER || (*end != ',' && *end != 0))
+        if (!isdigit((unsigned char)*s) || end == s || errno || k < 0 || k > NB_PLOT_MAX_ORDER || (*end != ',' && *end != 0))
             return cli_usage_error(a->cmd, "--orders '%s': expected orders 0 .. %d separated by commas", v,
                                    NB_PLOT_MAX_ORDER);
         if (a->norders == NB_PLOT_MAX_CURVES)
@@ -131,7 +132,7 @@ static int parse_samples(cli_args *a, const char *v) {
     char *end;
     errno = 0;
     long n = strtol(v, &end, 10);
-    if (*v == 0 || *end != 0 || errno || n < 2 || n > NB_PLOT_MAX_SAMPLES)
+    if (!isdigit((unsigned char)*v) || *end != 0 || errno || n < 2 || n > NB_PLOT_MAX_SAMPLES)
         return cli_usage_error(a->cmd, "--samples '%s': expected an integer from 2 to %d", v,
                                NB_PLOT_MAX_SAMPLES);
     a->samples = n;
@@ -185,7 +186,7 @@ static int parse_order(cli_args *a, const char *v) {
     long n = strtol(v, &end, 10);
     /* plot draws orders 0 .. N, one curve each */
     int max = strcmp(a->cmd, "plot") == 0 ? NB_PLOT_MAX_CURVES - 1 : CLI_MAX_ORDER;
-    if (*v == 0 || *end != 0 || errno || n < 0 || n > max)
+    if (!isdigit((unsigned char)*v) || *end != 0 || errno || n < 0 || n > max)
         return cli_usage_error(a->cmd, "--order '%s': expected an integer from 0 to %d", v, max);
     a->order = (int)n;
     return 0;
@@ -220,6 +221,11 @@ int cli_parse_args(cli_args *a, const char *cmd, int argc, char **argv) {
         if (!options_done && strcmp(arg, "--") == 0) {
             options_done = 1;
             continue;
+        }
+        /* --help where an option may stand (not as an option's value, not after --) */
+        if (!options_done && strcmp(arg, "--help") == 0) {
+            a->help = 1;
+            return 0;
         }
         /* --opt VALUE and --opt=VALUE */
         const char *value = NULL;
@@ -271,9 +277,14 @@ int cli_parse_args(cli_args *a, const char *cmd, int argc, char **argv) {
                 rc = parse_samples(a, value);
             else if (strcmp(opt, "-o") == 0) {
                 if (!*value) rc = cli_usage_error(cmd, "-o: empty file name");
+                else if (*value == '|')
+                    rc = cli_usage_error(cmd, "-o '%s': the output must be a file, not a pipe", value);
                 a->output = value;
             } else if (strcmp(opt, "--term") == 0) {
                 if (!*value) rc = cli_usage_error(cmd, "--term: empty terminal name");
+                for (const char *t = value; !rc && *t; t++)
+                    if (!isalnum((unsigned char)*t) && *t != '_')
+                        rc = cli_usage_error(cmd, "--term '%s': not a gnuplot terminal name", value);
                 a->term = value;
             } else if (strcmp(opt, "--title") == 0)
                 a->title = value;

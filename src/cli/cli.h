@@ -29,10 +29,11 @@ typedef struct cli_args {
     long samples;       /* 0 when not given */
     const char *output, *term, *title;
     int data, script;
+    int help;           /* --help was given where an option may stand: show the help, run nothing */
 } cli_args;
 
 /* Parses the arguments after the command name. Returns 0, or an exit status after printing the
- * error. On success a must be freed with cli_args_free. */
+ * error. A --help at an option position stops the parse with a->help set (and returns 0). On success a must be freed with cli_args_free. */
 int cli_parse_args(cli_args *a, const char *cmd, int argc, char **argv);
 void cli_args_free(cli_args *a);
 

@@ -184,16 +184,14 @@ int main(int argc, char **argv) {
         if (cmd[0] == '-') return cli_usage_error(NULL, "unknown option '%s'", cmd);
         return cli_usage_error(NULL, "unknown command '%s'", cmd);
     }
-    for (int i = 2; i < argc; i++) {
-        if (strcmp(argv[i], "--") == 0) break;
-        if (strcmp(argv[i], "--help") == 0) {
-            command_help(stdout, which);
-            return 0;
-        }
-    }
     cli_args a;
     int rc = cli_parse_args(&a, cmd, argc - 2, argv + 2);
     if (rc) return rc;
+    if (a.help) {
+        cli_args_free(&a);
+        command_help(stdout, which);
+        return 0;
+    }
     rc = cli_run(&a);
     cli_args_free(&a);
     return rc;

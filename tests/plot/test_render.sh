@@ -32,6 +32,15 @@ check "pdf magic" sh -c "head -c 5 '$tmp/t.pdf' | grep -q '%PDF-'"
 "$nabla" plot 'abs(x)' --term pngcairo -o "$tmp/abs.img"
 check "--term overrides the extension" sh -c "head -c 4 '$tmp/abs.img' | od -An -c | grep -q 'P   N   G'"
 
+# a caller with its standard input and error closed: the pipe ends land on 0 and 2 and must be
+# moved out of the way before gnuplot's descriptors are set up
+"$nabla" plot 'sin(x)' -o "$tmp/closed.png" <&- 2>&-
+check "closed stdin and stderr exits 0" test $? -eq 0
+check "closed stdin and stderr renders" test "$(size "$tmp/closed.png")" -gt 10000
+# a window probe must not write to our standard output (a display that cannot be opened)
+DISPLAY=:nonexistent "$nabla" plot 'x' --samples 3 >"$tmp/probe.txt" 2>/dev/null
+check "the window probe prints nothing of its own" sh -c "! grep -q -e pngcairo -e 'Available terminal' '$tmp/probe.txt'"
+
 # a text plot: both curves and their labels
 env -u DISPLAY -u WAYLAND_DISPLAY COLUMNS=100 LINES=30 "$nabla" plot 'sin(x)' --range -pi:pi >"$tmp/dumb.txt"
 check "dumb exits 0" test $? -eq 0

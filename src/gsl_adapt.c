@@ -1,0 +1,313 @@
+/* gsl_adapt.c - adapters that give GSL's solvers every derivative they ask for, from one user
+ * function: reverse-mode gradients, Jacobians, and the second directional derivative fvv by
+ * forward over forward. Each adapter owns a context whose levels keep their storage, and scratch
+ * arrays allocated once, so iterations allocate nothing. */
+#include <math.h>
+#include <string.h>
+
+#include "internal.h"
+#include "nabla/gsl.h"
+
+enum kind { MULTIMIN, MULTIROOT, MULTIFIT, FUNCTION };
+
+struct nb_gsl_adapter {
+    enum kind kind;
+    nb_ctx *c;
+    nb_status err;
+    nb_fn f;
+    nb_vfn vf;
+    void *env;
+    size_t n, m; /* inputs, outputs */
+    double *x, *y, *g, *jac, *v; /* scratch: x (n), y (m), g (n), jac (m n), v (n) */
+    nb_var *hx, *hy;             /* scratch handles: n, m */
+    union {
+        gsl_multimin_function_fdf multimin;
+        gsl_multiroot_function_fdf multiroot;
+        gsl_multifit_nlinear_fdf multifit;
+        struct {
+            gsl_function plain;
+            gsl_function_fdf fdf;
+        } fn;
+    } u;
+};
+
+/* Records the first error (the context's, or s) and clears the context's. */
+static int failed(nb_gsl_adapter *a, nb_status s) {
+    if (!s) s = nb_ctx_status(a->c);
+    if (!s) return 0;
+    if (!a->err) a->err = s;
+    nb_ctx_clear_error(a->c);
+    while (nb_depth(a->c) > 0) nb_pop(a->c);
+    return 1;
+}
+
+static void get(const gsl_vector *x, double *out, size_t n) {
+    for (size_t i = 0; i < n; i++) out[i] = gsl_vector_get(x, i);
+}
+static void put(gsl_vector *v, const double *in, size_t n) {
+    for (size_t i = 0; i < n; i++) gsl_vector_set(v, i, in[i]);
+}
+static void put_nan(gsl_vector *v) {
+    if (v) gsl_vector_set_all(v, NAN);
+}
+
+/* ---- evaluation on plain values: no level, every op folds ---- */
+
+static double value_f(nb_gsl_adapter *a) {
+    for (size_t i = 0; i < a->n; i++) a->hx[i] = nb_const(a->x[i]);
+    double v = nb_value(a->f(a->c, a->hx, a->env));
+    return failed(a, NB_OK) ? NAN : v;
+}
+
+static int value_vf(nb_gsl_adapter *a) {
+    for (size_t i = 0; i < a->n; i++) a->hx[i] = nb_const(a->x[i]);
+    for (size_t j = 0; j < a->m; j++) a->hy[j] = nb_const(0);
+    a->vf(a->c, a->hx, a->hy, a->env);
+    for (size_t j = 0; j < a->m; j++) a->y[j] = nb_value(a->hy[j]);
+    return failed(a, NB_OK);
+}
+
+/* ---- multimin ---- */
+
+static double mm_f(const gsl_vector *x, void *params) {
+    nb_gsl_adapter *a = params;
+    get(x, a->x, a->n);
+    return value_f(a);
+}
+static void mm_fdf(const gsl_vector *x, void *params, double *f, gsl_vector *g) {
+    nb_gsl_adapter *a = params;
+    get(x, a->x, a->n);
+    double v;
+    if (failed(a, nb_gradient(a->c, a->f, a->env, a->n, a->x, &v, a->g))) {
+        if (f) *f = NAN;
+        put_nan(g);
+        return;
+    }
+    if (f) *f = v;
+    put(g, a->g, a->n);
+}
+static void mm_df(const gsl_vector *x, void *params, gsl_vector *g) { mm_fdf(x, params, NULL, g); }
+
+/* ---- the Jacobian of a vector function (multiroot, multifit) ---- */
+
+static int jacobian(nb_gsl_adapter *a, const gsl_vector *x, gsl_matrix *J, gsl_vector *f) {
+    get(x, a->x, a->n);
+    if (failed(a, nb_jacobian(a->c, a->vf, a->env, a->n, a->m, a->x, NB_JAC_AUTO, a->y, a->jac))) {
+        if (J) gsl_matrix_set_all(J, NAN);
+        put_nan(f);
+        return GSL_EBADFUNC;
+    }
+    if (J)
+        for (size_t i = 0; i < a->m; i++)
+            for (size_t j = 0; j < a->n; j++) gsl_matrix_set(J, i, j, a->jac[i * a->n + j]);
+    if (f) put(f, a->y, a->m);
+    return GSL_SUCCESS;
+}
+
+static int vec_f(const gsl_vector *x, void *params, gsl_vector *f) {
+    nb_gsl_adapter *a = params;
+    get(x, a->x, a->n);
+    if (value_vf(a)) {
+        put_nan(f);
+        return GSL_EBADFUNC;
+    }
+    put(f, a->y, a->m);
+    return GSL_SUCCESS;
+}
+static int vec_df(const gsl_vector *x, void *params, gsl_matrix *J) {
+    return jacobian(params, x, J, NULL);
+}
+static int vec_fdf(const gsl_vector *x, void *params, gsl_vector *f, gsl_matrix *J) {
+    return jacobian(params, x, J, f);
+}
+
+/* fvv: the second directional derivative of every residual along v, by two nested forward levels
+ * that both move the inputs along v: the tangent of the tangent is v^T H_i v. */
+static int fit_fvv(const gsl_vector *x, const gsl_vector *v, void *params, gsl_vector *fvv) {
+    nb_gsl_adapter *a = params;
+    nb_ctx *c = a->c;
+    get(x, a->x, a->n);
+    get(v, a->v, a->n);
+    nb_status s = nb_push(c, NB_FORWARD);
+    if (!s) {
+        for (size_t i = 0; i < a->n; i++) a->hx[i] = nb_fwd_input(c, nb_const(a->x[i]), nb_const(a->v[i]));
+        s = nb_push(c, NB_FORWARD);
+        if (!s) {
+            for (size_t i = 0; i < a->n; i++) a->hx[i] = nb_fwd_input(c, a->hx[i], nb_const(a->v[i]));
+            for (size_t j = 0; j < a->m; j++) a->hy[j] = nb_const(0);
+            a->vf(c, a->hx, a->hy, a->env);
+            for (size_t j = 0; j < a->m; j++) a->hy[j] = nb_tangent(c, a->hy[j]);
+            nb_pop(c);
+            for (size_t j = 0; j < a->m; j++) a->y[j] = nb_value(nb_tangent(c, a->hy[j]));
+        }
+        if (nb_depth(c) > 0) nb_pop(c);
+    }
+    if (failed(a, s)) {
+        put_nan(fvv);
+        return GSL_EBADFUNC;
+    }
+    put(fvv, a->y, a->m);
+    return GSL_SUCCESS;
+}
+
+/* ---- one dimension ---- */
+
+static double fn_f(double x, void *params) {
+    nb_gsl_adapter *a = params;
+    a->x[0] = x;
+    return value_f(a);
+}
+static void fn_fdf(double x, void *params, double *f, double *df) {
+    nb_gsl_adapter *a = params;
+    double fx, d;
+    if (failed(a, nb_derivative(a->c, a->f, a->env, x, &fx, &d))) fx = d = NAN;
+    if (f) *f = fx;
+    if (df) *df = d;
+}
+static double fn_df(double x, void *params) {
+    double d;
+    fn_fdf(x, params, NULL, &d);
+    return d;
+}
+
+/* ---- construction ---- */
+
+static void *alloc_in(nb_ctx *c, size_t count, size_t size) {
+    if (count == 0) count = 1;
+    if (count > SIZE_MAX / size) return NULL;
+    return c->alloc(c->alloc_ud, NULL, 0, count * size);
+}
+static void free_in(nb_ctx *c, void *p, size_t count, size_t size) {
+    if (p) c->alloc(c->alloc_ud, p, (count ? count : 1) * size, 0);
+}
+
+void nb_gsl_adapter_free(nb_gsl_adapter *a) {
+    if (!a) return;
+    nb_ctx *c = a->c;
+    free_in(c, a->x, a->n, sizeof(double));
+    free_in(c, a->g, a->n, sizeof(double));
+    free_in(c, a->v, a->n, sizeof(double));
+    free_in(c, a->y, a->m, sizeof(double));
+    if (a->m && a->n <= SIZE_MAX / a->m) free_in(c, a->jac, a->m * a->n, sizeof(double));
+    free_in(c, a->hx, a->n, sizeof(nb_var));
+    free_in(c, a->hy, a->m, sizeof(nb_var));
+    free_in(c, a, 1, sizeof *a);
+    nb_ctx_free(c);
+}
+
+static nb_status make(nb_gsl_adapter **out, enum kind kind, size_t n, size_t m) {
+    if (!out) return NB_E_ARG;
+    *out = NULL;
+    if (n == 0 || (kind != MULTIMIN && kind != FUNCTION && m == 0)) return NB_E_ARG;
+    if (m && n > SIZE_MAX / sizeof(double) / m) return NB_E_ARG;
+    nb_ctx *c = NULL;
+    nb_status s = nb_ctx_new(&c, NULL);
+    if (s) return s;
+    nb_gsl_adapter *a = alloc_in(c, 1, sizeof *a);
+    if (!a) {
+        nb_ctx_free(c);
+        return NB_E_NOMEM;
+    }
+    memset(a, 0, sizeof *a);
+    a->kind = kind;
+    a->c = c;
+    a->n = n;
+    a->m = m;
+    a->x = alloc_in(c, n, sizeof(double));
+    a->g = alloc_in(c, n, sizeof(double));
+    a->v = alloc_in(c, n, sizeof(double));
+    a->y = alloc_in(c, m, sizeof(double));
+    a->jac = alloc_in(c, m * n, sizeof(double));
+    a->hx = alloc_in(c, n, sizeof(nb_var));
+    a->hy = alloc_in(c, m, sizeof(nb_var));
+    if (!a->x || !a->g || !a->v || !a->y || !a->jac || !a->hx || !a->hy) {
+        nb_gsl_adapter_free(a);
+        return NB_E_NOMEM;
+    }
+    *out = a;
+    return NB_OK;
+}
+
+nb_status nb_gsl_multimin_new(nb_gsl_adapter **out, nb_fn f, void *env, size_t n) {
+    if (!f) return NB_E_ARG;
+    nb_status s = make(out, MULTIMIN, n, 0);
+    if (s) return s;
+    nb_gsl_adapter *a = *out;
+    a->f = f;
+    a->env = env;
+    a->u.multimin.f = mm_f;
+    a->u.multimin.df = mm_df;
+    a->u.multimin.fdf = mm_fdf;
+    a->u.multimin.n = n;
+    a->u.multimin.params = a;
+    return NB_OK;
+}
+
+nb_status nb_gsl_multiroot_new(nb_gsl_adapter **out, nb_vfn f, void *env, size_t n) {
+    if (!f) return NB_E_ARG;
+    nb_status s = make(out, MULTIROOT, n, n);
+    if (s) return s;
+    nb_gsl_adapter *a = *out;
+    a->vf = f;
+    a->env = env;
+    a->u.multiroot.f = vec_f;
+    a->u.multiroot.df = vec_df;
+    a->u.multiroot.fdf = vec_fdf;
+    a->u.multiroot.n = n;
+    a->u.multiroot.params = a;
+    return NB_OK;
+}
+
+nb_status nb_gsl_multifit_new(nb_gsl_adapter **out, nb_vfn f, void *env, size_t p, size_t n) {
+    if (!f) return NB_E_ARG;
+    nb_status s = make(out, MULTIFIT, p, n);
+    if (s) return s;
+    nb_gsl_adapter *a = *out;
+    a->vf = f;
+    a->env = env;
+    a->u.multifit.f = vec_f;
+    a->u.multifit.df = vec_df;
+    a->u.multifit.fvv = fit_fvv;
+    a->u.multifit.n = n;
+    a->u.multifit.p = p;
+    a->u.multifit.params = a;
+    return NB_OK;
+}
+
+nb_status nb_gsl_function_new(nb_gsl_adapter **out, nb_fn f, void *env) {
+    if (!f) return NB_E_ARG;
+    nb_status s = make(out, FUNCTION, 1, 0);
+    if (s) return s;
+    nb_gsl_adapter *a = *out;
+    a->f = f;
+    a->env = env;
+    a->u.fn.plain.function = fn_f;
+    a->u.fn.plain.params = a;
+    a->u.fn.fdf.f = fn_f;
+    a->u.fn.fdf.df = fn_df;
+    a->u.fn.fdf.fdf = fn_fdf;
+    a->u.fn.fdf.params = a;
+    return NB_OK;
+}
+
+gsl_multimin_function_fdf *nb_gsl_multimin_fdf(nb_gsl_adapter *a) {
+    return a && a->kind == MULTIMIN ? &a->u.multimin : NULL;
+}
+gsl_multiroot_function_fdf *nb_gsl_multiroot_fdf(nb_gsl_adapter *a) {
+    return a && a->kind == MULTIROOT ? &a->u.multiroot : NULL;
+}
+gsl_multifit_nlinear_fdf *nb_gsl_multifit_fdf(nb_gsl_adapter *a) {
+    return a && a->kind == MULTIFIT ? &a->u.multifit : NULL;
+}
+gsl_function *nb_gsl_function(nb_gsl_adapter *a) {
+    return a && a->kind == FUNCTION ? &a->u.fn.plain : NULL;
+}
+gsl_function_fdf *nb_gsl_function_fdf(nb_gsl_adapter *a) {
+    return a && a->kind == FUNCTION ? &a->u.fn.fdf : NULL;
+}
+
+nb_status nb_gsl_adapter_status(const nb_gsl_adapter *a) { return a ? a->err : NB_E_ARG; }
+void nb_gsl_adapter_clear(nb_gsl_adapter *a) {
+    if (a) a->err = NB_OK;
+}
+nb_ctx *nb_gsl_adapter_ctx(nb_gsl_adapter *a) { return a ? a->c : NULL; }

@@ -1,0 +1,196 @@
+/* bench_gsl.c - GSL solvers with nabla's derivatives, against the same solver with the plain
+ * reference derivative.
+ *   bfgs     extended Rosenbrock, n = 1000, BFGS2 to |g| <= 1e-6: the reference is BFGS2 with a
+ *            hand-written gradient; `rev` uses nabla's adapter (reverse mode); `fd` a central
+ *            finite-difference gradient (2n evaluations of f per gradient), for perspective: each
+ *            of its solves takes about a minute, so it is the median of 3 single solves
+ *   grad     one gradient of the same function at the start point, against the hand-written
+ *            one: `rev` the adapter's df, `fd` central differences (2n evaluations of f), for
+ *            perspective (a whole BFGS solve with it takes minutes)
+ *   thurber  the whole NIST Thurber fit from start 2 (trust region, Levenberg scaling): the
+ *            reference is GSL's internal finite-difference Jacobian (fdf.df = NULL); `jac` uses
+ *            nabla's Jacobian, `jacfvv` adds geodesic acceleration with nabla's fvv
+ * BENCHINFO: the iterations of each run. */
+#include <gsl/gsl_errno.h>
+#include <math.h>
+#include <stdlib.h>
+
+#include "bench.h"
+#include "nabla/gsl.h"
+#include "nist.h"
+
+enum { N = 1000 };
+
+/* ---- bfgs ---- */
+static double rosen_plain(const gsl_vector *x, void *p) {
+    (void)p;
+    double s = 0;
+    for (size_t i = 0; i + 1 < N; i++) {
+        double a = gsl_vector_get(x, i + 1) - gsl_vector_get(x, i) * gsl_vector_get(x, i);
+        double b = 1 - gsl_vector_get(x, i);
+        s += 100 * a * a + b * b;
+    }
+    return s;
+}
+static void rosen_hand_df(const gsl_vector *x, void *p, gsl_vector *g) {
+    (void)p;
+    gsl_vector_set_zero(g);
+    for (size_t i = 0; i + 1 < N; i++) {
+        double xi = gsl_vector_get(x, i), a = gsl_vector_get(x, i + 1) - xi * xi;
+        *gsl_vector_ptr(g, i) += -400 * a * xi - 2 * (1 - xi);
+        *gsl_vector_ptr(g, i + 1) += 200 * a;
+    }
+}
+static void rosen_fd_df(const gsl_vector *x0, void *p, gsl_vector *g) {
+    gsl_vector *x = gsl_vector_alloc(N);
+    gsl_vector_memcpy(x, x0);
+    for (size_t i = 0; i < N; i++) {
+        double xi = gsl_vector_get(x, i), h = 1e-6 * fmax(1, fabs(xi));
+        gsl_vector_set(x, i, xi + h);
+        double fp = rosen_plain(x, p);
+        gsl_vector_set(x, i, xi - h);
+        double fm = rosen_plain(x, p);
+        gsl_vector_set(x, i, xi);
+        gsl_vector_set(g, i, (fp - fm) / (2 * h));
+    }
+    gsl_vector_free(x);
+}
+static void rosen_hand_fdf(const gsl_vector *x, void *p, double *f, gsl_vector *g) {
+    *f = rosen_plain(x, p);
+    rosen_hand_df(x, p, g);
+}
+static void rosen_fd_fdf(const gsl_vector *x, void *p, double *f, gsl_vector *g) {
+    *f = rosen_plain(x, p);
+    rosen_fd_df(x, p, g);
+}
+static nb_var rosen(nb_ctx *c, const nb_var *x, void *env) {
+    (void)env;
+    nb_var s = nb_const(0);
+    for (size_t i = 0; i + 1 < N; i++) {
+        nb_var a = nb_sub(c, x[i + 1], nb_mul(c, x[i], x[i])), b = nb_sub(c, nb_const(1), x[i]);
+        s = nb_add(c, s, nb_add(c, nb_mul(c, nb_const(100), nb_mul(c, a, a)), nb_mul(c, b, b)));
+    }
+    return s;
+}
+
+struct env {
+    gsl_multimin_function_fdf hand, fd;
+    nb_gsl_adapter *a;
+    size_t iters;
+    const nist_problem *p;
+    size_t fit_iters;
+};
+
+static gsl_vector *start_point(void) {
+    gsl_vector *x0 = gsl_vector_alloc(N);
+    if (x0)
+        for (size_t i = 0; i < N; i++) gsl_vector_set(x0, i, i % 2 ? 1.0 : -1.2);
+    return x0;
+}
+static size_t minimize(gsl_multimin_function_fdf *F) {
+    gsl_multimin_fdfminimizer *s = gsl_multimin_fdfminimizer_alloc(gsl_multimin_fdfminimizer_vector_bfgs2, N);
+    gsl_vector *x0 = start_point();
+    gsl_multimin_fdfminimizer_set(s, F, x0, 0.01, 0.1);
+    int status = GSL_CONTINUE;
+    size_t it = 0;
+    while (status == GSL_CONTINUE && it < 100000) {
+        it++;
+        if (gsl_multimin_fdfminimizer_iterate(s)) break;
+        status = gsl_multimin_test_gradient(s->gradient, 1e-6);
+    }
+    bench_sink = s->f;
+    gsl_multimin_fdfminimizer_free(s);
+    gsl_vector_free(x0);
+    return it;
+}
+static void bfgs_hand(void *p) { ((struct env *)p)->iters = minimize(&((struct env *)p)->hand); }
+static void bfgs_rev(void *p) { ((struct env *)p)->iters = minimize(nb_gsl_multimin_fdf(((struct env *)p)->a)); }
+struct genv {
+    gsl_multimin_function_fdf *hand, *rev, *fd;
+    gsl_vector *x, *g;
+};
+static void grad_with(gsl_multimin_function_fdf *F, struct genv *e) {
+    F->df(e->x, F->params, e->g);
+    bench_sink = gsl_vector_get(e->g, 0);
+}
+static void bfgs_fd(void *p) { ((struct env *)p)->iters = minimize(&((struct env *)p)->fd); }
+static void grad_hand(void *p) { grad_with(((struct genv *)p)->hand, p); }
+static void grad_rev(void *p) { grad_with(((struct genv *)p)->rev, p); }
+static void grad_fd(void *p) { grad_with(((struct genv *)p)->fd, p); }
+
+/* ---- thurber ---- */
+static int thurber_f(const gsl_vector *b, void *params, gsl_vector *f) {
+    const nist_problem *p = params;
+    double r[NIST_MAXN];
+    nist_residuals_plain(p, b->data, r);
+    for (int i = 0; i < p->n; i++) gsl_vector_set(f, (size_t)i, r[i]);
+    return GSL_SUCCESS;
+}
+static size_t fit(gsl_multifit_nlinear_fdf *fdf, const nist_problem *p, int accel) {
+    gsl_multifit_nlinear_parameters params = gsl_multifit_nlinear_default_parameters();
+    params.trs = accel ? gsl_multifit_nlinear_trs_lmaccel : gsl_multifit_nlinear_trs_lm;
+    params.scale = gsl_multifit_nlinear_scale_levenberg;
+    gsl_multifit_nlinear_workspace *w =
+        gsl_multifit_nlinear_alloc(gsl_multifit_nlinear_trust, &params, (size_t)p->n, (size_t)p->p);
+    gsl_vector_const_view x0 = gsl_vector_const_view_array(p->start[1], (size_t)p->p);
+    gsl_multifit_nlinear_init(&x0.vector, fdf, w);
+    int info;
+    gsl_multifit_nlinear_driver(1000, 1e-12, 1e-12, 0, NULL, NULL, &info, w);
+    size_t it = gsl_multifit_nlinear_niter(w);
+    bench_sink = gsl_vector_get(gsl_multifit_nlinear_position(w), 0);
+    gsl_multifit_nlinear_free(w);
+    return it;
+}
+static void thurber_fd(void *q) {
+    struct env *e = q;
+    gsl_multifit_nlinear_fdf fdf = {thurber_f, NULL, NULL, (size_t)e->p->n, (size_t)e->p->p, (void *)e->p, 0, 0, 0};
+    e->fit_iters = fit(&fdf, e->p, 0);
+}
+static void thurber_jac(void *q) {
+    struct env *e = q;
+    gsl_multifit_nlinear_fdf *fdf = nb_gsl_multifit_fdf(e->a);
+    int (*fvv)(const gsl_vector *, const gsl_vector *, void *, gsl_vector *) = fdf->fvv;
+    fdf->fvv = NULL;
+    e->fit_iters = fit(fdf, e->p, 0);
+    fdf->fvv = fvv;
+}
+static void thurber_jacfvv(void *q) {
+    struct env *e = q;
+    e->fit_iters = fit(nb_gsl_multifit_fdf(e->a), e->p, 1);
+}
+
+int main(void) {
+    gsl_set_error_handler_off();
+    struct env e = {{rosen_plain, rosen_hand_df, rosen_hand_fdf, N, NULL},
+                    {rosen_plain, rosen_fd_df, rosen_fd_fdf, N, NULL}, NULL, 0, NULL, 0};
+    if (nb_gsl_multimin_new(&e.a, rosen, NULL, N)) return 1;
+    bench_report("bfgs", "rev", bench_ratio(bfgs_hand, bfgs_rev, &e, 5, 0.2));
+    size_t it_rev = e.iters;
+    bfgs_hand(&e);
+    bench_info("bfgs", "iterations_hand", (double)e.iters);
+    bench_info("bfgs", "iterations_rev", (double)it_rev);
+    bench_report("bfgs", "fd", bench_ratio(bfgs_hand, bfgs_fd, &e, 3, 0));
+    bench_info("bfgs", "iterations_fd", (double)e.iters);
+    struct genv g = {&e.hand, nb_gsl_multimin_fdf(e.a), &e.fd, start_point(), gsl_vector_alloc(N)};
+    if (!g.x || !g.g) return 1;
+    bench_report("grad", "rev", bench_ratio(grad_hand, grad_rev, &g, 11, 0.05));
+    bench_report("grad", "fd", bench_ratio(grad_hand, grad_fd, &g, 5, 0.05));
+    gsl_vector_free(g.x);
+    gsl_vector_free(g.g);
+    nb_gsl_adapter_free(e.a);
+
+    static nist_problem p;
+    if (nist_load(BENCH_DATA_DIR "/nist/Thurber.txt", &p)) return 1;
+    e.p = &p;
+    if (nb_gsl_multifit_new(&e.a, nist_residuals, &p, (size_t)p.p, (size_t)p.n)) return 1;
+    bench_report("thurber", "jac", bench_ratio(thurber_fd, thurber_jac, &e, 11, 0.05));
+    size_t it_jac = e.fit_iters;
+    bench_report("thurber", "jacfvv", bench_ratio(thurber_fd, thurber_jacfvv, &e, 11, 0.05));
+    size_t it_fvv = e.fit_iters;
+    thurber_fd(&e);
+    bench_info("thurber", "iterations_fdjac", (double)e.fit_iters);
+    bench_info("thurber", "iterations_jac", (double)it_jac);
+    bench_info("thurber", "iterations_jacfvv", (double)it_fvv);
+    nb_gsl_adapter_free(e.a);
+    return 0;
+}

@@ -1,0 +1,351 @@
+/* test_gsl.c - GSL's solvers with only nabla's derivatives: least squares (gsl_multifit_nlinear,
+ * with and without geodesic acceleration through nabla's fvv) on the NIST StRD problems, root
+ * finding (gsl_multiroot hybridsj), one-dimensional root finding and minimization, and the
+ * adapters' contracts (no allocation after the first call, errors kept in the adapter). The
+ * Moré-Garbow-Hillstrom minimization runs are in test_mgh.c. */
+#include <criterion/criterion.h>
+#include <gsl/gsl_errno.h>
+#include <gsl/gsl_min.h>
+#include <gsl/gsl_roots.h>
+
+#include "nabla/gsl.h"
+#include "nabla/nabla.h"
+#include "nist.h"
+#include "oracle.h"
+
+#ifndef TEST_DATA_DIR
+#define TEST_DATA_DIR "tests/data"
+#endif
+
+/* ---- NIST StRD with gsl_multifit_nlinear ---- */
+
+struct fit_result {
+    int status;
+    double x[NIST_MAXP], rss;
+    size_t iter;
+};
+
+
+/* accel: 0 lm, 1 lmaccel with nabla's fvv, 2 lmaccel with GSL's finite-difference fvv */
+static struct fit_result fit(const nist_problem *p, int start, int accel,
+                             const gsl_multifit_nlinear_scale *scale) {
+    struct fit_result res = {0};
+    nb_gsl_adapter *a = NULL;
+    cr_assert_eq(nb_gsl_multifit_new(&a, nist_residuals, (void *)p, (size_t)p->p, (size_t)p->n), NB_OK);
+    gsl_multifit_nlinear_fdf *fdf = nb_gsl_multifit_fdf(a);
+    if (accel != 1) fdf->fvv = NULL;
+    gsl_multifit_nlinear_parameters params = gsl_multifit_nlinear_default_parameters();
+    params.trs = accel ? gsl_multifit_nlinear_trs_lmaccel : gsl_multifit_nlinear_trs_lm;
+    params.scale = scale;
+    gsl_multifit_nlinear_workspace *w =
+        gsl_multifit_nlinear_alloc(gsl_multifit_nlinear_trust, &params, (size_t)p->n, (size_t)p->p);
+    gsl_vector_const_view x0 = gsl_vector_const_view_array(p->start[start], (size_t)p->p);
+    gsl_multifit_nlinear_init(&x0.vector, fdf, w);
+    int info;
+    res.status = gsl_multifit_nlinear_driver(2000, 1e-12, 1e-12, 0, NULL, NULL, &info, w);
+    gsl_vector *x = gsl_multifit_nlinear_position(w);
+    gsl_vector *f = gsl_multifit_nlinear_residual(w);
+    for (int i = 0; i < p->p; i++) res.x[i] = gsl_vector_get(x, (size_t)i);
+    res.rss = 0;
+    for (int i = 0; i < p->n; i++) res.rss += gsl_vector_get(f, (size_t)i) * gsl_vector_get(f, (size_t)i);
+    res.iter = gsl_multifit_nlinear_niter(w);
+    cr_expect_eq(nb_gsl_adapter_status(a), NB_OK, "%s: no nabla error in the callbacks", p->name);
+    gsl_multifit_nlinear_free(w);
+    nb_gsl_adapter_free(a);
+    return res;
+}
+
+static void check_nist(const char *name, double tol) {
+    gsl_set_error_handler_off();
+    char path[256];
+    snprintf(path, sizeof path, "%s/nist/%s.txt", TEST_DATA_DIR, name);
+    nist_problem p;
+    cr_assert_eq(nist_load(path, &p), 0, "cannot read %s", path);
+    for (int start = 0; start < 2; start++)
+        for (int accel = 0; accel < 2; accel++) {
+            struct fit_result r = fit(&p, start, accel, gsl_multifit_nlinear_scale_levenberg);
+            int boxbod1 = strcmp(name, "BoxBOD") == 0 && start == 0;
+            int ok = r.status == GSL_SUCCESS && close_to(r.rss, p.rss, tol, 0);
+            for (int i = 0; i < p.p; i++) ok &= close_to(r.x[i], p.certified[i], tol, 0);
+            if (boxbod1) {
+                /* GSL's own suite records BoxBOD from start 1 (b = (1, 1)) as a failure for every
+                 * method and leaves it out. Here, with Levenberg scaling, both methods reach the
+                 * certified values: the outcome is named in the log and checked. */
+                cr_log_info("BoxBOD start 1 (%s): %s after %zu iterations, rss %.9g (certified "
+                            "%.9g), b = (%.9g, %.9g): %s", accel ? "lmaccel" : "lm",
+                            gsl_strerror(r.status), r.iter, r.rss, p.rss, r.x[0], r.x[1],
+                            ok ? "converged to the certified values" : "did not converge");
+                cr_expect(ok, "BoxBOD start 1 (%s): the outcome changed", accel ? "lmaccel" : "lm");
+                continue;
+            }
+            cr_expect(ok, "%s start %d %s: status %s, %zu iterations, rss %.12g vs certified %.12g",
+                      name, start + 1, accel ? "lmaccel" : "lm", gsl_strerror(r.status), r.iter,
+                      r.rss, p.rss);
+            for (int i = 0; i < p.p; i++)
+                cr_expect(close_to(r.x[i], p.certified[i], tol, 0),
+                          "%s start %d %s: b%d = %.12g, certified %.12g", name, start + 1,
+                          accel ? "lmaccel" : "lm", i + 1, r.x[i], p.certified[i]);
+        }
+}
+
+/* GSL's own test tolerances: 1e-6 relative for Thurber and Rat43, 1e-7 for the others. The
+ * fits use Levenberg's scaling of the trust region (one of the two GSL's suite runs); with
+ * More's (GSL's default), geodesic acceleration from Rat43's start 1 stops at a wrong point -
+ * see the next test. */
+Test(nist, Misra1a) { check_nist("Misra1a", 1e-7); }
+Test(nist, Thurber) { check_nist("Thurber", 1e-6); }
+Test(nist, Eckerle4) { check_nist("Eckerle4", 1e-7); }
+Test(nist, Rat43) { check_nist("Rat43", 1e-6); }
+Test(nist, BoxBOD) { check_nist("BoxBOD", 1e-7); }
+
+/* With GSL's default More scaling, lmaccel from Rat43's start 1 (100, 10, 1, 1) accepts a step to
+ * b4 < 0 and stops after 7 iterations at rss ~1e6; GSL's own finite-difference fvv does the same,
+ * so it is the method from that start, not nabla's fvv (GSL's suite leaves rat43a out). This
+ * records the outcome and checks that nabla's fvv and GSL's agree on it. */
+Test(nist, rat43_start1_lmaccel_more_scaling_stops_early_with_either_fvv) {
+    gsl_set_error_handler_off();
+    char path[256];
+    snprintf(path, sizeof path, "%s/nist/Rat43.txt", TEST_DATA_DIR);
+    nist_problem p;
+    cr_assert_eq(nist_load(path, &p), 0);
+    struct fit_result ours = fit(&p, 0, 1, gsl_multifit_nlinear_scale_more);
+    struct fit_result gsls = fit(&p, 0, 2, gsl_multifit_nlinear_scale_more);
+    cr_log_info("Rat43 start 1, lmaccel, More scaling: nabla fvv rss %.6g after %zu iterations, "
+                "GSL fvv rss %.6g after %zu (certified %.6g)", ours.rss, ours.iter, gsls.rss,
+                gsls.iter, p.rss);
+    cr_expect_eq(ours.iter, gsls.iter);
+    cr_expect(close_to(ours.x[0], gsls.x[0], 1e-6, 0), "the same stopping point: b1 %.9g vs %.9g",
+              ours.x[0], gsls.x[0]);
+    /* and with lm (no acceleration) the same scaling converges */
+    struct fit_result lm = fit(&p, 0, 0, gsl_multifit_nlinear_scale_more);
+    cr_expect(close_to(lm.rss, p.rss, 1e-6, 0), "lm, More scaling: rss %.12g", lm.rss);
+}
+
+/* The Jacobian and fvv the adapter hands GSL, against finite differences of the residuals. */
+struct nist_slice {
+    const nist_problem *p;
+    double b[NIST_MAXP];
+    int i, j;
+};
+static double nist_component(double t, void *q) {
+    struct nist_slice *s = q;
+    double b[NIST_MAXP], r[NIST_MAXN];
+    memcpy(b, s->b, sizeof b);
+    b[s->j] = t;
+    nist_residuals_plain(s->p, b, r);
+    return r[s->i];
+}
+
+Test(nist, jacobian_and_fvv_against_finite_differences) {
+    nist_problem p;
+    char path[256];
+    snprintf(path, sizeof path, "%s/nist/Thurber.txt", TEST_DATA_DIR);
+    cr_assert_eq(nist_load(path, &p), 0);
+    nb_gsl_adapter *a = NULL;
+    cr_assert_eq(nb_gsl_multifit_new(&a, nist_residuals, &p, (size_t)p.p, (size_t)p.n), NB_OK);
+    gsl_multifit_nlinear_fdf *fdf = nb_gsl_multifit_fdf(a);
+    gsl_vector_view b = gsl_vector_view_array(p.start[1], (size_t)p.p);
+    gsl_matrix *J = gsl_matrix_alloc((size_t)p.n, (size_t)p.p);
+    gsl_vector *f = gsl_vector_alloc((size_t)p.n), *fvv = gsl_vector_alloc((size_t)p.n);
+    cr_assert_eq(fdf->df(&b.vector, fdf->params, J), GSL_SUCCESS);
+    cr_assert_eq(fdf->f(&b.vector, fdf->params, f), GSL_SUCCESS);
+    for (int i = 0; i < p.n; i += 6)
+        for (int j = 0; j < p.p; j++) {
+            struct nist_slice s = {&p, {0}, i, j};
+            memcpy(s.b, p.start[1], sizeof s.b);
+            double err, fd = fd_central(nist_component, &s, s.b[j], 1e-6 * fabs(s.b[j]), &err);
+            double got = gsl_matrix_get(J, (size_t)i, (size_t)j);
+            cr_expect(fabs(got - fd) <= 4 * err + 1e-7 * fabs(got), "J[%d][%d] = %.12g, fd %.12g", i, j,
+                      got, fd);
+        }
+    /* fvv along v against the second difference of the residuals along v */
+    double v[NIST_MAXP] = {1, -2, 0.5, 0.1, 1e-3, 2e-3, -1e-4};
+    gsl_vector_view vv = gsl_vector_view_array(v, (size_t)p.p);
+    cr_assert_eq(fdf->fvv(&b.vector, &vv.vector, fdf->params, fvv), GSL_SUCCESS);
+    double h = 1e-3, bp[NIST_MAXP], bm[NIST_MAXP], rp[NIST_MAXN], rm[NIST_MAXN], r0[NIST_MAXN];
+    for (int j = 0; j < p.p; j++) bp[j] = p.start[1][j] + h * v[j], bm[j] = p.start[1][j] - h * v[j];
+    nist_residuals_plain(&p, bp, rp);
+    nist_residuals_plain(&p, bm, rm);
+    nist_residuals_plain(&p, p.start[1], r0);
+    for (int i = 0; i < p.n; i++) {
+        double fd2 = (rp[i] - 2 * r0[i] + rm[i]) / (h * h);
+        double got = gsl_vector_get(fvv, (size_t)i);
+        /* the second difference is good to O(h^2) relative: 1e-4 with a floor for its rounding */
+        cr_expect(close_to(got, fd2, 1e-4, 1e-6 * fabs(r0[i]) / (h * h) * 1e-6),
+                  "fvv[%d] = %.12g, second difference %.12g", i, got, fd2);
+    }
+    gsl_matrix_free(J);
+    gsl_vector_free(f);
+    gsl_vector_free(fvv);
+    nb_gsl_adapter_free(a);
+}
+
+/* ---- root finding: gsl_multiroot_fdfsolver_hybridsj ---- */
+
+static void rosen_system(nb_ctx *c, const nb_var *x, nb_var *r, void *env) {
+    (void)env;
+    r[0] = nb_mul(c, nb_const(10), nb_sub(c, x[1], nb_mul(c, x[0], x[0])));
+    r[1] = nb_sub(c, nb_const(1), x[0]);
+}
+static void powell_singular(nb_ctx *c, const nb_var *x, nb_var *r, void *env) {
+    (void)env;
+    r[0] = nb_add(c, x[0], nb_mul(c, nb_const(10), x[1]));
+    r[1] = nb_mul(c, nb_const(sqrt(5.0)), nb_sub(c, x[2], x[3]));
+    r[2] = nb_powi(c, nb_sub(c, x[1], nb_mul(c, nb_const(2), x[2])), 2);
+    r[3] = nb_mul(c, nb_const(sqrt(10.0)), nb_powi(c, nb_sub(c, x[0], x[3]), 2));
+}
+enum { BROYDEN_N = 100 };
+static void broyden_tridiagonal(nb_ctx *c, const nb_var *x, nb_var *r, void *env) {
+    (void)env;
+    for (int i = 0; i < BROYDEN_N; i++) {
+        nb_var left = i > 0 ? x[i - 1] : nb_const(0), right = i + 1 < BROYDEN_N ? x[i + 1] : nb_const(0);
+        nb_var t = nb_mul(c, nb_sub(c, nb_const(3), nb_mul(c, nb_const(2), x[i])), x[i]);
+        r[i] = nb_add(c, nb_sub(c, nb_sub(c, t, left), nb_mul(c, nb_const(2), right)), nb_const(1));
+    }
+}
+
+static double solve(nb_vfn f, size_t n, const double *x0, double *x, size_t *iters) {
+    gsl_set_error_handler_off();
+    nb_gsl_adapter *a = NULL;
+    cr_assert_eq(nb_gsl_multiroot_new(&a, f, NULL, n), NB_OK);
+    gsl_multiroot_fdfsolver *s = gsl_multiroot_fdfsolver_alloc(gsl_multiroot_fdfsolver_hybridsj, n);
+    gsl_vector_const_view v = gsl_vector_const_view_array(x0, n);
+    gsl_multiroot_fdfsolver_set(s, nb_gsl_multiroot_fdf(a), &v.vector);
+    int status = GSL_CONTINUE;
+    size_t it = 0;
+    while (status == GSL_CONTINUE && it < 1000) {
+        it++;
+        if (gsl_multiroot_fdfsolver_iterate(s)) break;
+        status = gsl_multiroot_test_residual(s->f, 1e-12);
+    }
+    double norm = 0;
+    for (size_t i = 0; i < n; i++) {
+        x[i] = gsl_vector_get(s->x, i);
+        norm = fmax(norm, fabs(gsl_vector_get(s->f, i)));
+    }
+    cr_expect_eq(nb_gsl_adapter_status(a), NB_OK);
+    *iters = it;
+    gsl_multiroot_fdfsolver_free(s);
+    nb_gsl_adapter_free(a);
+    return norm;
+}
+
+Test(multiroot, rosenbrock_powell_broyden) {
+    double x[BROYDEN_N], x0[BROYDEN_N];
+    size_t it;
+    double r = solve(rosen_system, 2, (double[]){-1.2, 1}, x, &it);
+    cr_expect(r <= 1e-12 && close_to(x[0], 1, 1e-12, 0) && close_to(x[1], 1, 1e-12, 0),
+              "Rosenbrock: |f| %g at (%g, %g) after %zu iterations", r, x[0], x[1], it);
+    /* Powell's singular system: the root 0 has a singular Jacobian, so convergence is linear */
+    r = solve(powell_singular, 4, (double[]){3, -1, 0, 1}, x, &it);
+    cr_expect(r <= 1e-12 && fabs(x[0]) < 1e-4 && fabs(x[3]) < 1e-4,
+              "Powell singular: |f| %g at (%g, %g, %g, %g) after %zu iterations", r, x[0], x[1],
+              x[2], x[3], it);
+    for (int i = 0; i < BROYDEN_N; i++) x0[i] = -1;
+    r = solve(broyden_tridiagonal, BROYDEN_N, x0, x, &it);
+    cr_expect(r <= 1e-12, "Broyden tridiagonal n=100: |f| %g after %zu iterations", r, it);
+}
+
+/* ---- one dimension: Newton's method and Brent's minimizer ---- */
+
+static nb_var cos_minus_x(nb_ctx *c, const nb_var *x, void *env) {
+    (void)env;
+    return nb_sub(c, nb_cos(c, x[0]), x[0]);
+}
+static nb_var well(nb_ctx *c, const nb_var *x, void *env) {
+    (void)env; /* (x - 2)^2 + exp(x) / 10: minimum where 2(x-2) + exp(x)/10 = 0 */
+    return nb_add(c, nb_powi(c, nb_sub(c, x[0], nb_const(2)), 2), nb_div(c, nb_exp(c, x[0]), nb_const(10)));
+}
+
+Test(one_dimension, newton_and_brent) {
+    gsl_set_error_handler_off();
+    nb_gsl_adapter *a = NULL;
+    cr_assert_eq(nb_gsl_function_new(&a, cos_minus_x, NULL), NB_OK);
+    gsl_root_fdfsolver *s = gsl_root_fdfsolver_alloc(gsl_root_fdfsolver_newton);
+    gsl_root_fdfsolver_set(s, nb_gsl_function_fdf(a), 1.0);
+    double x = 1, prev;
+    int status = GSL_CONTINUE, it = 0;
+    while (status == GSL_CONTINUE && it++ < 50) {
+        gsl_root_fdfsolver_iterate(s);
+        prev = x;
+        x = gsl_root_fdfsolver_root(s);
+        status = gsl_root_test_delta(x, prev, 0, 1e-15);
+    }
+    cr_expect(close_to(x, 0.7390851332151607, 1e-15, 0), "the Dottie number: %.17g", x);
+    gsl_root_fdfsolver_free(s);
+    nb_gsl_adapter_free(a);
+
+    cr_assert_eq(nb_gsl_function_new(&a, well, NULL), NB_OK);
+    gsl_min_fminimizer *m = gsl_min_fminimizer_alloc(gsl_min_fminimizer_brent);
+    gsl_min_fminimizer_set(m, nb_gsl_function(a), 1.5, 0, 3);
+    status = GSL_CONTINUE;
+    it = 0;
+    while (status == GSL_CONTINUE && it++ < 100) {
+        gsl_min_fminimizer_iterate(m);
+        status = gsl_min_test_interval(gsl_min_fminimizer_x_lower(m), gsl_min_fminimizer_x_upper(m), 1e-10, 0);
+    }
+    double xm = gsl_min_fminimizer_x_minimum(m);
+    cr_expect(fabs(2 * (xm - 2) + exp(xm) / 10) < 1e-8, "Brent: f'(%.12g) = %g", xm, 2 * (xm - 2) + exp(xm) / 10);
+    gsl_min_fminimizer_free(m);
+    nb_gsl_adapter_free(a);
+}
+
+/* ---- the adapters' contracts ---- */
+
+static nb_var rosen2(nb_ctx *c, const nb_var *x, void *env) {
+    (void)env;
+    nb_var a = nb_sub(c, x[1], nb_mul(c, x[0], x[0])), b = nb_sub(c, nb_const(1), x[0]);
+    return nb_add(c, nb_mul(c, nb_const(100), nb_mul(c, a, a)), nb_mul(c, b, b));
+}
+
+Test(adapter, no_allocation_after_the_first_iteration) {
+    gsl_set_error_handler_off();
+    nb_gsl_adapter *a = NULL;
+    cr_assert_eq(nb_gsl_multimin_new(&a, rosen2, NULL, 2), NB_OK);
+    gsl_multimin_fdfminimizer *s = gsl_multimin_fdfminimizer_alloc(gsl_multimin_fdfminimizer_vector_bfgs2, 2);
+    gsl_vector_const_view x0 = gsl_vector_const_view_array((double[]){-1.2, 1}, 2);
+    gsl_multimin_fdfminimizer_set(s, nb_gsl_multimin_fdf(a), &x0.vector, 0.01, 0.1);
+    gsl_multimin_fdfminimizer_iterate(s);
+    size_t bytes = nb_ctx_bytes(nb_gsl_adapter_ctx(a));
+    int status = GSL_CONTINUE, it = 0;
+    while (status == GSL_CONTINUE && it++ < 1000) {
+        if (gsl_multimin_fdfminimizer_iterate(s)) break;
+        status = gsl_multimin_test_gradient(s->gradient, 1e-10);
+        cr_assert_eq(nb_ctx_bytes(nb_gsl_adapter_ctx(a)), bytes, "iteration %d allocated", it);
+    }
+    cr_expect(close_to(gsl_vector_get(s->x, 0), 1, 1e-8, 0), "x = %.12g", gsl_vector_get(s->x, 0));
+    gsl_multimin_fdfminimizer_free(s);
+    nb_gsl_adapter_free(a);
+}
+
+/* A user function that fails inside: it uses a handle of a level it popped itself. */
+static nb_var broken(nb_ctx *c, const nb_var *x, void *env) {
+    (void)env;
+    nb_push(c, NB_FORWARD);
+    nb_var t = nb_fwd_input(c, x[0], nb_const(1));
+    nb_pop(c);
+    return nb_mul(c, t, x[1]);
+}
+
+Test(adapter, errors_are_kept_and_callbacks_return_nan) {
+    nb_gsl_adapter *a = NULL;
+    cr_assert_eq(nb_gsl_multimin_new(&a, broken, NULL, 2), NB_OK);
+    gsl_multimin_function_fdf *F = nb_gsl_multimin_fdf(a);
+    gsl_vector *x = gsl_vector_alloc(2), *g = gsl_vector_alloc(2);
+    gsl_vector_set_all(x, 1);
+    cr_expect(isnan(F->f(x, F->params)));
+    cr_expect_eq(nb_gsl_adapter_status(a), NB_E_STALE);
+    nb_gsl_adapter_clear(a);
+    F->df(x, F->params, g);
+    cr_expect(isnan(gsl_vector_get(g, 0)) && isnan(gsl_vector_get(g, 1)));
+    cr_expect_eq(nb_gsl_adapter_status(a), NB_E_STALE);
+    cr_expect_eq(nb_depth(nb_gsl_adapter_ctx(a)), 0, "no level left behind");
+    gsl_vector_free(x);
+    gsl_vector_free(g);
+    nb_gsl_adapter_free(a);
+    /* bad arguments */
+    cr_expect_eq(nb_gsl_multimin_new(&a, NULL, NULL, 2), NB_E_ARG);
+    cr_expect_eq(nb_gsl_multimin_new(&a, rosen2, NULL, 0), NB_E_ARG);
+    cr_expect_null(nb_gsl_multiroot_fdf(NULL));
+    nb_gsl_adapter_free(NULL);
+}
