@@ -265,17 +265,29 @@ static nb_status call(parser *p, nb_op op, size_t name_at, const char *name) {
     if (enter(p, open)) return p->status;
     int nargs = 0, param = 0;
     if (info->has_param) {
-        /* the order: a non-negative integer literal */
+        /* the parameter: an integer literal, with a minus sign where the op takes negative ones
+         * (bessel_jn) */
         int ch = peek(p);
         if (p->status) return p->status;
         size_t at = p->pos;
         double v;
-        int is_int = 0;
+        int is_int = 0, minus = 0;
         if (ch < 0) return fail(p, p->len, "unexpected end of expression");
-        if (!is_digit((unsigned char)ch) || number(p, &v, &is_int) || !is_int)
-            return p->status ? p->status
-                             : fail(p, at, "the first argument of %s must be a non-negative integer literal", name);
-        if (v > info->nmax) return fail(p, at, "the order of %s is too large (at most %d)", name, info->nmax);
+        if (ch == '-' && info->nmin < 0) {
+            minus = 1;
+            p->pos++;
+            ch = p->pos < p->len ? (unsigned char)p->s[p->pos] : -1;
+        }
+        if (ch < 0 || !is_digit((unsigned char)ch) || number(p, &v, &is_int) || !is_int) {
+            if (p->status) return p->status;
+            if (info->nmin < 0)
+                return fail(p, at, "the first argument of %s must be an integer literal", name);
+            return fail(p, at, "the first argument of %s must be a non-negative integer literal", name);
+        }
+        if (minus) v = -v;
+        if (v > info->nmax || v < info->nmin)
+            return fail(p, at, "the first argument of %s is out of range (%d to %d)", name,
+                        info->nmin, info->nmax);
         param = (int)v;
         nargs = 1;
         ch = peek(p);

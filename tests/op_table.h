@@ -4,7 +4,11 @@
 #ifndef NABLA_TEST_OP_TABLE_H
 #define NABLA_TEST_OP_TABLE_H
 
+#include <gsl/gsl_mode.h>
+#include <gsl/gsl_sf_airy.h>
+#include <gsl/gsl_sf_bessel.h>
 #include <gsl/gsl_sf_gamma.h>
+#include <gsl/gsl_sf_lambert.h>
 #include <gsl/gsl_sf_psi.h>
 #include <math.h>
 #include <string.h>
@@ -56,6 +60,29 @@ static inline double d_lgamma(double x, double y, int n) { (void)y, (void)n; ret
 static inline double d_tgamma(double x, double y, int n) { (void)y, (void)n; return gsl_sf_gamma(x) * gsl_sf_psi(x); }
 static inline double d_digamma(double x, double y, int n) { (void)y, (void)n; return gsl_sf_psi_1(x); }
 static inline double d_psi_n(double x, double y, int n) { (void)y; return gsl_sf_psi_n(n + 1, x); }
+/* The Bessel, Lambert and Airy partials in forms other than the registry's (DLMF 10.6.2, 4.13.4):
+ * J1' = J0 - J1/x, Jn' = (n/x) Jn - J_{n+1}, Y1' = (Y0 - Y2)/2, W' = W / (x (1 + W)); points
+ * away from 0 where these forms divide by x. */
+static inline double d_bessel_j0(double x, double y, int n) { (void)y, (void)n; return -gsl_sf_bessel_J1(x); }
+static inline double d_bessel_j1(double x, double y, int n) { (void)y, (void)n; return gsl_sf_bessel_J0(x) - gsl_sf_bessel_J1(x) / x; }
+static inline double d_bessel_jn(double x, double y, int n) {
+    (void)y;
+    return n / x * gsl_sf_bessel_Jn(n, x) - gsl_sf_bessel_Jn(n + 1, x);
+}
+static inline double d_bessel_y0(double x, double y, int n) { (void)y, (void)n; return -gsl_sf_bessel_Y1(x); }
+static inline double d_bessel_y1(double x, double y, int n) {
+    (void)y, (void)n;
+    return 0.5 * (gsl_sf_bessel_Y0(x) - gsl_sf_bessel_Yn(2, x));
+}
+static inline double d_lambert_w0(double x, double y, int n) {
+    (void)y, (void)n;
+    double w = gsl_sf_lambert_W0(x);
+    return w / (x * (1 + w));
+}
+static inline double d_airy_ai(double x, double y, int n) { (void)y, (void)n; return gsl_sf_airy_Ai_deriv(x, GSL_PREC_DOUBLE); }
+static inline double d_airy_bi(double x, double y, int n) { (void)y, (void)n; return gsl_sf_airy_Bi_deriv(x, GSL_PREC_DOUBLE); }
+static inline double d_airy_ai_deriv(double x, double y, int n) { (void)y, (void)n; return x * gsl_sf_airy_Ai(x, GSL_PREC_DOUBLE); }
+static inline double d_airy_bi_deriv(double x, double y, int n) { (void)y, (void)n; return x * gsl_sf_airy_Bi(x, GSL_PREC_DOUBLE); }
 
 #define MAXPTS 6
 struct closed_form {
@@ -109,6 +136,16 @@ static const struct closed_form table[] = {
     {"tgamma", d_tgamma, NULL, 4, {{-2.5, 0}, {-0.5, 0}, {0.3, 0}, {4.5, 0}}, 0, {0}, 1},
     {"digamma", d_digamma, NULL, 4, {{-2.5, 0}, {-0.5, 0}, {0.3, 0}, {40, 0}}, 0, {0}, 1},
     {"psi_n", d_psi_n, NULL, 3, {{0.3, 0}, {2, 0}, {40, 0}}, 4, {0, 1, 2, 3}, 1},
+    {"bessel_j0", d_bessel_j0, NULL, 4, {{-7.5, 0}, {0.3, 0}, {2.4, 0}, {30, 0}}, 0, {0}, 1},
+    {"bessel_j1", d_bessel_j1, NULL, 4, {{-7.5, 0}, {0.3, 0}, {3.8, 0}, {30, 0}}, 0, {0}, 1},
+    {"bessel_jn", d_bessel_jn, NULL, 4, {{-7.5, 0}, {0.3, 0}, {3.8, 0}, {30, 0}}, 6, {-3, -1, 0, 2, 5, 12}, 1},
+    {"bessel_y0", d_bessel_y0, NULL, 3, {{0.3, 0}, {2.4, 0}, {30, 0}}, 0, {0}, 1},
+    {"bessel_y1", d_bessel_y1, NULL, 3, {{0.3, 0}, {2.4, 0}, {30, 0}}, 0, {0}, 1},
+    {"lambert_w0", d_lambert_w0, NULL, 4, {{-0.3, 0}, {0.2, 0}, {2.5, 0}, {1e3, 0}}, 0, {0}, 1},
+    {"airy_ai", d_airy_ai, NULL, 4, {{-12, 0}, {-1, 0}, {0.5, 0}, {6, 0}}, 0, {0}, 1},
+    {"airy_bi", d_airy_bi, NULL, 4, {{-12, 0}, {-1, 0}, {0.5, 0}, {6, 0}}, 0, {0}, 1},
+    {"airy_ai_deriv", d_airy_ai_deriv, NULL, 4, {{-12, 0}, {-1, 0}, {0.5, 0}, {6, 0}}, 0, {0}, 1},
+    {"airy_bi_deriv", d_airy_bi_deriv, NULL, 4, {{-12, 0}, {-1, 0}, {0.5, 0}, {6, 0}}, 0, {0}, 1},
     {"smul", get_y, get_x, 3, {{0.5, -2}, {3, 4}, {-10, 7}}, 0, {0}, 1},
 };
 

@@ -133,6 +133,10 @@ static const struct {
     {"x^x", 2, 6.7725887222397811},          /* x^x (1 + log x) */
     {"atan2(x, 1)", 1, 0.5},
     {"polygamma(2, x)", 1.5, 1.4090910340024372}, /* psi_3(1.5), gsl_sf_psi_n(3, 1.5) */
+    /* J_{-3}' = -J_3' = -(J_2 - J_4)/2 at 1.5: gsl_sf_bessel_Jn(2, 1.5) = 0.23208767214421477,
+     * gsl_sf_bessel_Jn(4, 1.5) = 0.011768132420343799 */
+    {"bessel_jn(-3, x)", 1.5, -0.5 * (0.23208767214421477 - 0.011768132420343799)},
+    {"lambert_w0(x)", 0, 1},                 /* W'(0) = e^0 / (1 + 0) */
     {"stop_gradient(x) * x", 3, 3},
     {"min(x, 2*x)", 1, 1},
     {"max(x, 1)", 1, 0.5},                   /* a tie: half */
@@ -195,6 +199,11 @@ static const struct {
     {"polygamma(x, 1)", 0, 11, "non-negative integer literal"},
     {"polygamma(1.5, 1)", 0, 11, "non-negative integer literal"},
     {"polygamma(-1, 1)", 0, 11, "non-negative integer literal"},
+    {"polygamma(1073741825, 1)", 0, 11, "out of range (0 to 1073741824)"},
+    {"bessel_jn(x, 1)", 0, 11, "must be an integer literal"},
+    {"bessel_jn(- 2, 1)", 0, 11, "must be an integer literal"},
+    {"bessel_jn(-2.5, 1)", 0, 11, "must be an integer literal"},
+    {"bessel_jn(-20001, 1)", 0, 11, "out of range (-20000 to 20000)"},
     {"(1+2", 0, 1, "unclosed parenthesis"},
     {"x*(1+(2", 0, 6, "unclosed parenthesis"},
     {"sin(1", 0, 4, "unclosed parenthesis"},

@@ -75,6 +75,31 @@ double nb_sf_lgamma(double x);
 double nb_sf_digamma(double x);
 double nb_sf_psi_n(double x, int n);
 
+/* Bessel, Airy and Lambert W functions from GSL under the same guarantee: GSL's error handler is
+ * never called; where GSL would report, the value is the limit (0, +-inf) or NaN, computed here.
+ *   nb_sf_bessel_j0(x), nb_sf_bessel_j1(x)   J0, J1 for all x; 0 at +-inf
+ *   nb_sf_bessel_jn(x, n)   J_n for |n| <= NB_SF_BESSEL_JN_MAX (NaN beyond), all x. Values below
+ *                           about 1e-300 in magnitude (|x| well below |n|) are returned as 0. For
+ *                           |x| > 1000 and |x| > |n| from J0 and J1 by the upward recurrence
+ *                           (GSL's own Jn loses digits there: 1e-9 relative at x = 1e8)
+ *   nb_sf_bessel_y0(x), nb_sf_bessel_y1(x)   Y0, Y1 for x > 0; -inf at 0, NaN for x < 0
+ *   nb_sf_lambert_w0(x)     the principal branch W0 for x >= -1/e (W0(-1/e) = -1); NaN below
+ *   nb_sf_airy_ai(x), nb_sf_airy_bi(x), nb_sf_airy_ai_deriv(x), nb_sf_airy_bi_deriv(x)
+ *                           Ai, Bi, Ai', Bi' for x >= -2^20 (NaN below: the phase (2/3)|x|^1.5
+ *                           is not carried by a double there); for x >= 100 from the asymptotic
+ *                           series (DLMF 9.7), underflowing to 0 and overflowing to inf */
+#define NB_SF_BESSEL_JN_MAX 20000
+double nb_sf_bessel_j0(double x);
+double nb_sf_bessel_j1(double x);
+double nb_sf_bessel_jn(double x, int n);
+double nb_sf_bessel_y0(double x);
+double nb_sf_bessel_y1(double x);
+double nb_sf_lambert_w0(double x);
+double nb_sf_airy_ai(double x);
+double nb_sf_airy_bi(double x);
+double nb_sf_airy_ai_deriv(double x);
+double nb_sf_airy_bi_deriv(double x);
+
 /* The primals of the reductions: n elements of x (and y) spaced sx (sy) bytes apart, so that the
  * same loop reads double arrays, nb_dual arrays and nb_var arrays (whose value is their first
  * member). Plain left-to-right sums, as a C loop would compute them; the norm is scaled by the

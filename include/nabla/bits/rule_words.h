@@ -59,6 +59,24 @@
 #undef POWI
 #pragma push_macro("PSI_N")
 #undef PSI_N
+#pragma push_macro("BESSEL_J0")
+#undef BESSEL_J0
+#pragma push_macro("BESSEL_J1")
+#undef BESSEL_J1
+#pragma push_macro("BESSEL_JN")
+#undef BESSEL_JN
+#pragma push_macro("BESSEL_Y0")
+#undef BESSEL_Y0
+#pragma push_macro("BESSEL_Y1")
+#undef BESSEL_Y1
+#pragma push_macro("AIRY_AI")
+#undef AIRY_AI
+#pragma push_macro("AIRY_BI")
+#undef AIRY_BI
+#pragma push_macro("AIRY_AI_DERIV")
+#undef AIRY_AI_DERIV
+#pragma push_macro("AIRY_BI_DERIV")
+#undef AIRY_BI_DERIV
 #pragma push_macro("SELECT")
 #undef SELECT
 #pragma push_macro("NB_R1")
@@ -86,4 +104,13 @@
 #define POW(a_, b_) NB_R2(pow, a_, b_)
 #define POWI(a_, n_) NB_RI(powi, a_, n_)
 #define PSI_N(n_, a_) NB_RI(psi_n, a_, n_)
+#define BESSEL_J0(a_) NB_R1(bessel_j0, a_)
+#define BESSEL_J1(a_) NB_R1(bessel_j1, a_)
+#define BESSEL_JN(n_, a_) NB_RI(bessel_jn, a_, n_)
+#define BESSEL_Y0(a_) NB_R1(bessel_y0, a_)
+#define BESSEL_Y1(a_) NB_R1(bessel_y1, a_)
+#define AIRY_AI(a_) NB_R1(airy_ai, a_)
+#define AIRY_BI(a_) NB_R1(airy_bi, a_)
+#define AIRY_AI_DERIV(a_) NB_R1(airy_ai_deriv, a_)
+#define AIRY_BI_DERIV(a_) NB_R1(airy_bi_deriv, a_)
 #define SELECT(c_, a_, b_) ((c_) ? (a_) : (b_))
