@@ -3,7 +3,7 @@
  *   bfgs     extended Rosenbrock, n = 1000, BFGS2 to |g| <= 1e-6: the reference is BFGS2 with a
  *            hand-written gradient; `rev` uses nabla's adapter (reverse mode); `fd` a central
  *            finite-difference gradient (2n evaluations of f per gradient), for perspective: each
- *            of its solves takes about a minute, so it is the median of 3 single solves
+ *            of its solves takes over a minute, so it is the median of 3 single solves
  *   grad     one gradient of the same function at the start point, against the hand-written
  *            one: `rev` the adapter's df, `fd` central differences (2n evaluations of f), for
  *            perspective (a whole BFGS solve with it takes minutes)
