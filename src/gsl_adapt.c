@@ -188,7 +188,7 @@ void nb_gsl_adapter_free(nb_gsl_adapter *a) {
     free_in(c, a->g, a->n, sizeof(double));
     free_in(c, a->v, a->n, sizeof(double));
     free_in(c, a->y, a->m, sizeof(double));
-    if (a->m && a->n <= SIZE_MAX / a->m) free_in(c, a->jac, a->m * a->n, sizeof(double));
+    free_in(c, a->jac, a->m * a->n, sizeof(double)); /* m * n cannot overflow: make checked it */
     free_in(c, a->hx, a->n, sizeof(nb_var));
     free_in(c, a->hy, a->m, sizeof(nb_var));
     free_in(c, a, 1, sizeof *a);
