@@ -15,3 +15,4 @@ figure sin 'sin(x)' --range -2*pi:2*pi --title 'f(x) = sin(x) and df/dx by autom
 figure gaussian 'exp(-x^2)' --order 4 --range -3:3 --title 'exp(-x^2) and its derivatives to order 4'
 figure tan 'tan(x)' --range -2*pi:2*pi --samples 1001 --title 'tan(x) and its derivative: poles are gaps, not spikes'
 figure abs 'abs(x)' --range -2:2 --title '|x|: the kink shows as a jump in the derivative'
+figure check 'tan(x)' --check --range -3:3 --samples 601 --title "tan(x): f' by AD and by central differences, and |f' - fd|"

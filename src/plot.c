@@ -1,10 +1,12 @@
-/* plot.c - sampling f and its derivatives, the TSV table, and the gnuplot script (robust y-range,
- * gaps at non-finite values, breaks at poles and kinks). Rendering is in gnuplot.c. */
+/* plot.c - sampling f and its derivatives (and the finite-difference overlay), the TSV table, and
+ * the gnuplot script (robust y-range, gaps at non-finite values, breaks at poles and kinks).
+ * Rendering is in gnuplot.c. */
 #include <ctype.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_internal.h"
 #include "internal.h"
 #include "nabla/plot.h"
 #include "nabla/taylor.h"
@@ -25,6 +27,9 @@ void nb_plot_data_free(nb_plot_data *d) {
     if (!d) return;
     free(d->x);
     free(d->y);
+    free(d->fd);
+    free(d->fd_err);
+    free(d->fd_diff);
     memset(d, 0, sizeof *d);
 }
 
@@ -60,7 +65,13 @@ static nb_status table_alloc(const nb_plot *p, nb_plot_data *d) {
     memcpy(d->orders, p->orders, sizeof d->orders);
     d->x = malloc(d->n * sizeof *d->x);
     d->y = malloc(d->n * (size_t)d->ncurves * sizeof *d->y);
-    if (!d->x || !d->y) {
+    if (p->check) {
+        d->check = 1;
+        d->fd = malloc(d->n * sizeof *d->fd);
+        d->fd_err = malloc(d->n * sizeof *d->fd_err);
+        d->fd_diff = malloc(d->n * sizeof *d->fd_diff);
+    }
+    if (!d->x || !d->y || (p->check && (!d->fd || !d->fd_err || !d->fd_diff))) {
         nb_plot_data_free(d);
         return NB_E_NOMEM;
     }
@@ -74,6 +85,54 @@ static nb_status table_alloc(const nb_plot *p, nb_plot_data *d) {
 /* Stores the derivatives d^k of point i: deriv[k] for k = 0 .. K. */
 static void store(nb_plot_data *d, size_t i, const double *deriv) {
     for (int c = 0; c < d->ncurves; c++) d->y[(size_t)c * d->n + i] = deriv[d->orders[c]];
+}
+
+/* ---- the finite-difference overlay ---- */
+
+/* The central difference's initial step at x: the check's relative step, scaled to the plot's
+ * range so that a narrow plot is not differenced across its own features. */
+static double fd_step(const nb_plot *p, double x) {
+    return 1e-4 * fmax(fabs(x), (p->b - p->a) / 10);
+}
+
+/* The overlay at sample i: the central difference of phi and its distance from f' by AD. */
+static void store_fd(nb_plot_data *d, const nb_plot *p, size_t i, nb__slice_fn phi, void *env,
+                     double d1) {
+    nb__central r;
+    nb__central_diff(phi, env, d->x[i], fd_step(p, d->x[i]), &r);
+    d->fd[i] = r.fd;
+    d->fd_err[i] = r.err;
+    d->fd_diff[i] = fabs(d1 - r.fd);
+}
+
+/* f along the plotted variable, on plain doubles: an expression... */
+typedef struct expr_slice {
+    nb_expr *e;
+    double *vals;
+    size_t nvals, wrt;
+} expr_slice;
+
+static double expr_at(double t, void *p) {
+    expr_slice *s = p;
+    if (s->nvals) s->vals[s->wrt] = t;
+    double v = NAN;
+    nb_expr_eval(s->e, s->vals, &v); /* bound: no error but NaN values */
+    return v;
+}
+
+/* ... or a user function on constant handles */
+typedef struct fn_slice {
+    nb_ctx *c;
+    nb_fn f;
+    void *env;
+    nb_var *xs;
+    size_t wrt;
+} fn_slice;
+
+static double fn_at(double t, void *p) {
+    fn_slice *s = p;
+    s->xs[s->wrt] = nb_const(t);
+    return nb_value(s->f(s->c, s->xs, s->env));
 }
 
 /* Taylor coefficients to derivatives, in place. */
@@ -92,20 +151,25 @@ nb_status nb_plot_sample_expr(const nb_plot *p, nb_expr *e, size_t nvals, const 
     if (!plot_valid(p) || !e || (nvals && !at) || (nvals && wrt >= nvals)) return NB_E_ARG;
     nb_status s = table_alloc(p, out);
     if (s) return s;
-    const int K = max_order(p);
+    /* the overlay compares with f', so it needs order 1 at least */
+    const int K = p->check && max_order(p) < 1 ? 1 : max_order(p);
     size_t nv = nvals ? nvals : 1;
     double *vals = malloc(nv * sizeof *vals), *dir = calloc(nv, sizeof *dir);
     double *deriv = malloc(((size_t)K + 1) * sizeof *deriv);
     nb_dual *dv = malloc(nv * sizeof *dv);
+    double *fdvals = p->check ? malloc(nv * sizeof *fdvals) : NULL;
     nb_ctx *c = NULL;
-    if (!vals || !dir || !deriv || !dv || (K >= 2 && nb_ctx_new(&c, NULL))) s = NB_E_NOMEM;
+    if (!vals || !dir || !deriv || !dv || (p->check && !fdvals) || (K >= 2 && nb_ctx_new(&c, NULL)))
+        s = NB_E_NOMEM;
     if (!s) {
         for (size_t j = 0; j < nvals; j++) {
             vals[j] = at[j];
             dv[j] = nb_dual_const(at[j]);
+            if (fdvals) fdvals[j] = at[j];
         }
         if (nvals) dir[wrt] = 1;
     }
+    expr_slice slice = {e, fdvals, nvals, wrt};
     for (size_t i = 0; i < out->n && !s; i++) {
         if (nvals) {
             vals[wrt] = out->x[i];
@@ -122,12 +186,14 @@ nb_status nb_plot_sample_expr(const nb_plot *p, nb_expr *e, size_t nvals, const 
             to_derivatives(deriv, K);
         }
         store(out, i, deriv);
+        if (p->check && !s) store_fd(out, p, i, expr_at, &slice, deriv[1]);
     }
     nb_ctx_free(c);
     free(vals);
     free(dir);
     free(deriv);
     free(dv);
+    free(fdvals);
     if (s) nb_plot_data_free(out);
     return s;
 }
@@ -142,11 +208,14 @@ nb_status nb_plot_sample_fn(const nb_plot *p, nb_ctx *c, nb_fn f, void *env, siz
     const int K = max_order(p) < 1 ? 1 : max_order(p);
     double *vals = malloc(n * sizeof *vals), *dir = calloc(n, sizeof *dir);
     double *deriv = malloc(((size_t)K + 1) * sizeof *deriv);
-    if (!vals || !dir || !deriv) s = NB_E_NOMEM;
+    nb_var *xs = p->check ? malloc(n * sizeof *xs) : NULL;
+    if (!vals || !dir || !deriv || (p->check && !xs)) s = NB_E_NOMEM;
     if (!s) {
         memcpy(vals, at, n * sizeof *vals);
         dir[wrt] = 1;
+        for (size_t j = 0; xs && j < n; j++) xs[j] = nb_const(at[j]);
     }
+    fn_slice slice = {c, f, env, xs, wrt};
     for (size_t i = 0; i < out->n && !s; i++) {
         vals[wrt] = out->x[i];
         if (K == 1) {
@@ -156,10 +225,15 @@ nb_status nb_plot_sample_fn(const nb_plot *p, nb_ctx *c, nb_fn f, void *env, siz
             to_derivatives(deriv, K);
         }
         store(out, i, deriv);
+        if (p->check && !s) {
+            store_fd(out, p, i, fn_at, &slice, deriv[1]);
+            s = nb_ctx_status(c);
+        }
     }
     free(vals);
     free(dir);
     free(deriv);
+    free(xs);
     if (s) nb_plot_data_free(out);
     return s;
 }
@@ -183,12 +257,21 @@ nb_status nb_plot_write_data(FILE *f, const nb_plot_data *d, const char *xname) 
         nb_plot_label(d->orders[c], label, sizeof label);
         fprintf(f, "\t%s", label);
     }
+    int fd = d->check && d->fd && d->fd_err && d->fd_diff;
+    if (fd) fputs("\tfd\tfd_err\t|f'-fd|", f);
     fputc('\n', f);
     for (size_t i = 0; i < d->n; i++) {
         print_num(f, d->x[i]);
         for (int c = 0; c < d->ncurves; c++) {
             fputc('\t', f);
             print_num(f, d->y[(size_t)c * d->n + i]);
+        }
+        if (fd) {
+            double cols[3] = {d->fd[i], d->fd_err[i], d->fd_diff[i]};
+            for (int k = 0; k < 3; k++) {
+                fputc('\t', f);
+                print_num(f, cols[k]);
+            }
         }
         fputc('\n', f);
     }
@@ -393,6 +476,60 @@ const char *nb__plot_terminal(const nb_plot *p, int *dumb) {
     return "dumb";
 }
 
+/* One error curve of the overlay on the log axis: the positive finite values, a gap at every
+ * other (0 cannot be drawn on a log scale). Returns 1 when it has a point; widens [*lo, *hi]. */
+static int log_block(FILE *f, const char *name, const double *x, const double *v, size_t n,
+                     double *lo, double *hi) {
+    fprintf(f, "$%s << EOD\n", name);
+    int open = 0, any = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (isfinite(v[i]) && v[i] > 0) {
+            fprintf(f, "%.17g %.17g\n", x[i], v[i]);
+            open = any = 1;
+            if (v[i] < *lo) *lo = v[i];
+            if (v[i] > *hi) *hi = v[i];
+        } else if (open) {
+            fputc('\n', f);
+            open = 0;
+        }
+    }
+    fputs("EOD\n", f);
+    return any;
+}
+
+/* The overlay's data and second axis: fd (broken like the curves, on their y range), and
+ * |f' - fd| and GSL's estimate on a log y2 axis (unlabelled in text: the key names them). y2[k]
+ * tells which error curve has points. */
+static void write_overlay(FILE *f, const nb_plot_data *d, double lo, double hi, int dumb,
+                          int y2[2]) {
+    fputs("$fd << EOD\n", f);
+    int open = 0;
+    for (size_t i = 0; i < d->n; i++) {
+        if (isfinite(d->fd[i])) {
+            fprintf(f, "%.17g %.17g\n", d->x[i], d->fd[i]);
+            open = 1;
+        }
+        if (open && i + 1 < d->n && nb__plot_break(d->fd, d->n, i, lo, hi)) {
+            fputc('\n', f);
+            open = 0;
+        }
+    }
+    fputs("EOD\n", f);
+    double a = INFINITY, b = 0;
+    y2[0] = log_block(f, "fddiff", d->x, d->fd_diff, d->n, &a, &b);
+    y2[1] = log_block(f, "fderr", d->x, d->fd_err, d->n, &a, &b);
+    if (!y2[0] && !y2[1]) return; /* nothing to draw on the log axis: no y2 at all */
+    /* a decade of room on each side, and at least three decades in all */
+    a /= 10;
+    b *= 10;
+    if (b < 1000 * a) b = 1000 * a;
+    fputs("set logscale y2\n", f);
+    fprintf(f, "set y2range [%.17g:%.17g]\n", a, b);
+    fputs("set y2tics\nset ytics nomirror\nset format y2 \"%.0e\"\n", f);
+    /* in text the label would be drawn over the plot; the key names the curves */
+    if (!dumb) fputs("set y2label \"|f' - fd|, GSL error\" noenhanced\n", f);
+}
+
 nb_status nb_plot_write_script(FILE *f, const nb_plot *p, const nb_plot_data *d) {
     if (!f || !p || !d || nb__plot_check(p, d, NULL, 0)) return NB_E_ARG;
     int dumb;
@@ -462,6 +599,8 @@ nb_status nb_plot_write_script(FILE *f, const nb_plot *p, const nb_plot_data *d)
         }
         fputs("EOD\n", f);
     }
+    int y2[2] = {0, 0}; /* the overlay's error curves that have a point to draw */
+    if (d->check && d->fd && d->fd_err && d->fd_diff) write_overlay(f, d, lo, hi, dumb, y2);
     fputs("plot ", f);
     for (int c = 0; c < d->ncurves; c++) {
         char label[32];
@@ -470,6 +609,17 @@ nb_status nb_plot_write_script(FILE *f, const nb_plot *p, const nb_plot_data *d)
                 c % NB_PLOT_MAX_CURVES + 1);
         quoted(f, label);
         fputs(" noenhanced", f);
+    }
+    if (d->check && d->fd && d->fd_err && d->fd_diff) {
+        /* fixed colours: the overlay stays distinguishable under any style file */
+        fputs(", \\\n     $fd using 1:2 with lines lw 2 dt 2 lc rgb \"#000000\" "
+              "title \"fd (central difference)\" noenhanced", f);
+        if (y2[0])
+            fputs(", \\\n     $fddiff using 1:2 axes x1y2 with linespoints lw 1 pt 7 ps 0.3 "
+                  "lc rgb \"#e6550d\" title \"|f' - fd| (y2)\" noenhanced", f);
+        if (y2[1])
+            fputs(", \\\n     $fderr using 1:2 axes x1y2 with lines lw 1 dt 3 lc rgb \"#636363\" "
+                  "title \"GSL error (y2)\" noenhanced", f);
     }
     fputc('\n', f);
     if (p->output) fputs("unset output\n", f);

@@ -1,6 +1,7 @@
 /* test_cli.c - every function of the language through the nabla command: the value and the first
  * three derivatives printed by `nabla diff` against the library's direct results (a Taylor pass on
- * the registry op itself). The command is found through the environment variable NABLA. */
+ * the registry op itself); and the columns of `nabla plot --check --data`. The command is found
+ * through the environment variable NABLA. */
 #define _POSIX_C_SOURCE 200809L /* popen */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
@@ -87,4 +88,34 @@ ParameterizedTest(struct row *r, cli, every_function) {
         }
     }
     nb_ctx_free(c);
+}
+
+/* nabla plot --check --data: the overlay's columns, read back from the table. f' against the
+ * analytic derivative, fd against it within GSL's own estimate, and the error column exactly
+ * |f' - fd| of the printed numbers (%.17g reads back exactly). */
+Test(cli, plot_check_data_columns) {
+    const char *nabla = getenv("NABLA");
+    cr_assert_not_null(nabla, "NABLA must name the nabla executable");
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "'%s' plot 'x^3*exp(-x)' --check --data --range 0.5:4 --samples 36", nabla);
+    FILE *p = popen(cmd, "r");
+    cr_assert_not_null(p);
+    char line[1024];
+    cr_assert_not_null(fgets(line, sizeof line, p));
+    cr_expect_str_eq(line, "x\tf\tf'\tfd\tfd_err\t|f'-fd|\n");
+    int rows = 0;
+    while (fgets(line, sizeof line, p)) {
+        double x, f, d1, fd, err, diff;
+        cr_assert_eq(sscanf(line, "%lf %lf %lf %lf %lf %lf", &x, &f, &d1, &fd, &err, &diff), 6, "%s", line);
+        double want = (3 * x * x - x * x * x) * exp(-x);
+        cr_expect(fabs(d1 - want) <= 1e-14 * fmax(1, fabs(want)), "f'(%g) = %.17g, analytic %.17g", x, d1, want);
+        cr_expect(fabs(fd - want) <= 4 * err + 1e-7 * fabs(want), "fd(%g) = %.17g +- %g, analytic %.17g",
+                  x, fd, err, want);
+        cr_expect_gt(err, 0);
+        cr_expect_eq(diff, fabs(d1 - fd), "x=%g: |f'-fd| column %.17g", x, diff);
+        rows++;
+    }
+    int st = pclose(p);
+    cr_expect_eq(WIFEXITED(st) ? WEXITSTATUS(st) : -1, 0);
+    cr_expect_eq(rows, 36);
 }

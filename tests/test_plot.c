@@ -1,6 +1,7 @@
 /* test_plot.c - plotting, in the library: sampling by automatic differentiation against the
- * library's derivatives (expressions and user functions), the TSV table, labels, and the script's
- * data for poles (tan, 1/x: no segment spikes across the visible range), kinks and gaps. */
+ * library's derivatives (expressions and user functions), the TSV table, labels, the script's
+ * data for poles (tan, 1/x: no segment spikes across the visible range), kinks and gaps, and the
+ * finite-difference overlay (its columns against analytic derivatives, its log axis). */
 #define _POSIX_C_SOURCE 200809L /* open_memstream */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -274,4 +275,135 @@ Test(poles, smooth_peaks_and_kinks_are_not_poles) {
     check_segments(s, &spikes, &lo, &hi);
     cr_expect_eq(spikes, 0);
     free(s);
+}
+
+/* ---- the finite-difference overlay (p->check) ---- */
+
+Test(overlay, expression_columns_against_analytic_derivatives) {
+    nb_expr *e = bound("sin(x)*exp(-x^2)", "x");
+    nb_plot p;
+    nb_plot_init(&p);
+    cr_expect_eq(p.check, 0, "no overlay by default");
+    p.a = -3, p.b = 3, p.samples = 61, p.check = 1;
+    p.ncurves = 1; /* f alone: the overlay still compares with f' by AD */
+    nb_plot_data d;
+    double at = 0;
+    cr_assert_eq(nb_plot_sample_expr(&p, e, 1, &at, 0, &d), NB_OK);
+    cr_assert_eq(d.check, 1);
+    cr_assert(d.fd && d.fd_err && d.fd_diff);
+    for (size_t i = 0; i < d.n; i++) {
+        double x = d.x[i], fp = (cos(x) - 2 * x * sin(x)) * exp(-x * x);
+        /* the central difference against the analytic derivative, within its own estimate (4 as
+         * in nabla/check.h) and the relative rounding GSL does not model */
+        cr_expect(fabs(d.fd[i] - fp) <= 4 * d.fd_err[i] + 1e-7 * fabs(fp), "x=%g: fd %.17g, f' %.17g (+- %g)",
+                  x, d.fd[i], fp, d.fd_err[i]);
+        cr_expect_gt(d.fd_err[i], 0);
+        cr_expect_lt(d.fd_err[i], 1e-8);
+        /* |f' - fd| with f' by dual numbers: the exact difference of the two doubles */
+        nb_dual r;
+        nb_dual dx = nb_dual_var(x);
+        cr_assert_eq(nb_expr_eval_dual(e, &dx, &r), NB_OK);
+        cr_expect_eq(d.fd_diff[i], fabs(r.d - d.fd[i]));
+        cr_expect_lt(d.fd_diff[i], 1e-8);
+    }
+    nb_plot_data_free(&d);
+    cr_expect_null(d.fd, "freed and zeroed");
+    /* without p->check the table has no overlay */
+    p.check = 0;
+    cr_assert_eq(nb_plot_sample_expr(&p, e, 1, &at, 0, &d), NB_OK);
+    cr_expect_eq(d.check, 0);
+    cr_expect_null(d.fd);
+    nb_plot_data_free(&d);
+    nb_expr_free(e);
+}
+
+Test(overlay, user_function_and_higher_orders) {
+    nb_plot p;
+    nb_plot_init(&p);
+    p.samples = 11, p.check = 1;
+    p.ncurves = 3;
+    p.orders[0] = 0, p.orders[1] = 1, p.orders[2] = 3; /* a Taylor pass per point */
+    nb_ctx *c = NULL;
+    nb_ctx_new(&c, NULL);
+    nb_plot_data d;
+    double at[2] = {99, 0};
+    cr_assert_eq(nb_plot_sample_fn(&p, c, xsinx, NULL, 2, at, 0, &d), NB_OK);
+    for (size_t i = 0; i < d.n; i++) {
+        double x = d.x[i], fp = sin(x) + x * cos(x);
+        cr_expect(fabs(d.fd[i] - fp) <= 4 * d.fd_err[i] + 1e-7 * fabs(fp), "x=%g", x);
+        cr_expect_eq(d.fd_diff[i], fabs(d.y[d.n + i] - d.fd[i]), "the error column is |f' - fd|");
+    }
+    cr_expect_eq(nb_ctx_status(c), NB_OK);
+    nb_plot_data_free(&d);
+    nb_ctx_free(c);
+}
+
+Test(overlay, tsv_columns_and_script) {
+    nb_expr *e = bound("sign(x) + x^2", "x");
+    nb_plot p;
+    nb_plot_init(&p);
+    p.a = -1, p.b = 1, p.samples = 5, p.check = 1;
+    nb_plot_data d;
+    double at = 0;
+    cr_assert_eq(nb_plot_sample_expr(&p, e, 1, &at, 0, &d), NB_OK);
+    /* at the jump (x = 0) finite differences break down: AD says 0, fd about 7/(3h) */
+    cr_expect_eq(d.y[d.n + 2], 0.0);
+    double h = 1e-4 * 0.2;
+    cr_expect(close_to(d.fd[2], 7 / (3 * h), 1e-12, 0), "fd at the jump %.17g", d.fd[2]);
+    cr_expect_eq(d.fd_diff[2], d.fd[2]);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    cr_assert_eq(nb_plot_write_data(f, &d, "x"), NB_OK);
+    fclose(f);
+    const char *header = "x\tf\tf'\tfd\tfd_err\t|f'-fd|\n";
+    cr_expect(strncmp(buf, header, strlen(header)) == 0, "header: %.40s", buf);
+    /* the row at the jump: six columns, the last two as printed */
+    char *row = strstr(buf, "\n0\t0\t0\t");
+    cr_assert_not_null(row, "%s", buf);
+    double cols[6];
+    cr_expect_eq(sscanf(row + 1, "%lf %lf %lf %lf %lf %lf", &cols[0], &cols[1], &cols[2], &cols[3],
+                        &cols[4], &cols[5]), 6);
+    cr_expect_eq(cols[3], d.fd[2]);
+    cr_expect_eq(cols[5], d.fd_diff[2]);
+    free(buf);
+    /* the script: fd on the curves' axis, the errors on a log y2 axis */
+    p.output = "out.svg";
+    buf = NULL;
+    f = open_memstream(&buf, &len);
+    cr_assert_eq(nb_plot_write_script(f, &p, &d), NB_OK);
+    fclose(f);
+    cr_expect_not_null(strstr(buf, "$fd << EOD\n"));
+    cr_expect_not_null(strstr(buf, "$fddiff << EOD\n"));
+    cr_expect_not_null(strstr(buf, "$fderr << EOD\n"));
+    cr_expect_not_null(strstr(buf, "set logscale y2\n"));
+    cr_expect_not_null(strstr(buf, "$fddiff using 1:2 axes x1y2"));
+    cr_expect_not_null(strstr(buf, "set y2label"));
+    /* zero errors are gaps on the log axis: no "x 0" line in the error blocks */
+    const char *blk = strstr(buf, "$fddiff << EOD\n");
+    const char *end = strstr(blk, "EOD\nset") ? strstr(blk + 15, "EOD\n") : NULL;
+    cr_assert_not_null(end);
+    for (const char *s = blk + 15; s < end; s = strchr(s, '\n') + 1) {
+        double x, v;
+        if (*s == '\n') continue;
+        cr_assert_eq(sscanf(s, "%lf %lf", &x, &v), 2);
+        cr_expect_gt(v, 0, "only positive values on the log axis");
+    }
+    free(buf);
+    nb_plot_data_free(&d);
+    nb_expr_free(e);
+    /* nothing positive to draw on the log axis (f = 0: fd and its estimate are exactly 0): no
+     * y2 axis at all, which gnuplot would refuse to scale */
+    e = bound("0*x", "x");
+    cr_assert_eq(nb_plot_sample_expr(&p, e, 1, &at, 0, &d), NB_OK);
+    buf = NULL;
+    f = open_memstream(&buf, &len);
+    cr_assert_eq(nb_plot_write_script(f, &p, &d), NB_OK);
+    fclose(f);
+    cr_expect_not_null(strstr(buf, "$fd using 1:2"));
+    cr_expect_null(strstr(buf, "logscale y2"));
+    cr_expect_null(strstr(buf, "axes x1y2"));
+    free(buf);
+    nb_plot_data_free(&d);
+    nb_expr_free(e);
 }

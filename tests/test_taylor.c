@@ -1,6 +1,7 @@
 /* test_taylor.c - Taylor levels: known series to orders 20, 50 and 100, agreement with nested
- * forward levels on every registry op (orders <= 4) and on composite expressions (order 10), the
- * zero-coefficient cases, the NaN policy, and nesting with other levels. */
+ * forward levels on every registry op (orders <= 4) and on composite expressions (order 10), tanh
+ * relatively accurate far from 0, the zero-coefficient cases, the NaN policy, and nesting with
+ * other levels. */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 #include <float.h>
@@ -160,6 +161,29 @@ ParameterizedTest(struct row *r, taylor_ops, against_nested_forward) {
         }
     }
     cr_expect_eq(nb_ctx_status(c), NB_OK);
+    nb_ctx_free(c);
+}
+
+/* tanh far from 0, relatively: sinh/cosh divided as for tan cancelled there (a relative error of
+ * 1e-6 in the first coefficient at x = 12, which the comparison above cannot see beside its
+ * absolute floor; nb_check_modes found it). Closed forms with t = tanh x, s = 1/cosh^2 x:
+ * tanh' = s, '' = -2 t s, ''' = 4 t^2 s - 2 s^2, '''' = 16 t s^2 - 8 t^3 s - none cancels. */
+Test(series, tanh_is_relatively_accurate_for_large_x) {
+    nb_ctx *c = new_ctx();
+    struct op_env e = {NB_OP_tanh, 0};
+    double xs[6] = {-30, -12, -3, 0.3, 12, 19};
+    for (int i = 0; i < 6; i++) {
+        double x = xs[i], v = 1, d[5];
+        cr_assert_eq(nb_taylor(c, op_fn, &e, 1, &x, &v, 4, d), NB_OK);
+        double t = tanh(x), ch = cosh(x), s = 1 / (ch * ch);
+        double want[5] = {t, s, -2 * t * s, 4 * t * t * s - 2 * s * s, 16 * t * s * s - 8 * t * t * t * s};
+        double fact = 1;
+        for (int k = 1; k <= 4; k++) d[k] *= (fact *= k);
+        /* a few roundings per coefficient and order */
+        for (int k = 0; k <= 4; k++)
+            cr_expect(close_to(d[k], want[k], 1e-14, 0), "tanh at %g, order %d: %.17g, closed form %.17g",
+                      x, k, d[k], want[k]);
+    }
     nb_ctx_free(c);
 }
 

@@ -16,5 +16,6 @@
 #include "nabla/taylor.h"
 #include "nabla/expr.h"
 #include "nabla/plot.h"
+#include "nabla/check.h"
 
 #endif /* NABLA_H */

@@ -49,39 +49,58 @@ typedef struct nb_plot {
                            svg, .pdf pdfcairo), else a window when a display is set and gnuplot
                            has a window terminal, else dumb text; "sixel" means sixelgd */
     int columns, lines; /* the dumb terminal's size; 0: 79 x 24 */
+    int check;          /* 1: also sample the finite-difference overlay (below); 0: not */
 } nb_plot;
 
-/* Defaults: range [-5, 5], 501 samples, curves f and f'. */
+/* Defaults: range [-5, 5], 501 samples, curves f and f', no overlay. */
 void nb_plot_init(nb_plot *p);
 
-/* A sampled table: x[i] (increasing) and y[c * n + i] for curve c (order orders[c]). */
+/* A sampled table: x[i] (increasing) and y[c * n + i] for curve c (order orders[c]).
+ *
+ * The finite-difference overlay (p->check): at each sample, fd[i] is gsl_deriv_central of f
+ * along the plotted variable, started from the step h = 1e-4 max(|x_i|, (b - a) / 10) (the
+ * check's step, nabla/check.h, scaled to the plot's range), fd_err[i] is GSL's error estimate,
+ * and fd_diff[i] = |f'(x_i) - fd[i]| with f' by automatic differentiation (whether or not order
+ * 1 is one of the curves). The drawing adds fd as a dashed curve beside f and its derivatives,
+ * and fd_diff and fd_err on a logarithmic second y axis: the picture of where finite differences
+ * break down (steps across a pole, a jump or a kink, rounding where f is large). A zero or
+ * non-finite entry is a gap there. */
 typedef struct nb_plot_data {
     size_t n;
     int ncurves;
     int orders[NB_PLOT_MAX_CURVES];
     double *x;
     double *y;
+    int check;       /* 1 when fd, fd_err and fd_diff hold the overlay; else they are NULL */
+    double *fd;
+    double *fd_err;
+    double *fd_diff;
 } nb_plot_data;
 
 /* Frees the table's arrays (and zeroes it); NULL is a no-op. */
 void nb_plot_data_free(nb_plot_data *d);
 
 /* Samples a bound expression along its bound name `wrt` (an index into the names given to
- * nb_expr_bind), the other names held at at[] (at[wrt] is ignored). NB_E_ARG for an invalid plot
- * (range, samples, curves, orders) or NULL arguments; NB_E_NOMEM; the expression's errors. */
+ * nb_expr_bind), the other names held at at[] (at[wrt] is ignored), and the overlay when
+ * p->check is set (f evaluated on plain doubles for the central differences). NB_E_ARG for an
+ * invalid plot (range, samples, curves, orders) or NULL arguments; NB_E_NOMEM; the expression's
+ * errors. */
 nb_status nb_plot_sample_expr(const nb_plot *p, nb_expr *e, size_t nvals, const double *at,
                               size_t wrt, nb_plot_data *out);
 
-/* Samples a user function of n inputs along input `wrt`, the others held at at[]. */
+/* Samples a user function of n inputs along input `wrt`, the others held at at[] (for the
+ * overlay, f is evaluated on constant handles on c). */
 nb_status nb_plot_sample_fn(const nb_plot *p, nb_ctx *c, nb_fn f, void *env, size_t n,
                             const double *at, size_t wrt, nb_plot_data *out);
 
 /* The table as TSV: a header "x f f' ..." (xname: the first column's name, NULL: "x"), then one
- * row per sample; numbers as %.17g, NaN as nan, infinities as inf and -inf. NB_E_IO on a write
- * error. */
+ * row per sample; numbers as %.17g, NaN as nan, infinities as inf and -inf. A table with the
+ * overlay has three more columns, "fd", "fd_err" and "|f'-fd|" (fd, fd_err, fd_diff). NB_E_IO on
+ * a write error. */
 nb_status nb_plot_write_data(FILE *f, const nb_plot_data *d, const char *xname);
 
-/* The gnuplot script that draws d as p says, with the data inline. NB_E_IO on a write error,
+/* The gnuplot script that draws d as p says, with the data inline (and d's overlay, when it has
+ * one, whatever p->check says). NB_E_IO on a write error,
  * NB_E_ARG for a table with no samples or no curves, a term that is not a plain gnuplot terminal
  * name (letters, digits, '_'), an output that is empty or begins with '|' (gnuplot would run it as
  * a command), or an output whose extension names no format when p->term is NULL. */

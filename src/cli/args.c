@@ -109,6 +109,22 @@ static int parse_range(cli_args *a, const char *v) {
     return 0;
 }
 
+/* --rtol R, --atol A: constant expressions, finite and >= 0 */
+static int parse_tolerance(cli_args *a, const char *opt, const char *v) {
+    double t;
+    int rc = cli_constant(a, opt, v, strlen(v), &t);
+    if (rc) return rc;
+    if (!(t >= 0)) return cli_usage_error(a->cmd, "%s '%s': a tolerance cannot be negative", opt, v);
+    if (opt[2] == 'r') {
+        a->rtol = t;
+        a->have_rtol = 1;
+    } else {
+        a->atol = t;
+        a->have_atol = 1;
+    }
+    return 0;
+}
+
 /* --orders 0,1,3 */
 static int parse_orders(cli_args *a, const char *v) {
     const char *s = v;
@@ -184,10 +200,12 @@ static int parse_order(cli_args *a, const char *v) {
     char *end;
     errno = 0;
     long n = strtol(v, &end, 10);
-    /* plot draws orders 0 .. N, one curve each */
-    int max = strcmp(a->cmd, "plot") == 0 ? NB_PLOT_MAX_CURVES - 1 : CLI_MAX_ORDER;
-    if (!isdigit((unsigned char)*v) || *end != 0 || errno || n < 0 || n > max)
-        return cli_usage_error(a->cmd, "--order '%s': expected an integer from 0 to %d", v, max);
+    /* plot draws orders 0 .. N, one curve each; check checks first or second derivatives */
+    int check = strcmp(a->cmd, "check") == 0;
+    int min = check ? 1 : 0;
+    int max = strcmp(a->cmd, "plot") == 0 ? NB_PLOT_MAX_CURVES - 1 : check ? 2 : CLI_MAX_ORDER;
+    if (!isdigit((unsigned char)*v) || *end != 0 || errno || n < min || n > max)
+        return cli_usage_error(a->cmd, "--order '%s': expected an integer from %d to %d", v, min, max);
     a->order = (int)n;
     return 0;
 }
@@ -201,7 +219,8 @@ static int takes(const char *cmd, const char *opt) {
         {"diff", " --at -f --order --wrt "},
         {"grad", " --at -f "},
         {"hess", " --at -f "},
-        {"plot", " --at -f --order --orders --wrt --range --samples -o --term --title --data --script "},
+        {"plot", " --at -f --order --orders --wrt --range --samples -o --term --title --data --script --check "},
+        {"check", " --at -f --order --rtol --atol "},
     };
     char key[32];
     snprintf(key, sizeof key, " %s ", opt);
@@ -230,18 +249,21 @@ int cli_parse_args(cli_args *a, const char *cmd, int argc, char **argv) {
         /* --opt VALUE and --opt=VALUE */
         const char *value = NULL;
         const char *opt = NULL;
-        if (!options_done && (strcmp(arg, "--data") == 0 || strcmp(arg, "--script") == 0)) {
+        if (!options_done && (strcmp(arg, "--data") == 0 || strcmp(arg, "--script") == 0 ||
+                              strcmp(arg, "--check") == 0)) {
             if (!takes(cmd, arg)) {
                 rc = cli_usage_error(cmd, "unknown option '%s' for '%s'", arg, cmd);
                 break;
             }
             if (arg[2] == 'd') a->data = 1;
-            else a->script = 1;
+            else if (arg[2] == 's') a->script = 1;
+            else a->check = 1;
             continue;
         }
         if (!options_done && arg[0] == '-' && arg[1] != 0) {
             static const char *const with_value[] = {"--at", "--orders", "--order", "--wrt", "-f",
-                                                     "--range", "--samples", "-o", "--term", "--title"};
+                                                     "--range", "--samples", "-o", "--term", "--title",
+                                                     "--rtol", "--atol"};
             for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++) {
                 size_t l = strlen(with_value[k]);
                 if (strncmp(arg, with_value[k], l) == 0 && (arg[l] == 0 || (arg[l] == '=' && arg[1] == '-'))) {
@@ -275,6 +297,8 @@ int cli_parse_args(cli_args *a, const char *cmd, int argc, char **argv) {
                 rc = parse_range(a, value);
             else if (strcmp(opt, "--samples") == 0)
                 rc = parse_samples(a, value);
+            else if (strcmp(opt, "--rtol") == 0 || strcmp(opt, "--atol") == 0)
+                rc = parse_tolerance(a, opt, value);
             else if (strcmp(opt, "-o") == 0) {
                 if (!*value) rc = cli_usage_error(cmd, "-o: empty file name");
                 else if (*value == '|')

@@ -7,7 +7,7 @@
 
 #include "nabla/nabla.h"
 
-enum { CLI_OK = 0, CLI_ERROR = 1, CLI_USAGE = 2 };
+enum { CLI_OK = 0, CLI_ERROR = 1, CLI_USAGE = 2, CLI_CHECK_FAILED = 3 };
 
 #define CLI_MAX_ORDER 100
 
@@ -19,7 +19,7 @@ typedef struct cli_args {
     size_t nbind;
     char **names;       /* bound names, in order of first appearance (owned) */
     double *values;
-    int order;          /* diff, plot: -1 when not given */
+    int order;          /* diff, plot, check: -1 when not given */
     const char *wrt;    /* diff, plot: NULL when not given */
     /* plot */
     int have_range;
@@ -29,6 +29,10 @@ typedef struct cli_args {
     long samples;       /* 0 when not given */
     const char *output, *term, *title;
     int data, script;
+    int check;          /* plot --check: the finite-difference overlay */
+    /* check */
+    int have_rtol, have_atol;
+    double rtol, atol;
     int help;           /* --help was given where an option may stand: show the help, run nothing */
 } cli_args;
 
@@ -42,6 +46,9 @@ int cli_run(const cli_args *a);
 
 /* The plot command (plot_cmd.c). */
 int cli_plot(const cli_args *a, nb_expr *e);
+
+/* The check command (check_cmd.c). */
+int cli_check(const cli_args *a, nb_expr *e);
 
 /* Parses a constant expression (a --at value, a --range end); 0 or a usage error. */
 int cli_constant(const cli_args *a, const char *what, const char *s, size_t n, double *out);

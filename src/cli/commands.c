@@ -1,4 +1,5 @@
-/* commands.c - eval, diff, grad, hess: parse EXPR, bind the --at names, run the library. */
+/* commands.c - eval, diff, grad, hess: parse EXPR, bind the --at names, run the library (plot and
+ * check have files of their own). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -139,9 +140,12 @@ int cli_run(const cli_args *a) {
         rc = cmd_grad(a, e);
     else if (strcmp(a->cmd, "plot") == 0)
         rc = cli_plot(a, e);
+    else if (strcmp(a->cmd, "check") == 0)
+        rc = cli_check(a, e);
     else
         rc = cmd_hess(a, e);
     nb_expr_free(e);
-    if (!rc && (fflush(stdout) != 0 || ferror(stdout))) rc = cli_fail(CLI_ERROR, "cannot write the output");
+    if ((!rc || rc == CLI_CHECK_FAILED) && (fflush(stdout) != 0 || ferror(stdout)))
+        rc = cli_fail(CLI_ERROR, "cannot write the output");
     return rc;
 }

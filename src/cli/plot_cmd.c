@@ -1,5 +1,6 @@
 /* plot_cmd.c - nabla plot: sample f and its derivatives by automatic differentiation and draw
- * them through gnuplot, print the table (--data) or the script (--script). */
+ * them through gnuplot, print the table (--data) or the script (--script); --check adds the
+ * finite-difference overlay. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdlib.h>
 #include <string.h>
@@ -104,6 +105,7 @@ int cli_plot(const cli_args *a, nb_expr *e) {
     p.xlabel = var;
     p.output = a->output;
     p.term = a->term;
+    p.check = a->check;
     text_size(&p.columns, &p.lines);
 
     nb_plot_data d = {0};

@@ -1,8 +1,9 @@
 #!/bin/sh
 # test_render.sh NABLA - nabla plot with the real gnuplot and with stand-ins for its failures:
 # PNG, SVG and PDF files that are valid and of plausible size; a text plot that shows both
-# curves; gnuplot absent (an empty PATH), killed mid-plot, failing; an unwritable output refused
-# before gnuplot starts. Every failure must exit 1 with a message, never die of SIGPIPE.
+# curves; the finite-difference overlay (--check) in png, svg and text; gnuplot absent (an empty
+# PATH), killed mid-plot, failing; an unwritable output refused before gnuplot starts. Every
+# failure must exit 1 with a message, never die of SIGPIPE.
 set -u
 nabla=$1
 case $nabla in /*) ;; *) nabla=$(pwd)/$nabla ;; esac
@@ -31,6 +32,24 @@ check "pdf exits 0" test $? -eq 0
 check "pdf magic" sh -c "head -c 5 '$tmp/t.pdf' | grep -q '%PDF-'"
 "$nabla" plot 'abs(x)' --term pngcairo -o "$tmp/abs.img"
 check "--term overrides the extension" sh -c "head -c 4 '$tmp/abs.img' | od -An -c | grep -q 'P   N   G'"
+
+# the finite-difference overlay (--check): fd dashed, |f' - fd| and GSL's estimate on a log y2
+# axis, in every kind of output
+"$nabla" plot 'tan(x)' --check --range -3:3 -o "$tmp/check.png"
+check "png with --check exits 0" test $? -eq 0
+check "png with --check magic" sh -c "head -c 8 '$tmp/check.png' | od -An -tx1 | tr -d ' \n' | grep -q '^89504e470d0a1a0a$'"
+"$nabla" plot 'sign(x)+x^2' --range -1:1 -o "$tmp/plain.svg"
+"$nabla" plot 'sign(x)+x^2' --check --range -1:1 -o "$tmp/check.svg"
+check "svg with --check exits 0" test $? -eq 0
+check "svg with --check draws more paths" test "$(grep -c '<path' "$tmp/check.svg")" -gt "$(grep -c '<path' "$tmp/plain.svg")"
+check "svg with --check names fd" grep -q "central difference" "$tmp/check.svg"
+check "svg with --check has log y2 tics" grep -q "1e-10" "$tmp/check.svg"
+env -u DISPLAY -u WAYLAND_DISPLAY COLUMNS=100 LINES=30 "$nabla" plot 'sin(x)' --check --range -pi:pi >"$tmp/check.txt"
+check "dumb with --check exits 0" test $? -eq 0
+check "dumb with --check has the overlay in its key" grep -q "fd (central difference)" "$tmp/check.txt"
+check "dumb with --check has log y2 tics" grep -q "1e-1[0-9]" "$tmp/check.txt"
+"$nabla" plot '0*x' --check --term dumb >/dev/null
+check "--check with nothing for the log axis exits 0" test $? -eq 0
 
 # a caller with its standard input and error closed: the pipe ends land on 0 and 2 and must be
 # moved out of the way before gnuplot's descriptors are set up
