@@ -195,13 +195,14 @@ void nb_gsl_adapter_free(nb_gsl_adapter *a) {
     nb_ctx_free(c);
 }
 
-static nb_status make(nb_gsl_adapter **out, enum kind kind, size_t n, size_t m) {
+static nb_status make(nb_gsl_adapter **out, enum kind kind, size_t n, size_t m,
+                      const nb_ctx_opts *opts) {
     if (!out) return NB_E_ARG;
     *out = NULL;
     if (n == 0 || (kind != MULTIMIN && kind != FUNCTION && m == 0)) return NB_E_ARG;
     if (m && n > SIZE_MAX / sizeof(double) / m) return NB_E_ARG;
     nb_ctx *c = NULL;
-    nb_status s = nb_ctx_new(&c, NULL);
+    nb_status s = nb_ctx_new(&c, opts);
     if (s) return s;
     nb_gsl_adapter *a = alloc_in(c, 1, sizeof *a);
     if (!a) {
@@ -228,9 +229,11 @@ static nb_status make(nb_gsl_adapter **out, enum kind kind, size_t n, size_t m) 
     return NB_OK;
 }
 
-nb_status nb_gsl_multimin_new(nb_gsl_adapter **out, nb_fn f, void *env, size_t n) {
+nb_status nb_gsl_multimin_new(nb_gsl_adapter **out, nb_fn f, void *env, size_t n,
+                         const nb_ctx_opts *opts) {
+    if (out) *out = NULL;
     if (!f) return NB_E_ARG;
-    nb_status s = make(out, MULTIMIN, n, 0);
+    nb_status s = make(out, MULTIMIN, n, 0, opts);
     if (s) return s;
     nb_gsl_adapter *a = *out;
     a->f = f;
@@ -243,9 +246,11 @@ nb_status nb_gsl_multimin_new(nb_gsl_adapter **out, nb_fn f, void *env, size_t n
     return NB_OK;
 }
 
-nb_status nb_gsl_multiroot_new(nb_gsl_adapter **out, nb_vfn f, void *env, size_t n) {
+nb_status nb_gsl_multiroot_new(nb_gsl_adapter **out, nb_vfn f, void *env, size_t n,
+                         const nb_ctx_opts *opts) {
+    if (out) *out = NULL;
     if (!f) return NB_E_ARG;
-    nb_status s = make(out, MULTIROOT, n, n);
+    nb_status s = make(out, MULTIROOT, n, n, opts);
     if (s) return s;
     nb_gsl_adapter *a = *out;
     a->vf = f;
@@ -258,9 +263,11 @@ nb_status nb_gsl_multiroot_new(nb_gsl_adapter **out, nb_vfn f, void *env, size_t
     return NB_OK;
 }
 
-nb_status nb_gsl_multifit_new(nb_gsl_adapter **out, nb_vfn f, void *env, size_t p, size_t n) {
+nb_status nb_gsl_multifit_new(nb_gsl_adapter **out, nb_vfn f, void *env, size_t p, size_t n,
+                         const nb_ctx_opts *opts) {
+    if (out) *out = NULL;
     if (!f) return NB_E_ARG;
-    nb_status s = make(out, MULTIFIT, p, n);
+    nb_status s = make(out, MULTIFIT, p, n, opts);
     if (s) return s;
     nb_gsl_adapter *a = *out;
     a->vf = f;
@@ -274,9 +281,11 @@ nb_status nb_gsl_multifit_new(nb_gsl_adapter **out, nb_vfn f, void *env, size_t 
     return NB_OK;
 }
 
-nb_status nb_gsl_function_new(nb_gsl_adapter **out, nb_fn f, void *env) {
+nb_status nb_gsl_function_new(nb_gsl_adapter **out, nb_fn f, void *env,
+                         const nb_ctx_opts *opts) {
+    if (out) *out = NULL;
     if (!f) return NB_E_ARG;
-    nb_status s = make(out, FUNCTION, 1, 0);
+    nb_status s = make(out, FUNCTION, 1, 0, opts);
     if (s) return s;
     nb_gsl_adapter *a = *out;
     a->f = f;

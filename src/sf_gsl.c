@@ -10,8 +10,9 @@
  *   Jn(n, NaN)    a report, where J0 and J1 return NaN quietly
  *   Y0, Y1        x < 0 and x = 0 (domain), x > 4.5e15 (GSL gives up on the phase), NaN;
  *                 Y1 overflows below 4.5e-308
- *   W0            x < -1/e (domain), +inf (no convergence), NaN; and it loses digits near 0
- *                 (2.8e-12 relative at 1e-30, 0 instead of x below 1e-300): a series there
+ *   W0            x < -1/e (domain), x >= 1.7976e308 and +inf (no convergence), NaN; and it
+ *                 loses digits near 0 (2.8e-12 relative at 1e-30, 0 instead of x below
+ *                 1e-300): a series there, Newton above 1e300
  *   Ai, Ai'       underflow above x = 103.9; Bi, Bi' overflow above 104.17 (Bi while its value,
  *                 1.2e307, is still finite)
  * Two places where GSL reports nothing but loses accuracy are also answered here: Jn for large x
@@ -130,6 +131,14 @@ double nb_sf_lambert_w0(double x) {
      * reports a domain error for the next double below */
     if (x < -0.36787944117144233) return NAN;
     if (x == INFINITY) return INFINITY;
+    if (x > 1e300) {
+        /* GSL's iteration reports no convergence from x = 1.79761528e308 up to DBL_MAX: Newton
+         * on w + log w = log x from the asymptotic start L1 - L2 + L2 / L1 (Corless et al. 1996,
+         * eq. 4.19), which is already within 1e-5 here; three steps reach rounding */
+        double l1 = log(x), l2 = log(l1), w = l1 - l2 + l2 / l1;
+        for (int k = 0; k < 3; k++) w -= (w + log(w) - l1) / (1.0 + 1.0 / w);
+        return w;
+    }
     if (fabs(x) < 1e-3) {
         /* GSL's W0 loses digits near 0 (2.8e-12 relative at 1e-30, and 0 below about 1e-300):
          * the series sum (-n)^(n-1) x^n / n! to n = 7; the next term is 52 x^8, below rounding */

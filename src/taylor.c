@@ -352,7 +352,9 @@ nb_var nb__taylor_op(nb_ctx *c, nb_level *L, nb_op op, nb_var x, nb_var y, int n
     int y_moves = 0;
     if (op == NB_OP_pow && y.tag == L->tag)
         for (int k = 1; k <= T && !y_moves; k++) y_moves = !nb__szero(J(L, y, k));
-    if (op == NB_OP_pow && y_moves && u0.v > 0) {
+    /* (only where x^y is a normal number: from an underflowed w0 = 0 every coefficient of exp
+     * would be 0, and a subnormal one has lost digits; pow's rule does not divide by it) */
+    if (op == NB_OP_pow && y_moves && u0.v > 0 && isnormal(w0.v)) {
         nb_var r = nb_exp(c, nb_mul(c, y, nb_log(c, x)));
         if (r.tag != L->tag) return w0;
         W(L, r.idx)[0] = w0;
@@ -428,7 +430,8 @@ nb_var nb__taylor_op(nb_ctx *c, nb_level *L, nb_op op, nb_var x, nb_var y, int n
         s = jet_powi(c, L, x, n, wi, T);
         break;
     case NB_OP_pow: {
-        /* an exponent that moves (at a base <= 0): pow's rule. A constant exponent: an integer
+        /* an exponent that moves (at a base <= 0, or where x^y is not a normal number): pow's
+         * rule. A constant exponent: an integer
          * constant is powi (exact at 0 and for a negative base); a zero or negative base takes
          * pow's rule (nested-forward semantics); otherwise the power recurrence */
         double r = v0.v;
@@ -455,13 +458,16 @@ nb_var nb__taylor_reduce(nb_ctx *c, nb_level *L, nb_op op, size_t n, const nb_va
          * coefficient overflows or underflows where the result does not (sqrt(sum x_i^2) would,
          * above |x_i| ~ 1e154 and below ~1e-154):
          *   2 r_k = sum_i sum_{j=0..k} (x_{i,j} / r_0) x_{i,k-j} - sum_{j=1..k-1} (r_j / r_0) r_{k-j}
-         * r_0 is the op's own value. At r_0 = 0 the series of sqrt(sum x_i^2), as IEEE gives. */
+         * r_0 is the op's own value. */
         nb_status st = nb__scratch_reserve(c, L, n ? n : 1);
         if (st) return nb__fail_var(c, st);
         for (size_t i = 0; i < n; i++) L->scratch[i] = J(L, x[i], 0);
         nb_var w0 = nb_norm(c, n, L->scratch);
         const int T = L->trunc;
-        if (T > 0 && w0.v != 0) {
+        /* at the zero vector (or where every x_i^2 underflows) the norm's partials are 0 by its
+         * rule, as in the other modes: the value alone, no series */
+        if (w0.v == 0 || T <= 0) return w0;
+        {
             int moves = 0;
             for (size_t i = 0; i < n && !moves; i++) moves = x[i].tag == L->tag;
             if (!moves) return w0;
@@ -488,12 +494,11 @@ nb_var nb__taylor_reduce(nb_ctx *c, nb_level *L, nb_op op, size_t n, const nb_va
         switch (op) {
         case NB_OP_sum: s = nb_add(c, s, x[i]); break;
         case NB_OP_dot: s = nb_add(c, s, nb_mul(c, x[i], y[i])); break;
-        case NB_OP_sumsq:
-        case NB_OP_norm: s = nb_add(c, s, nb_mul(c, x[i], x[i])); break;
+        case NB_OP_sumsq: s = nb_add(c, s, nb_mul(c, x[i], x[i])); break;
         default: return nb__fail_var(c, NB_E_ARG);
         }
     }
-    return op == NB_OP_norm ? nb_sqrt(c, s) : s;
+    return s;
 }
 
 /* ---- public ---- */

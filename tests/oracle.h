@@ -4,6 +4,7 @@
 #define NABLA_TEST_ORACLE_H
 
 #include <math.h>
+#include <stdlib.h>
 #include <gsl/gsl_deriv.h>
 
 /* |a - b| <= rel * max(|a|, |b|) + abs_floor, with equal infinities and two NaNs counting as
@@ -24,6 +25,22 @@ static inline double fd_central(double (*f)(double, void *), void *params, doubl
     double result;
     gsl_deriv_central(&F, x, h, &result, abserr);
     return result;
+}
+
+/* An allocation hook (nb_ctx_opts.alloc) that fails the k-th allocation, counting from 1, and
+ * frees correctly: for tests that walk every allocation failure in turn. */
+struct failing {
+    int count, fail_at;
+};
+static inline void *failing_alloc(void *ud, void *ptr, size_t old, size_t size) {
+    struct failing *f = (struct failing *)ud;
+    (void)old;
+    if (size == 0) {
+        free(ptr);
+        return NULL;
+    }
+    if (++f->count == f->fail_at) return NULL;
+    return realloc(ptr, size);
 }
 
 #endif

@@ -31,7 +31,7 @@ static struct fit_result fit(const nist_problem *p, int start, int accel,
                              const gsl_multifit_nlinear_scale *scale) {
     struct fit_result res = {0};
     nb_gsl_adapter *a = NULL;
-    cr_assert_eq(nb_gsl_multifit_new(&a, nist_residuals, (void *)p, (size_t)p->p, (size_t)p->n), NB_OK);
+    cr_assert_eq(nb_gsl_multifit_new(&a, nist_residuals, (void *)p, (size_t)p->p, (size_t)p->n, NULL), NB_OK);
     gsl_multifit_nlinear_fdf *fdf = nb_gsl_multifit_fdf(a);
     if (accel != 1) fdf->fvv = NULL;
     gsl_multifit_nlinear_parameters params = gsl_multifit_nlinear_default_parameters();
@@ -142,7 +142,7 @@ Test(nist, jacobian_and_fvv_against_finite_differences) {
     snprintf(path, sizeof path, "%s/nist/Thurber.txt", TEST_DATA_DIR);
     cr_assert_eq(nist_load(path, &p), 0);
     nb_gsl_adapter *a = NULL;
-    cr_assert_eq(nb_gsl_multifit_new(&a, nist_residuals, &p, (size_t)p.p, (size_t)p.n), NB_OK);
+    cr_assert_eq(nb_gsl_multifit_new(&a, nist_residuals, &p, (size_t)p.p, (size_t)p.n, NULL), NB_OK);
     gsl_multifit_nlinear_fdf *fdf = nb_gsl_multifit_fdf(a);
     gsl_vector_view b = gsl_vector_view_array(p.start[1], (size_t)p.p);
     gsl_matrix *J = gsl_matrix_alloc((size_t)p.n, (size_t)p.p);
@@ -207,7 +207,7 @@ static void broyden_tridiagonal(nb_ctx *c, const nb_var *x, nb_var *r, void *env
 static double solve(nb_vfn f, size_t n, const double *x0, double *x, size_t *iters) {
     gsl_set_error_handler_off();
     nb_gsl_adapter *a = NULL;
-    cr_assert_eq(nb_gsl_multiroot_new(&a, f, NULL, n), NB_OK);
+    cr_assert_eq(nb_gsl_multiroot_new(&a, f, NULL, n, NULL), NB_OK);
     gsl_multiroot_fdfsolver *s = gsl_multiroot_fdfsolver_alloc(gsl_multiroot_fdfsolver_hybridsj, n);
     gsl_vector_const_view v = gsl_vector_const_view_array(x0, n);
     gsl_multiroot_fdfsolver_set(s, nb_gsl_multiroot_fdf(a), &v.vector);
@@ -260,7 +260,7 @@ static nb_var well(nb_ctx *c, const nb_var *x, void *env) {
 Test(one_dimension, newton_and_brent) {
     gsl_set_error_handler_off();
     nb_gsl_adapter *a = NULL;
-    cr_assert_eq(nb_gsl_function_new(&a, cos_minus_x, NULL), NB_OK);
+    cr_assert_eq(nb_gsl_function_new(&a, cos_minus_x, NULL, NULL), NB_OK);
     gsl_root_fdfsolver *s = gsl_root_fdfsolver_alloc(gsl_root_fdfsolver_newton);
     gsl_root_fdfsolver_set(s, nb_gsl_function_fdf(a), 1.0);
     double x = 1, prev;
@@ -275,7 +275,7 @@ Test(one_dimension, newton_and_brent) {
     gsl_root_fdfsolver_free(s);
     nb_gsl_adapter_free(a);
 
-    cr_assert_eq(nb_gsl_function_new(&a, well, NULL), NB_OK);
+    cr_assert_eq(nb_gsl_function_new(&a, well, NULL, NULL), NB_OK);
     gsl_min_fminimizer *m = gsl_min_fminimizer_alloc(gsl_min_fminimizer_brent);
     gsl_min_fminimizer_set(m, nb_gsl_function(a), 1.5, 0, 3);
     status = GSL_CONTINUE;
@@ -301,7 +301,7 @@ static nb_var rosen2(nb_ctx *c, const nb_var *x, void *env) {
 Test(adapter, no_allocation_after_the_first_iteration) {
     gsl_set_error_handler_off();
     nb_gsl_adapter *a = NULL;
-    cr_assert_eq(nb_gsl_multimin_new(&a, rosen2, NULL, 2), NB_OK);
+    cr_assert_eq(nb_gsl_multimin_new(&a, rosen2, NULL, 2, NULL), NB_OK);
     gsl_multimin_fdfminimizer *s = gsl_multimin_fdfminimizer_alloc(gsl_multimin_fdfminimizer_vector_bfgs2, 2);
     gsl_vector_const_view x0 = gsl_vector_const_view_array((double[]){-1.2, 1}, 2);
     gsl_multimin_fdfminimizer_set(s, nb_gsl_multimin_fdf(a), &x0.vector, 0.01, 0.1);
@@ -329,7 +329,7 @@ static nb_var broken(nb_ctx *c, const nb_var *x, void *env) {
 
 Test(adapter, errors_are_kept_and_callbacks_return_nan) {
     nb_gsl_adapter *a = NULL;
-    cr_assert_eq(nb_gsl_multimin_new(&a, broken, NULL, 2), NB_OK);
+    cr_assert_eq(nb_gsl_multimin_new(&a, broken, NULL, 2, NULL), NB_OK);
     gsl_multimin_function_fdf *F = nb_gsl_multimin_fdf(a);
     gsl_vector *x = gsl_vector_alloc(2), *g = gsl_vector_alloc(2);
     gsl_vector_set_all(x, 1);
@@ -344,8 +344,52 @@ Test(adapter, errors_are_kept_and_callbacks_return_nan) {
     gsl_vector_free(g);
     nb_gsl_adapter_free(a);
     /* bad arguments */
-    cr_expect_eq(nb_gsl_multimin_new(&a, NULL, NULL, 2), NB_E_ARG);
-    cr_expect_eq(nb_gsl_multimin_new(&a, rosen2, NULL, 0), NB_E_ARG);
+    cr_expect_eq(nb_gsl_multimin_new(&a, NULL, NULL, 2, NULL), NB_E_ARG);
+    cr_expect_eq(nb_gsl_multimin_new(&a, rosen2, NULL, 0, NULL), NB_E_ARG);
     cr_expect_null(nb_gsl_multiroot_fdf(NULL));
     nb_gsl_adapter_free(NULL);
+}
+
+/* The adapter's context takes the caller's options: every allocation goes through the hook, and
+ * failing the k-th one, for every k, gives NB_E_NOMEM from the constructor or a NaN gradient
+ * with NB_E_NOMEM kept in the adapter - never a crash, a wrong number or (under the sanitizer
+ * build) a leak. */
+
+Test(adapter, every_allocation_failure_is_a_status) {
+    int total = -1;
+    for (int k = 1; k < 1000; k++) {
+        struct failing f = {0, k};
+        nb_ctx_opts o;
+        nb_ctx_opts_init(&o);
+        o.alloc = failing_alloc;
+        o.alloc_ud = &f;
+        nb_gsl_adapter *a = (nb_gsl_adapter *)&f; /* not NULL: the constructor must reset it */
+        nb_status s = nb_gsl_multimin_new(&a, rosen2, NULL, 2, &o);
+        double g0 = NAN, g1 = NAN, fx = NAN;
+        if (s == NB_OK) {
+            gsl_multimin_function_fdf *F = nb_gsl_multimin_fdf(a);
+            double xs[2] = {-1.2, 1};
+            gsl_vector_view x = gsl_vector_view_array(xs, 2);
+            gsl_vector *g = gsl_vector_alloc(2);
+            F->fdf(&x.vector, F->params, &fx, g);
+            g0 = gsl_vector_get(g, 0);
+            g1 = gsl_vector_get(g, 1);
+            s = nb_gsl_adapter_status(a);
+            gsl_vector_free(g);
+            nb_gsl_adapter_free(a);
+        } else {
+            cr_expect_null(a, "failed constructor leaves *out NULL (k = %d)", k);
+        }
+        if (f.count < k) { /* no allocation failed */
+            cr_assert_eq(s, NB_OK);
+            cr_expect(close_to(g0, -215.6, 1e-12, 0) && close_to(g1, -88, 1e-12, 0),
+                      "gradient (%.17g, %.17g)", g0, g1);
+            cr_expect(close_to(fx, 24.2, 1e-12, 0));
+            total = k - 1;
+            break;
+        }
+        cr_expect_eq(s, NB_E_NOMEM, "allocation %d failed: status %d", k, (int)s);
+        if (s == NB_OK) cr_expect(isnan(g0) && isnan(g1), "a failure never gives a number");
+    }
+    cr_expect_gt(total, 3, "the adapter allocates through the hook (%d allocations)", total);
 }

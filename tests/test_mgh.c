@@ -171,7 +171,7 @@ ParameterizedTestParameters(mgh, gradient_at_x0) {
 /* The gradient GSL's solvers see: the multimin adapter's df at x0. */
 ParameterizedTest(mgh_problem *p, mgh, gradient_at_x0) {
     nb_gsl_adapter *a = NULL;
-    cr_assert_eq(nb_gsl_multimin_new(&a, mgh_objective, p, (size_t)p->n), NB_OK);
+    cr_assert_eq(nb_gsl_multimin_new(&a, mgh_objective, p, (size_t)p->n, NULL), NB_OK);
     gsl_multimin_function_fdf *F = nb_gsl_multimin_fdf(a);
     gsl_vector_const_view x0 = gsl_vector_const_view_array(p->x0, (size_t)p->n);
     double g[MGH_MAX_N];
@@ -228,7 +228,7 @@ static struct run minimize(const mgh_problem *p) {
     size_t n = (size_t)p->n;
     struct scaled env = {p, 1.0};
     nb_gsl_adapter *a = NULL;
-    cr_assert_eq(nb_gsl_multimin_new(&a, scaled_objective, &env, n), NB_OK);
+    cr_assert_eq(nb_gsl_multimin_new(&a, scaled_objective, &env, n, NULL), NB_OK);
     gsl_multimin_function_fdf *F = nb_gsl_multimin_fdf(a);
     gsl_multimin_fdfminimizer *s =
         gsl_multimin_fdfminimizer_alloc(gsl_multimin_fdfminimizer_vector_bfgs2, n);

@@ -428,20 +428,6 @@ Test(errors, levels) {
     nb_ctx_free(NULL);
 }
 
-/* An allocation hook that fails the k-th allocation (counting from 1) and frees correctly. */
-struct failing {
-    int count, fail_at;
-};
-static void *failing_alloc(void *ud, void *ptr, size_t old, size_t size) {
-    struct failing *f = ud;
-    (void)old;
-    if (size == 0) {
-        free(ptr);
-        return NULL;
-    }
-    if (++f->count == f->fail_at) return NULL;
-    return realloc(ptr, size);
-}
 
 Test(errors, every_allocation_failure_is_a_status) {
     struct rosen_env env = {200};

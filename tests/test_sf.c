@@ -2,6 +2,7 @@
  * constants and GSL, and a sweep over a wide grid with GSL's default (aborting) error handler
  * installed, which completes only if the range guards keep every GSL call quiet. */
 #include <criterion/criterion.h>
+#include <float.h>
 #include <gsl/gsl_errno.h>
 #include <gsl/gsl_sf_psi.h>
 
@@ -347,6 +348,14 @@ Test(special, limits) {
     cr_expect(isnan(nb_sf_airy_ai(-2e6)), "the phase is lost below -2^20");
     cr_expect(isnan(nb_sf_airy_ai(NAN)));
     cr_expect_eq(nb_sf_lambert_w0(INFINITY), INFINITY);
+    /* above 1e300 (GSL reports no convergence from 1.7976e308 on): w + log w = log x */
+    const double big[] = {1e300, 3e304, 1.7976152833210912e308, DBL_MAX};
+    for (int i = 0; i < 4; i++) {
+        double w = nb_sf_lambert_w0(big[i]);
+        cr_expect(close_to(w + log(w), log(big[i]), 2 * DBL_EPSILON, 0), "W(%g) = %.17g", big[i], w);
+    }
+    cr_expect(close_to(nb_sf_lambert_w0(1e300), 684.24720862976085, 4 * DBL_EPSILON, 0),
+              "joins GSL's value at 1e300");
     /* the derivative at the branch point of W: +inf; J1' at 0 is 1/2 (the (J0 - J2)/2 form) */
     nb_ctx *c = sf_ctx();
     struct op1 w = {NB_OP_lambert_w0, 0}, j1 = {NB_OP_bessel_j1, 0};
@@ -393,6 +402,7 @@ Test(special, sweep_with_aborting_handler) {
     }
     /* and the edges: 0, +-inf, NaN, the branch point, the guards' thresholds */
     const double edges[] = {0.0, -0.0, INFINITY, -INFINITY, NAN, -0.36787944117144233,
+                            DBL_MAX, 1.7976152833210912e308, 1e300, 1.0000001e300,
                             103.89, 104.1685, 104.2078, 104.43, -1048576.0, -1048577.0,
                             4.5e15, 4.46e-308, 1e-8, 1000.0, 1000.5};
     for (size_t k = 0; k < sizeof edges / sizeof edges[0]; k++)

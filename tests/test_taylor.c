@@ -349,3 +349,92 @@ Test(api, errors) {
     cr_expect_eq(nb_ctx_status(c), NB_E_STALE);
     nb_ctx_free(c);
 }
+
+/* ---- regressions from a review: each compares Taylor with nested forward levels (and a known
+ * value) where one of them used to be wrong ---- */
+
+static nb_var pow_xy(nb_ctx *c, const nb_var *x, void *env) {
+    (void)env;
+    return nb_pow(c, x[0], x[1]);
+}
+F1(h_pow_moving, nb_pow(c, x, nb_add(c, x, nb_const(2))))
+F1(h_tanh_sq, nb_tanh(c, nb_mul(c, x, x)))
+F1(f_tanh_plain, nb_tanh(c, x))
+static nb_var norm_fn(nb_ctx *c, const nb_var *x, void *env) {
+    (void)env;
+    return nb_norm(c, 2, x);
+}
+/* d/dy of d/dx f at (x, y), forward over forward */
+struct fn_of2 {
+    nb_fn f;
+};
+static nb_var dfdx(nb_ctx *c, const nb_var *x, void *env) {
+    nb_var g[2];
+    nb_gradient_var(c, ((const struct fn_of2 *)env)->f, NULL, 2, x, NULL, g);
+    return g[0];
+}
+
+Test(review, pow_mixed_partial_at_zero_exponent) {
+    /* d2/dx dy x^y = x^(y-1) (1 + y log x): 1/3 at (3, 0). pow's d/dx rule used to be the
+     * constant 0 wherever y = 0, so its y-derivative was lost. */
+    nb_ctx *c = new_ctx();
+    double x[2] = {3, 0}, g[2];
+    struct fn_of2 box = {pow_xy};
+    cr_assert_eq(nb_gradient(c, dfdx, &box, 2, x, NULL, g), NB_OK);
+    cr_expect(close_to(g[1], 1.0 / 3.0, 1e-15, 0), "d2/dx dy = %.17g", g[1]);
+    cr_expect_eq(g[0], 0.0, "d2/dx2 x^0 = 0");
+    /* and at (0, 0) the d/dx partial stays 0, not 0 * inf */
+    double z[2] = {0, 0}, dz[2];
+    cr_assert_eq(nb_gradient(c, pow_xy, NULL, 2, z, NULL, dz), NB_OK);
+    cr_expect_eq(dz[0], 0.0);
+    /* nested forward through a moving exponent: the 5th derivative of (0.5 + t)^(3 + t) at 0
+     * (60.764130201825..., by Taylor and by an independent high-precision computation) */
+    double a[2] = {0.5, 3}, v[2] = {1, 1}, tay[6], nes[6];
+    cr_assert_eq(nb_taylor(c, pow_xy, NULL, 2, a, v, 5, tay), NB_OK);
+    nested_derivatives(c, pow_xy, NULL, 2, a, v, 5, nes);
+    cr_expect(close_to(tay[5] * 120, 60.764130201825, 1e-12, 0), "Taylor %.15g", tay[5] * 120);
+    cr_expect(close_to(nes[5], 60.764130201825, 1e-12, 0), "nested %.15g", nes[5]);
+    nb_ctx_free(c);
+}
+
+Test(review, pow_with_moving_exponent_where_the_value_underflows) {
+    /* x^(x+2) at 1e-170 underflows to 0, but f' = (x+2) x^(x+1) + x^(x+2) log x = 2e-170 (to
+     * 1e-167 relative) and f'' ~ 2 are normal numbers; Taylor used to give 0 at every order */
+    nb_ctx *c = new_ctx();
+    double d[3], fx, d1;
+    cr_assert_eq(nb_derivatives(c, h_pow_moving, NULL, 1e-170, 2, d), NB_OK);
+    cr_assert_eq(nb_derivative(c, h_pow_moving, NULL, 1e-170, &fx, &d1), NB_OK);
+    cr_expect(close_to(d1, 2e-170, 1e-12, 0), "forward: %g", d1);
+    cr_expect(close_to(d[1], d1, 1e-12, 0), "Taylor f' %g, forward %g", d[1], d1);
+    cr_expect(close_to(d[2], 2, 1e-6, 0), "Taylor f'' %g", d[2]);
+    nb_ctx_free(c);
+}
+
+Test(review, norm_at_the_zero_vector_as_the_other_modes) {
+    /* the norm's partials are 0 at the zero vector (its rule): Taylor used sqrt's series there
+     * and gave infinities */
+    nb_ctx *c = new_ctx();
+    double x[2] = {0, 0}, v[2] = {1, 0.5}, tay[4], nes[4];
+    cr_assert_eq(nb_taylor(c, norm_fn, NULL, 2, x, v, 3, tay), NB_OK);
+    nested_derivatives(c, norm_fn, NULL, 2, x, v, 3, nes);
+    for (int k = 0; k <= 3; k++)
+        cr_expect(tay[k] == 0 && nes[k] == 0, "order %d: Taylor %g, nested %g", k, tay[k], nes[k]);
+    nb_ctx_free(c);
+}
+
+Test(review, tanh_far_out_in_nested_levels) {
+    /* d3/dx3 tanh(x^2) at x = 12 is 1.8436e-120 (Taylor; an independent high-precision value
+     * agrees): nested levels differentiated tanh's rule 1/(cosh cosh) through cosh^4, which
+     * overflows; now the square of 1/cosh. And tanh'' at 200 = -2 tanh sech^2 = -1.53e-173. */
+    nb_ctx *c = new_ctx();
+    double x = 12, v = 1, tay[4], nes[4];
+    cr_assert_eq(nb_taylor(c, h_tanh_sq, NULL, 1, &x, &v, 3, tay), NB_OK);
+    nested_derivatives(c, h_tanh_sq, NULL, 1, &x, &v, 3, nes);
+    cr_expect(close_to(tay[3] * 6, 1.8436e-120, 1e-4, 0), "Taylor %.6g", tay[3] * 6);
+    cr_expect(close_to(nes[3], tay[3] * 6, 1e-10, 0), "nested %.17g, Taylor %.17g", nes[3], tay[3] * 6);
+    double x2 = 200, h, g;
+    cr_assert_eq(nb_hessian(c, f_tanh_plain, NULL, 1, &x2, NULL, &g, &h), NB_OK);
+    double sech = 1 / cosh(200.0);
+    cr_expect(close_to(h, -2 * tanh(200.0) * sech * sech, 1e-13, 0), "tanh''(200) = %g", h);
+    nb_ctx_free(c);
+}

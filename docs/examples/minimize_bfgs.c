@@ -14,7 +14,7 @@ static nb_var rosenbrock(nb_ctx *c, const nb_var *x, void *env) {
 int main(void) {
     gsl_set_error_handler_off(); /* statuses instead of aborts from GSL itself */
     nb_gsl_adapter *a;
-    if (nb_gsl_multimin_new(&a, rosenbrock, NULL, 2)) return 1;
+    if (nb_gsl_multimin_new(&a, rosenbrock, NULL, 2, NULL)) return 1;
     gsl_multimin_fdfminimizer *s =
         gsl_multimin_fdfminimizer_alloc(gsl_multimin_fdfminimizer_vector_bfgs2, 2);
     double start[2] = {-1.2, 1};

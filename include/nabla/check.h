@@ -89,8 +89,10 @@ typedef enum nb_check_verdict {
     NB_CHECK_UNRESOLVED, /* within the tolerance, but the central difference is too uncertain
                             to confirm the derivative (abserr > res_tol): a jump or kink within
                             its step, or noise in f */
-    NB_CHECK_NONFINITE   /* value or central difference is NaN or infinite (f undefined or
-                            singular within the step); cross-mode entries: one is not finite */
+    NB_CHECK_NONFINITE   /* value, central difference or GSL's error estimate is NaN or
+                            infinite (f undefined or singular within the step, or |f| near
+                            DBL_MAX, where GSL's rounding estimate overflows); cross-mode
+                            entries: one is not finite */
 } nb_check_verdict;
 
 typedef struct nb_check_entry {
@@ -125,7 +127,11 @@ typedef struct nb_check_report {
 typedef struct nb_check_opts {
     int order;        /* 1: first derivatives only; 2: also second derivatives (default) */
     double step;      /* GSL's initial step along x_i is step * max(1, |x_i|); default 1e-4
-                         (GSL then balances truncation against rounding on its own) */
+                         (GSL then balances truncation against rounding on its own). It assumes
+                         f varies on the scale of x_i: far from 0 a function that varies faster
+                         (sin at x = 1e9, where the step spans 10^4 periods) gets a central
+                         difference near 0 with a small error estimate, and the entry is DIFFER
+                         although nabla is right; give a smaller step there */
     double k;         /* default 4 */
     double rtol;      /* default 1e-7 */
     double atol;      /* default 0 */

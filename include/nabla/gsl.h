@@ -64,28 +64,37 @@ nb_status nb_jvp_gsl(nb_ctx *c, nb_vfn f, void *env, const gsl_vector *x, const 
  * default handler aborts, so a program that wants statuses instead should call
  * gsl_set_error_handler_off() (or install its own handler) before iterating.
  *
- * The function objects live inside the adapter: they stay valid until nb_gsl_adapter_free. */
+ * The function objects live inside the adapter: they stay valid until nb_gsl_adapter_free.
+ *
+ * Every constructor takes the options of the adapter's context last (NULL: nb_ctx_opts_init's
+ * defaults), so its allocations go through the caller's hook and its tape can be capped. On
+ * failure *out is NULL: NB_E_ARG for a NULL out or f, n = 0, or sizes whose product overflows;
+ * NB_E_NOMEM when an allocation fails (nothing is leaked). */
 
 typedef struct nb_gsl_adapter nb_gsl_adapter;
 
 /* A minimizer adapter for f: R^n -> R: f, df and fdf of the object from nb_gsl_multimin_fdf. */
-nb_status nb_gsl_multimin_new(nb_gsl_adapter **out, nb_fn f, void *env, size_t n);
+nb_status nb_gsl_multimin_new(nb_gsl_adapter **out, nb_fn f, void *env, size_t n,
+                         const nb_ctx_opts *opts);
 gsl_multimin_function_fdf *nb_gsl_multimin_fdf(nb_gsl_adapter *a);
 
 /* A root-finding adapter for f: R^n -> R^n (an nb_vfn): f, df (the Jacobian) and fdf. */
-nb_status nb_gsl_multiroot_new(nb_gsl_adapter **out, nb_vfn f, void *env, size_t n);
+nb_status nb_gsl_multiroot_new(nb_gsl_adapter **out, nb_vfn f, void *env, size_t n,
+                         const nb_ctx_opts *opts);
 gsl_multiroot_function_fdf *nb_gsl_multiroot_fdf(nb_gsl_adapter *a);
 
 /* A least-squares adapter for residuals r: R^p -> R^n (p parameters, n residuals; GSL's names):
  * f, df (the n x p Jacobian) and fvv (sum_jk d2 r_i/dx_j dx_k v_j v_k, by forward over forward).
  * Set the object's fvv to NULL for a fit without geodesic acceleration's second derivative, or
  * df to NULL for GSL's internal finite differences. */
-nb_status nb_gsl_multifit_new(nb_gsl_adapter **out, nb_vfn f, void *env, size_t p, size_t n);
+nb_status nb_gsl_multifit_new(nb_gsl_adapter **out, nb_vfn f, void *env, size_t p, size_t n,
+                         const nb_ctx_opts *opts);
 gsl_multifit_nlinear_fdf *nb_gsl_multifit_fdf(nb_gsl_adapter *a);
 
 /* A one-dimensional adapter for f: R -> R (an nb_fn of one input): a gsl_function (the value)
  * and a gsl_function_fdf (value and derivative, by forward mode). */
-nb_status nb_gsl_function_new(nb_gsl_adapter **out, nb_fn f, void *env);
+nb_status nb_gsl_function_new(nb_gsl_adapter **out, nb_fn f, void *env,
+                         const nb_ctx_opts *opts);
 gsl_function *nb_gsl_function(nb_gsl_adapter *a);
 gsl_function_fdf *nb_gsl_function_fdf(nb_gsl_adapter *a);
 

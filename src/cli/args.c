@@ -109,11 +109,17 @@ static int parse_range(cli_args *a, const char *v) {
     return 0;
 }
 
-/* --rtol R, --atol A: constant expressions, finite and >= 0 */
+/* --rtol R, --atol A: constant expressions, finite and >= 0; --step H: finite and > 0 */
 static int parse_tolerance(cli_args *a, const char *opt, const char *v) {
     double t;
     int rc = cli_constant(a, opt, v, strlen(v), &t);
     if (rc) return rc;
+    if (opt[2] == 's') {
+        if (!(t > 0)) return cli_usage_error(a->cmd, "%s '%s': the step must be positive", opt, v);
+        a->step = t;
+        a->have_step = 1;
+        return 0;
+    }
     if (!(t >= 0)) return cli_usage_error(a->cmd, "%s '%s': a tolerance cannot be negative", opt, v);
     if (opt[2] == 'r') {
         a->rtol = t;
@@ -220,7 +226,7 @@ static int takes(const char *cmd, const char *opt) {
         {"grad", " --at -f "},
         {"hess", " --at -f "},
         {"plot", " --at -f --order --orders --wrt --range --samples -o --term --title --data --script --check "},
-        {"check", " --at -f --order --rtol --atol "},
+        {"check", " --at -f --order --rtol --atol --step "},
     };
     char key[32];
     snprintf(key, sizeof key, " %s ", opt);
@@ -263,7 +269,7 @@ int cli_parse_args(cli_args *a, const char *cmd, int argc, char **argv) {
         if (!options_done && arg[0] == '-' && arg[1] != 0) {
             static const char *const with_value[] = {"--at", "--orders", "--order", "--wrt", "-f",
                                                      "--range", "--samples", "-o", "--term", "--title",
-                                                     "--rtol", "--atol"};
+                                                     "--rtol", "--atol", "--step"};
             for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++) {
                 size_t l = strlen(with_value[k]);
                 if (strncmp(arg, with_value[k], l) == 0 && (arg[l] == 0 || (arg[l] == '=' && arg[1] == '-'))) {
@@ -297,7 +303,8 @@ int cli_parse_args(cli_args *a, const char *cmd, int argc, char **argv) {
                 rc = parse_range(a, value);
             else if (strcmp(opt, "--samples") == 0)
                 rc = parse_samples(a, value);
-            else if (strcmp(opt, "--rtol") == 0 || strcmp(opt, "--atol") == 0)
+            else if (strcmp(opt, "--rtol") == 0 || strcmp(opt, "--atol") == 0 ||
+                     strcmp(opt, "--step") == 0)
                 rc = parse_tolerance(a, opt, value);
             else if (strcmp(opt, "-o") == 0) {
                 if (!*value) rc = cli_usage_error(cmd, "-o: empty file name");

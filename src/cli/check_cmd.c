@@ -110,6 +110,7 @@ int cli_check(const cli_args *a, nb_expr *e) {
     if (a->order > 0) o.order = a->order;
     if (a->have_rtol) o.rtol = a->rtol;
     if (a->have_atol) o.atol = a->atol;
+    if (a->have_step) o.step = a->step;
     nb_ctx *c = NULL;
     if (nb_ctx_new(&c, NULL)) return cli_fail(CLI_ERROR, "out of memory");
     nb_check_report fd = {0}, modes = {0};
@@ -153,8 +154,9 @@ int cli_check(const cli_args *a, nb_expr *e) {
             puts("  UNRESOLVED: the central difference is too uncertain to confirm the derivative "
                  "(a jump or kink\n  within its step, or noise in f)");
         if (seen & (1u << NB_CHECK_NONFINITE))
-            puts("  NONFINITE: a derivative or central difference is NaN or infinite (f undefined "
-                 "or singular\n  within the step)");
+            puts("  NONFINITE: a derivative, central difference or GSL error estimate is NaN or "
+                 "infinite (f undefined\n  or singular within the step, or so large that GSL's "
+                 "estimate overflows)");
     }
     nb_check_report_free(&fd);
     nb_check_report_free(&modes);

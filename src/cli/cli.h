@@ -31,8 +31,8 @@ typedef struct cli_args {
     int data, script;
     int check;          /* plot --check: the finite-difference overlay */
     /* check */
-    int have_rtol, have_atol;
-    double rtol, atol;
+    int have_rtol, have_atol, have_step;
+    double rtol, atol, step;
     int help;           /* --help was given where an option may stand: show the help, run nothing */
 } cli_args;
 

@@ -99,7 +99,7 @@ static const struct {
      "--script the gnuplot script. Gaps at non-finite values; poles are not drawn as spikes.\n"
      "--check adds f' by central differences (gsl_deriv_central) and, on a log y2 axis, the\n"
      "error |f' - fd| and GSL's error estimate: where finite differences break down.\n"},
-    {"check", "nabla check EXPR --at x=V,y=W,... [--order 1|2] [--rtol R] [--atol A]",
+    {"check", "nabla check EXPR --at x=V,y=W,... [--order 1|2] [--rtol R] [--atol A] [--step H]",
      "Checks nabla's derivatives at the --at point: the gradient (reverse mode) and the\n"
      "derivatives along each variable (forward mode) against GSL's central differences, the\n"
      "Hessian (forward over reverse) against central differences of the gradient, and forward,\n"
@@ -107,7 +107,9 @@ static const struct {
      "value, the reference, GSL's error estimate, the difference, the tolerance and a verdict.\n"
      "An entry passes when |nabla - fd| <= 4 x GSL error + rtol x max(|nabla|, |fd|) + atol and\n"
      "GSL's error is within 1% of the derivative (beyond rounding); modes agree to 1e-12.\n"
-     "Exit status 0 when every entry passes, 3 when one does not.\n"},
+     "Exit status 0 when every entry passes, 3 when one does not. The finite-difference step\n"
+     "is H x max(1, |x_i|) (default H = 1e-4): it assumes f varies on the scale of x_i, so for\n"
+     "a function that varies faster far from 0 (sin at x = 1e9) give a smaller H.\n"},
 };
 
 static const char common_options[] =
@@ -159,7 +161,8 @@ static void command_help(FILE *out, int i) {
     if (strcmp(commands[i].name, "check") == 0)
         fputs("  --order N      1: first derivatives only; 2: also second derivatives (default)\n"
               "  --rtol R       the relative tolerance (default 1e-7), a constant expression\n"
-              "  --atol A       the absolute tolerance (default 0)\n",
+              "  --atol A       the absolute tolerance (default 0)\n"
+              "  --step H       the relative finite-difference step (default 1e-4)\n",
               out);
     if (strcmp(commands[i].name, "plot") == 0)
         fputs("  --range A:B    the x range (default -5:5); A and B are constant expressions\n"

@@ -163,7 +163,7 @@ int main(void) {
     gsl_set_error_handler_off();
     struct env e = {{rosen_plain, rosen_hand_df, rosen_hand_fdf, N, NULL},
                     {rosen_plain, rosen_fd_df, rosen_fd_fdf, N, NULL}, NULL, 0, NULL, 0};
-    if (nb_gsl_multimin_new(&e.a, rosen, NULL, N)) return 1;
+    if (nb_gsl_multimin_new(&e.a, rosen, NULL, N, NULL)) return 1;
     bench_report("bfgs", "rev", bench_ratio(bfgs_hand, bfgs_rev, &e, 5, 0.2));
     size_t it_rev = e.iters;
     bfgs_hand(&e);
@@ -182,7 +182,7 @@ int main(void) {
     static nist_problem p;
     if (nist_load(BENCH_DATA_DIR "/nist/Thurber.txt", &p)) return 1;
     e.p = &p;
-    if (nb_gsl_multifit_new(&e.a, nist_residuals, &p, (size_t)p.p, (size_t)p.n)) return 1;
+    if (nb_gsl_multifit_new(&e.a, nist_residuals, &p, (size_t)p.p, (size_t)p.n, NULL)) return 1;
     bench_report("thurber", "jac", bench_ratio(thurber_fd, thurber_jac, &e, 11, 0.05));
     size_t it_jac = e.fit_iters;
     bench_report("thurber", "jacfvv", bench_ratio(thurber_fd, thurber_jacfvv, &e, 11, 0.05));
