@@ -86,8 +86,10 @@ double nb_sf_psi_n(double x, int n);
  *   nb_sf_lambert_w0(x)     the principal branch W0 for x >= -1/e (W0(-1/e) = -1); NaN below
  *   nb_sf_airy_ai(x), nb_sf_airy_bi(x), nb_sf_airy_ai_deriv(x), nb_sf_airy_bi_deriv(x)
  *                           Ai, Bi, Ai', Bi' for x >= -2^20 (NaN below: the phase (2/3)|x|^1.5
- *                           is not carried by a double there); for x >= 100 from the asymptotic
- *                           series (DLMF 9.7), underflowing to 0 and overflowing to inf */
+ *                           is not carried by a double there); for x < 0 GSL's accuracy falls
+ *                           with |x| as the phase grows (about 1e-12 of the amplitude at -1000,
+ *                           2e-7 at -2^20); for x >= 100 from the asymptotic series (DLMF 9.7),
+ *                           underflowing to 0 and overflowing to inf */
 #define NB_SF_BESSEL_JN_MAX 20000
 double nb_sf_bessel_j0(double x);
 double nb_sf_bessel_j1(double x);
