@@ -3,6 +3,49 @@
 #include "internal.h"
 #include "nabla/drivers.h"
 
+/* Every driver below follows one protocol: remember the depth d0, push its level, make the
+ * inputs, and call f only if that worked; after f, check that f left the level stack as it found
+ * it (a push without its pop, or a pop of a level f did not push, is NB_E_LEVEL) and use f's
+ * results only then; pop back to d0 (never below: a level f popped cannot be restored, and the
+ * caller's levels are not the driver's to pop); on any error, write NaN into every output. */
+
+/* 1 when the driver's level (at d0 + 1) is on top and no error is recorded; else records
+ * NB_E_LEVEL for an unbalanced f and returns 0. */
+static int still_ok(nb_ctx *c, size_t d0) {
+    if (c->depth != d0 + 1) {
+        nb__fail(c, NB_E_LEVEL);
+        return 0;
+    }
+    return c->err == NB_OK;
+}
+
+/* Pops back to depth d0 and returns the context's status. */
+static nb_status finish(nb_ctx *c, size_t d0) {
+    while (c->depth > d0) nb_pop(c);
+    return c->err;
+}
+
+static void nan_doubles(double *p, size_t n) {
+    if (p)
+        for (size_t i = 0; i < n; i++) p[i] = (double)NAN;
+}
+static void nan_vars(nb_var *p, size_t n) {
+    if (p)
+        for (size_t i = 0; i < n; i++) p[i] = nb_const((double)NAN);
+}
+
+/* Pass j of a forward sweep over the inputs on level L: resets the level after the first pass
+ * and makes the inputs along e_j, x read in the first pass only (later passes take the inputs'
+ * values, so outputs may alias x). NB_OK or the recorded failure of the reset. */
+static nb_status seed_pass(nb_ctx *c, nb_level *L, size_t n, const double *x, size_t j) {
+    nb_status s;
+    if (j > 0 && (s = nb_reset(c))) return nb__fail(c, s);
+    for (size_t i = 0; i < n; i++)
+        L->inputs[i] = nb_fwd_input(c, nb_const(j == 0 ? x[i] : L->inputs[i].v),
+                                    nb_const(i == j ? 1.0 : 0.0));
+    return NB_OK;
+}
+
 /* Pushes a level of `kind` with room for n input and m output handles in its scratch. */
 static nb_status begin(nb_ctx *c, nb_kind kind, size_t n, size_t m, nb_level **out) {
     nb_status s = nb_push(c, kind);
@@ -21,30 +64,42 @@ static nb_status begin(nb_ctx *c, nb_kind kind, size_t n, size_t m, nb_level **o
 nb_status nb_gradient(nb_ctx *c, nb_fn f, void *env, size_t n, const double *x, double *fx,
                       double *g) {
     if (!c || !f || (n && (!x || !g))) return c ? nb__fail(c, NB_E_ARG) : NB_E_ARG;
+    const size_t d0 = c->depth;
     nb_level *L = NULL;
     nb_status s = begin(c, NB_REVERSE, n, 1, &L);
-    if (s) return s;
-    nb_rev_inputs(c, n, x, L->inputs);
-    nb_var y = f(c, L->inputs, env);
-    if (fx) *fx = y.v;
-    nb_backward(c, y);
-    nb_grads(c, n, L->inputs, g);
-    nb_pop(c);
-    return c->err;
+    if (!s && !nb_rev_inputs(c, n, x, L->inputs) && c->err == NB_OK) {
+        nb_var y = f(c, L->inputs, env);
+        if (still_ok(c, d0)) {
+            if (fx) *fx = y.v;
+            nb_backward(c, y);
+            nb_grads(c, n, L->inputs, g);
+        }
+    }
+    if ((s = finish(c, d0))) {
+        if (fx) *fx = (double)NAN;
+        nan_doubles(g, n);
+    }
+    return s;
 }
 
 nb_status nb_jvp(nb_ctx *c, nb_fn f, void *env, size_t n, const double *x, const double *v,
                  double *fx, double *dfv) {
     if (!c || !f || !dfv || (n && (!x || !v))) return c ? nb__fail(c, NB_E_ARG) : NB_E_ARG;
+    const size_t d0 = c->depth;
     nb_level *L = NULL;
     nb_status s = begin(c, NB_FORWARD, n, 1, &L);
-    if (s) return s;
-    nb_fwd_inputs(c, n, x, v, L->inputs);
-    nb_var y = f(c, L->inputs, env);
-    if (fx) *fx = y.v;
-    *dfv = nb_tangent(c, y).v;
-    nb_pop(c);
-    return c->err;
+    if (!s && !nb_fwd_inputs(c, n, x, v, L->inputs) && c->err == NB_OK) {
+        nb_var y = f(c, L->inputs, env);
+        if (still_ok(c, d0)) {
+            if (fx) *fx = y.v;
+            *dfv = nb_tangent(c, y).v;
+        }
+    }
+    if ((s = finish(c, d0))) {
+        if (fx) *fx = (double)NAN;
+        *dfv = (double)NAN;
+    }
+    return s;
 }
 
 /* Copies the outputs' values. */
@@ -56,35 +111,48 @@ static void values(size_t m, const nb_var *ys, double *y) {
 nb_status nb_vjp(nb_ctx *c, nb_vfn f, void *env, size_t n, size_t m, const double *x,
                  const double *v, double *y, double *out) {
     if (!c || !f || (n && (!x || !out)) || (m && !v)) return c ? nb__fail(c, NB_E_ARG) : NB_E_ARG;
+    const size_t d0 = c->depth;
     nb_level *L = NULL;
     nb_status s = begin(c, NB_REVERSE, n, 2 * m, &L);
-    if (s) return s;
-    nb_var *ys = L->outputs, *seeds = L->outputs + m;
-    nb_rev_inputs(c, n, x, L->inputs);
-    for (size_t j = 0; j < m; j++) ys[j] = nb_const(0);
-    f(c, L->inputs, ys, env);
-    values(m, ys, y);
-    for (size_t j = 0; j < m; j++) seeds[j] = nb_const(v[j]);
-    nb__backward(c, L, m, ys, seeds, 1);
-    nb_grads(c, n, L->inputs, out);
-    nb_pop(c);
-    return c->err;
+    if (!s && !nb_rev_inputs(c, n, x, L->inputs) && c->err == NB_OK) {
+        nb_var *ys = L->outputs, *seeds = L->outputs + m;
+        /* the seeds are read before anything is written (y may be v) */
+        for (size_t j = 0; j < m; j++) seeds[j] = nb_const(v[j]);
+        for (size_t j = 0; j < m; j++) ys[j] = nb_const(0);
+        f(c, L->inputs, ys, env);
+        if (still_ok(c, d0)) {
+            nb__backward(c, L, m, ys, seeds, 1);
+            values(m, ys, y);
+            nb_grads(c, n, L->inputs, out);
+        }
+    }
+    if ((s = finish(c, d0))) {
+        nan_doubles(y, m);
+        nan_doubles(out, n);
+    }
+    return s;
 }
 
 nb_status nb_jvp_vec(nb_ctx *c, nb_vfn f, void *env, size_t n, size_t m, const double *x,
                      const double *u, double *y, double *out) {
     if (!c || !f || (n && (!x || !u)) || (m && !out)) return c ? nb__fail(c, NB_E_ARG) : NB_E_ARG;
+    const size_t d0 = c->depth;
     nb_level *L = NULL;
     nb_status s = begin(c, NB_FORWARD, n, m, &L);
-    if (s) return s;
-    nb_var *ys = L->outputs;
-    nb_fwd_inputs(c, n, x, u, L->inputs);
-    for (size_t j = 0; j < m; j++) ys[j] = nb_const(0);
-    f(c, L->inputs, ys, env);
-    values(m, ys, y);
-    nb_tangents(c, m, ys, out);
-    nb_pop(c);
-    return c->err;
+    if (!s && !nb_fwd_inputs(c, n, x, u, L->inputs) && c->err == NB_OK) {
+        nb_var *ys = L->outputs;
+        for (size_t j = 0; j < m; j++) ys[j] = nb_const(0);
+        f(c, L->inputs, ys, env);
+        if (still_ok(c, d0)) {
+            nb_tangents(c, m, ys, out);
+            values(m, ys, y);
+        }
+    }
+    if ((s = finish(c, d0))) {
+        nan_doubles(y, m);
+        nan_doubles(out, m);
+    }
+    return s;
 }
 
 nb_status nb_jacobian(nb_ctx *c, nb_vfn f, void *env, size_t n, size_t m, const double *x,
@@ -92,45 +160,43 @@ nb_status nb_jacobian(nb_ctx *c, nb_vfn f, void *env, size_t n, size_t m, const 
     if (!c || !f || (n && !x) || (n && m && !jac) || (unsigned)mode > NB_JAC_FORWARD)
         return c ? nb__fail(c, NB_E_ARG) : NB_E_ARG;
     if (mode == NB_JAC_AUTO) mode = m <= n ? NB_JAC_REVERSE : NB_JAC_FORWARD;
+    const size_t d0 = c->depth;
     nb_level *L = NULL;
     nb_status s;
     if (mode == NB_JAC_REVERSE) {
         /* one recording; for each output, clear the inputs' gradients and sweep from it */
-        if ((s = begin(c, NB_REVERSE, n, m, &L))) return s;
+        s = begin(c, NB_REVERSE, n, m, &L);
+        if (!s && !nb_rev_inputs(c, n, x, L->inputs) && c->err == NB_OK) {
+            nb_var *ys = L->outputs;
+            for (size_t j = 0; j < m; j++) ys[j] = nb_const(0);
+            f(c, L->inputs, ys, env);
+            if (still_ok(c, d0)) {
+                values(m, ys, y);
+                for (size_t i = 0; i < m && c->err == NB_OK; i++) {
+                    nb__backward(c, L, 1, &ys[i], NULL, 1);
+                    nb_grads(c, n, L->inputs, jac + i * n);
+                }
+            }
+        }
+    } else if (!(s = begin(c, NB_FORWARD, n, m, &L))) {
+        /* forward: one pass per input along e_j, on one level reset between passes; x is read in
+         * the first pass only (later passes take the inputs' values), so y and jac may alias it */
         nb_var *ys = L->outputs;
-        nb_rev_inputs(c, n, x, L->inputs);
-        for (size_t j = 0; j < m; j++) ys[j] = nb_const(0);
-        f(c, L->inputs, ys, env);
-        values(m, ys, y);
-        for (size_t i = 0; i < m && c->err == NB_OK; i++) {
-            nb__backward(c, L, 1, &ys[i], NULL, 1);
-            nb_grads(c, n, L->inputs, jac + i * n);
+        for (size_t j = 0; j < (n ? n : 1) && c->err == NB_OK; j++) {
+            if ((s = seed_pass(c, L, n, x, j))) break;
+            for (size_t i = 0; i < m; i++) ys[i] = nb_const(0);
+            f(c, L->inputs, ys, env);
+            if (!still_ok(c, d0)) break;
+            if (n)
+                for (size_t i = 0; i < m; i++) jac[i * n + j] = nb_tangent(c, ys[i]).v;
         }
-        nb_pop(c);
-        return c->err;
+        if (c->err == NB_OK) values(m, ys, y); /* no input: only the values */
     }
-    /* forward: one pass per input along e_j, on one level reset between passes */
-    if ((s = begin(c, NB_FORWARD, n, m, &L))) return s;
-    nb_var *ys = L->outputs;
-    for (size_t j = 0; j < n && c->err == NB_OK; j++) {
-        if (j > 0 && (s = nb_reset(c))) {
-            nb__fail(c, s);
-            break;
-        }
-        for (size_t i = 0; i < n; i++)
-            L->inputs[i] = nb_fwd_input(c, nb_const(x[i]), nb_const(i == j ? 1.0 : 0.0));
-        for (size_t i = 0; i < m; i++) ys[i] = nb_const(0);
-        f(c, L->inputs, ys, env);
-        if (j == 0) values(m, ys, y);
-        for (size_t i = 0; i < m; i++) jac[i * n + j] = nb_tangent(c, ys[i]).v;
+    if ((s = finish(c, d0))) {
+        nan_doubles(y, m);
+        if (n && m) nan_doubles(jac, m * n);
     }
-    if (n == 0) { /* no input: only the values */
-        for (size_t i = 0; i < m; i++) ys[i] = nb_const(0);
-        f(c, L->inputs, ys, env);
-        values(m, ys, y);
-    }
-    nb_pop(c);
-    return c->err;
+    return s;
 }
 
 nb_status nb_derivative(nb_ctx *c, nb_fn f, void *env, double x, double *fx, double *dfx) {
@@ -143,30 +209,50 @@ nb_status nb_derivative(nb_ctx *c, nb_fn f, void *env, double x, double *fx, dou
 nb_status nb_gradient_var(nb_ctx *c, nb_fn f, void *env, size_t n, const nb_var *x, nb_var *fx,
                           nb_var *g) {
     if (!c || !f || (n && (!x || !g))) return c ? nb__fail(c, NB_E_ARG) : NB_E_ARG;
+    const size_t d0 = c->depth;
     nb_level *L = NULL;
     nb_status s = begin(c, NB_REVERSE, n, 1, &L);
-    if (s) return s;
-    for (size_t i = 0; i < n; i++) L->inputs[i] = nb_rev_input(c, x[i]);
-    nb_var y = f(c, L->inputs, env);
-    if (fx) *fx = nb_primal(c, y);
-    nb__backward(c, L, 1, &y, NULL, 1);
-    for (size_t i = 0; i < n; i++) g[i] = nb_grad(c, L->inputs[i]);
-    nb_pop(c);
-    return c->err;
+    if (!s) {
+        for (size_t i = 0; i < n && c->err == NB_OK; i++) L->inputs[i] = nb_rev_input(c, x[i]);
+        if (c->err == NB_OK) {
+            nb_var y = f(c, L->inputs, env);
+            if (still_ok(c, d0)) {
+                nb_var y0 = nb_primal(c, y);
+                nb__backward(c, L, 1, &y, NULL, 1);
+                for (size_t i = 0; i < n; i++) g[i] = nb_grad(c, L->inputs[i]);
+                if (fx) *fx = y0;
+            }
+        }
+    }
+    if ((s = finish(c, d0))) {
+        nan_vars(fx, 1);
+        nan_vars(g, n);
+    }
+    return s;
 }
 
 nb_status nb_jvp_var(nb_ctx *c, nb_fn f, void *env, size_t n, const nb_var *x, const nb_var *v,
                      nb_var *fx, nb_var *dfv) {
     if (!c || !f || !dfv || (n && (!x || !v))) return c ? nb__fail(c, NB_E_ARG) : NB_E_ARG;
+    const size_t d0 = c->depth;
     nb_level *L = NULL;
     nb_status s = begin(c, NB_FORWARD, n, 1, &L);
-    if (s) return s;
-    for (size_t i = 0; i < n; i++) L->inputs[i] = nb_fwd_input(c, x[i], v[i]);
-    nb_var y = f(c, L->inputs, env);
-    if (fx) *fx = nb_primal(c, y);
-    *dfv = nb_tangent(c, y);
-    nb_pop(c);
-    return c->err;
+    if (!s) {
+        for (size_t i = 0; i < n && c->err == NB_OK; i++) L->inputs[i] = nb_fwd_input(c, x[i], v[i]);
+        if (c->err == NB_OK) {
+            nb_var y = f(c, L->inputs, env);
+            if (still_ok(c, d0)) {
+                nb_var y0 = nb_primal(c, y);
+                *dfv = nb_tangent(c, y);
+                if (fx) *fx = y0;
+            }
+        }
+    }
+    if ((s = finish(c, d0))) {
+        nan_vars(fx, 1);
+        nan_vars(dfv, 1);
+    }
+    return s;
 }
 
 nb_status nb_derivative_var(nb_ctx *c, nb_fn f, void *env, nb_var x, nb_var *fx, nb_var *dfx) {
@@ -177,19 +263,29 @@ nb_status nb_derivative_var(nb_ctx *c, nb_fn f, void *env, nb_var x, nb_var *fx,
 nb_status nb_vjp_var(nb_ctx *c, nb_vfn f, void *env, size_t n, size_t m, const nb_var *x,
                      const nb_var *v, nb_var *y, nb_var *out) {
     if (!c || !f || (n && (!x || !out)) || (m && !v)) return c ? nb__fail(c, NB_E_ARG) : NB_E_ARG;
+    const size_t d0 = c->depth;
     nb_level *L = NULL;
-    nb_status s = begin(c, NB_REVERSE, n, m, &L);
-    if (s) return s;
-    nb_var *ys = L->outputs;
-    for (size_t i = 0; i < n; i++) L->inputs[i] = nb_rev_input(c, x[i]);
-    for (size_t j = 0; j < m; j++) ys[j] = nb_const(0);
-    f(c, L->inputs, ys, env);
-    if (y)
-        for (size_t j = 0; j < m; j++) y[j] = nb_primal(c, ys[j]);
-    nb__backward(c, L, m, ys, v, 1);
-    for (size_t i = 0; i < n; i++) out[i] = nb_grad(c, L->inputs[i]);
-    nb_pop(c);
-    return c->err;
+    nb_status s = begin(c, NB_REVERSE, n, 2 * m, &L);
+    if (!s) {
+        nb_var *ys = L->outputs, *seeds = L->outputs + m;
+        for (size_t j = 0; j < m; j++) seeds[j] = v[j]; /* before anything is written: y may be v */
+        for (size_t i = 0; i < n && c->err == NB_OK; i++) L->inputs[i] = nb_rev_input(c, x[i]);
+        if (c->err == NB_OK) {
+            for (size_t j = 0; j < m; j++) ys[j] = nb_const(0);
+            f(c, L->inputs, ys, env);
+            if (still_ok(c, d0)) {
+                nb__backward(c, L, m, ys, seeds, 1);
+                if (y)
+                    for (size_t j = 0; j < m; j++) y[j] = nb_primal(c, ys[j]);
+                for (size_t i = 0; i < n; i++) out[i] = nb_grad(c, L->inputs[i]);
+            }
+        }
+    }
+    if ((s = finish(c, d0))) {
+        nan_vars(y, m);
+        nan_vars(out, n);
+    }
+    return s;
 }
 
 /* ---- second order ---- */
@@ -197,43 +293,57 @@ nb_status nb_vjp_var(nb_ctx *c, nb_vfn f, void *env, size_t n, size_t m, const n
 nb_status nb_hvp(nb_ctx *c, nb_fn f, void *env, size_t n, const double *x, const double *v,
                  double *fx, double *g, double *hv) {
     if (!c || !f || (n && (!x || !v || !hv))) return c ? nb__fail(c, NB_E_ARG) : NB_E_ARG;
+    const size_t d0 = c->depth;
     nb_level *L = NULL;
     nb_status s = begin(c, NB_FORWARD, n, n, &L);
-    if (s) return s;
-    nb_fwd_inputs(c, n, x, v, L->inputs);
-    nb_var y;
-    nb_gradient_var(c, f, env, n, L->inputs, &y, L->outputs);
-    if (fx) *fx = y.v;
-    if (g)
-        for (size_t i = 0; i < n; i++) g[i] = L->outputs[i].v;
-    nb_tangents(c, n, L->outputs, hv);
-    nb_pop(c);
-    return c->err;
+    if (!s && !nb_fwd_inputs(c, n, x, v, L->inputs) && c->err == NB_OK) {
+        nb_var y;
+        if (!nb_gradient_var(c, f, env, n, L->inputs, &y, L->outputs) && still_ok(c, d0)) {
+            nb_tangents(c, n, L->outputs, hv);
+            if (fx) *fx = y.v;
+            if (g)
+                for (size_t i = 0; i < n; i++) g[i] = L->outputs[i].v;
+        }
+    }
+    if ((s = finish(c, d0))) {
+        if (fx) *fx = (double)NAN;
+        nan_doubles(g, n);
+        nan_doubles(hv, n);
+    }
+    return s;
 }
 
 nb_status nb_hessian(nb_ctx *c, nb_fn f, void *env, size_t n, const double *x, double *fx,
                      double *g, double *H) {
     if (!c || !f || (n && (!x || !H))) return c ? nb__fail(c, NB_E_ARG) : NB_E_ARG;
     if (n == 0) return nb_gradient(c, f, env, 0, x, fx, g);
+    const size_t d0 = c->depth;
     nb_level *L = NULL;
     nb_status s = begin(c, NB_FORWARD, n, 2 * n, &L);
-    if (s) return s;
-    for (size_t j = 0; j < n && c->err == NB_OK; j++) {
-        if (j > 0 && (s = nb_reset(c))) {
-            nb__fail(c, s);
-            break;
-        }
-        for (size_t i = 0; i < n; i++)
-            L->inputs[i] = nb_fwd_input(c, nb_const(x[i]), nb_const(i == j ? 1.0 : 0.0));
+    double f0 = (double)NAN;
+    /* x is read in the first pass only (later passes take the inputs' values): g and H may alias
+     * it; g is written at the end */
+    for (size_t j = 0; !s && j < n && c->err == NB_OK; j++) {
+        if ((s = seed_pass(c, L, n, x, j))) break;
         nb_var y;
-        nb_gradient_var(c, f, env, n, L->inputs, &y, L->outputs);
-        if (j == 0) {
-            if (fx) *fx = y.v;
-            if (g)
-                for (size_t i = 0; i < n; i++) g[i] = L->outputs[i].v;
+        if (c->err || nb_gradient_var(c, f, env, n, L->inputs, &y, L->outputs) || !still_ok(c, d0))
+            break;
+        if (j == 0) f0 = y.v;
+        for (size_t i = 0; i < n; i++) {
+            nb_var t = nb_tangent(c, L->outputs[i]);
+            L->outputs[n + i] = j == 0 ? nb_const(L->outputs[i].v) : L->outputs[n + i];
+            H[i * n + j] = t.v;
         }
-        for (size_t i = 0; i < n; i++) H[i * n + j] = nb_tangent(c, L->outputs[i]).v;
     }
-    nb_pop(c);
-    return c->err;
+    if (!s && c->err == NB_OK) {
+        if (fx) *fx = f0;
+        if (g)
+            for (size_t i = 0; i < n; i++) g[i] = L->outputs[n + i].v;
+    }
+    if ((s = finish(c, d0))) {
+        if (fx) *fx = (double)NAN;
+        nan_doubles(g, n);
+        nan_doubles(H, n * n);
+    }
+    return s;
 }

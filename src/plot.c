@@ -43,7 +43,9 @@ void nb_plot_label(int order, char *buf, size_t size) {
 }
 
 static int plot_valid(const nb_plot *p) {
-    if (!p || !isfinite(p->a) || !isfinite(p->b) || !(p->a < p->b)) return 0;
+    /* the width b - a must be a double too: the samples and the scales are computed from it */
+    if (!p || !isfinite(p->a) || !isfinite(p->b) || !(p->a < p->b) || !isfinite(p->b - p->a))
+        return 0;
     if (p->samples < 2 || p->samples > NB_PLOT_MAX_SAMPLES) return 0;
     if (p->ncurves < 1 || p->ncurves > NB_PLOT_MAX_CURVES) return 0;
     for (int c = 0; c < p->ncurves; c++)

@@ -548,3 +548,33 @@ Test(drivers, gsl_types_match_arrays) {
     gsl_matrix_free(J);
     nb_ctx_free(c);
 }
+
+/* A domain error has NaN derivatives at every order and in every nesting (found by a review:
+ * the log family's rules said NaN with a constant, whose own derivative was a structural 0, so
+ * Hessians read 0 where the gradient was NaN). */
+struct dom_case {
+    nb_op op;
+    double x;
+};
+static nb_var dom_fn(nb_ctx *c, const nb_var *x, void *env) {
+    const struct dom_case *d = env;
+    return nb_apply(c, d->op, x[0], nb_const(0), 0);
+}
+Test(nan_policy, domain_errors_at_second_order) {
+    nb_ctx *c = NULL;
+    cr_assert_eq(nb_ctx_new(&c, NULL), NB_OK);
+    const struct dom_case cases[] = {{NB_OP_log, -1},   {NB_OP_log2, -1},  {NB_OP_log10, -2},
+                                     {NB_OP_log1p, -3}, {NB_OP_atanh, 2},  {NB_OP_sqrt, -1},
+                                     {NB_OP_acosh, 0.5}, {NB_OP_asin, 2}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct dom_case d = cases[i];
+        double g, h, hv, one = 1, tay[3];
+        cr_assert_eq(nb_hessian(c, dom_fn, &d, 1, &d.x, NULL, &g, &h), NB_OK);
+        cr_assert_eq(nb_hvp(c, dom_fn, &d, 1, &d.x, &one, NULL, NULL, &hv), NB_OK);
+        cr_assert_eq(nb_derivatives(c, dom_fn, &d, d.x, 2, tay), NB_OK);
+        const char *name = nb_op_get(d.op)->name;
+        cr_expect(isnan(g) && isnan(h) && isnan(hv) && isnan(tay[1]) && isnan(tay[2]),
+                  "%s(%g): g %g, H %g, Hv %g, Taylor %g %g", name, d.x, g, h, hv, tay[1], tay[2]);
+    }
+    nb_ctx_free(c);
+}

@@ -120,6 +120,9 @@ Test(sample, invalid_plots) {
     p.a = NAN;
     cr_expect_eq(nb_plot_sample_expr(&p, e, 1, &at, 0, &d), NB_E_ARG);
     nb_plot_init(&p);
+    p.a = -1.7e308, p.b = 1.7e308; /* finite ends, but the width overflows */
+    cr_expect_eq(nb_plot_sample_expr(&p, e, 1, &at, 0, &d), NB_E_ARG);
+    nb_plot_init(&p);
     p.output = "x.bmpx";
     nb_plot_data ok;
     cr_assert_eq(nb_plot_sample_expr(&p, e, 1, &at, 0, &ok), NB_OK);

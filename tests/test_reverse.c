@@ -459,3 +459,105 @@ Test(errors, every_allocation_failure_is_a_status) {
     }
     cr_expect_gt(total, 3, "the test must have failed several allocations (%d)", total);
 }
+
+/* ---- the drivers' protocol: f is called only on good inputs, must leave the level stack as it
+ * found it, and every failure leaves NaN outputs (found by a review) ---- */
+
+static int f_calls;
+static nb_var pushes_and_leaves(nb_ctx *c, const nb_var *x, void *env) {
+    (void)env;
+    f_calls++;
+    nb_push(c, NB_FORWARD);
+    return nb_mul(c, x[0], x[0]);
+}
+static nb_var pops_too_much(nb_ctx *c, const nb_var *x, void *env) {
+    (void)env;
+    f_calls++;
+    nb_var y = nb_mul(c, x[0], x[0]);
+    nb_pop(c);
+    return y;
+}
+static nb_var square(nb_ctx *c, const nb_var *x, void *env) {
+    (void)env;
+    f_calls++;
+    return nb_mul(c, x[0], x[0]);
+}
+
+Test(drivers, an_unbalanced_function_is_an_error_and_the_callers_levels_survive) {
+    nb_ctx *c = new_ctx();
+    double x = 3, fx = 0, g = 0;
+    /* the caller's own reverse level, with a handle on it */
+    cr_assert_eq(nb_push(c, NB_REVERSE), NB_OK);
+    nb_var mine = nb_rev_input(c, nb_const(5));
+    cr_expect_eq(nb_gradient(c, pushes_and_leaves, NULL, 1, &x, &fx, &g), NB_E_LEVEL);
+    cr_expect(isnan(fx) && isnan(g), "no number from a failed driver: %g %g", fx, g);
+    cr_expect_eq(nb_depth(c), 1, "back at the caller's depth");
+    nb_ctx_clear_error(c);
+    cr_expect_eq(nb_value(nb_mul(c, mine, mine)), 25, "the caller's handle is still valid");
+    cr_expect_eq(nb_ctx_status(c), NB_OK);
+    /* popping the driver's level: reported, and nothing of the caller's is popped */
+    cr_expect_eq(nb_gradient(c, pops_too_much, NULL, 1, &x, &fx, &g), NB_E_LEVEL);
+    cr_expect_eq(nb_depth(c), 1);
+    nb_ctx_clear_error(c);
+    cr_expect_eq(nb_value(nb_mul(c, mine, mine)), 25);
+    nb_pop(c);
+    nb_ctx_free(c);
+}
+
+Test(drivers, failed_inputs_never_reach_f) {
+    /* a tape cap too small for the inputs: f is not called, the outputs are NaN */
+    nb_ctx_opts o;
+    nb_ctx_opts_init(&o);
+    o.max_tape_bytes = 2000;
+    nb_ctx *c = NULL;
+    cr_assert_eq(nb_ctx_new(&c, &o), NB_OK);
+    enum { N = 1000 };
+    static double x[N], g[N], v[N], hv[N];
+    for (int i = 0; i < N; i++) x[i] = v[i] = 1;
+    f_calls = 0;
+    double fx = 0;
+    cr_expect_eq(nb_gradient(c, square, NULL, N, x, &fx, g), NB_E_TAPE_FULL);
+    cr_expect_eq(f_calls, 0, "f was called on inputs that could not be made");
+    cr_expect(isnan(fx) && isnan(g[0]) && isnan(g[N - 1]));
+    nb_ctx_clear_error(c);
+    cr_expect_eq(nb_hvp(c, square, NULL, N, x, v, &fx, g, hv), NB_E_TAPE_FULL);
+    cr_expect_eq(f_calls, 0);
+    cr_expect(isnan(hv[0]) && isnan(hv[N - 1]));
+    cr_expect_eq(nb_depth(c), 0);
+    nb_ctx_free(c);
+}
+
+static void twice_and_square(nb_ctx *c, const nb_var *x, nb_var *y, void *env) {
+    (void)env;
+    y[0] = nb_add(c, nb_mul(c, nb_const(3), x[0]), nb_mul(c, nb_const(2), x[1]));
+    y[1] = nb_add(c, x[0], nb_mul(c, x[1], x[1]));
+}
+static nb_var rosen_xy(nb_ctx *c, const nb_var *x, void *env) {
+    (void)env;
+    nb_var a = nb_sub(c, x[1], nb_mul(c, x[0], x[0])), b = nb_sub(c, nb_const(1), x[0]);
+    return nb_add(c, nb_mul(c, nb_const(100), nb_mul(c, a, a)), nb_mul(c, b, b));
+}
+
+Test(drivers, outputs_may_alias_inputs) {
+    nb_ctx *c = new_ctx();
+    /* y = x in a forward Jacobian: J = [3 2; 1 2 x1] at (1, 3) */
+    for (int mode = NB_JAC_REVERSE; mode <= NB_JAC_FORWARD; mode++) {
+        double x[2] = {1, 3}, J[4];
+        cr_assert_eq(nb_jacobian(c, twice_and_square, NULL, 2, 2, x, (nb_jac_mode)mode, x, J), NB_OK);
+        cr_expect(J[0] == 3 && J[1] == 2 && J[2] == 1 && J[3] == 6, "mode %d: J = [%g %g; %g %g]",
+                  mode, J[0], J[1], J[2], J[3]);
+        cr_expect(x[0] == 9 && x[1] == 10, "y written: (%g, %g)", x[0], x[1]);
+    }
+    /* y = v in a vjp: v^T J with v = (1, 2) is (5, 14) */
+    double x[2] = {1, 3}, v[2] = {1, 2}, out[2];
+    cr_assert_eq(nb_vjp(c, twice_and_square, NULL, 2, 2, x, v, v, out), NB_OK);
+    cr_expect(out[0] == 5 && out[1] == 14, "out = (%g, %g)", out[0], out[1]);
+    cr_expect(v[0] == 9 && v[1] == 10);
+    /* g = x in a Hessian: the gradient at (1, 1) is 0, H = [802 -400; -400 200] */
+    double p[2] = {1, 1}, H[4], fx;
+    cr_assert_eq(nb_hessian(c, rosen_xy, NULL, 2, p, &fx, p, H), NB_OK);
+    cr_expect(H[0] == 802 && H[1] == -400 && H[2] == -400 && H[3] == 200, "H = [%g %g; %g %g]",
+              H[0], H[1], H[2], H[3]);
+    cr_expect(p[0] == 0 && p[1] == 0 && fx == 0);
+    nb_ctx_free(c);
+}

@@ -6,6 +6,19 @@
  * (nb_gradient), and any nesting of them. A driver pushes its own level on top of whatever the
  * context holds and pops it before returning, so drivers can be called inside functions that are
  * themselves being differentiated.
+ *
+ * Every driver:
+ *   - calls f only when its level and inputs were made (a full tape or a failed allocation is
+ *     reported without calling f);
+ *   - requires f to leave the level stack as it found it: a level pushed and not popped, or a
+ *     level popped that f did not push, is NB_E_LEVEL; the driver then pops back to the depth it
+ *     was called at and never below it (a level f popped cannot be restored);
+ *   - on any error writes NaN (NaN constants for handles) into every output it was given, and
+ *     leaves the error recorded in the context;
+ *   - reads its inputs (x, v, u, seeds) before writing any output, so outputs may be the same
+ *     arrays as inputs (y = x in a Jacobian, y = v in a vjp, g = x in a Hessian). Outputs must
+ *     not overlap each other.
+ * c must not be NULL for any function of nabla/var.h; the drivers return NB_E_ARG for it.
  */
 #ifndef NABLA_DRIVERS_H
 #define NABLA_DRIVERS_H
@@ -23,7 +36,7 @@ typedef nb_var (*nb_fn)(nb_ctx *c, const nb_var *x, void *env);
 
 /* The gradient of f at x (n doubles) by one reverse sweep: f(x) into *fx (NULL to skip) and
  * df/dx into g[0 .. n-1]. Returns NB_OK or the first error of the context (which it leaves
- * recorded; the outputs are then unspecified). NB_E_ARG for NULL c, f, x or g. */
+ * recorded; the outputs are then NaN). NB_E_ARG for NULL c, f, x or g. */
 nb_status nb_gradient(nb_ctx *c, nb_fn f, void *env, size_t n, const double *x, double *fx,
                       double *g);
 

@@ -38,7 +38,7 @@ extern "C" {
 #define NB_PLOT_MAX_SAMPLES 1000000
 
 typedef struct nb_plot {
-    double a, b;        /* the x range, a < b, both finite */
+    double a, b;        /* the x range, a < b, both finite, and b - a finite too */
     size_t samples;     /* points, 2 .. NB_PLOT_MAX_SAMPLES */
     int ncurves;        /* 1 .. NB_PLOT_MAX_CURVES */
     int orders[NB_PLOT_MAX_CURVES]; /* the derivative order of each curve, 0 .. NB_PLOT_MAX_ORDER */

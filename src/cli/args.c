@@ -105,6 +105,8 @@ static int parse_range(cli_args *a, const char *v) {
     if (rc) return rc;
     if (!(a->range_a < a->range_b))
         return cli_usage_error(a->cmd, "--range '%s': A must be less than B", v);
+    if (!isfinite(a->range_b - a->range_a))
+        return cli_usage_error(a->cmd, "--range '%s': the width B - A overflows a double", v);
     a->have_range = 1;
     return 0;
 }
