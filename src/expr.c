@@ -276,7 +276,8 @@ static nb_status call(parser *p, nb_op op, size_t name_at, const char *name) {
         if (ch == '-' && info->nmin < 0) {
             minus = 1;
             p->pos++;
-            ch = p->pos < p->len ? (unsigned char)p->s[p->pos] : -1;
+            ch = peek(p); /* spaces may follow the sign, as in x^ - 2 */
+            if (p->status) return p->status;
         }
         if (ch < 0 || !is_digit((unsigned char)ch) || number(p, &v, &is_int) || !is_int) {
             if (p->status) return p->status;
@@ -285,9 +286,10 @@ static nb_status call(parser *p, nb_op op, size_t name_at, const char *name) {
             return fail(p, at, "the first argument of %s must be a non-negative integer literal", name);
         }
         if (minus) v = -v;
-        if (v > info->nmax || v < info->nmin)
-            return fail(p, at, "the first argument of %s is out of range (%d to %d)", name,
-                        info->nmin, info->nmax);
+        int lo = info->nmin < -NB_PARAM_LANG_MAX ? -NB_PARAM_LANG_MAX : info->nmin;
+        int hi = info->nmax > NB_PARAM_LANG_MAX ? NB_PARAM_LANG_MAX : info->nmax;
+        if (v > hi || v < lo)
+            return fail(p, at, "the first argument of %s is out of range (%d to %d)", name, lo, hi);
         param = (int)v;
         nargs = 1;
         ch = peek(p);
@@ -390,14 +392,14 @@ static int integer_exponent(parser *p, int *n) {
     size_t i = p->pos;
     long long v = 0;
     while (i < p->len && is_digit((unsigned char)p->s[i])) {
-        if (v <= 1073741824) v = v * 10 + (p->s[i] - '0');
+        if (v <= NB_PARAM_LANG_MAX) v = v * 10 + (p->s[i] - '0');
         i++;
     }
     int tail = i < p->len && (is_alpha((unsigned char)p->s[i]) || p->s[i] == '.');
     size_t after = i;
     while (after < p->len && is_space((unsigned char)p->s[after])) after++;
     int tower = after < p->len && p->s[after] == '^';
-    if (tail || tower || v > 1073741824) { /* 2.0, 2e1, 2^3, or too large: pow */
+    if (tail || tower || v > NB_PARAM_LANG_MAX) { /* 2.0, 2e1, 2^3, or too large: pow */
         p->pos = save;
         return 0;
     }

@@ -23,6 +23,9 @@
 #include "internal.h"
 #include "nabla/taylor.h"
 
+_Static_assert(NB_PARAM_HEADROOM >= NB_TAYLOR_MAX_ORDER + NB_MAX_DEPTH,
+               "powi and psi_n must take every derivative the library can take");
+
 static size_t kp1(const nb_level *L) { return (size_t)L->order + 1; }
 
 /* The coefficients of node i (recomputed after anything that may create nodes at L). */

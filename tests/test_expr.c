@@ -137,6 +137,7 @@ static const struct {
      * gsl_sf_bessel_Jn(4, 1.5) = 0.011768132420343799 */
     {"bessel_jn(-3, x)", 1.5, -0.5 * (0.23208767214421477 - 0.011768132420343799)},
     {"lambert_w0(x)", 0, 1},                 /* W'(0) = e^0 / (1 + 0) */
+    {"bessel_jn(- 3, x)", 1.5, -0.5 * (0.23208767214421477 - 0.011768132420343799)}, /* a space */
     {"stop_gradient(x) * x", 3, 3},
     {"min(x, 2*x)", 1, 1},
     {"max(x, 1)", 1, 0.5},                   /* a tie: half */
@@ -201,7 +202,8 @@ static const struct {
     {"polygamma(-1, 1)", 0, 11, "non-negative integer literal"},
     {"polygamma(1073741825, 1)", 0, 11, "out of range (0 to 1073741824)"},
     {"bessel_jn(x, 1)", 0, 11, "must be an integer literal"},
-    {"bessel_jn(- 2, 1)", 0, 11, "must be an integer literal"},
+    {"bessel_jn(-x, 1)", 0, 11, "must be an integer literal"},
+    {"bessel_jn(--2, 1)", 0, 11, "must be an integer literal"},
     {"bessel_jn(-2.5, 1)", 0, 11, "must be an integer literal"},
     {"bessel_jn(-20001, 1)", 0, 11, "out of range (-20000 to 20000)"},
     {"(1+2", 0, 1, "unclosed parenthesis"},

@@ -72,11 +72,13 @@ const char *nb_expr_var_name(const nb_expr *e, size_t i);
 /* Binds the expression's variables to the caller's list names[0 .. n-1]: evaluation then takes
  * values in that order. Every variable of the expression must be in the list (NB_E_UNBOUND,
  * naming it); a name in the list may be unused; a listed name that is a constant, a function or
- * not a name, or a name listed twice, is NB_E_BIND. On failure e stays unbound. */
+ * not a name, or a name listed twice, is NB_E_BIND. On failure e stays unbound. NB_E_PARSE when
+ * e holds a failed parse; NB_E_ARG for NULL e, or NULL names with n > 0. */
 nb_status nb_expr_bind(nb_expr *e, size_t n, const char *const *names);
 
 /* Evaluates on plain doubles: vals[j] is the value of bound name j. NB_E_UNBOUND when the
- * expression has variables and no successful bind; NB_E_ARG for NULL e or out. */
+ * expression has variables and no successful bind; NB_E_PARSE when e holds a failed parse;
+ * NB_E_ARG for NULL e or out. */
 nb_status nb_expr_eval(nb_expr *e, const double *vals, double *out);
 
 /* Evaluates on dual numbers (value and one tangent per name). Errors as nb_expr_eval. */

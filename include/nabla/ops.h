@@ -43,7 +43,8 @@ typedef struct nb_op_info {
                             vectors (1: x, 2: x and y) */
     int reduction;       /* 1 for a reduction over n elements (sum, dot, norm, sumsq) */
     int has_param;       /* 1 when the op also takes an int parameter n */
-    int nmin, nmax;      /* the parameter's range when has_param */
+    int nmin, nmax;      /* the parameter's range when has_param (the expression language takes
+                            at most NB_PARAM_LANG_MAX in magnitude) */
     const char *primal;  /* the primal as C source text */
     const char *rule[2]; /* the partials as rule-algebra text; rule[1] is NULL for arity 1 */
     const char *domain;  /* where the op is defined */
@@ -90,6 +91,12 @@ double nb_sf_psi_n(double x, int n);
  *                           with |x| as the phase grows (about 1e-12 of the amplitude at -1000,
  *                           2e-7 at -2^20); for x >= 100 from the asymptotic series (DLMF 9.7),
  *                           underflowing to 0 and overflowing to inf */
+/* The largest |n| the expression language writes for a parameter (x^n, polygamma(n, x)), and the
+ * headroom powi and psi_n take beyond it: their rules shift n by one per order of derivative, so
+ * orders up to NB_TAYLOR_MAX_ORDER plus a full nesting stay in range (bessel_jn's range is GSL's,
+ * NB_SF_BESSEL_JN_MAX, and its documented order limit is |n| + k <= that). */
+#define NB_PARAM_LANG_MAX 1073741824
+#define NB_PARAM_HEADROOM 2048
 #define NB_SF_BESSEL_JN_MAX 20000
 double nb_sf_bessel_j0(double x);
 double nb_sf_bessel_j1(double x);

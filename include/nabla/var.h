@@ -11,6 +11,10 @@
  * gradient), or any nesting of them (higher derivatives). With only constant operands an op
  * simply computes its value.
  *
+ * Every function here takes the context first, and it must not be NULL (the drivers of
+ * nabla/drivers.h and the level functions of nabla/ctx.h return NB_E_ARG for a NULL context; the
+ * ops here do not check, as they sit on the hot path).
+ *
  * Errors: an op cannot return a status. When an operand is a handle of a popped level
  * (NB_E_STALE) or of another context (NB_E_FOREIGN), or the level cannot grow (NB_E_NOMEM,
  * NB_E_TAPE_FULL), the op returns a NaN constant and records the status in the context

@@ -180,11 +180,18 @@ static void command_help(FILE *out, int i) {
     fputs(common_options, out);
 }
 
+/* 0 when everything printed on stdout reached it, else 1 after saying so (GNU: --help and
+ * --version into a full disk are errors too). */
+static int flushed(void) {
+    if (fflush(stdout) != 0 || ferror(stdout)) return cli_fail(CLI_ERROR, "cannot write the output");
+    return 0;
+}
+
 static int version(void) {
     printf("nabla %s\n"
            "Automatic differentiation for C: forward, reverse, nested and Taylor modes.\n",
            nb_version());
-    return 0;
+    return flushed();
 }
 
 /* ---- main ---- */
@@ -196,7 +203,7 @@ int main(int argc, char **argv) {
     const char *cmd = argv[1];
     if (strcmp(cmd, "--help") == 0) {
         general_help(stdout);
-        return 0;
+        return flushed();
     }
     if (strcmp(cmd, "--version") == 0) return version();
     int which = -1;
@@ -212,7 +219,7 @@ int main(int argc, char **argv) {
     if (a.help) {
         cli_args_free(&a);
         command_help(stdout, which);
-        return 0;
+        return flushed();
     }
     rc = cli_run(&a);
     cli_args_free(&a);
