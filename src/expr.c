@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "strset.h"
 #include "nabla/expr.h"
 
 /* Instruction codes beyond the op ids. */
@@ -76,6 +77,7 @@ typedef struct parser {
     size_t stack, maxstack; /* operand stack depth of the program so far */
     nb_status status;       /* first error */
     locale_t cloc;
+    nb__strset names;       /* an index over e->vars: many distinct names cost linear time */
 } parser;
 
 static nb_status fail(parser *p, size_t at, const char *fmt, ...) {
@@ -177,10 +179,9 @@ static nb_status emit_op(parser *p, nb_op op, int n) {
 
 static nb_status emit_var(parser *p, const char *name, size_t len) {
     nb_expr *e = p->e;
-    size_t i;
-    for (i = 0; i < e->nvars; i++)
-        if (strlen(e->vars[i]) == len && memcmp(e->vars[i], name, len) == 0) break;
-    if (i == e->nvars) {
+    size_t i = nb__strset_find(&p->names, e->vars, name, len);
+    if (i == SIZE_MAX) {
+        i = e->nvars;
         if (e->nvars == e->capvars) {
             size_t cap = e->capvars ? 2 * e->capvars : 8;
             char **q = ealloc(e, e->vars, e->capvars * sizeof *q, cap * sizeof *q);
@@ -193,6 +194,16 @@ static nb_status emit_var(parser *p, const char *name, size_t len) {
         memcpy(copy, name, len);
         copy[len] = 0;
         e->vars[e->nvars++] = copy;
+        if (2 * e->nvars > p->names.cap) {
+            size_t cap = nb__strset_cap_for(e->nvars);
+            uint32_t *slots = ealloc(e, NULL, 0, cap * sizeof *slots);
+            if (!slots) return p->status = NB_E_NOMEM;
+            memset(slots, 0, cap * sizeof *slots);
+            if (p->names.slot) ealloc(e, p->names.slot, p->names.cap * sizeof *slots, 0);
+            nb__strset_rebuild(&p->names, slots, cap, e->vars, e->nvars);
+        } else {
+            nb__strset_put(&p->names, e->vars, i);
+        }
     }
     insn in = {CODE_VAR, (int)i, 0};
     if (emit(p, in)) return p->status;
@@ -491,7 +502,7 @@ nb_status nb_expr_parse(nb_expr **out, const char *src, size_t len, const nb_exp
     memset(e, 0, sizeof *e);
     e->alloc = o.alloc;
     e->alloc_ud = o.alloc_ud;
-    parser p = {e, src, len, 0, 0, o.max_depth, o.max_program, 0, 0, NB_OK, (locale_t)0};
+    parser p = {e, src, len, 0, 0, o.max_depth, o.max_program, 0, 0, NB_OK, (locale_t)0, {NULL, 0}};
     if (len > o.max_length) {
         fail(&p, o.max_length, "expression too long (more than %zu bytes)", o.max_length);
     } else {
@@ -506,6 +517,7 @@ nb_status nb_expr_parse(nb_expr **out, const char *src, size_t len, const nb_exp
             freelocale(p.cloc);
         }
     }
+    if (p.names.slot) ealloc(e, p.names.slot, p.names.cap * sizeof *p.names.slot, 0);
     if (p.status == NB_OK) {
         size_t m = p.maxstack ? p.maxstack : 1;
         e->maxstack = m;
@@ -547,37 +559,44 @@ nb_status nb_expr_bind(nb_expr *e, size_t n, const char *const *names) {
     e->err[0] = 0;
     e->errcol = 0;
     e->bound = 0; /* a failed bind leaves the expression unbound, never half bound */
-    for (size_t j = 0; j < n; j++) {
+    if (n >= UINT32_MAX / 2) return NB_E_ARG;
+    /* an index over names[]: duplicates and lookups in linear time */
+    nb__strset ix = {NULL, 0};
+    size_t cap = nb__strset_cap_for(n);
+    uint32_t *slots = ealloc(e, NULL, 0, cap * sizeof *slots);
+    if (!slots) return NB_E_NOMEM;
+    memset(slots, 0, cap * sizeof *slots);
+    ix.slot = slots;
+    ix.cap = cap;
+    char *const *keys = (char *const *)names;
+    nb_status st = NB_OK;
+    for (size_t j = 0; j < n && !st; j++) {
         const char *nm = names[j];
-        if (!valid_name(nm)) {
+        st = NB_E_BIND;
+        if (!valid_name(nm))
             snprintf(e->err, sizeof e->err, "'%s' is not a name", nm ? nm : "(null)");
-            return NB_E_BIND;
-        }
-        if (strcmp(nm, "pi") == 0 || strcmp(nm, "e") == 0) {
+        else if (strcmp(nm, "pi") == 0 || strcmp(nm, "e") == 0)
             snprintf(e->err, sizeof e->err, "cannot bind '%s': it is a constant", nm);
-            return NB_E_BIND;
-        }
-        if (nb_op_find_lang(nm) >= 0) {
+        else if (nb_op_find_lang(nm) >= 0)
             snprintf(e->err, sizeof e->err, "cannot bind '%s': it is a function", nm);
-            return NB_E_BIND;
+        else if (nb__strset_find(&ix, keys, nm, strlen(nm)) != SIZE_MAX)
+            snprintf(e->err, sizeof e->err, "'%s' is bound twice", nm);
+        else {
+            nb__strset_put(&ix, keys, j);
+            st = NB_OK;
         }
-        for (size_t k = 0; k < j; k++)
-            if (strcmp(names[k], nm) == 0) {
-                snprintf(e->err, sizeof e->err, "'%s' is bound twice", nm);
-                return NB_E_BIND;
-            }
     }
-    for (size_t i = 0; i < e->nvars; i++) {
-        size_t j;
-        for (j = 0; j < n; j++)
-            if (strcmp(names[j], e->vars[i]) == 0) break;
-        if (j == n) {
+    for (size_t i = 0; i < e->nvars && !st; i++) {
+        size_t j = nb__strset_find(&ix, keys, e->vars[i], strlen(e->vars[i]));
+        if (j == SIZE_MAX) {
             snprintf(e->err, sizeof e->err, "variable '%s' is not bound", e->vars[i]);
-            e->bound = 0;
-            return NB_E_UNBOUND;
+            st = NB_E_UNBOUND;
+        } else {
+            e->map[i] = (int)j;
         }
-        e->map[i] = (int)j;
     }
+    ealloc(e, slots, cap * sizeof *slots, 0);
+    if (st) return st;
     e->bound = 1;
     return NB_OK;
 }

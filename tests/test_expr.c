@@ -435,3 +435,33 @@ ParameterizedTest(struct row *r, functions, every_mode) {
     cr_expect_eq(nb_ctx_status(c), NB_OK);
     nb_ctx_free(c);
 }
+
+/* Many distinct names (an index, not a linear search, since a review found 1 MiB of a0+a1+...
+ * took 22 s): every variable maps to its own binding, in any order of the list. */
+Test(binding, many_names) {
+    enum { N = 20000 };
+    char *src = malloc((size_t)N * 8 + 1), *p = src;
+    cr_assert_not_null(src);
+    for (int i = 0; i < N; i++) p += sprintf(p, "%sa%d", i ? "+" : "", i);
+    nb_expr *e = NULL;
+    cr_assert_eq(nb_expr_parse(&e, src, strlen(src), NULL), NB_OK);
+    cr_expect_eq(nb_expr_var_count(e), (size_t)N);
+    static char names_buf[N][8];
+    static const char *names[N];
+    static double vals[N];
+    for (int j = 0; j < N; j++) { /* the list in reverse order; a_i takes the value i */
+        snprintf(names_buf[j], sizeof names_buf[j], "a%d", N - 1 - j);
+        names[j] = names_buf[j];
+        vals[j] = (double)(N - 1 - j);
+    }
+    cr_assert_eq(nb_expr_bind(e, N, names), NB_OK);
+    double out;
+    cr_assert_eq(nb_expr_eval(e, vals, &out), NB_OK);
+    cr_expect_eq(out, (double)N * (N - 1) / 2, "the sum of a_i = i: %.17g", out);
+    /* a duplicate far down the list is still found */
+    names[N - 1] = "a17";
+    cr_expect_eq(nb_expr_bind(e, N, names), NB_E_BIND);
+    cr_expect(strstr(nb_expr_error(e), "'a17' is bound twice") != NULL, "%s", nb_expr_error(e));
+    nb_expr_free(e);
+    free(src);
+}

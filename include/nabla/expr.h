@@ -73,7 +73,8 @@ const char *nb_expr_var_name(const nb_expr *e, size_t i);
  * values in that order. Every variable of the expression must be in the list (NB_E_UNBOUND,
  * naming it); a name in the list may be unused; a listed name that is a constant, a function or
  * not a name, or a name listed twice, is NB_E_BIND. On failure e stays unbound. NB_E_PARSE when
- * e holds a failed parse; NB_E_ARG for NULL e, or NULL names with n > 0. */
+ * e holds a failed parse; NB_E_ARG for NULL e, or NULL names with n > 0; NB_E_NOMEM. Linear in
+ * the number of names and variables. */
 nb_status nb_expr_bind(nb_expr *e, size_t n, const char *const *names);
 
 /* Evaluates on plain doubles: vals[j] is the value of bound name j. NB_E_UNBOUND when the

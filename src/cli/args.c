@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "../strset.h"
 
 /* The longest expression the library accepts; a file is read up to one byte more, so that the
  * parser can say "too long" without the whole file being held. */
@@ -17,6 +18,7 @@ void cli_args_free(cli_args *a) {
     for (size_t i = 0; i < a->nbind; i++) free(a->names[i]);
     free(a->names);
     free(a->values);
+    free(a->name_ix);
     memset(a, 0, sizeof *a);
 }
 
@@ -48,9 +50,9 @@ static int add_binding(cli_args *a, const char *s, size_t n) {
         return cli_usage_error(a->cmd, "--at %s: '%s' is a constant, it cannot be bound", name, name);
     if (nb_op_find_lang(name) >= 0)
         return cli_usage_error(a->cmd, "--at %s: '%s' is a function, it cannot be bound", name, name);
-    for (size_t i = 0; i < a->nbind; i++)
-        if (strcmp(a->names[i], name) == 0)
-            return cli_usage_error(a->cmd, "--at: '%s' is bound twice", name);
+    nb__strset ix = {a->name_ix, a->name_ix_cap};
+    if (nb__strset_find(&ix, a->names, name, nl) != SIZE_MAX)
+        return cli_usage_error(a->cmd, "--at: '%s' is bound twice", name);
     /* the value: a constant expression */
     char what[300];
     snprintf(what, sizeof what, "--at %s", name);
@@ -67,6 +69,18 @@ static int add_binding(cli_args *a, const char *s, size_t n) {
     if (!a->names[a->nbind]) return cli_fail(CLI_ERROR, "out of memory");
     memcpy(a->names[a->nbind], name, nl + 1);
     a->values[a->nbind++] = v;
+    /* index the new name (linear time over many bindings, not quadratic) */
+    if (2 * a->nbind > ix.cap) {
+        size_t cap = nb__strset_cap_for(a->nbind);
+        uint32_t *slots = calloc(cap, sizeof *slots);
+        if (!slots) return cli_fail(CLI_ERROR, "out of memory");
+        free(a->name_ix);
+        nb__strset_rebuild(&ix, slots, cap, a->names, a->nbind);
+        a->name_ix = slots;
+        a->name_ix_cap = cap;
+    } else {
+        nb__strset_put(&ix, a->names, a->nbind - 1);
+    }
     return 0;
 }
 

@@ -3,6 +3,7 @@
 #define NABLA_CLI_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "nabla/nabla.h"
@@ -18,6 +19,8 @@ typedef struct cli_args {
     const char *expr_origin; /* "EXPR" or the file name, for messages */
     size_t nbind;
     char **names;       /* bound names, in order of first appearance (owned) */
+    uint32_t *name_ix;  /* a hash index over names (src/strset.h), name_ix_cap slots (owned) */
+    size_t name_ix_cap;
     double *values;
     int order;          /* diff, plot, check: -1 when not given */
     const char *wrt;    /* diff, plot: NULL when not given */
