@@ -56,6 +56,7 @@ nb_status nb_ctx_new(nb_ctx **out, const nb_ctx_opts *opts) {
                                                          ((uint64_t)ts.tv_sec << 32)));
     c->gen_first = c->gen_next = (uint32_t)(salt & NB_GEN_MASK);
     for (uint32_t d = 1; d <= NB_MAX_DEPTH; d++) c->lv[d].depth = d;
+    c->hot1 = &c->lv[1].hot;
     *out = c;
     return NB_OK;
 }

@@ -40,11 +40,16 @@ typedef struct nb_ref {
 typedef enum nb_mode { NB_MODE_PLAIN, NB_MODE_DUAL, NB_MODE_GENERIC, NB_MODE_TAYLOR } nb_mode;
 
 typedef struct nb_level {
-    nb_kind kind;
+    /* kind, tag, n, ncap, nops, opcap, ops, tan, stmt_end, op_idx, op_mul (nabla/ctx.h): the
+     * fields the inline ops use, also readable as one nb__hot */
+    union {
+        nb__hot hot;
+        struct {
+            NB__HOT_MEMBERS
+        };
+    };
     nb_mode mode;
     uint32_t depth;
-    uint32_t tag;
-    unsigned long long ops; /* registry ops bound to this level */
 
     int order;         /* Taylor: K */
     int trunc;         /* Taylor: coefficients computed are 0 .. trunc (K, lowered while a rule is
@@ -52,19 +57,14 @@ typedef struct nb_level {
     nb_var *coef;      /* Taylor: node i's coefficients at coef[i*(K+1) .. i*(K+1)+K] */
     size_t cap_coef;
 
-    /* Nodes. Node 0 is a sentinel (stmt_end[0] = 0), real nodes start at 1. */
-    size_t n, ncap;
+    /* Nodes (n, ncap, tan, stmt_end above). Node 0 is a sentinel (stmt_end[0] = 0), real nodes
+     * start at 1. */
     size_t leaves;
-    double *tan;       /* forward: tangent value of each node */
     nb_ref *tan_ref;   /* forward, depth >= 2: the tangent handle */
     nb_ref *prim_ref;  /* generic: the primal handle (a lower-level node) */
     double *prim_t;    /* dual: the primal's tangent at level 1 */
-    uint32_t *stmt_end; /* reverse: end of the node's operands in the operand arrays */
 
-    /* Operands (reverse). */
-    size_t nops, opcap;
-    uint32_t *op_idx; /* the operand's node */
-    double *op_mul;   /* the partial's value */
+    /* Operands (reverse; nops, opcap, op_idx, op_mul above). */
     nb_ref *op_ref;   /* generic: the partial handle */
     double *op_mt;    /* dual: the partial's tangent at level 1 */
 
@@ -93,6 +93,7 @@ typedef struct nb_level {
 } nb_level;
 
 struct nb_ctx {
+    nb__hot *hot1; /* &lv[1].hot; first, for the inline ops (nabla/ctx.h) */
     nb_alloc_fn alloc;
     void *alloc_ud;
     size_t max_bytes; /* SIZE_MAX when uncapped */

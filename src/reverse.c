@@ -34,8 +34,8 @@ static int below(nb_ctx *c, const nb_level *L, nb_var x) {
 }
 
 static nb_var new_input(nb_ctx *c, nb_level *L, nb_var x) {
-    nb_status s = nb__level_grow(c, L, 1, 0);
-    if (s) return nb__fail_var(c, s);
+    nb_status s;
+    if (L->n >= L->ncap && (s = nb__level_grow(c, L, 1, 0))) return nb__fail_var(c, s);
     size_t i = L->n;
     if (L->kind == NB_REVERSE) L->stmt_end[i] = (uint32_t)L->nops;
     if (L->mode == NB_MODE_GENERIC) L->prim_ref[i] = nb__var_ref(x);
@@ -91,7 +91,9 @@ static void sweep1(nb_level *L, uint32_t from) {
     double *adj = L->adj;
     const uint32_t *end = L->stmt_end, *idx = L->op_idx;
     const double *mul = L->op_mul;
-    for (uint32_t i = from; i >= 1; i--) {
+    /* end[] is cumulative: end[i] == 0 means nodes 1 .. i are all leaves, and the sweep is done
+     * (inputs made before the first statement are never visited) */
+    for (uint32_t i = from; i >= 1 && end[i] != 0; i--) {
         double a = adj[i];
         uint32_t b = end[i - 1], e = end[i];
         if (a == 0 || b == e) continue; /* nothing to pass on, or a leaf: keep its gradient */
@@ -111,7 +113,7 @@ static void sweep_dual(nb_ctx *c, nb_level *L, uint32_t from) {
     const uint32_t *end = L->stmt_end, *idx = L->op_idx;
     const double *mul = L->op_mul, *mt = L->op_mt;
     unsigned long long ops = 0;
-    for (uint32_t i = from; i >= 1; i--) {
+    for (uint32_t i = from; i >= 1 && end[i] != 0; i--) { /* as in sweep1 */
         double a = adj[i], at = adt[i];
         uint32_t b = end[i - 1], e = end[i];
         if ((a == 0 && at == 0) || b == e) continue;
@@ -133,7 +135,7 @@ static void adj_set(nb_level *L, uint32_t i, nb_var v) {
 /* The sweep at depth >= 2: every product and sum is an op at the levels below. Only structural
  * zeros are skipped (an adjoint whose value is 0 may carry a tangent outside). */
 static void sweepn(nb_ctx *c, nb_level *L, uint32_t from) {
-    for (uint32_t i = from; i >= 1; i--) {
+    for (uint32_t i = from; i >= 1 && L->stmt_end[i] != 0; i--) { /* as in sweep1 */
         nb_var a = adj_get(L, i);
         uint32_t b = L->stmt_end[i - 1], e = L->stmt_end[i];
         if (nb__szero(a) || b == e) continue;

@@ -432,7 +432,7 @@ static nb_var reduce_dual(nb_ctx *c, nb_level *L, nb_op op, size_t n, const nb_v
 #define V(a_) (a_)
 
 #define NB_OP1(name_, lang_, primal_, dX_, ...)                                           \
-    nb_var nb_##name_(nb_ctx *c, nb_var x) {                                              \
+    nb_var nb__##name_(nb_ctx *c, nb_var x) {                                              \
         if (x.tag == 0) return nb_const(nb_prim_##name_(x.v));                            \
         nb_level *L = nb__owner(c, x);                                                    \
         if (!L) return nb__bad_handle(c, x);                                              \
@@ -455,7 +455,7 @@ static nb_var reduce_dual(nb_ctx *c, nb_level *L, nb_op op, size_t n, const nb_v
     }
 
 #define NB_OPI(name_, lang_, nmin_, nmax_, primal_, dX_, ...)                             \
-    nb_var nb_##name_(nb_ctx *c, nb_var x, int N) {                                       \
+    nb_var nb__##name_(nb_ctx *c, nb_var x, int N) {                                       \
         if (N < (nmin_) || N > (nmax_)) return nb_const((double)NAN);                     \
         if (x.tag == 0) return nb_const(nb_prim_##name_(x.v, N));                         \
         nb_level *L = nb__owner(c, x);                                                    \
@@ -479,7 +479,7 @@ static nb_var reduce_dual(nb_ctx *c, nb_level *L, nb_op op, size_t n, const nb_v
     }
 
 #define NB_OP2(name_, lang_, primal_, dX_, dY_, ...)                                      \
-    nb_var nb_##name_(nb_ctx *c, nb_var x, nb_var y) {                                    \
+    nb_var nb__##name_(nb_ctx *c, nb_var x, nb_var y) {                                    \
         if ((x.tag | y.tag) == 0) return nb_const(nb_prim_##name_(x.v, y.v));             \
         nb_level *Lx = 0, *Ly = 0;                                                        \
         if (x.tag && !(Lx = nb__owner(c, x))) return nb__bad_handle(c, x);                \

@@ -11,6 +11,7 @@
 #define NABLA_CTX_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "nabla/status.h"
 
@@ -84,6 +85,28 @@ typedef enum nb_kind {
 
 /* The deepest nesting: levels 1 .. NB_MAX_DEPTH. */
 #define NB_MAX_DEPTH 31
+
+/* ---- private: what the inline ops of nabla/var.h read and write ----
+ * Not part of the API (no name with "nb__" is): the fields of level 1 that the ops inlined into
+ * user code use when every operand belongs to level 1 and it is a forward or reverse level (the
+ * depth-1 fast tier: a tangent, or an Adept-style tape entry). Anything else - a constant fold,
+ * a deeper or Taylor level, a stale handle, a full array - goes to the library. A context's first
+ * member points to these fields. Their layout is part of the ABI: a program must run with the
+ * library version whose headers it was compiled against. */
+#define NB__HOT_MEMBERS                                                                       \
+    nb_kind kind;            /* level 1's kind */                                              \
+    uint32_t tag;            /* level 1's tag; 0 while there is no level 1 */                  \
+    size_t n, ncap;          /* nodes in use (node 0 is a sentinel) and their capacity */      \
+    size_t nops, opcap;      /* reverse: operands in use and their capacity */                 \
+    unsigned long long ops;  /* registry ops bound to the level */                             \
+    double *tan;             /* forward: each node's tangent */                                \
+    uint32_t *stmt_end;      /* reverse: the end of each node's operands */                    \
+    uint32_t *op_idx;        /* reverse: each operand's node */                                \
+    double *op_mul;          /* reverse: each operand's partial */
+typedef struct nb__hot {
+    NB__HOT_MEMBERS
+} nb__hot;
+static inline nb__hot *nb__hot_of(nb_ctx *c) { return *(nb__hot *const *)(void *)c; }
 
 /* Pushes a new, empty level of `kind` on top of the stack. Its storage is reused from an earlier
  * level at the same depth when there is one. NB_E_DEPTH beyond NB_MAX_DEPTH, NB_E_ARG for an

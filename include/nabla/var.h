@@ -30,6 +30,7 @@
 #include <stdint.h>
 
 #include "nabla/ctx.h"
+#include "nabla/dual.h"
 #include "nabla/ops.h"
 
 #ifdef __cplusplus
@@ -60,10 +61,17 @@ static inline int nb_is_const(nb_var x) { return x.tag == 0; }
 /* The depth of the level that owns x (0 for a constant). */
 static inline int nb_var_depth(nb_var x) { return (int)(x.tag & 31u); }
 
-/* The registry's ops on handles: nb_<op>(c, x), nb_<op>(c, x, y), nb_<op>(c, x, n). */
-#define NB_OP1(name_, ...) nb_var nb_##name_(nb_ctx *c, nb_var x);
-#define NB_OP2(name_, ...) nb_var nb_##name_(nb_ctx *c, nb_var x, nb_var y);
-#define NB_OPI(name_, ...) nb_var nb_##name_(nb_ctx *c, nb_var x, int n);
+/* The registry's ops on handles: nb_<op>(c, x), nb_<op>(c, x, y), nb_<op>(c, x, n).
+ *
+ * They are inline. When every operand is a constant or a live handle of level 1, and level 1 is
+ * a forward or reverse level with room for one more node, the op runs right here: the registry's
+ * rule compiled with doubles gives a tangent or an Adept-style tape entry (the depth-1 fast
+ * tier). Everything else - deeper and Taylor levels, stale or foreign handles, growing the
+ * arrays - is the library's nb__<op> (private), which computes exactly the same thing in those
+ * cases. Semantics do not depend on which path runs. */
+#define NB_OP1(name_, ...) nb_var nb__##name_(nb_ctx *c, nb_var x);
+#define NB_OP2(name_, ...) nb_var nb__##name_(nb_ctx *c, nb_var x, nb_var y);
+#define NB_OPI(name_, ...) nb_var nb__##name_(nb_ctx *c, nb_var x, int n);
 /* Reductions: nb_sum(c, n, x), nb_sumsq(c, n, x), nb_norm(c, n, x), nb_dot(c, n, x, y). Each is
  * ONE tape statement with one (index, partial) pair per element that belongs to its level, not n
  * statements. NULL arrays are allowed only with n == 0. */
@@ -75,6 +83,126 @@ static inline int nb_var_depth(nb_var x) { return (int)(x.tag & 31u); }
 #undef NB_OPI
 #undef NB_RED1
 #undef NB_RED2
+
+/* ---- private: the depth-1 fast tier of the inline ops ---- */
+
+/* 1 when x is a live handle of level 1 (h: its hot fields). */
+static inline int nb__own1(const nb__hot *h, nb_var x) {
+    return x.tag == h->tag && x.tag != 0 && (size_t)x.idx - 1u < h->n - 1u;
+}
+/* 1 when level 1 is a forward or reverse level with room for one node (and two operands). */
+static inline int nb__room1(const nb__hot *h) {
+    return h->n < h->ncap &&
+           (h->kind == NB_REVERSE ? h->opcap - h->nops >= 2u : h->kind == NB_FORWARD);
+}
+/* A node of reverse level 1 with value r and the partials p0, p1 on nodes i0, i1: a partial that
+ * is exactly 0 is not recorded, equal nodes (x * x) make one operand, and without operands the
+ * result is a constant. Both entries are written and the count advanced past the kept ones, so
+ * the recording has no data-dependent branch; room for two is checked by nb__room1. */
+static inline nb_var nb__rec2(nb__hot *h, double r, uint32_t i0, double p0, uint32_t i1,
+                              double p1) {
+    if (i0 == i1) {
+        p0 += p1;
+        p1 = 0;
+    }
+    size_t o = h->nops;
+    h->op_idx[o] = i0;
+    h->op_mul[o] = p0;
+    o += (size_t)(p0 != 0);
+    h->op_idx[o] = i1;
+    h->op_mul[o] = p1;
+    o += (size_t)(p1 != 0);
+    if (o == h->nops) return nb_const(r);
+    h->nops = o;
+    h->stmt_end[h->n] = (uint32_t)o;
+    nb_var v;
+    v.v = r;
+    v.idx = (uint32_t)h->n++;
+    v.tag = h->tag;
+    return v;
+}
+static inline nb_var nb__rec1(nb__hot *h, double r, uint32_t i0, double p0) {
+    if (p0 == 0) return nb_const(r);
+    size_t o = h->nops;
+    h->op_idx[o] = i0;
+    h->op_mul[o] = p0;
+    h->nops = ++o;
+    h->stmt_end[h->n] = (uint32_t)o;
+    nb_var v;
+    v.v = r;
+    v.idx = (uint32_t)h->n++;
+    v.tag = h->tag;
+    return v;
+}
+/* A node of forward level 1 with value r and tangent t (a constant when t is 0). */
+static inline nb_var nb__tan1(nb__hot *h, double r, double t) {
+    if (t == 0) return nb_const(r);
+    h->tan[h->n] = t;
+    nb_var v;
+    v.v = r;
+    v.idx = (uint32_t)h->n++;
+    v.tag = h->tag;
+    return v;
+}
+
+#include "nabla/bits/rule_words.h"
+#define NB_R1(op_, a_) nb_prim_##op_(a_)
+#define NB_R2(op_, a_, b_) nb_prim_##op_(a_, b_)
+#define NB_RI(op_, a_, n_) nb_prim_##op_(a_, n_)
+#define K(v_) ((double)(v_))
+#define V(a_) (a_)
+/* The body of a one-operand op; `slow_` is the library call. */
+#define NB__OP1_BODY(primal_, dX_, slow_)                                                     \
+    if (nb_x_.tag == 0) return nb_const(primal_);                                                 \
+    nb__hot *nb_h_ = nb__hot_of(nb_c_);                                                           \
+    if (nb__own1(nb_h_, nb_x_) && nb__room1(nb_h_)) {                                             \
+        const double R = (primal_);                                                           \
+        (void)R;                                                                              \
+        nb_h_->ops++;                                                                             \
+        if (nb_h_->kind == NB_REVERSE) return nb__rec1(nb_h_, R, nb_x_.idx, (dX_));               \
+        return nb__tan1(nb_h_, R, nb_dual_szmul((dX_), nb_h_->tan[nb_x_.idx]));                   \
+    }                                                                                         \
+    return slow_;
+#define NB_OP1(name_, lang_, primal_, dX_, ...)                                               \
+    static inline nb_var nb_##name_(nb_ctx *nb_c_, nb_var nb_x_) {                                \
+        const double X = nb_x_.v;                                                                 \
+        NB__OP1_BODY(primal_, dX_, nb__##name_(nb_c_, nb_x_))                                     \
+    }
+#define NB_OPI(name_, lang_, nmin_, nmax_, primal_, dX_, ...)                                 \
+    static inline nb_var nb_##name_(nb_ctx *nb_c_, nb_var nb_x_, int N) {                         \
+        const double X = nb_x_.v;                                                                 \
+        if (N < (nmin_) || N > (nmax_)) return nb_const((double)NAN);                         \
+        NB__OP1_BODY(primal_, dX_, nb__##name_(nb_c_, nb_x_, N))                                  \
+    }
+#define NB_OP2(name_, lang_, primal_, dX_, dY_, ...)                                          \
+    static inline nb_var nb_##name_(nb_ctx *nb_c_, nb_var nb_x_, nb_var nb_y_) {                  \
+        const double X = nb_x_.v, Y = nb_y_.v;                                                    \
+        if ((nb_x_.tag | nb_y_.tag) == 0) return nb_const(primal_);                               \
+        nb__hot *nb_h_ = nb__hot_of(nb_c_);                                                       \
+        const int nb_ax_ = nb__own1(nb_h_, nb_x_), nb_ay_ = nb__own1(nb_h_, nb_y_);               \
+        if ((nb_ax_ || nb_x_.tag == 0) && (nb_ay_ || nb_y_.tag == 0) && nb__room1(nb_h_)) {       \
+            const double R = (primal_);                                                       \
+            (void)R;                                                                          \
+            nb_h_->ops++;                                                                         \
+            if (nb_h_->kind == NB_REVERSE)                                                        \
+                return nb__rec2(nb_h_, R, nb_x_.idx, nb_ax_ ? (dX_) : 0.0, nb_y_.idx,         \
+                                nb_ay_ ? (dY_) : 0.0);                                            \
+            return nb__tan1(nb_h_, R,                                                             \
+                            (nb_ax_ ? nb_dual_szmul((dX_), nb_h_->tan[nb_x_.idx]) : 0.0) +        \
+                                (nb_ay_ ? nb_dual_szmul((dY_), nb_h_->tan[nb_y_.idx]) : 0.0));    \
+        }                                                                                     \
+        return nb__##name_(nb_c_, nb_x_, nb_y_);                                                  \
+    }
+#define NB_RED1(...)
+#define NB_RED2(...)
+#include "nabla/ops.def"
+#undef NB_OP1
+#undef NB_OP2
+#undef NB_OPI
+#undef NB_RED1
+#undef NB_RED2
+#undef NB__OP1_BODY
+#include "nabla/bits/rule_words_end.h"
 
 /* The op `op` on handles: y is ignored by one-operand ops, n by ops without a parameter. A NaN
  * constant and NB_E_ARG for an op id out of range or a reduction. */

@@ -1,0 +1,254 @@
+/* test_fast.c - the inline depth-1 fast tier of nabla/var.h against the library's complete ops.
+ *
+ * Every registry op nb_<op> is inline: on operands of a forward or reverse level 1 with room it
+ * records right in the caller; anything else calls the library's nb__<op>. Both must compute the
+ * same thing. Each case runs twice, in two contexts, once through nb_<op> and once through
+ * nb__<op>, and compares bit for bit: the result's value and whether it is a constant, the tape's
+ * statements and operands, the op count, and the gradients (reverse) or tangent (forward).
+ * Operands: constant and leaf, leaf and constant, two leaves, the same leaf twice; values include
+ * zeros of both signs, infinities, NaN, huge and subnormal numbers. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "nabla/nabla.h"
+
+typedef nb_var (*op1_fn)(nb_ctx *, nb_var);
+typedef nb_var (*op2_fn)(nb_ctx *, nb_var, nb_var);
+typedef nb_var (*opi_fn)(nb_ctx *, nb_var, int);
+
+struct row {
+    const char *name;
+    int arity; /* 1, 2, or 3 for a parameterized op */
+    op1_fn f1, s1;
+    op2_fn f2, s2;
+    opi_fn fi, si;
+};
+
+static const struct row rows[] = {
+#define NB_OP1(name_, ...) {#name_, 1, nb_##name_, nb__##name_, 0, 0, 0, 0},
+#define NB_OP2(name_, ...) {#name_, 2, 0, 0, nb_##name_, nb__##name_, 0, 0},
+#define NB_OPI(name_, ...) {#name_, 3, 0, 0, 0, 0, nb_##name_, nb__##name_},
+#define NB_RED1(...)
+#define NB_RED2(...)
+#include "nabla/ops.def"
+#undef NB_OP1
+#undef NB_OP2
+#undef NB_OPI
+#undef NB_RED1
+#undef NB_RED2
+};
+enum { NROWS = sizeof rows / sizeof rows[0] };
+
+static const double vals[] = {0.0, -0.0, 1.0, -1.0, 0.5, -0.75, 2.5, -3.0, 1e308, -1e308,
+                              1e-310, INFINITY, -INFINITY, NAN};
+enum { NVALS = sizeof vals / sizeof vals[0] };
+static const int params[] = {-3, -1, 0, 1, 2, 5, 2000000000};
+enum { NPARAMS = sizeof params / sizeof params[0] };
+
+/* Bitwise equality, every NaN equal to every NaN (payloads may differ between libm paths). */
+static int same(double a, double b) {
+    if (a != a && b != b) return 1;
+    return memcmp(&a, &b, sizeof a) == 0;
+}
+
+/* Operand shapes of two-operand ops. */
+enum { CONST_LEAF, LEAF_CONST, LEAF_LEAF, SAME_LEAF, NSHAPES };
+
+struct outcome {
+    double v;
+    int is_const;
+    nb_tape_info info;
+    unsigned long long ops;
+    double d[2]; /* gradients of the leaves, or the tangent in d[0] */
+    nb_status st;
+};
+
+/* One case in a fresh context: `fast` picks nb_<op> or nb__<op>. */
+static struct outcome run(const struct row *r, int fast, nb_kind kind, int shape, double a,
+                          double b, int n, int tv) {
+    struct outcome o;
+    memset(&o, 0, sizeof o);
+    nb_ctx *c = NULL;
+    cr_assert_eq(nb_ctx_new(&c, NULL), NB_OK);
+    cr_assert_eq(nb_push(c, kind), NB_OK);
+    nb_var x, y;
+    if (kind == NB_REVERSE) {
+        x = nb_rev_input(c, nb_const(a));
+        y = shape == SAME_LEAF ? x : nb_rev_input(c, nb_const(b));
+    } else {
+        /* tv = 1: x's tangent is exactly 0 (a zero tangent annihilates an infinite partial) */
+        x = nb_fwd_input(c, nb_const(a), nb_const(tv ? 0.0 : 1.0));
+        y = shape == SAME_LEAF ? x : nb_fwd_input(c, nb_const(b), nb_const(tv ? 1.0 : -0.5));
+    }
+    if (shape == CONST_LEAF) x = nb_const(a);
+    if (shape == LEAF_CONST) y = nb_const(b);
+    /* room, so that nb_<op> runs inline (a full array would send both to the library) */
+    cr_assert_eq(nb_reserve(c, 16, 16), NB_OK);
+    cr_assert(nb__room1(nb__hot_of(c)));
+    nb_var z;
+    if (r->arity == 1)
+        z = fast ? r->f1(c, x) : r->s1(c, x);
+    else if (r->arity == 2)
+        z = fast ? r->f2(c, x, y) : r->s2(c, x, y);
+    else
+        z = fast ? r->fi(c, x, n) : r->si(c, x, n);
+    o.v = nb_value(z);
+    o.is_const = nb_is_const(z);
+    cr_assert_eq(nb_tape_info_get(c, 1, &o.info), NB_OK);
+    o.ops = nb_op_count(c, 1);
+    if (kind == NB_REVERSE) {
+        nb_backward(c, z);
+        o.d[0] = nb_value(nb_grad(c, x));
+        o.d[1] = nb_value(nb_grad(c, y));
+    } else {
+        o.d[0] = nb_value(nb_tangent(c, z));
+    }
+    o.st = nb_ctx_status(c);
+    nb_ctx_free(c);
+    return o;
+}
+
+static void compare1(const struct row *r, nb_kind kind, int shape, double a, double b, int n,
+                     int tv) {
+    struct outcome f = run(r, 1, kind, shape, a, b, n, tv), s = run(r, 0, kind, shape, a, b, n, tv);
+    const char *k = kind == NB_REVERSE ? "reverse" : "forward";
+    cr_expect(same(f.v, s.v), "%s %s(%g, %g, %d) shape %d tangents %d: value %a vs %a", k,
+              r->name, a, b, n, shape, tv, f.v, s.v);
+    cr_expect_eq(f.is_const, s.is_const, "%s %s(%g, %g, %d) shape %d: constness", k, r->name, a,
+                 b, n, shape);
+    cr_expect_eq(f.info.statements, s.info.statements, "%s %s(%g, %g, %d) shape %d: statements",
+                 k, r->name, a, b, n, shape);
+    cr_expect_eq(f.info.operands, s.info.operands, "%s %s(%g, %g, %d) shape %d: operands", k,
+                 r->name, a, b, n, shape);
+    cr_expect_eq(f.info.bytes, s.info.bytes, "%s %s: bytes", k, r->name);
+    cr_expect_eq(f.ops, s.ops, "%s %s: op count", k, r->name);
+    for (int i = 0; i < 2; i++)
+        cr_expect(same(f.d[i], s.d[i]), "%s %s(%g, %g, %d) shape %d tangents %d: derivative %d %a vs %a",
+                  k, r->name, a, b, n, shape, tv, i, f.d[i], s.d[i]);
+    cr_expect_eq(f.st, s.st, "%s %s: status", k, r->name);
+}
+
+static void compare(const struct row *r, nb_kind kind, int shape, double a, double b, int n) {
+    compare1(r, kind, shape, a, b, n, 0);
+    if (kind == NB_FORWARD) compare1(r, kind, shape, a, b, n, 1);
+}
+
+static void every_case(nb_kind kind) {
+    for (int i = 0; i < NROWS; i++) {
+        const struct row *r = &rows[i];
+        for (int p = 0; p < NVALS; p++) {
+            if (r->arity == 1) {
+                compare(r, kind, LEAF_CONST, vals[p], 0, 0);
+            } else if (r->arity == 3) {
+                for (int q = 0; q < NPARAMS; q++) compare(r, kind, LEAF_CONST, vals[p], 0, params[q]);
+            } else {
+                for (int q = 0; q < NVALS; q++)
+                    for (int shape = 0; shape < NSHAPES; shape++)
+                        compare(r, kind, shape, vals[p], vals[q], 0);
+            }
+        }
+    }
+}
+
+Test(fast_tier, reverse_agrees_with_the_library_on_every_op) { every_case(NB_REVERSE); }
+Test(fast_tier, forward_agrees_with_the_library_on_every_op) { every_case(NB_FORWARD); }
+
+/* The fast tier must actually be taken at depth 1 (or this file tests nothing): after the inline
+ * op the tape grew without a call into the library, which the hot fields show directly. */
+Test(fast_tier, is_taken_at_depth_one) {
+    nb_ctx *c = NULL;
+    cr_assert_eq(nb_ctx_new(&c, NULL), NB_OK);
+    cr_assert_eq(nb_push(c, NB_REVERSE), NB_OK);
+    nb_var x = nb_rev_input(c, nb_const(3));
+    const nb__hot *h = nb__hot_of(c);
+    cr_assert_eq(h->tag, x.tag, "level 1's hot fields are the live level");
+    size_t n0 = h->n, o0 = h->nops;
+    nb_var y = nb_mul(c, x, nb_sin(c, x));
+    cr_expect_eq(h->n, n0 + 2);
+    cr_expect_eq(h->nops, o0 + 3, "sin: one operand; x * sin(x): two");
+    cr_expect_eq(h->op_idx[o0], x.idx);
+    cr_expect(same(h->op_mul[o0], cos(3.0)));
+    cr_expect_eq(nb_backward(c, y), NB_OK);
+    cr_expect_float_eq(nb_value(nb_grad(c, x)), sin(3.0) + 3 * cos(3.0), 1e-15);
+    nb_ctx_free(c);
+}
+
+/* Rosenbrock's gradient with the tape growing from empty (every growth through the library, the
+ * rest inline) equals the hand-written gradient, and a pre-sized tape gives identical bits. */
+static nb_var rosen(nb_ctx *c, const nb_var *x, size_t n) {
+    nb_var s = nb_const(0);
+    for (size_t i = 0; i + 1 < n; i++) {
+        nb_var a = nb_sub(c, x[i + 1], nb_mul(c, x[i], x[i]));
+        nb_var b = nb_sub(c, nb_const(1), x[i]);
+        s = nb_add(c, s, nb_add(c, nb_mul(c, nb_const(100), nb_mul(c, a, a)), nb_mul(c, b, b)));
+    }
+    return s;
+}
+
+Test(fast_tier, growth_in_the_middle_of_recording) {
+    enum { N = 3000 };
+    static double x[N], g1[N], g2[N], hand[N];
+    static nb_var in[N];
+    for (int i = 0; i < N; i++) x[i] = 0.3 + 0.7 * sin(1.3 * i);
+    for (int i = 0; i < N; i++) hand[i] = 0;
+    for (int i = 0; i + 1 < N; i++) {
+        double a = x[i + 1] - x[i] * x[i], b = 1 - x[i];
+        hand[i] += -400 * a * x[i] - 2 * b;
+        hand[i + 1] += 200 * a;
+    }
+    for (int pass = 0; pass < 2; pass++) {
+        nb_ctx *c = NULL;
+        cr_assert_eq(nb_ctx_new(&c, NULL), NB_OK);
+        cr_assert_eq(nb_push(c, NB_REVERSE), NB_OK);
+        if (pass == 1) cr_assert_eq(nb_reserve(c, 9 * N, 12 * N), NB_OK);
+        cr_assert_eq(nb_rev_inputs(c, N, x, in), NB_OK);
+        nb_var y = rosen(c, in, N);
+        cr_assert_eq(nb_backward(c, y), NB_OK);
+        cr_assert_eq(nb_grads(c, N, in, pass ? g2 : g1), NB_OK);
+        nb_ctx_free(c);
+    }
+    for (int i = 0; i < N; i++) {
+        cr_expect(same(g1[i], g2[i]), "x%d: %a vs %a", i, g1[i], g2[i]);
+        cr_expect(fabs(g1[i] - hand[i]) <= 1e-12 * (1 + fabs(hand[i])), "x%d: %.17g vs %.17g", i,
+                  g1[i], hand[i]);
+    }
+}
+
+/* Handles the fast tier must refuse and hand to the library: of a reset tape, of a popped level,
+ * of level 1 while a level 2 is on top (still level 1's), and a Taylor level 1. */
+Test(fast_tier, refused_handles_go_to_the_library) {
+    nb_ctx *c = NULL;
+    cr_assert_eq(nb_ctx_new(&c, NULL), NB_OK);
+    cr_assert_eq(nb_push(c, NB_REVERSE), NB_OK);
+    nb_var x = nb_rev_input(c, nb_const(2));
+    cr_assert_eq(nb_reset(c), NB_OK);
+    nb_var y = nb_mul(c, x, x);
+    cr_expect(nb_is_const(y) && isnan(nb_value(y)), "a handle of the tape before reset");
+    cr_expect_eq(nb_ctx_clear_error(c), NB_E_STALE);
+
+    x = nb_rev_input(c, nb_const(2));
+    cr_assert_eq(nb_push(c, NB_FORWARD), NB_OK);
+    y = nb_mul(c, x, nb_const(3)); /* binds to level 1 below the forward level */
+    cr_expect_eq(nb_var_depth(y), 1);
+    cr_expect_eq(nb_pop(c), NB_OK);
+    cr_expect_eq(nb_backward(c, y), NB_OK);
+    cr_expect_float_eq(nb_value(nb_grad(c, x)), 3.0, 0);
+    cr_expect_eq(nb_pop(c), NB_OK);
+
+    y = nb_exp(c, x);
+    cr_expect(nb_is_const(y) && isnan(nb_value(y)), "a handle of a popped level");
+    cr_expect_eq(nb_ctx_clear_error(c), NB_E_STALE);
+
+    cr_assert_eq(nb_push_taylor(c, 3), NB_OK);
+    nb_var t = nb_taylor_input(c, nb_const(0.5), nb_const(1.0));
+    nb_var e = nb_exp(c, t);
+    const double fact[4] = {1, 1, 2, 6};
+    for (int k = 0; k < 4; k++)
+        cr_expect_float_eq(nb_value(nb_taylor_coef(c, e, k)), exp(0.5) / fact[k], 1e-15,
+                           "Taylor level 1: coefficient %d", k);
+    cr_expect_eq(nb_pop(c), NB_OK);
+    cr_expect_eq(nb_ctx_status(c), NB_OK);
+    nb_ctx_free(c);
+}
