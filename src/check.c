@@ -264,7 +264,9 @@ typedef struct slice {
 static double f_slice(double t, void *p) {
     slice *s = p;
     for (size_t k = 0; k < s->n; k++) s->xs[k] = nb_const(k == s->along ? t : s->x[k]);
+    const size_t d0 = s->c->depth;
     nb_var y = s->f(s->c, s->xs, s->env);
+    nb__balanced(s->c, d0);
     if (s->c->err && !s->status) s->status = s->c->err;
     return nb_value(y);
 }

@@ -11,7 +11,7 @@
 
 /* 1 when the driver's level (at d0 + 1) is on top and no error is recorded; else records
  * NB_E_LEVEL for an unbalanced f and returns 0. */
-static int still_ok(nb_ctx *c, size_t d0) {
+int nb__driver_ok(nb_ctx *c, size_t d0) {
     if (c->depth != d0 + 1) {
         nb__fail(c, NB_E_LEVEL);
         return 0;
@@ -20,7 +20,14 @@ static int still_ok(nb_ctx *c, size_t d0) {
 }
 
 /* Pops back to depth d0 and returns the context's status. */
-static nb_status finish(nb_ctx *c, size_t d0) {
+int nb__balanced(nb_ctx *c, size_t d0) {
+    if (c->depth == d0) return 1;
+    nb__fail(c, NB_E_LEVEL);
+    while (c->depth > d0) nb_pop(c);
+    return 0;
+}
+
+nb_status nb__driver_finish(nb_ctx *c, size_t d0) {
     while (c->depth > d0) nb_pop(c);
     return c->err;
 }
@@ -69,13 +76,13 @@ nb_status nb_gradient(nb_ctx *c, nb_fn f, void *env, size_t n, const double *x, 
     nb_status s = begin(c, NB_REVERSE, n, 1, &L);
     if (!s && !nb_rev_inputs(c, n, x, L->inputs) && c->err == NB_OK) {
         nb_var y = f(c, L->inputs, env);
-        if (still_ok(c, d0)) {
+        if (nb__driver_ok(c, d0)) {
             if (fx) *fx = y.v;
             nb_backward(c, y);
             nb_grads(c, n, L->inputs, g);
         }
     }
-    if ((s = finish(c, d0))) {
+    if ((s = nb__driver_finish(c, d0))) {
         if (fx) *fx = (double)NAN;
         nan_doubles(g, n);
     }
@@ -90,12 +97,12 @@ nb_status nb_jvp(nb_ctx *c, nb_fn f, void *env, size_t n, const double *x, const
     nb_status s = begin(c, NB_FORWARD, n, 1, &L);
     if (!s && !nb_fwd_inputs(c, n, x, v, L->inputs) && c->err == NB_OK) {
         nb_var y = f(c, L->inputs, env);
-        if (still_ok(c, d0)) {
+        if (nb__driver_ok(c, d0)) {
             if (fx) *fx = y.v;
             *dfv = nb_tangent(c, y).v;
         }
     }
-    if ((s = finish(c, d0))) {
+    if ((s = nb__driver_finish(c, d0))) {
         if (fx) *fx = (double)NAN;
         *dfv = (double)NAN;
     }
@@ -120,13 +127,13 @@ nb_status nb_vjp(nb_ctx *c, nb_vfn f, void *env, size_t n, size_t m, const doubl
         for (size_t j = 0; j < m; j++) seeds[j] = nb_const(v[j]);
         for (size_t j = 0; j < m; j++) ys[j] = nb_const(0);
         f(c, L->inputs, ys, env);
-        if (still_ok(c, d0)) {
+        if (nb__driver_ok(c, d0)) {
             nb__backward(c, L, m, ys, seeds, 1);
             values(m, ys, y);
             nb_grads(c, n, L->inputs, out);
         }
     }
-    if ((s = finish(c, d0))) {
+    if ((s = nb__driver_finish(c, d0))) {
         nan_doubles(y, m);
         nan_doubles(out, n);
     }
@@ -143,12 +150,12 @@ nb_status nb_jvp_vec(nb_ctx *c, nb_vfn f, void *env, size_t n, size_t m, const d
         nb_var *ys = L->outputs;
         for (size_t j = 0; j < m; j++) ys[j] = nb_const(0);
         f(c, L->inputs, ys, env);
-        if (still_ok(c, d0)) {
+        if (nb__driver_ok(c, d0)) {
             nb_tangents(c, m, ys, out);
             values(m, ys, y);
         }
     }
-    if ((s = finish(c, d0))) {
+    if ((s = nb__driver_finish(c, d0))) {
         nan_doubles(y, m);
         nan_doubles(out, m);
     }
@@ -170,7 +177,7 @@ nb_status nb_jacobian(nb_ctx *c, nb_vfn f, void *env, size_t n, size_t m, const 
             nb_var *ys = L->outputs;
             for (size_t j = 0; j < m; j++) ys[j] = nb_const(0);
             f(c, L->inputs, ys, env);
-            if (still_ok(c, d0)) {
+            if (nb__driver_ok(c, d0)) {
                 values(m, ys, y);
                 for (size_t i = 0; i < m && c->err == NB_OK; i++) {
                     nb__backward(c, L, 1, &ys[i], NULL, 1);
@@ -186,13 +193,13 @@ nb_status nb_jacobian(nb_ctx *c, nb_vfn f, void *env, size_t n, size_t m, const 
             if ((s = seed_pass(c, L, n, x, j))) break;
             for (size_t i = 0; i < m; i++) ys[i] = nb_const(0);
             f(c, L->inputs, ys, env);
-            if (!still_ok(c, d0)) break;
+            if (!nb__driver_ok(c, d0)) break;
             if (n)
                 for (size_t i = 0; i < m; i++) jac[i * n + j] = nb_tangent(c, ys[i]).v;
         }
         if (c->err == NB_OK) values(m, ys, y); /* no input: only the values */
     }
-    if ((s = finish(c, d0))) {
+    if ((s = nb__driver_finish(c, d0))) {
         nan_doubles(y, m);
         if (n && m) nan_doubles(jac, m * n);
     }
@@ -216,7 +223,7 @@ nb_status nb_gradient_var(nb_ctx *c, nb_fn f, void *env, size_t n, const nb_var 
         for (size_t i = 0; i < n && c->err == NB_OK; i++) L->inputs[i] = nb_rev_input(c, x[i]);
         if (c->err == NB_OK) {
             nb_var y = f(c, L->inputs, env);
-            if (still_ok(c, d0)) {
+            if (nb__driver_ok(c, d0)) {
                 nb_var y0 = nb_primal(c, y);
                 nb__backward(c, L, 1, &y, NULL, 1);
                 for (size_t i = 0; i < n; i++) g[i] = nb_grad(c, L->inputs[i]);
@@ -224,7 +231,7 @@ nb_status nb_gradient_var(nb_ctx *c, nb_fn f, void *env, size_t n, const nb_var 
             }
         }
     }
-    if ((s = finish(c, d0))) {
+    if ((s = nb__driver_finish(c, d0))) {
         nan_vars(fx, 1);
         nan_vars(g, n);
     }
@@ -241,14 +248,14 @@ nb_status nb_jvp_var(nb_ctx *c, nb_fn f, void *env, size_t n, const nb_var *x, c
         for (size_t i = 0; i < n && c->err == NB_OK; i++) L->inputs[i] = nb_fwd_input(c, x[i], v[i]);
         if (c->err == NB_OK) {
             nb_var y = f(c, L->inputs, env);
-            if (still_ok(c, d0)) {
+            if (nb__driver_ok(c, d0)) {
                 nb_var y0 = nb_primal(c, y);
                 *dfv = nb_tangent(c, y);
                 if (fx) *fx = y0;
             }
         }
     }
-    if ((s = finish(c, d0))) {
+    if ((s = nb__driver_finish(c, d0))) {
         nan_vars(fx, 1);
         nan_vars(dfv, 1);
     }
@@ -273,7 +280,7 @@ nb_status nb_vjp_var(nb_ctx *c, nb_vfn f, void *env, size_t n, size_t m, const n
         if (c->err == NB_OK) {
             for (size_t j = 0; j < m; j++) ys[j] = nb_const(0);
             f(c, L->inputs, ys, env);
-            if (still_ok(c, d0)) {
+            if (nb__driver_ok(c, d0)) {
                 nb__backward(c, L, m, ys, seeds, 1);
                 if (y)
                     for (size_t j = 0; j < m; j++) y[j] = nb_primal(c, ys[j]);
@@ -281,7 +288,7 @@ nb_status nb_vjp_var(nb_ctx *c, nb_vfn f, void *env, size_t n, size_t m, const n
             }
         }
     }
-    if ((s = finish(c, d0))) {
+    if ((s = nb__driver_finish(c, d0))) {
         nan_vars(y, m);
         nan_vars(out, n);
     }
@@ -298,14 +305,14 @@ nb_status nb_hvp(nb_ctx *c, nb_fn f, void *env, size_t n, const double *x, const
     nb_status s = begin(c, NB_FORWARD, n, n, &L);
     if (!s && !nb_fwd_inputs(c, n, x, v, L->inputs) && c->err == NB_OK) {
         nb_var y;
-        if (!nb_gradient_var(c, f, env, n, L->inputs, &y, L->outputs) && still_ok(c, d0)) {
+        if (!nb_gradient_var(c, f, env, n, L->inputs, &y, L->outputs) && nb__driver_ok(c, d0)) {
             nb_tangents(c, n, L->outputs, hv);
             if (fx) *fx = y.v;
             if (g)
                 for (size_t i = 0; i < n; i++) g[i] = L->outputs[i].v;
         }
     }
-    if ((s = finish(c, d0))) {
+    if ((s = nb__driver_finish(c, d0))) {
         if (fx) *fx = (double)NAN;
         nan_doubles(g, n);
         nan_doubles(hv, n);
@@ -326,7 +333,7 @@ nb_status nb_hessian(nb_ctx *c, nb_fn f, void *env, size_t n, const double *x, d
     for (size_t j = 0; !s && j < n && c->err == NB_OK; j++) {
         if ((s = seed_pass(c, L, n, x, j))) break;
         nb_var y;
-        if (c->err || nb_gradient_var(c, f, env, n, L->inputs, &y, L->outputs) || !still_ok(c, d0))
+        if (c->err || nb_gradient_var(c, f, env, n, L->inputs, &y, L->outputs) || !nb__driver_ok(c, d0))
             break;
         if (j == 0) f0 = y.v;
         for (size_t i = 0; i < n; i++) {
@@ -340,7 +347,7 @@ nb_status nb_hessian(nb_ctx *c, nb_fn f, void *env, size_t n, const double *x, d
         if (g)
             for (size_t i = 0; i < n; i++) g[i] = L->outputs[n + i].v;
     }
-    if ((s = finish(c, d0))) {
+    if ((s = nb__driver_finish(c, d0))) {
         if (fx) *fx = (double)NAN;
         nan_doubles(g, n);
         nan_doubles(H, n * n);

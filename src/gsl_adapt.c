@@ -55,14 +55,18 @@ static void put_nan(gsl_vector *v) {
 
 static double value_f(nb_gsl_adapter *a) {
     for (size_t i = 0; i < a->n; i++) a->hx[i] = nb_const(a->x[i]);
+    const size_t d0 = a->c->depth;
     double v = nb_value(a->f(a->c, a->hx, a->env));
+    nb__balanced(a->c, d0);
     return failed(a, NB_OK) ? NAN : v;
 }
 
 static int value_vf(nb_gsl_adapter *a) {
     for (size_t i = 0; i < a->n; i++) a->hx[i] = nb_const(a->x[i]);
     for (size_t j = 0; j < a->m; j++) a->hy[j] = nb_const(0);
+    const size_t d0 = a->c->depth;
     a->vf(a->c, a->hx, a->hy, a->env);
+    nb__balanced(a->c, d0);
     for (size_t j = 0; j < a->m; j++) a->y[j] = nb_value(a->hy[j]);
     return failed(a, NB_OK);
 }

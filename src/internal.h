@@ -164,6 +164,17 @@ nb_var nb__level1_var(nb_ctx *c, double v, double t);
 nb_status nb__backward(nb_ctx *c, nb_level *L, size_t m, const nb_var *ys, const nb_var *seeds,
                        int overwrite);
 
+/* The drivers' protocol (src/drivers.c, also used by nb_taylor): nb__driver_ok is 1 when the
+ * driver's level (at d0 + 1) is on top and no error is recorded, else records NB_E_LEVEL for an
+ * unbalanced f and returns 0; nb__driver_finish pops back to depth d0 (never below) and returns
+ * the context's status. */
+int nb__driver_ok(nb_ctx *c, size_t d0);
+/* For f called on constant handles with no level of the caller's own (gradient checks, GSL
+ * adapters, plot samples): 1 when f left the depth at d0, else records NB_E_LEVEL, pops back to
+ * d0 (never below) and returns 0. */
+int nb__balanced(nb_ctx *c, size_t d0);
+nb_status nb__driver_finish(nb_ctx *c, size_t d0);
+
 /* The handle stored as (value, ref). */
 static inline nb_var nb__ref_var(double v, nb_ref r) {
     nb_var x;

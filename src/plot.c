@@ -134,7 +134,9 @@ typedef struct fn_slice {
 static double fn_at(double t, void *p) {
     fn_slice *s = p;
     s->xs[s->wrt] = nb_const(t);
-    return nb_value(s->f(s->c, s->xs, s->env));
+    const size_t d0 = s->c->depth;
+    const double v = nb_value(s->f(s->c, s->xs, s->env));
+    return nb__balanced(s->c, d0) ? v : (double)NAN;
 }
 
 /* Taylor coefficients to derivatives, in place. */

@@ -543,18 +543,29 @@ nb_status nb_taylor(nb_ctx *c, nb_fn f, void *env, size_t n, const double *x, co
     if (!c) return NB_E_ARG;
     if (!f || !coef || (n && (!x || !v)) || K < 0 || K > NB_TAYLOR_MAX_ORDER)
         return nb__fail(c, NB_E_ARG);
+    /* the drivers' protocol (src/drivers.c): f only on good inputs, an unbalanced f is
+     * NB_E_LEVEL, never pop below d0, NaN in every coefficient on failure */
+    const size_t d0 = c->depth;
     nb_status s = nb_push_taylor(c, K > 0 ? K : 1);
-    if (s) return nb__fail(c, s);
-    nb_level *L = &c->lv[c->depth];
-    if ((s = nb__inputs_reserve(c, L, n ? n : 1))) {
-        nb_pop(c);
-        return nb__fail(c, s);
+    if (s) {
+        nb__fail(c, s);
+    } else {
+        nb_level *L = &c->lv[c->depth];
+        if ((s = nb__inputs_reserve(c, L, n ? n : 1))) {
+            nb__fail(c, s);
+        } else {
+            for (size_t i = 0; i < n; i++)
+                L->inputs[i] = nb_taylor_input(c, nb_const(x[i]), nb_const(v[i]));
+            if (c->err == NB_OK) {
+                nb_var y = f(c, L->inputs, env);
+                if (nb__driver_ok(c, d0))
+                    for (int k = 0; k <= K; k++) coef[k] = nb_value(nb_taylor_coef(c, y, k));
+            }
+        }
     }
-    for (size_t i = 0; i < n; i++) L->inputs[i] = nb_taylor_input(c, nb_const(x[i]), nb_const(v[i]));
-    nb_var y = f(c, L->inputs, env);
-    for (int k = 0; k <= K; k++) coef[k] = nb_value(nb_taylor_coef(c, y, k));
-    nb_pop(c);
-    return c->err;
+    if ((s = nb__driver_finish(c, d0)))
+        for (int k = 0; k <= K; k++) coef[k] = (double)NAN;
+    return s;
 }
 
 nb_status nb_derivatives(nb_ctx *c, nb_fn f, void *env, double x, int K, double *d) {

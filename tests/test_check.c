@@ -543,6 +543,26 @@ Test(check, an_error_inside_f_is_returned) {
     nb_ctx_free(c);
 }
 
+/* A function that pushes a level and leaves it, every time. */
+static nb_var leaves_a_level(nb_ctx *c, const nb_var *x, void *env) {
+    (void)env;
+    nb_push(c, NB_FORWARD);
+    return nb_mul(c, x[0], x[0]);
+}
+
+Test(check, an_unbalanced_function_is_an_error) {
+    nb_ctx *c = new_ctx();
+    double x = 2;
+    nb_check_report r;
+    cr_expect_eq(nb_check(c, leaves_a_level, NULL, 1, &x, NULL, &r), NB_E_LEVEL);
+    cr_expect_eq(nb_depth(c), 0, "no level left behind");
+    cr_expect_eq(r.count, 0u);
+    nb_ctx_clear_error(c);
+    cr_expect_eq(nb_check_modes(c, leaves_a_level, NULL, 1, &x, NULL, &r), NB_E_LEVEL);
+    cr_expect_eq(nb_depth(c), 0);
+    nb_ctx_free(c);
+}
+
 static nb_var constant(nb_ctx *c, const nb_var *x, void *env) {
     (void)c, (void)x, (void)env;
     return nb_const(4.5);

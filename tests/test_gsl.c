@@ -327,6 +327,32 @@ static nb_var broken(nb_ctx *c, const nb_var *x, void *env) {
     return nb_mul(c, t, x[1]);
 }
 
+/* A user function that pushes a level and leaves it. */
+static nb_var leaves_a_level(nb_ctx *c, const nb_var *x, void *env) {
+    (void)env;
+    nb_push(c, NB_REVERSE);
+    return nb_mul(c, x[0], x[1]);
+}
+
+Test(adapter, an_unbalanced_function_is_an_error_on_plain_values_too) {
+    nb_gsl_adapter *a = NULL;
+    cr_assert_eq(nb_gsl_multimin_new(&a, leaves_a_level, NULL, 2, NULL), NB_OK);
+    gsl_multimin_function_fdf *F = nb_gsl_multimin_fdf(a);
+    gsl_vector *x = gsl_vector_alloc(2), *g = gsl_vector_alloc(2);
+    gsl_vector_set_all(x, 2);
+    cr_expect(isnan(F->f(x, F->params)), "f on plain values with a level left behind");
+    cr_expect_eq(nb_gsl_adapter_status(a), NB_E_LEVEL);
+    cr_expect_eq(nb_depth(nb_gsl_adapter_ctx(a)), 0, "no level left behind");
+    nb_gsl_adapter_clear(a);
+    F->df(x, F->params, g);
+    cr_expect(isnan(gsl_vector_get(g, 0)) && isnan(gsl_vector_get(g, 1)));
+    cr_expect_eq(nb_gsl_adapter_status(a), NB_E_LEVEL);
+    cr_expect_eq(nb_depth(nb_gsl_adapter_ctx(a)), 0);
+    gsl_vector_free(x);
+    gsl_vector_free(g);
+    nb_gsl_adapter_free(a);
+}
+
 Test(adapter, errors_are_kept_and_callbacks_return_nan) {
     nb_gsl_adapter *a = NULL;
     cr_assert_eq(nb_gsl_multimin_new(&a, broken, NULL, 2, NULL), NB_OK);

@@ -438,3 +438,80 @@ Test(review, tanh_far_out_in_nested_levels) {
     cr_expect(close_to(h, -2 * tanh(200.0) * sech * sech, 1e-13, 0), "tanh''(200) = %g", h);
     nb_ctx_free(c);
 }
+
+/* ---- the drivers' protocol in nb_taylor and nb_derivatives ---- */
+static int t_calls;
+static nb_var cube(nb_ctx *c, const nb_var *x, void *env) {
+    (void)env;
+    t_calls++;
+    return nb_mul(c, x[0], nb_mul(c, x[0], x[0]));
+}
+static nb_var cube_pushes(nb_ctx *c, const nb_var *x, void *env) {
+    nb_push(c, NB_FORWARD);
+    return cube(c, x, env);
+}
+static nb_var cube_pops(nb_ctx *c, const nb_var *x, void *env) {
+    nb_var y = cube(c, x, env);
+    nb_pop(c);
+    return y;
+}
+
+Test(taylor_driver, an_unbalanced_function_is_an_error_and_the_callers_levels_survive) {
+    nb_ctx *c = new_ctx();
+    cr_assert_eq(nb_push(c, NB_REVERSE), NB_OK);
+    nb_var mine = nb_rev_input(c, nb_const(5));
+    double d[4] = {0, 0, 0, 0};
+    cr_expect_eq(nb_derivatives(c, cube_pushes, NULL, 2.0, 3, d), NB_E_LEVEL);
+    for (int k = 0; k < 4; k++) cr_expect(isnan(d[k]), "d[%d] = %g after a failure", k, d[k]);
+    cr_expect_eq(nb_depth(c), 1, "back at the caller's depth");
+    nb_ctx_clear_error(c);
+    cr_expect_eq(nb_derivatives(c, cube_pops, NULL, 2.0, 3, d), NB_E_LEVEL);
+    cr_expect(isnan(d[0]) && isnan(d[3]));
+    cr_expect_eq(nb_depth(c), 1, "the caller's level was not popped");
+    nb_ctx_clear_error(c);
+    cr_expect_eq(nb_value(nb_mul(c, mine, mine)), 25, "the caller's handle is still valid");
+    cr_expect_eq(nb_ctx_status(c), NB_OK);
+    /* and balanced: x^3 at 2 is 8, 12, 12, 6 */
+    cr_expect_eq(nb_derivatives(c, cube, NULL, 2.0, 3, d), NB_OK);
+    cr_expect(d[0] == 8 && d[1] == 12 && d[2] == 12 && d[3] == 6, "%g %g %g %g", d[0], d[1], d[2],
+              d[3]);
+    cr_expect_eq(nb_depth(c), 1);
+    nb_pop(c);
+    nb_ctx_free(c);
+}
+
+Test(taylor_driver, failed_inputs_or_an_earlier_error_never_reach_f) {
+    nb_ctx_opts o;
+    nb_ctx_opts_init(&o);
+    o.max_tape_bytes = 3000; /* too small for 1000 inputs of order 3 */
+    nb_ctx *c = NULL;
+    cr_assert_eq(nb_ctx_new(&c, &o), NB_OK);
+    enum { N = 1000 };
+    static double x[N], v[N];
+    for (int i = 0; i < N; i++) x[i] = v[i] = 1;
+    double coef[4] = {0, 0, 0, 0};
+    t_calls = 0;
+    cr_expect_eq(nb_taylor(c, cube, NULL, N, x, v, 3, coef), NB_E_TAPE_FULL);
+    cr_expect_eq(t_calls, 0, "f was called on inputs that could not be made");
+    for (int k = 0; k < 4; k++) cr_expect(isnan(coef[k]));
+    cr_expect_eq(nb_depth(c), 0);
+    /* the error is still recorded: a later call does not run f either */
+    cr_expect_eq(nb_taylor(c, cube, NULL, 1, x, v, 3, coef), NB_E_TAPE_FULL);
+    cr_expect_eq(t_calls, 0);
+    cr_expect(isnan(coef[0]));
+    nb_ctx_clear_error(c);
+    cr_expect_eq(nb_taylor(c, cube, NULL, 1, x, v, 3, coef), NB_OK);
+    cr_expect_eq(t_calls, 1);
+    cr_expect(coef[0] == 1 && coef[1] == 3 && coef[2] == 3 && coef[3] == 1);
+    nb_ctx_free(c);
+}
+
+Test(taylor_driver, coefficients_may_alias_the_inputs) {
+    nb_ctx *c = new_ctx();
+    /* (x + v t)^3 at x = 2, v = 1: 8, 12, 6, 1, written over x and v */
+    double buf[4] = {2, 1, -1, -1};
+    cr_expect_eq(nb_taylor(c, cube, NULL, 1, &buf[0], &buf[1], 3, buf), NB_OK);
+    cr_expect(buf[0] == 8 && buf[1] == 12 && buf[2] == 6 && buf[3] == 1, "%g %g %g %g", buf[0],
+              buf[1], buf[2], buf[3]);
+    nb_ctx_free(c);
+}
