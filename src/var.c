@@ -517,48 +517,78 @@ static nb_var reduce_dual(nb_ctx *c, nb_level *L, nb_op op, size_t n, const nb_v
  * statement (reverse) or summed into one tangent (forward). */
 #define NB_RED_BODY_(name_, primal_, dX_, dY_, Y_EXPR_)                                   \
     if (n && !x) return nb__fail_var(c, NB_E_ARG);                                        \
-    int d = elements_depth(c, n, x), dy = !y ? 0 : y == x ? d : elements_depth(c, n, y); \
-    if (d < 0 || dy < 0) return nb_const((double)NAN);                                    \
-    if (dy > d) d = dy;                                                                   \
     const double R = primal_(n, x, sizeof *x, y ? (const void *)y : (const void *)x,      \
                              sizeof *x);                                                  \
     (void)R;                                                                              \
+    nb_level *L = &c->lv[1];                                                              \
+    if (c->depth >= 1 && L->mode == NB_MODE_PLAIN) {                                      \
+        /* Every element a constant or a live handle of level 1 (the usual case): one pass \
+         * validates and records; anything else rolls back and takes the general path. */ \
+        const uint32_t tag = L->tag;                                                      \
+        const size_t limit = L->n - 1; /* valid indices: 1 .. n-1 */                      \
+        int any = 0;                                                                      \
+        if (L->kind == NB_FORWARD) {                                                      \
+            double t = 0;                                                                 \
+            for (size_t i = 0; i < n; i++) {                                              \
+                const double X = x[i].v, Y = (Y_EXPR_);                                   \
+                (void)X, (void)Y;                                                         \
+                if (x[i].tag == tag) {                                                    \
+                    if ((size_t)x[i].idx - 1 >= limit) goto general;                      \
+                    t += nb__szmul((dX_), L->tan[x[i].idx]), any = 1;                     \
+                } else if (x[i].tag) {                                                    \
+                    goto general;                                                         \
+                }                                                                         \
+                if (!y) continue;                                                         \
+                if (y[i].tag == tag) {                                                    \
+                    if ((size_t)y[i].idx - 1 >= limit) goto general;                      \
+                    t += nb__szmul((dY_), L->tan[y[i].idx]), any = 1;                     \
+                } else if (y[i].tag) {                                                    \
+                    goto general;                                                         \
+                }                                                                         \
+            }                                                                             \
+            if (!any) return nb_const(R);                                                 \
+            L->ops++;                                                                     \
+            return fwd1(c, L, R, t);                                                      \
+        }                                                                                 \
+        if (L->kind == NB_REVERSE) {                                                      \
+            nb_status s = nb__level_grow(c, L, 1, y ? 2 * n : n);                         \
+            if (s) return nb__fail_var(c, s);                                             \
+            uint32_t *idx = L->op_idx;                                                    \
+            double *mul = L->op_mul;                                                      \
+            size_t o = L->nops;                                                           \
+            for (size_t i = 0; i < n; i++) {                                              \
+                const double X = x[i].v, Y = (Y_EXPR_);                                   \
+                (void)X, (void)Y;                                                         \
+                int ax = x[i].tag == tag, ay = y && y[i].tag == tag;                      \
+                if ((ax && (size_t)x[i].idx - 1 >= limit) || (!ax && x[i].tag) ||         \
+                    (ay && (size_t)y[i].idx - 1 >= limit) || (y && !ay && y[i].tag))      \
+                    goto general; /* nothing is committed before the end */               \
+                any |= ax | ay;                                                           \
+                double p = ax ? (dX_) : 0;                                                \
+                if (ay && ax && y[i].idx == x[i].idx) p += (dY_), ay = 0;                 \
+                if (p != 0) idx[o] = x[i].idx, mul[o++] = p;                              \
+                if (ay && (p = (dY_)) != 0) idx[o] = y[i].idx, mul[o++] = p;              \
+            }                                                                             \
+            if (!any) return nb_const(R);                                                 \
+            L->ops++;                                                                     \
+            if (o == L->nops) return nb_const(R);                                         \
+            L->nops = o;                                                                  \
+            L->stmt_end[L->n] = (uint32_t)o;                                              \
+            nb_var out = {R, (uint32_t)L->n++, tag};                                      \
+            return out;                                                                   \
+        }                                                                                 \
+    }                                                                                     \
+general:;                                                                                 \
+    int d = elements_depth(c, n, x), dy = !y ? 0 : y == x ? d : elements_depth(c, n, y); \
+    if (d < 0 || dy < 0) return nb_const((double)NAN);                                    \
+    if (dy > d) d = dy;                                                                   \
     if (d == 0) return nb_const(R);                                                       \
-    nb_level *L = &c->lv[d];                                                              \
+    L = &c->lv[d];                                                                        \
     if (L->mode == NB_MODE_TAYLOR) return nb__taylor_reduce(c, L, NB_OP_##name_, n, x, y); \
     if (L->mode == NB_MODE_DUAL) return reduce_dual(c, L, NB_OP_##name_, n, x, y);         \
-    if (d >= 2) return reduce_generic(c, L, NB_OP_##name_, n, x, y);                      \
-    L->ops++;                                                                             \
-    const uint32_t tag = L->tag;                                                          \
-    if (L->kind == NB_FORWARD) {                                                          \
-        double t = 0;                                                                     \
-        for (size_t i = 0; i < n; i++) {                                                  \
-            const double X = x[i].v, Y = (Y_EXPR_);                                       \
-            (void)X, (void)Y;                                                             \
-            if (x[i].tag == tag) t += nb__szmul((dX_), L->tan[x[i].idx]);                 \
-            if (y && y[i].tag == tag) t += nb__szmul((dY_), L->tan[y[i].idx]);            \
-        }                                                                                 \
-        return fwd1(c, L, R, t);                                                          \
-    }                                                                                     \
-    nb_status s = nb__level_grow(c, L, 1, y ? 2 * n : n);                                 \
-    if (s) return nb__fail_var(c, s);                                                     \
-    uint32_t *idx = L->op_idx;                                                            \
-    double *mul = L->op_mul;                                                              \
-    size_t o = L->nops;                                                                   \
-    for (size_t i = 0; i < n; i++) {                                                      \
-        const double X = x[i].v, Y = (Y_EXPR_);                                           \
-        (void)X, (void)Y;                                                                 \
-        int ax = x[i].tag == tag, ay = y && y[i].tag == tag;                              \
-        double p = ax ? (dX_) : 0;                                                        \
-        if (ay && ax && y[i].idx == x[i].idx) p += (dY_), ay = 0;                         \
-        if (p != 0) idx[o] = x[i].idx, mul[o++] = p;                                      \
-        if (ay && (p = (dY_)) != 0) idx[o] = y[i].idx, mul[o++] = p;                      \
-    }                                                                                     \
-    if (o == L->nops) return nb_const(R);                                                 \
-    L->nops = o;                                                                          \
-    L->stmt_end[L->n] = (uint32_t)o;                                                      \
-    nb_var out = {R, (uint32_t)L->n++, tag};                                              \
-    return out;
+    /* depth 1 was handled above unless a handle was invalid, which elements_depth caught */ \
+    if (d < 2) return nb__fail_var(c, NB_E_ARG);                                          \
+    return reduce_generic(c, L, NB_OP_##name_, n, x, y);
 
 #define NB_RED1(name_, lang_, primal_, dX_, ...)                                          \
     nb_var nb_##name_(nb_ctx *c, size_t n, const nb_var *x) {                             \

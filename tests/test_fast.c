@@ -252,3 +252,50 @@ Test(fast_tier, refused_handles_go_to_the_library) {
     cr_expect_eq(nb_ctx_status(c), NB_OK);
     nb_ctx_free(c);
 }
+
+/* Reductions at depth 1 validate and record in one pass; an element that is not a constant or a
+ * live level-1 handle rolls the pass back and takes the general path: a stale element is an
+ * error with nothing recorded, a level-2 element binds the reduction to level 2. */
+Test(fast_tier, reductions_roll_back_on_an_element_they_cannot_take) {
+    nb_ctx *c = NULL;
+    cr_assert_eq(nb_ctx_new(&c, NULL), NB_OK);
+    cr_assert_eq(nb_push(c, NB_REVERSE), NB_OK);
+    nb_var old = nb_rev_input(c, nb_const(7));
+    cr_assert_eq(nb_reset(c), NB_OK);
+    nb_var v[4];
+    const double xs[4] = {1, 2, 3, 4};
+    cr_assert_eq(nb_rev_inputs(c, 4, xs, v), NB_OK);
+    nb_tape_info before, after;
+    cr_assert_eq(nb_tape_info_get(c, 1, &before), NB_OK);
+    nb_var bad[4] = {v[0], v[1], old, v[3]};
+    nb_var s = nb_sumsq(c, 4, bad);
+    cr_expect(nb_is_const(s) && isnan(nb_value(s)));
+    cr_expect_eq(nb_ctx_clear_error(c), NB_E_STALE);
+    cr_assert_eq(nb_tape_info_get(c, 1, &after), NB_OK);
+    cr_expect_eq(after.operands, before.operands, "nothing recorded");
+    cr_expect_eq(after.statements, before.statements);
+    cr_expect_eq(after.ops, before.ops);
+
+    /* a good one: dot(v, v) with a constant in the middle is one statement of 3 operands */
+    nb_var w[4] = {v[0], v[1], nb_const(3), v[3]};
+    nb_var d = nb_dot(c, 4, w, w);
+    cr_expect_eq(nb_value(d), 30);
+    cr_assert_eq(nb_tape_info_get(c, 1, &after), NB_OK);
+    cr_expect_eq(after.operands, before.operands + 3);
+    cr_expect_eq(after.statements, before.statements + 1);
+    cr_expect_eq(nb_backward(c, d), NB_OK);
+    cr_expect(nb_value(nb_grad(c, v[0])) == 2 && nb_value(nb_grad(c, v[1])) == 4 &&
+              nb_value(nb_grad(c, v[3])) == 8);
+
+    /* a level-2 element: forward over reverse, the sum binds to the forward level 2 */
+    cr_assert_eq(nb_push(c, NB_FORWARD), NB_OK);
+    nb_var t = nb_fwd_input(c, v[2], nb_const(1));
+    nb_var mix[3] = {v[0], t, v[1]};
+    nb_var z = nb_sum(c, 3, mix);
+    cr_expect_eq(nb_var_depth(z), 2);
+    cr_expect_eq(nb_value(z), 6);
+    cr_expect_eq(nb_value(nb_tangent(c, z)), 1);
+    cr_expect_eq(nb_pop(c), NB_OK);
+    cr_expect_eq(nb_ctx_status(c), NB_OK);
+    nb_ctx_free(c);
+}
