@@ -299,3 +299,53 @@ Test(fast_tier, reductions_roll_back_on_an_element_they_cannot_take) {
     cr_expect_eq(nb_ctx_status(c), NB_OK);
     nb_ctx_free(c);
 }
+
+/* Many ordinary points per row: a contraction of a rule's product and sum into a fused
+ * multiply-add (test_fast_fma builds this file with -ffp-contract=fast for this machine) shows up
+ * at some points only. Both tapes and the forward tangents must agree bit for bit. */
+Test(fast_tier, dense_points_agree) {
+    enum { PTS = 400 };
+    for (int i = 0; i < NROWS; i++) {
+        const struct row *r = &rows[i];
+        for (int kind = NB_FORWARD; kind <= NB_REVERSE; kind++) {
+            nb_ctx *c[2] = {NULL, NULL};
+            double val[2][PTS], tan[2][PTS];
+            for (int f = 0; f < 2; f++) {
+                cr_assert_eq(nb_ctx_new(&c[f], NULL), NB_OK);
+                cr_assert_eq(nb_push(c[f], (nb_kind)kind), NB_OK);
+                cr_assert_eq(nb_reserve(c[f], 4 * PTS + 4, 4 * PTS + 4), NB_OK);
+                for (int k = 0; k < PTS; k++) {
+                    const double a = -3.1 + 6.3 * k / PTS + 1e-3 * sin(k), b = 0.37 + 2.9 * cos(0.7 * k);
+                    nb_var x, y;
+                    if (kind == NB_REVERSE) {
+                        x = nb_rev_input(c[f], nb_const(a));
+                        y = nb_rev_input(c[f], nb_const(b));
+                    } else {
+                        x = nb_fwd_input(c[f], nb_const(a), nb_const(0.75));
+                        y = nb_fwd_input(c[f], nb_const(b), nb_const(-1.25));
+                    }
+                    cr_assert(f == 0 || nb__room1(nb__hot_of(c[f])));
+                    nb_var z = r->arity == 1   ? (f ? r->f1(c[f], x) : r->s1(c[f], x))
+                               : r->arity == 2 ? (f ? r->f2(c[f], x, y) : r->s2(c[f], x, y))
+                                               : (f ? r->fi(c[f], x, 2) : r->si(c[f], x, 2));
+                    val[f][k] = nb_value(z);
+                    tan[f][k] = kind == NB_FORWARD ? nb_value(nb_tangent(c[f], z)) : 0;
+                }
+            }
+            const nb__hot *h0 = nb__hot_of(c[0]), *h1 = nb__hot_of(c[1]);
+            cr_expect_eq(h0->n, h1->n, "%s: nodes", r->name);
+            int bad = 0;
+            for (int k = 0; k < PTS; k++)
+                bad += !same(val[0][k], val[1][k]) || !same(tan[0][k], tan[1][k]);
+            if (kind == NB_REVERSE) {
+                cr_expect_eq(h0->nops, h1->nops, "%s: operands", r->name);
+                for (size_t o = 0; o < h0->nops && o < h1->nops; o++)
+                    bad += !same(h0->op_mul[o], h1->op_mul[o]) || h0->op_idx[o] != h1->op_idx[o];
+            }
+            cr_expect_eq(bad, 0, "%s %s: %d values, tangents or partials differ", r->name,
+                         kind == NB_REVERSE ? "reverse" : "forward", bad);
+            nb_ctx_free(c[0]);
+            nb_ctx_free(c[1]);
+        }
+    }
+}

@@ -45,8 +45,14 @@ static inline nb_dual nb_dual_const(double v) { return nb_dual_make(v, 0.0); }
  * product can only be NaN if an operand is NaN or an infinity meets a zero, so the policy costs
  * one well-predicted test of the product, not one per operand. */
 static inline double nb_dual_szmul(double p, double t) {
+#if defined(__FINITE_MATH_ONLY__) && __FINITE_MATH_ONLY__
+    /* -ffinite-math-only (and -ffast-math) let the compiler fold r == r to true: test the
+     * operands instead */
+    return (p == 0 || t == 0) ? 0.0 : p * t;
+#else
     double r = p * t;
     return r == r ? r : (p == 0 || t == 0) ? 0.0 : r;
+#endif
 }
 
 #include "nabla/bits/rule_words.h"

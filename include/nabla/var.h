@@ -84,113 +84,143 @@ static inline int nb_var_depth(nb_var x) { return (int)(x.tag & 31u); }
 #undef NB_RED1
 #undef NB_RED2
 
-/* ---- private: the depth-1 fast tier of the inline ops ---- */
+/* ---- private: the depth-1 fast tier of the inline ops ----
+ * Names here are prefixed (nb_..._) so that a user's macros cannot break them. */
 
-/* 1 when x is a live handle of level 1 (h: its hot fields). */
-static inline int nb__own1(const nb__hot *h, nb_var x) {
-    return x.tag == h->tag && x.tag != 0 && (size_t)x.idx - 1u < h->n - 1u;
+/* Under -ffast-math the inline tier is off (every op calls the library, which is compiled with
+ * IEEE semantics): fast-math lets the compiler reassociate and assume no NaN or inf, which would
+ * make the inline ops compute other numbers than the library's, and break the strong-zero
+ * policy. */
+#if defined(__FAST_MATH__)
+#define NB__INLINE_TIER 0
+#else
+#define NB__INLINE_TIER 1
+#endif
+
+/* nb__rnd(v): v, rounded to double and opaque to the optimizer. The library is compiled as ISO C
+ * (no contraction of a * b + c into a fused multiply-add); a program compiled for a target with
+ * FMA (GCC's default GNU modes contract, so does Clang within an expression) could otherwise fuse
+ * an inline rule's products with its sums, or an op's result with the next op's arithmetic, and
+ * get last-bit differences from the library path depending on the tape's capacity. Each result
+ * of the inline tier goes through this barrier when the target has FMA; it costs nothing else. */
+#if defined(__FP_FAST_FMA) && (defined(__GNUC__) || defined(__clang__)) && \
+    (defined(__x86_64__) || defined(__aarch64__))
+static inline double nb__rnd(double nb_v_) {
+#if defined(__x86_64__)
+    __asm__("" : "+x"(nb_v_));
+#else
+    __asm__("" : "+w"(nb_v_));
+#endif
+    return nb_v_;
+}
+#else
+#define nb__rnd(v_) (v_)
+#endif
+
+/* 1 when x is a live handle of level 1 (nb_h_: its hot fields). */
+static inline int nb__own1(const nb__hot *nb_h_, nb_var nb_x_) {
+    return nb_x_.tag == nb_h_->tag && nb_x_.tag != 0 && (size_t)nb_x_.idx - 1u < nb_h_->n - 1u;
 }
 /* 1 when level 1 is a forward or reverse level with room for one node (and two operands). */
-static inline int nb__room1(const nb__hot *h) {
-    return h->n < h->ncap &&
-           (h->kind == NB_REVERSE ? h->opcap - h->nops >= 2u : h->kind == NB_FORWARD);
+static inline int nb__room1(const nb__hot *nb_h_) {
+    return NB__INLINE_TIER && nb_h_->n < nb_h_->ncap &&
+           (nb_h_->kind == NB_REVERSE ? nb_h_->opcap - nb_h_->nops >= 2u
+                                      : nb_h_->kind == NB_FORWARD);
+}
+/* A new node of level 1 with value r (its index is the node count, which it increments). */
+static inline nb_var nb__node1(nb__hot *nb_h_, double nb_r_) {
+    nb_var nb_v_;
+    nb_v_.v = nb_r_;
+    nb_v_.idx = (uint32_t)nb_h_->n++;
+    nb_v_.tag = nb_h_->tag;
+    return nb_v_;
 }
 /* A node of reverse level 1 with value r and the partials p0, p1 on nodes i0, i1: a partial that
  * is exactly 0 is not recorded, equal nodes (x * x) make one operand, and without operands the
  * result is a constant. Both entries are written and the count advanced past the kept ones, so
  * the recording has no data-dependent branch; room for two is checked by nb__room1. */
-static inline nb_var nb__rec2(nb__hot *h, double r, uint32_t i0, double p0, uint32_t i1,
-                              double p1) {
-    if (i0 == i1) {
-        p0 += p1;
-        p1 = 0;
+static inline nb_var nb__rec2(nb__hot *nb_h_, double nb_r_, uint32_t nb_i0_, double nb_p0_,
+                              uint32_t nb_i1_, double nb_p1_) {
+    if (nb_i0_ == nb_i1_) {
+        nb_p0_ = nb__rnd(nb_p0_ + nb_p1_);
+        nb_p1_ = 0;
     }
-    size_t o = h->nops;
-    h->op_idx[o] = i0;
-    h->op_mul[o] = p0;
-    o += (size_t)(p0 != 0);
-    h->op_idx[o] = i1;
-    h->op_mul[o] = p1;
-    o += (size_t)(p1 != 0);
-    if (o == h->nops) return nb_const(r);
-    h->nops = o;
-    h->stmt_end[h->n] = (uint32_t)o;
-    nb_var v;
-    v.v = r;
-    v.idx = (uint32_t)h->n++;
-    v.tag = h->tag;
-    return v;
+    size_t nb_o_ = nb_h_->nops;
+    nb_h_->op_idx[nb_o_] = nb_i0_;
+    nb_h_->op_mul[nb_o_] = nb_p0_;
+    nb_o_ += (size_t)(nb_p0_ != 0);
+    nb_h_->op_idx[nb_o_] = nb_i1_;
+    nb_h_->op_mul[nb_o_] = nb_p1_;
+    nb_o_ += (size_t)(nb_p1_ != 0);
+    if (nb_o_ == nb_h_->nops) return nb_const(nb_r_);
+    nb_h_->nops = nb_o_;
+    nb_h_->stmt_end[nb_h_->n] = (uint32_t)nb_o_;
+    return nb__node1(nb_h_, nb_r_);
 }
-static inline nb_var nb__rec1(nb__hot *h, double r, uint32_t i0, double p0) {
-    if (p0 == 0) return nb_const(r);
-    size_t o = h->nops;
-    h->op_idx[o] = i0;
-    h->op_mul[o] = p0;
-    h->nops = ++o;
-    h->stmt_end[h->n] = (uint32_t)o;
-    nb_var v;
-    v.v = r;
-    v.idx = (uint32_t)h->n++;
-    v.tag = h->tag;
-    return v;
+static inline nb_var nb__rec1(nb__hot *nb_h_, double nb_r_, uint32_t nb_i0_, double nb_p0_) {
+    if (nb_p0_ == 0) return nb_const(nb_r_);
+    size_t nb_o_ = nb_h_->nops;
+    nb_h_->op_idx[nb_o_] = nb_i0_;
+    nb_h_->op_mul[nb_o_] = nb_p0_;
+    nb_h_->nops = ++nb_o_;
+    nb_h_->stmt_end[nb_h_->n] = (uint32_t)nb_o_;
+    return nb__node1(nb_h_, nb_r_);
 }
 /* A node of forward level 1 with value r and tangent t (a constant when t is 0). */
-static inline nb_var nb__tan1(nb__hot *h, double r, double t) {
-    if (t == 0) return nb_const(r);
-    h->tan[h->n] = t;
-    nb_var v;
-    v.v = r;
-    v.idx = (uint32_t)h->n++;
-    v.tag = h->tag;
-    return v;
+static inline nb_var nb__tan1(nb__hot *nb_h_, double nb_r_, double nb_t_) {
+    if (nb_t_ == 0) return nb_const(nb_r_);
+    nb_h_->tan[nb_h_->n] = nb_t_;
+    return nb__node1(nb_h_, nb_r_);
 }
 
 #include "nabla/bits/rule_words.h"
-#define NB_R1(op_, a_) nb_prim_##op_(a_)
-#define NB_R2(op_, a_, b_) nb_prim_##op_(a_, b_)
-#define NB_RI(op_, a_, n_) nb_prim_##op_(a_, n_)
+#define NB_R1(op_, a_) nb__rnd(nb_prim_##op_(a_))
+#define NB_R2(op_, a_, b_) nb__rnd(nb_prim_##op_(a_, b_))
+#define NB_RI(op_, a_, n_) nb__rnd(nb_prim_##op_(a_, n_))
 #define K(v_) ((double)(v_))
 #define V(a_) (a_)
 /* The body of a one-operand op; `slow_` is the library call. */
-#define NB__OP1_BODY(primal_, dX_, slow_)                                                     \
-    if (nb_x_.tag == 0) return nb_const(primal_);                                                 \
+#define NB__OP1_BODY(primal_, dX_, slow_)                                                         \
+    if (nb_x_.tag == 0) return nb_const(nb__rnd(primal_));                                        \
     nb__hot *nb_h_ = nb__hot_of(nb_c_);                                                           \
     if (nb__own1(nb_h_, nb_x_) && nb__room1(nb_h_)) {                                             \
-        const double R = (primal_);                                                           \
-        (void)R;                                                                              \
+        const double R = nb__rnd(primal_);                                                        \
+        (void)R;                                                                                  \
         nb_h_->ops++;                                                                             \
         if (nb_h_->kind == NB_REVERSE) return nb__rec1(nb_h_, R, nb_x_.idx, (dX_));               \
-        return nb__tan1(nb_h_, R, nb_dual_szmul((dX_), nb_h_->tan[nb_x_.idx]));                   \
-    }                                                                                         \
+        return nb__tan1(nb_h_, R, nb__rnd(nb_dual_szmul((dX_), nb_h_->tan[nb_x_.idx])));          \
+    }                                                                                             \
     return slow_;
-#define NB_OP1(name_, lang_, primal_, dX_, ...)                                               \
+#define NB_OP1(name_, lang_, primal_, dX_, ...)                                                   \
     static inline nb_var nb_##name_(nb_ctx *nb_c_, nb_var nb_x_) {                                \
         const double X = nb_x_.v;                                                                 \
         NB__OP1_BODY(primal_, dX_, nb__##name_(nb_c_, nb_x_))                                     \
     }
-#define NB_OPI(name_, lang_, nmin_, nmax_, primal_, dX_, ...)                                 \
+#define NB_OPI(name_, lang_, nmin_, nmax_, primal_, dX_, ...)                                     \
     static inline nb_var nb_##name_(nb_ctx *nb_c_, nb_var nb_x_, int N) {                         \
         const double X = nb_x_.v;                                                                 \
-        if (N < (nmin_) || N > (nmax_)) return nb_const((double)NAN);                         \
+        if (N < (nmin_) || N > (nmax_)) return nb_const((double)NAN);                             \
         NB__OP1_BODY(primal_, dX_, nb__##name_(nb_c_, nb_x_, N))                                  \
     }
-#define NB_OP2(name_, lang_, primal_, dX_, dY_, ...)                                          \
+#define NB_OP2(name_, lang_, primal_, dX_, dY_, ...)                                              \
     static inline nb_var nb_##name_(nb_ctx *nb_c_, nb_var nb_x_, nb_var nb_y_) {                  \
         const double X = nb_x_.v, Y = nb_y_.v;                                                    \
-        if ((nb_x_.tag | nb_y_.tag) == 0) return nb_const(primal_);                               \
+        if ((nb_x_.tag | nb_y_.tag) == 0) return nb_const(nb__rnd(primal_));                      \
         nb__hot *nb_h_ = nb__hot_of(nb_c_);                                                       \
         const int nb_ax_ = nb__own1(nb_h_, nb_x_), nb_ay_ = nb__own1(nb_h_, nb_y_);               \
         if ((nb_ax_ || nb_x_.tag == 0) && (nb_ay_ || nb_y_.tag == 0) && nb__room1(nb_h_)) {       \
-            const double R = (primal_);                                                       \
-            (void)R;                                                                          \
+            const double R = nb__rnd(primal_);                                                    \
+            (void)R;                                                                              \
             nb_h_->ops++;                                                                         \
             if (nb_h_->kind == NB_REVERSE)                                                        \
-                return nb__rec2(nb_h_, R, nb_x_.idx, nb_ax_ ? (dX_) : 0.0, nb_y_.idx,         \
+                return nb__rec2(nb_h_, R, nb_x_.idx, nb_ax_ ? (dX_) : 0.0, nb_y_.idx,             \
                                 nb_ay_ ? (dY_) : 0.0);                                            \
-            return nb__tan1(nb_h_, R,                                                             \
-                            (nb_ax_ ? nb_dual_szmul((dX_), nb_h_->tan[nb_x_.idx]) : 0.0) +        \
-                                (nb_ay_ ? nb_dual_szmul((dY_), nb_h_->tan[nb_y_.idx]) : 0.0));    \
-        }                                                                                     \
+            const double nb_tx_ =                                                                 \
+                nb_ax_ ? nb__rnd(nb_dual_szmul((dX_), nb_h_->tan[nb_x_.idx])) : 0.0;              \
+            const double nb_ty_ =                                                                 \
+                nb_ay_ ? nb__rnd(nb_dual_szmul((dY_), nb_h_->tan[nb_y_.idx])) : 0.0;              \
+            return nb__tan1(nb_h_, R, nb_tx_ + nb_ty_);                                           \
+        }                                                                                         \
         return nb__##name_(nb_c_, nb_x_, nb_y_);                                                  \
     }
 #define NB_RED1(...)
