@@ -57,6 +57,7 @@ nb_status nb_ctx_new(nb_ctx **out, const nb_ctx_opts *opts) {
     c->gen_first = c->gen_next = (uint32_t)(salt & NB_GEN_MASK);
     for (uint32_t d = 1; d <= NB_MAX_DEPTH; d++) c->lv[d].depth = d;
     c->hot1 = &c->lv[1].hot;
+    c->hot2 = &c->lv[2].hot;
     *out = c;
     return NB_OK;
 }
@@ -251,6 +252,7 @@ static nb_status level_start(nb_ctx *c, nb_level *L, nb_kind kind) {
               : (L->depth == 2 && kind == NB_REVERSE && c->lv[1].kind == NB_FORWARD)
                   ? NB_MODE_DUAL
                   : NB_MODE_GENERIC;
+    L->dual = L->mode == NB_MODE_DUAL;
     L->ops = 0;
     L->n = 0;
     L->nops = 0;

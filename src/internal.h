@@ -40,8 +40,8 @@ typedef struct nb_ref {
 typedef enum nb_mode { NB_MODE_PLAIN, NB_MODE_DUAL, NB_MODE_GENERIC, NB_MODE_TAYLOR } nb_mode;
 
 typedef struct nb_level {
-    /* kind, tag, n, ncap, nops, opcap, ops, tan, stmt_end, op_idx, op_mul (nabla/ctx.h): the
-     * fields the inline ops use, also readable as one nb__hot */
+    /* kind, tag, n, ncap, nops, opcap, ops, tan, stmt_end, op_idx, op_mul, dual, prim_t, op_mt
+     * (nabla/ctx.h): the fields the inline ops use, also readable as one nb__hot */
     union {
         nb__hot hot;
         struct {
@@ -62,11 +62,9 @@ typedef struct nb_level {
     size_t leaves;
     nb_ref *tan_ref;   /* forward, depth >= 2: the tangent handle */
     nb_ref *prim_ref;  /* generic: the primal handle (a lower-level node) */
-    double *prim_t;    /* dual: the primal's tangent at level 1 */
 
     /* Operands (reverse; nops, opcap, op_idx, op_mul above). */
     nb_ref *op_ref;   /* generic: the partial handle */
-    double *op_mt;    /* dual: the partial's tangent at level 1 */
 
     /* Adjoints (reverse): entries [0, adj_n) are valid, the rest is garbage until zeroed. */
     size_t adj_n, adjcap;
@@ -93,7 +91,7 @@ typedef struct nb_level {
 } nb_level;
 
 struct nb_ctx {
-    nb__hot *hot1; /* &lv[1].hot; first, for the inline ops (nabla/ctx.h) */
+    nb__hot *hot1, *hot2; /* &lv[1].hot, &lv[2].hot; first, for the inline ops (nabla/ctx.h) */
     nb_alloc_fn alloc;
     void *alloc_ud;
     size_t max_bytes; /* SIZE_MAX when uncapped */

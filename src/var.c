@@ -316,38 +316,14 @@ NB_HOT_INLINE nb_var rev_dual(nb_ctx *c, nb_level *L, nb_dual r, int k, uint32_t
     return y;
 }
 
-#include "nabla/bits/rule_words.h"
-#define NB_R1(op_, a_) nb_dual_##op_(a_)
-#define NB_R2(op_, a_, b_) nb_dual_##op_(a_, b_)
-#define NB_RI(op_, a_, n_) nb_dual_##op_(a_, n_)
-#define K(v_) nb_dual_const((double)(v_))
-#define V(a_) ((a_).v)
-#define NB_DRULE_(name_, k_, body_)                                                          \
-    static inline nb_dual drule_##name_##_##k_(nb_dual X, nb_dual Y, nb_dual R, int N) {     \
-        (void)X, (void)Y, (void)R, (void)N;                                                  \
-        return (body_);                                                                      \
-    }
-#define NB_OP1(name_, lang_, primal_, dX_, ...) NB_DRULE_(name_, 0, dX_)
-#define NB_OP2(name_, lang_, primal_, dX_, dY_, ...) NB_DRULE_(name_, 0, dX_) NB_DRULE_(name_, 1, dY_)
-#define NB_OPI(name_, lang_, nmin_, nmax_, primal_, dX_, ...) NB_DRULE_(name_, 0, dX_)
-#define NB_RED1(name_, lang_, primal_, dX_, ...) NB_DRULE_(name_, 0, dX_)
-#define NB_RED2(name_, lang_, primal_, dX_, dY_, ...) NB_DRULE_(name_, 0, dX_) NB_DRULE_(name_, 1, dY_)
-#include "nabla/ops.def"
-#undef NB_OP1
-#undef NB_OP2
-#undef NB_OPI
-#undef NB_RED1
-#undef NB_RED2
-#undef NB_DRULE_
-#include "nabla/bits/rule_words_end.h"
-
+/* The rules on dual numbers are nb__drule_<op>_<k> (nabla/var.h), shared with the inline tier. */
 typedef nb_dual (*drule_fn)(nb_dual, nb_dual, nb_dual, int);
 static const drule_fn drules[NB_OP_COUNT][2] = {
-#define NB_OP1(name_, ...) {drule_##name_##_0, 0},
-#define NB_OP2(name_, ...) {drule_##name_##_0, drule_##name_##_1},
-#define NB_OPI(name_, ...) {drule_##name_##_0, 0},
-#define NB_RED1(name_, ...) {drule_##name_##_0, 0},
-#define NB_RED2(name_, ...) {drule_##name_##_0, drule_##name_##_1},
+#define NB_OP1(name_, ...) {nb__drule_##name_##_0, 0},
+#define NB_OP2(name_, ...) {nb__drule_##name_##_0, nb__drule_##name_##_1},
+#define NB_OPI(name_, ...) {nb__drule_##name_##_0, 0},
+#define NB_RED1(name_, ...) {nb__drule_##name_##_0, 0},
+#define NB_RED2(name_, ...) {nb__drule_##name_##_0, nb__drule_##name_##_1},
 #include "nabla/ops.def"
 #undef NB_OP1
 #undef NB_OP2
@@ -449,7 +425,7 @@ static nb_var reduce_dual(nb_ctx *c, nb_level *L, nb_op op, size_t n, const nb_v
             L->ops++;                                                                     \
             c->lv[1].ops += 2;                                                            \
             return rev_dual(c, L, r, 1, x.idx,                                            \
-                            drule_##name_##_0(dx, nb_dual_const(0), r, 0), 0, r);         \
+                            nb__drule_##name_##_0(dx, nb_dual_const(0), r, 0), 0, r);         \
         }                                                                                 \
         return generic(c, L, NB_OP_##name_, x, nb_const(0), 0);                           \
     }
@@ -473,7 +449,7 @@ static nb_var reduce_dual(nb_ctx *c, nb_level *L, nb_op op, size_t n, const nb_v
             L->ops++;                                                                     \
             c->lv[1].ops += 2;                                                            \
             return rev_dual(c, L, r, 1, x.idx,                                            \
-                            drule_##name_##_0(dx, nb_dual_const(0), r, N), 0, r);         \
+                            nb__drule_##name_##_0(dx, nb_dual_const(0), r, N), 0, r);         \
         }                                                                                 \
         return generic(c, L, NB_OP_##name_, x, nb_const(0), N);                           \
     }
@@ -505,10 +481,10 @@ static nb_var reduce_dual(nb_ctx *c, nb_level *L, nb_op op, size_t n, const nb_v
             L->ops++;                                                                     \
             c->lv[1].ops += 1u + (unsigned)ax + (unsigned)ay;                             \
             if (ax && ay)                                                                 \
-                return rev_dual(c, L, r, 2, x.idx, drule_##name_##_0(dx, dy, r, 0), y.idx,\
-                                drule_##name_##_1(dx, dy, r, 0));                         \
-            if (ax) return rev_dual(c, L, r, 1, x.idx, drule_##name_##_0(dx, dy, r, 0), 0, r); \
-            return rev_dual(c, L, r, 1, y.idx, drule_##name_##_1(dx, dy, r, 0), 0, r);    \
+                return rev_dual(c, L, r, 2, x.idx, nb__drule_##name_##_0(dx, dy, r, 0), y.idx,\
+                                nb__drule_##name_##_1(dx, dy, r, 0));                         \
+            if (ax) return rev_dual(c, L, r, 1, x.idx, nb__drule_##name_##_0(dx, dy, r, 0), 0, r); \
+            return rev_dual(c, L, r, 1, y.idx, nb__drule_##name_##_1(dx, dy, r, 0), 0, r);    \
         }                                                                                 \
         return generic(c, L, NB_OP_##name_, x, y, 0);                                     \
     }

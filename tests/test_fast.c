@@ -349,3 +349,88 @@ Test(fast_tier, dense_points_agree) {
         }
     }
 }
+
+/* ---- the dual tier: a reverse level 2 over a forward level 1 (Hessian-vector products) ---- */
+
+struct doutcome {
+    double v, vt;      /* the result's value and its primal's level-1 tangent */
+    int depth;         /* the result's depth */
+    nb_tape_info i1, i2;
+    unsigned long long ops1, ops2;
+    double g[2], gt[2]; /* the leaves' gradients and their level-1 tangents */
+    nb_status st;
+};
+
+static struct doutcome run_dual(const struct row *r, int fast, int shape, double a, double b, int n) {
+    struct doutcome o;
+    memset(&o, 0, sizeof o);
+    nb_ctx *c = NULL;
+    cr_assert_eq(nb_ctx_new(&c, NULL), NB_OK);
+    cr_assert_eq(nb_push(c, NB_FORWARD), NB_OK);
+    nb_var x1 = nb_fwd_input(c, nb_const(a), nb_const(1.0));
+    nb_var y1 = nb_fwd_input(c, nb_const(b), nb_const(shape == LEAF_LEAF ? 0.0 : -0.5));
+    cr_assert_eq(nb_reserve(c, 16, 0), NB_OK); /* room at level 1 for the results' tangents */
+    cr_assert_eq(nb_push(c, NB_REVERSE), NB_OK);
+    nb_var x = nb_rev_input(c, x1);
+    nb_var y = shape == SAME_LEAF ? x : nb_rev_input(c, y1);
+    if (shape == CONST_LEAF) x = nb_const(a);
+    if (shape == LEAF_CONST) y = nb_const(b);
+    cr_assert_eq(nb_reserve(c, 16, 16), NB_OK);
+    if (fast) cr_assert(nb__room2(nb__hot2_of(c)) || !NB__DUAL_TIER);
+    nb_var z = r->arity == 1   ? (fast ? r->f1(c, x) : r->s1(c, x))
+               : r->arity == 2 ? (fast ? r->f2(c, x, y) : r->s2(c, x, y))
+                               : (fast ? r->fi(c, x, n) : r->si(c, x, n));
+    o.v = nb_value(z);
+    o.depth = nb_var_depth(z);
+    nb_var zp = nb_primal(c, z);
+    cr_assert_eq(nb_tape_info_get(c, 1, &o.i1), NB_OK);
+    cr_assert_eq(nb_tape_info_get(c, 2, &o.i2), NB_OK);
+    o.ops1 = nb_op_count(c, 1);
+    o.ops2 = nb_op_count(c, 2);
+    nb_backward(c, z);
+    nb_var gx = nb_grad(c, x), gy = nb_grad(c, y);
+    o.g[0] = nb_value(gx);
+    o.g[1] = nb_value(gy);
+    nb_pop(c);
+    o.vt = nb_value(nb_tangent(c, zp));
+    o.gt[0] = nb_value(nb_tangent(c, gx));
+    o.gt[1] = nb_value(nb_tangent(c, gy));
+    o.st = nb_ctx_status(c);
+    nb_ctx_free(c);
+    return o;
+}
+
+static void compare_dual(const struct row *r, int shape, double a, double b, int n) {
+    struct doutcome f = run_dual(r, 1, shape, a, b, n), s = run_dual(r, 0, shape, a, b, n);
+    const char *w = r->name;
+    cr_expect(same(f.v, s.v) && same(f.vt, s.vt), "dual %s(%g, %g, %d) shape %d: value %a/%a vs %a/%a",
+              w, a, b, n, shape, f.v, f.vt, s.v, s.vt);
+    cr_expect_eq(f.depth, s.depth, "dual %s(%g, %g, %d) shape %d: depth", w, a, b, n, shape);
+    cr_expect(f.i1.statements == s.i1.statements && f.i2.statements == s.i2.statements &&
+                  f.i2.operands == s.i2.operands && f.i2.bytes == s.i2.bytes,
+              "dual %s(%g, %g, %d) shape %d: tapes", w, a, b, n, shape);
+    cr_expect(f.ops1 == s.ops1 && f.ops2 == s.ops2, "dual %s(%g, %g) shape %d: op counts %llu %llu vs %llu %llu",
+              w, a, b, shape, f.ops1, f.ops2, s.ops1, s.ops2);
+    for (int i = 0; i < 2; i++)
+        cr_expect(same(f.g[i], s.g[i]) && same(f.gt[i], s.gt[i]),
+                  "dual %s(%g, %g, %d) shape %d: gradient %d %a/%a vs %a/%a", w, a, b, n, shape, i,
+                  f.g[i], f.gt[i], s.g[i], s.gt[i]);
+    cr_expect_eq(f.st, s.st, "dual %s: status", w);
+}
+
+Test(fast_tier, dual_agrees_with_the_library_on_every_op) {
+    for (int i = 0; i < NROWS; i++) {
+        const struct row *r = &rows[i];
+        for (int p = 0; p < NVALS; p++) {
+            if (r->arity == 1) {
+                compare_dual(r, LEAF_CONST, vals[p], 0, 0);
+            } else if (r->arity == 3) {
+                for (int q = 0; q < NPARAMS; q++) compare_dual(r, LEAF_CONST, vals[p], 0, params[q]);
+            } else {
+                for (int q = 0; q < NVALS; q++)
+                    for (int shape = 0; shape < NSHAPES; shape++)
+                        compare_dual(r, shape, vals[p], vals[q], 0);
+            }
+        }
+    }
+}

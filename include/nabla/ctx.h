@@ -89,9 +89,10 @@ typedef enum nb_kind {
 /* ---- private: what the inline ops of nabla/var.h read and write ----
  * Not part of the API (no name with "nb__" is): the fields of level 1 that the ops inlined into
  * user code use when every operand belongs to level 1 and it is a forward or reverse level (the
- * depth-1 fast tier: a tangent, or an Adept-style tape entry). Anything else - a constant fold,
- * a deeper or Taylor level, a stale handle, a full array - goes to the library. A context's first
- * member points to these fields. Their layout is part of the ABI: a program must run with the
+ * depth-1 fast tier: a tangent, or an Adept-style tape entry), and those of level 2 when it is
+ * a reverse level over a forward level 1 (the dual tier of Hessian-vector products). Anything
+ * else - a deeper or Taylor level, a stale handle, a full array - goes to the library. A
+ * context's first two members point to these fields of levels 1 and 2. Their layout is part of the ABI: a program must run with the
  * library version whose headers it was compiled against. */
 #define NB__HOT_MEMBERS                                                                       \
     nb_kind kind;            /* level 1's kind */                                              \
@@ -102,11 +103,17 @@ typedef enum nb_kind {
     double *tan;             /* forward: each node's tangent */                                \
     uint32_t *stmt_end;      /* reverse: the end of each node's operands */                    \
     uint32_t *op_idx;        /* reverse: each operand's node */                                \
-    double *op_mul;          /* reverse: each operand's partial */
+    double *op_mul;          /* reverse: each operand's partial */                            \
+    int dual;                /* a reverse level 2 over a forward level 1 (Hessian-vector       \
+                                products): primals and partials carry level 1's tangent */     \
+    double *prim_t;          /* dual: each node's primal tangent */                            \
+    double *op_mt;           /* dual: each operand's partial's tangent */
 typedef struct nb__hot {
     NB__HOT_MEMBERS
 } nb__hot;
-static inline nb__hot *nb__hot_of(nb_ctx *c) { return *(nb__hot *const *)(void *)c; }
+static inline nb__hot *nb__hot_of(nb_ctx *nb_c_) { return ((nb__hot *const *)(void *)nb_c_)[0]; }
+/* Level 2's hot fields (the second member of a context). */
+static inline nb__hot *nb__hot2_of(nb_ctx *nb_c_) { return ((nb__hot *const *)(void *)nb_c_)[1]; }
 
 /* Pushes a new, empty level of `kind` on top of the stack. Its storage is reused from an earlier
  * level at the same depth when there is one. NB_E_DEPTH beyond NB_MAX_DEPTH, NB_E_ARG for an

@@ -87,14 +87,11 @@ static inline int nb_var_depth(nb_var x) { return (int)(x.tag & 31u); }
 /* ---- private: the depth-1 fast tier of the inline ops ----
  * Names here are prefixed (nb_..._) so that a user's macros cannot break them. */
 
-/* Under -ffast-math the inline tier is off (every op calls the library, which is compiled with
- * IEEE semantics): fast-math lets the compiler reassociate and assume no NaN or inf, which would
- * make the inline ops compute other numbers than the library's, and break the strong-zero
- * policy. */
-#if defined(__FAST_MATH__)
-#define NB__INLINE_TIER 0
+/* Whether the target has fused multiply-add (Clang 14 does not set __FP_FAST_FMA). */
+#if defined(__FP_FAST_FMA) || defined(__FMA__) || defined(__FMA4__) || defined(__aarch64__)
+#define NB__MAY_FMA 1
 #else
-#define NB__INLINE_TIER 1
+#define NB__MAY_FMA 0
 #endif
 
 /* nb__rnd(v): v, rounded to double and opaque to the optimizer. The library is compiled as ISO C
@@ -103,8 +100,9 @@ static inline int nb_var_depth(nb_var x) { return (int)(x.tag & 31u); }
  * an inline rule's products with its sums, or an op's result with the next op's arithmetic, and
  * get last-bit differences from the library path depending on the tape's capacity. Each result
  * of the inline tier goes through this barrier when the target has FMA; it costs nothing else. */
-#if defined(__FP_FAST_FMA) && (defined(__GNUC__) || defined(__clang__)) && \
+#if NB__MAY_FMA && (defined(__GNUC__) || defined(__clang__)) && \
     (defined(__x86_64__) || defined(__aarch64__))
+#define NB__HAVE_RND 1
 static inline double nb__rnd(double nb_v_) {
 #if defined(__x86_64__)
     __asm__("" : "+x"(nb_v_));
@@ -114,10 +112,21 @@ static inline double nb__rnd(double nb_v_) {
     return nb_v_;
 }
 #else
+#define NB__HAVE_RND 0
 #define nb__rnd(v_) (v_)
 #endif
 
-/* 1 when x is a live handle of level 1 (nb_h_: its hot fields). */
+/* The inline tier is on unless the program is compiled with -ffast-math (which lets the compiler
+ * reassociate and assume there is no NaN or inf: the inline ops would compute other numbers than
+ * the library's, and the strong-zero policy would break), or for a target with FMA where no
+ * barrier is available. Off, every op calls the library, which is compiled with IEEE semantics. */
+#if defined(__FAST_MATH__) || (NB__MAY_FMA && !NB__HAVE_RND)
+#define NB__INLINE_TIER 0
+#else
+#define NB__INLINE_TIER 1
+#endif
+
+/* 1 when x is a live handle of the level whose hot fields are nb_h_. */
 static inline int nb__own1(const nb__hot *nb_h_, nb_var nb_x_) {
     return nb_x_.tag == nb_h_->tag && nb_x_.tag != 0 && (size_t)nb_x_.idx - 1u < nb_h_->n - 1u;
 }
@@ -173,6 +182,83 @@ static inline nb_var nb__tan1(nb__hot *nb_h_, double nb_r_, double nb_t_) {
     return nb__node1(nb_h_, nb_r_);
 }
 
+/* ---- private: the dual tier ----
+ * A reverse level 2 over a forward level 1 (forward over reverse: Hessian-vector products). Its
+ * primals and partials are dual numbers (value, level-1 tangent); an op whose operands are
+ * constants or live handles of level 2 runs here with the registry's rules compiled on nb_dual,
+ * as the library's dual mode does. Off where the inline tier is, and when the target has FMA (the
+ * dual numbers' arithmetic has no rounding barrier: the library then does all of it). */
+#if NB__INLINE_TIER && !NB__MAY_FMA
+#define NB__DUAL_TIER 1
+#else
+#define NB__DUAL_TIER 0
+#endif
+
+/* The registry's partials on dual numbers: nb__drule_<op>_<k>(X, Y, R, N) (also the library's). */
+#include "nabla/bits/rule_words.h"
+#define NB_R1(op_, a_) nb_dual_##op_(a_)
+#define NB_R2(op_, a_, b_) nb_dual_##op_(a_, b_)
+#define NB_RI(op_, a_, n_) nb_dual_##op_(a_, n_)
+#define K(v_) nb_dual_const((double)(v_))
+#define V(a_) ((a_).v)
+#define NB__DRULE(name_, k_, body_)                                                               \
+    static inline nb_dual nb__drule_##name_##_##k_(nb_dual X, nb_dual Y, nb_dual R, int N) {      \
+        (void)X, (void)Y, (void)R, (void)N;                                                       \
+        return (body_);                                                                           \
+    }
+#define NB_OP1(name_, lang_, primal_, dX_, ...) NB__DRULE(name_, 0, dX_)
+#define NB_OP2(name_, lang_, primal_, dX_, dY_, ...) \
+    NB__DRULE(name_, 0, dX_) NB__DRULE(name_, 1, dY_)
+#define NB_OPI(name_, lang_, nmin_, nmax_, primal_, dX_, ...) NB__DRULE(name_, 0, dX_)
+#define NB_RED1(name_, lang_, primal_, dX_, ...) NB__DRULE(name_, 0, dX_)
+#define NB_RED2(name_, lang_, primal_, dX_, dY_, ...) \
+    NB__DRULE(name_, 0, dX_) NB__DRULE(name_, 1, dY_)
+#include "nabla/ops.def"
+#undef NB_OP1
+#undef NB_OP2
+#undef NB_OPI
+#undef NB_RED1
+#undef NB_RED2
+#undef NB__DRULE
+#include "nabla/bits/rule_words_end.h"
+
+/* A level-1 handle of value v and tangent t (the library's; a constant when t is 0). */
+nb_var nb__level1_var(nb_ctx *c, double v, double t);
+
+/* 1 when level 2 is a dual-mode level with room for one node and two operands. */
+static inline int nb__room2(const nb__hot *nb_h_) {
+    return NB__DUAL_TIER && nb_h_->dual && nb_h_->n < nb_h_->ncap &&
+           nb_h_->opcap - nb_h_->nops >= 2u;
+}
+/* The dual number of an operand: a handle of level 2 (own) or a constant. */
+static inline nb_dual nb__dval(const nb__hot *nb_h_, nb_var nb_x_, int nb_own_) {
+    return nb_dual_make(nb_x_.v, nb_own_ ? nb_h_->prim_t[nb_x_.idx] : 0.0);
+}
+/* A node of the dual level with value r and dual partials p0, p1 on nodes i0, i1: as nb__rec2,
+ * a partial exactly zero in value and tangent is not recorded, and without operands the result
+ * is a level-1 handle. */
+static inline nb_var nb__drec(nb_ctx *nb_c_, nb__hot *nb_h_, nb_dual nb_r_, uint32_t nb_i0_,
+                              nb_dual nb_p0_, uint32_t nb_i1_, nb_dual nb_p1_) {
+    if (nb_i0_ == nb_i1_) {
+        nb_p0_ = nb_dual_make(nb_p0_.v + nb_p1_.v, nb_p0_.d + nb_p1_.d);
+        nb_p1_ = nb_dual_const(0);
+    }
+    size_t nb_o_ = nb_h_->nops;
+    nb_h_->op_idx[nb_o_] = nb_i0_;
+    nb_h_->op_mul[nb_o_] = nb_p0_.v;
+    nb_h_->op_mt[nb_o_] = nb_p0_.d;
+    nb_o_ += (size_t)(nb_p0_.v != 0 || nb_p0_.d != 0);
+    nb_h_->op_idx[nb_o_] = nb_i1_;
+    nb_h_->op_mul[nb_o_] = nb_p1_.v;
+    nb_h_->op_mt[nb_o_] = nb_p1_.d;
+    nb_o_ += (size_t)(nb_p1_.v != 0 || nb_p1_.d != 0);
+    if (nb_o_ == nb_h_->nops) return nb__level1_var(nb_c_, nb_r_.v, nb_r_.d);
+    nb_h_->nops = nb_o_;
+    nb_h_->stmt_end[nb_h_->n] = (uint32_t)nb_o_;
+    nb_h_->prim_t[nb_h_->n] = nb_r_.d;
+    return nb__node1(nb_h_, nb_r_.v);
+}
+
 #include "nabla/bits/rule_words.h"
 #define NB_R1(op_, a_) nb__rnd(nb_prim_##op_(a_))
 #define NB_R2(op_, a_, b_) nb__rnd(nb_prim_##op_(a_, b_))
@@ -180,7 +266,29 @@ static inline nb_var nb__tan1(nb__hot *nb_h_, double nb_r_, double nb_t_) {
 #define K(v_) ((double)(v_))
 #define V(a_) (a_)
 /* The body of a one-operand op; `slow_` is the library call. */
-#define NB__OP1_BODY(primal_, dX_, slow_)                                                         \
+/* The dual tier of a one-operand op: dual_ is its dual value from the operand's, nb_dx_. */
+/* The dual tier of each op, and then the library: a separate function that is not inlined, so
+ * that the depth-1 tier stays small in the user's code (inlining both cost the depth-1 tier 20%
+ * on rosen). */
+#if defined(__GNUC__) || defined(__clang__)
+#define NB__OUTLINE static __attribute__((noinline, unused))
+#else
+#define NB__OUTLINE static inline
+#endif
+#define NB__T2_1(name_, dual_, n_, slow_, params_)                                                 \
+    NB__OUTLINE nb_var nb__t2_##name_ params_ {                                                   \
+        nb__hot *nb_h2_ = nb__hot2_of(nb_c_);                                                     \
+        if (nb__own1(nb_h2_, nb_x_) && nb__room2(nb_h2_)) {                                       \
+            const nb_dual nb_dx_ = nb__dval(nb_h2_, nb_x_, 1), nb_r_ = (dual_);                   \
+            nb_h2_->ops++;                                                                        \
+            nb__hot_of(nb_c_)->ops += 2;                                                          \
+            return nb__drec(nb_c_, nb_h2_, nb_r_, nb_x_.idx,                                      \
+                            nb__drule_##name_##_0(nb_dx_, nb_dual_const(0), nb_r_, n_), 0,        \
+                            nb_dual_const(0));                                                    \
+        }                                                                                         \
+        return slow_;                                                                             \
+    }
+#define NB__OP1_BODY(primal_, dX_, t2_)                                                           \
     if (nb_x_.tag == 0) return nb_const(nb__rnd(primal_));                                        \
     nb__hot *nb_h_ = nb__hot_of(nb_c_);                                                           \
     if (nb__own1(nb_h_, nb_x_) && nb__room1(nb_h_)) {                                             \
@@ -190,19 +298,41 @@ static inline nb_var nb__tan1(nb__hot *nb_h_, double nb_r_, double nb_t_) {
         if (nb_h_->kind == NB_REVERSE) return nb__rec1(nb_h_, R, nb_x_.idx, (dX_));               \
         return nb__tan1(nb_h_, R, nb__rnd(nb_dual_szmul((dX_), nb_h_->tan[nb_x_.idx])));          \
     }                                                                                             \
-    return slow_;
+    return t2_;
 #define NB_OP1(name_, lang_, primal_, dX_, ...)                                                   \
+    NB__T2_1(name_, nb_dual_##name_(nb_dx_), 0, nb__##name_(nb_c_, nb_x_),                        \
+             (nb_ctx *nb_c_, nb_var nb_x_))                                                       \
     static inline nb_var nb_##name_(nb_ctx *nb_c_, nb_var nb_x_) {                                \
         const double X = nb_x_.v;                                                                 \
-        NB__OP1_BODY(primal_, dX_, nb__##name_(nb_c_, nb_x_))                                     \
+        NB__OP1_BODY(primal_, dX_, nb__t2_##name_(nb_c_, nb_x_))                                  \
     }
 #define NB_OPI(name_, lang_, nmin_, nmax_, primal_, dX_, ...)                                     \
+    NB__T2_1(name_, nb_dual_##name_(nb_dx_, N), N, nb__##name_(nb_c_, nb_x_, N),                  \
+             (nb_ctx *nb_c_, nb_var nb_x_, int N))                                                \
     static inline nb_var nb_##name_(nb_ctx *nb_c_, nb_var nb_x_, int N) {                         \
         const double X = nb_x_.v;                                                                 \
         if (N < (nmin_) || N > (nmax_)) return nb_const((double)NAN);                             \
-        NB__OP1_BODY(primal_, dX_, nb__##name_(nb_c_, nb_x_, N))                                  \
+        NB__OP1_BODY(primal_, dX_, nb__t2_##name_(nb_c_, nb_x_, N))                               \
     }
 #define NB_OP2(name_, lang_, primal_, dX_, dY_, ...)                                              \
+    NB__OUTLINE nb_var nb__t2_##name_(nb_ctx *nb_c_, nb_var nb_x_, nb_var nb_y_) {                \
+        nb__hot *nb_h2_ = nb__hot2_of(nb_c_);                                                     \
+        const int nb_bx_ = nb__own1(nb_h2_, nb_x_), nb_by_ = nb__own1(nb_h2_, nb_y_);             \
+        if ((nb_bx_ || nb_x_.tag == 0) && (nb_by_ || nb_y_.tag == 0) && nb__room2(nb_h2_)) {      \
+            const nb_dual nb_dx_ = nb__dval(nb_h2_, nb_x_, nb_bx_);                               \
+            const nb_dual nb_dy_ = nb__dval(nb_h2_, nb_y_, nb_by_);                               \
+            const nb_dual nb_r_ = nb_dual_##name_(nb_dx_, nb_dy_);                                \
+            nb_h2_->ops++;                                                                        \
+            nb__hot_of(nb_c_)->ops += 1u + (unsigned)nb_bx_ + (unsigned)nb_by_;                   \
+            return nb__drec(nb_c_, nb_h2_, nb_r_, nb_x_.idx,                                      \
+                            nb_bx_ ? nb__drule_##name_##_0(nb_dx_, nb_dy_, nb_r_, 0)              \
+                                   : nb_dual_const(0),                                            \
+                            nb_y_.idx,                                                            \
+                            nb_by_ ? nb__drule_##name_##_1(nb_dx_, nb_dy_, nb_r_, 0)              \
+                                   : nb_dual_const(0));                                           \
+        }                                                                                         \
+        return nb__##name_(nb_c_, nb_x_, nb_y_);                                                  \
+    }                                                                                             \
     static inline nb_var nb_##name_(nb_ctx *nb_c_, nb_var nb_x_, nb_var nb_y_) {                  \
         const double X = nb_x_.v, Y = nb_y_.v;                                                    \
         if ((nb_x_.tag | nb_y_.tag) == 0) return nb_const(nb__rnd(primal_));                      \
@@ -221,7 +351,7 @@ static inline nb_var nb__tan1(nb__hot *nb_h_, double nb_r_, double nb_t_) {
                 nb_ay_ ? nb__rnd(nb_dual_szmul((dY_), nb_h_->tan[nb_y_.idx])) : 0.0;              \
             return nb__tan1(nb_h_, R, nb_tx_ + nb_ty_);                                           \
         }                                                                                         \
-        return nb__##name_(nb_c_, nb_x_, nb_y_);                                                  \
+        return nb__t2_##name_(nb_c_, nb_x_, nb_y_);                                               \
     }
 #define NB_RED1(...)
 #define NB_RED2(...)
@@ -232,6 +362,8 @@ static inline nb_var nb__tan1(nb__hot *nb_h_, double nb_r_, double nb_t_) {
 #undef NB_RED1
 #undef NB_RED2
 #undef NB__OP1_BODY
+#undef NB__T2_1
+#undef NB__OUTLINE
 #include "nabla/bits/rule_words_end.h"
 
 /* The op `op` on handles: y is ignored by one-operand ops, n by ops without a parameter. A NaN
