@@ -284,7 +284,9 @@ static nb_status push(nb_ctx *c, nb_kind kind, int order) {
         L->tag = 0;
         return s;
     }
+    c->lv[c->depth].top = 0; /* lv[0] is unused */
     c->depth++;
+    L->top = 1;
     return NB_OK;
 }
 
@@ -306,7 +308,9 @@ nb_status nb_pop(nb_ctx *c) {
     nb_level *L = &c->lv[c->depth];
     c->ops_done[c->depth] += L->ops;
     L->tag = 0; /* every handle of it is now stale */
+    L->top = 0;
     c->depth--;
+    c->lv[c->depth].top = 1;
     return NB_OK;
 }
 

@@ -40,8 +40,9 @@ typedef struct nb_ref {
 typedef enum nb_mode { NB_MODE_PLAIN, NB_MODE_DUAL, NB_MODE_GENERIC, NB_MODE_TAYLOR } nb_mode;
 
 typedef struct nb_level {
-    /* kind, tag, n, ncap, nops, opcap, ops, tan, stmt_end, op_idx, op_mul, dual, prim_t, op_mt
-     * (nabla/ctx.h): the fields the inline ops use, also readable as one nb__hot */
+    /* kind, tag, n, ncap, nops, opcap, ops, tan, stmt_end, op_idx, op_mul, dual, prim_t, op_mt,
+     * top, leaves, adj_n, adj (nabla/ctx.h): the fields the inline ops use, also readable as one
+     * nb__hot */
     union {
         nb__hot hot;
         struct {
@@ -59,16 +60,14 @@ typedef struct nb_level {
 
     /* Nodes (n, ncap, tan, stmt_end above). Node 0 is a sentinel (stmt_end[0] = 0), real nodes
      * start at 1. */
-    size_t leaves;
     nb_ref *tan_ref;   /* forward, depth >= 2: the tangent handle */
     nb_ref *prim_ref;  /* generic: the primal handle (a lower-level node) */
 
     /* Operands (reverse; nops, opcap, op_idx, op_mul above). */
     nb_ref *op_ref;   /* generic: the partial handle */
 
-    /* Adjoints (reverse): entries [0, adj_n) are valid, the rest is garbage until zeroed. */
-    size_t adj_n, adjcap;
-    double *adj;
+    /* Adjoints (reverse; adj_n, adj above): entries [0, adj_n) are valid, the rest is garbage
+     * until zeroed. */
     nb_ref *adj_ref; /* generic */
     double *adj_t;   /* dual: the adjoint's tangent at level 1 */
 

@@ -57,7 +57,7 @@ nb_var nb_fwd_input(nb_ctx *c, nb_var x, nb_var dx) {
     return y;
 }
 
-nb_var nb_rev_input(nb_ctx *c, nb_var x) {
+nb_var nb__rev_input(nb_ctx *c, nb_var x) {
     nb_level *L = top_of_kind(c, NB_REVERSE);
     if (!L) return nb_const((double)NAN);
     if (!below(c, L, x)) return nb_const((double)NAN);
@@ -211,7 +211,7 @@ nb_status nb_backward_seed(nb_ctx *c, nb_var y, nb_var seed) {
 
 nb_status nb_backward(nb_ctx *c, nb_var y) { return nb_backward_vec(c, 1, &y, NULL); }
 
-nb_var nb_grad(nb_ctx *c, nb_var x) {
+nb_var nb__grad(nb_ctx *c, nb_var x) {
     nb_level *L = top_of_kind(c, NB_REVERSE);
     if (!L) return nb_const((double)NAN);
     if (x.tag == 0) return nb_const(0);

@@ -434,3 +434,57 @@ Test(fast_tier, dual_agrees_with_the_library_on_every_op) {
         }
     }
 }
+
+/* nb_rev_input and nb_grad are inline too on a reverse level 1 on top: the same handles, tape
+ * counts and gradients as the library's nb__rev_input and nb__grad, in every case around them. */
+Test(fast_tier, inputs_and_gradients_agree_with_the_library) {
+    nb_ctx *c[2] = {NULL, NULL};
+    nb_var x[2][3], y[2];
+    double g[2][8];
+    nb_tape_info info[2];
+    nb_status st[2];
+    for (int f = 0; f < 2; f++) {
+        nb_ctx *k = NULL;
+        cr_assert_eq(nb_ctx_new(&k, NULL), NB_OK);
+        c[f] = k;
+        cr_assert_eq(nb_push(k, NB_REVERSE), NB_OK);
+        cr_assert_eq(nb_reserve(k, 32, 32), NB_OK);
+        for (int i = 0; i < 3; i++) {
+            if (f) cr_assert(nb__hot_of(k)->top && nb__hot_of(k)->n < nb__hot_of(k)->ncap);
+            x[f][i] = f ? nb_rev_input(k, nb_const(1.5 + i)) : nb__rev_input(k, nb_const(1.5 + i));
+        }
+        /* before any sweep, then after */
+        g[f][0] = nb_value(f ? nb_grad(k, x[f][0]) : nb__grad(k, x[f][0]));
+        y[f] = nb_mul(k, nb_sin(k, x[f][0]), nb_add(k, x[f][1], nb_const(2)));
+        cr_assert_eq(nb_backward(k, y[f]), NB_OK);
+        for (int i = 0; i < 3; i++)
+            g[f][1 + i] = nb_value(f ? nb_grad(k, x[f][i]) : nb__grad(k, x[f][i]));
+        g[f][4] = nb_value(f ? nb_grad(k, y[f]) : nb__grad(k, y[f]));          /* a consumed non-leaf */
+        g[f][5] = nb_value(f ? nb_grad(k, nb_const(3)) : nb__grad(k, nb_const(3))); /* a constant */
+        /* a forward level on top: level 1's handles go to the library, which says NB_E_LEVEL */
+        cr_assert_eq(nb_push(k, NB_FORWARD), NB_OK);
+        g[f][6] = nb_value(f ? nb_grad(k, x[f][0]) : nb__grad(k, x[f][0]));
+        nb_var in2 = f ? nb_rev_input(k, nb_const(1)) : nb__rev_input(k, nb_const(1));
+        cr_expect(nb_is_const(in2) && isnan(nb_value(in2)));
+        cr_expect_eq(nb_ctx_clear_error(k), NB_E_LEVEL);
+        cr_assert_eq(nb_pop(k), NB_OK);
+        /* after a reset, an old handle is stale */
+        cr_assert_eq(nb_tape_info_get(k, 1, &info[f]), NB_OK);
+        cr_assert_eq(nb_reset(k), NB_OK);
+        g[f][7] = nb_value(f ? nb_grad(k, x[f][2]) : nb__grad(k, x[f][2]));
+        st[f] = nb_ctx_clear_error(k);
+    }
+    for (int i = 0; i < 3; i++)
+        cr_expect(x[0][i].idx == x[1][i].idx && nb_var_depth(x[0][i]) == nb_var_depth(x[1][i]) &&
+                  x[0][i].v == x[1][i].v);
+    cr_expect(info[0].statements == info[1].statements && info[0].leaves == info[1].leaves &&
+              info[0].operands == info[1].operands && info[0].ops == info[1].ops);
+    cr_expect_eq(info[1].leaves, 3u);
+    for (int i = 0; i < 8; i++) cr_expect(same(g[0][i], g[1][i]), "gradient %d: %a vs %a", i, g[0][i], g[1][i]);
+    cr_expect(g[1][1] == cos(1.5) * 4.5 && g[1][2] == sin(1.5) && g[1][3] == 0);
+    cr_expect(g[1][0] == 0 && g[1][5] == 0 && isnan(g[1][6]) && isnan(g[1][7]));
+    cr_expect_eq(st[0], NB_E_STALE);
+    cr_expect_eq(st[1], NB_E_STALE);
+    nb_ctx_free(c[0]);
+    nb_ctx_free(c[1]);
+}

@@ -107,7 +107,11 @@ typedef enum nb_kind {
     int dual;                /* a reverse level 2 over a forward level 1 (Hessian-vector       \
                                 products): primals and partials carry level 1's tangent */     \
     double *prim_t;          /* dual: each node's primal tangent */                            \
-    double *op_mt;           /* dual: each operand's partial's tangent */
+    double *op_mt;           /* dual: each operand's partial's tangent */                      \
+    int top;                 /* 1 while the level is the top of the stack */                   \
+    size_t leaves;           /* inputs made on the level */                                    \
+    size_t adj_n;            /* reverse: adjoints [0, adj_n) are valid */                      \
+    double *adj;             /* reverse: each node's adjoint (a leaf's gradient) */
 typedef struct nb__hot {
     NB__HOT_MEMBERS
 } nb__hot;

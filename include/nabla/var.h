@@ -384,7 +384,17 @@ nb_var nb_fwd_input(nb_ctx *c, nb_var x, nb_var dx);
 /* A leaf of the top level, which must be reverse (PyTorch's requires_grad, MXNet's attach_grad):
  * value x (a constant or a handle of a lower level). Its gradient collects there (nb_grad).
  * Errors as for nb_fwd_input. */
-nb_var nb_rev_input(nb_ctx *c, nb_var x);
+nb_var nb__rev_input(nb_ctx *c, nb_var x);
+static inline nb_var nb_rev_input(nb_ctx *nb_c_, nb_var nb_x_) {
+    nb__hot *nb_h_ = nb__hot_of(nb_c_);
+    if (NB__INLINE_TIER && nb_x_.tag == 0 && nb_h_->top && nb_h_->kind == NB_REVERSE &&
+        nb_h_->n < nb_h_->ncap) { /* a constant input of a reverse level 1 on top */
+        nb_h_->stmt_end[nb_h_->n] = (uint32_t)nb_h_->nops;
+        nb_h_->leaves++;
+        return nb__node1(nb_h_, nb_x_.v);
+    }
+    return nb__rev_input(nb_c_, nb_x_);
+}
 
 /* n inputs at once: out[i] = nb_rev_input(c, nb_const(x[i])) (reverse top level) or
  * nb_fwd_input(c, nb_const(x[i]), nb_const(dx[i])) (forward top level), in one call. Return the
@@ -426,7 +436,14 @@ nb_status nb_backward_vec(nb_ctx *c, size_t m, const nb_var *ys, const nb_var *s
 
 /* The gradient collected by leaf x of the top level (a handle of the levels below; a constant at
  * depth 1). 0 for a handle that is not a leaf of the top level, or before any sweep. */
-nb_var nb_grad(nb_ctx *c, nb_var x);
+nb_var nb__grad(nb_ctx *c, nb_var x);
+static inline nb_var nb_grad(nb_ctx *nb_c_, nb_var nb_x_) {
+    const nb__hot *nb_h_ = nb__hot_of(nb_c_);
+    if (NB__INLINE_TIER && nb_h_->top && nb_h_->kind == NB_REVERSE && nb__own1(nb_h_, nb_x_) &&
+        nb_x_.idx < nb_h_->adj_n) /* a swept node of a reverse level 1 on top */
+        return nb_const(nb_h_->adj[nb_x_.idx]);
+    return nb__grad(nb_c_, nb_x_);
+}
 
 /* The values of nb_grad(c, x[i]) into g[i], and of nb_tangent(c, y[i]) into t[i]: the plain
  * doubles of depth 1 (the values of the handles at deeper levels). Return the context's status. */
