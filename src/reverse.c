@@ -98,7 +98,16 @@ static void sweep1(nb_level *L, uint32_t from) {
         uint32_t b = end[i - 1], e = end[i];
         if (a == 0 || b == e) continue; /* nothing to pass on, or a leaf: keep its gradient */
         adj[i] = 0;                     /* consumed: a second sweep starts afresh */
-        for (uint32_t k = b; k < e; k++) adj[idx[k]] += mul[k] * a;
+        if (e - b == 2) { /* the common cases of a binary and a unary op, unrolled */
+            const uint32_t j0 = idx[b], j1 = idx[b + 1];
+            const double c0 = mul[b] * a, c1 = mul[b + 1] * a;
+            adj[j0] += c0;
+            adj[j1] += c1;
+        } else if (e - b == 1) {
+            adj[idx[b]] += mul[b] * a;
+        } else {
+            for (uint32_t k = b; k < e; k++) adj[idx[k]] += mul[k] * a;
+        }
     }
 }
 
