@@ -1,4 +1,5 @@
-/* test_fastmath.c - nabla's headers in a program compiled with -ffast-math (tests/meson.build).
+/* test_fastmath.c - nabla's headers in a program compiled with -ffast-math, and with GCC also
+ * with -funsafe-math-optimizations alone (tests/meson.build).
  *
  * Fast-math lets the compiler assume there is no NaN or inf, so the inline ops of nabla/var.h
  * turn their fast tier off and call the library (compiled with IEEE semantics), and nb_dual's
@@ -19,6 +20,20 @@ static double inf(void) {
 }
 
 Test(fast_math, the_inline_tier_is_off) { cr_expect_eq(NB__INLINE_TIER, 0); }
+
+/* Constants too: 7 / 3 here is the library's correctly rounded quotient, not this file's
+ * (under -freciprocal-math it could be 7 * (1 / 3)). */
+Test(fast_math, constants_fold_in_the_library) {
+    nb_ctx *c = NULL;
+    cr_assert_eq(nb_ctx_new(&c, NULL), NB_OK);
+    volatile double seven = 7;
+    const double q = nb_value(nb_div(c, nb_const(seven), nb_const(3)));
+    const unsigned long long want = 0x4002aaaaaaaaaaabull; /* 7/3 rounded to nearest */
+    double w;
+    memcpy(&w, &want, sizeof w);
+    cr_expect(bits_eq(q, w), "7/3 = %a", q);
+    nb_ctx_free(c);
+}
 
 Test(fast_math, a_zero_tangent_annihilates_an_infinite_partial) {
     nb_ctx *c = NULL;

@@ -87,11 +87,14 @@ static inline int nb_var_depth(nb_var x) { return (int)(x.tag & 31u); }
 /* ---- private: the depth-1 fast tier of the inline ops ----
  * Names here are prefixed (nb_..._) so that a user's macros cannot break them. */
 
-/* Whether the target has fused multiply-add (Clang 14 does not set __FP_FAST_FMA). */
-#if defined(__FP_FAST_FMA) || defined(__FMA__) || defined(__FMA4__) || defined(__aarch64__)
-#define NB__MAY_FMA 1
-#else
+/* Whether the target may have fused multiply-add: assumed unless it is x86 without FMA (the
+ * default x86-64 target). Compilers do not say it reliably (Clang 14 sets neither __FP_FAST_FMA
+ * nor anything else on POWER, s390x or RISC-V), so every other target is taken to have it. */
+#if (defined(__x86_64__) || defined(__i386__)) && !defined(__FMA__) && !defined(__FMA4__) && \
+    !defined(__FP_FAST_FMA)
 #define NB__MAY_FMA 0
+#else
+#define NB__MAY_FMA 1
 #endif
 
 /* nb__rnd(v): v, rounded to double and opaque to the optimizer. The library is compiled as ISO C
@@ -116,11 +119,17 @@ static inline double nb__rnd(double nb_v_) {
 #define nb__rnd(v_) (v_)
 #endif
 
-/* The inline tier is on unless the program is compiled with -ffast-math (which lets the compiler
- * reassociate and assume there is no NaN or inf: the inline ops would compute other numbers than
- * the library's, and the strong-zero policy would break), or for a target with FMA where no
- * barrier is available. Off, every op calls the library, which is compiled with IEEE semantics. */
-#if defined(__FAST_MATH__) || (NB__MAY_FMA && !NB__HAVE_RND)
+/* The inline tier is on unless the program is compiled with value-changing math flags - GCC and
+ * Clang say -ffast-math and -ffinite-math-only; GCC also -fassociative-math, -freciprocal-math and
+ * -fno-signed-zeros (and so -funsafe-math-optimizations); Clang 14 does not say those, so with
+ * Clang they must not be used around nabla's headers - which let the compiler reassociate, use
+ * reciprocals, drop signed zeros or assume there is no NaN or inf: the inline ops would compute
+ * other numbers than the library's, and the strong-zero policy could break. It is off as well for
+ * a target that may have FMA where no barrier is available (any but x86-64 and AArch64). Off,
+ * every op calls the library, which is compiled with IEEE semantics, constants included. */
+#if defined(__FAST_MATH__) || (defined(__FINITE_MATH_ONLY__) && __FINITE_MATH_ONLY__) || \
+    defined(__ASSOCIATIVE_MATH__) || defined(__RECIPROCAL_MATH__) ||                      \
+    defined(__NO_SIGNED_ZEROS__) || (NB__MAY_FMA && !NB__HAVE_RND)
 #define NB__INLINE_TIER 0
 #else
 #define NB__INLINE_TIER 1
@@ -289,6 +298,7 @@ static inline nb_var nb__drec(nb_ctx *nb_c_, nb__hot *nb_h_, nb_dual nb_r_, uint
         return slow_;                                                                             \
     }
 #define NB__OP1_BODY(primal_, dX_, t2_)                                                           \
+    if (!NB__INLINE_TIER) return t2_; /* the library, constants included */                      \
     if (nb_x_.tag == 0) return nb_const(nb__rnd(primal_));                                        \
     nb__hot *nb_h_ = nb__hot_of(nb_c_);                                                           \
     if (nb__own1(nb_h_, nb_x_) && nb__room1(nb_h_)) {                                             \
@@ -335,6 +345,7 @@ static inline nb_var nb__drec(nb_ctx *nb_c_, nb__hot *nb_h_, nb_dual nb_r_, uint
     }                                                                                             \
     static inline nb_var nb_##name_(nb_ctx *nb_c_, nb_var nb_x_, nb_var nb_y_) {                  \
         const double X = nb_x_.v, Y = nb_y_.v;                                                    \
+        if (!NB__INLINE_TIER) return nb__##name_(nb_c_, nb_x_, nb_y_);                            \
         if ((nb_x_.tag | nb_y_.tag) == 0) return nb_const(nb__rnd(primal_));                      \
         nb__hot *nb_h_ = nb__hot_of(nb_c_);                                                       \
         const int nb_ax_ = nb__own1(nb_h_, nb_x_), nb_ay_ = nb__own1(nb_h_, nb_y_);               \
