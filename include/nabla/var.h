@@ -392,10 +392,10 @@ static inline nb_var nb_detach(nb_ctx *c, nb_var x) { return nb_stop_gradient(c,
  * constant. */
 nb_var nb_fwd_input(nb_ctx *c, nb_var x, nb_var dx);
 
+nb_var nb__rev_input(nb_ctx *c, nb_var x); /* private: the library's nb_rev_input */
 /* A leaf of the top level, which must be reverse (PyTorch's requires_grad, MXNet's attach_grad):
  * value x (a constant or a handle of a lower level). Its gradient collects there (nb_grad).
- * Errors as for nb_fwd_input. */
-nb_var nb__rev_input(nb_ctx *c, nb_var x);
+ * Errors as for nb_fwd_input. Inline for a constant x on a reverse level 1 with room. */
 static inline nb_var nb_rev_input(nb_ctx *nb_c_, nb_var nb_x_) {
     nb__hot *nb_h_ = nb__hot_of(nb_c_);
     if (NB__INLINE_TIER && nb_x_.tag == 0 && nb_h_->top && nb_h_->kind == NB_REVERSE &&
@@ -445,9 +445,10 @@ nb_status nb_backward_seed(nb_ctx *c, nb_var y, nb_var seed);
  * sum(y). Otherwise as nb_backward. */
 nb_status nb_backward_vec(nb_ctx *c, size_t m, const nb_var *ys, const nb_var *seeds);
 
+nb_var nb__grad(nb_ctx *c, nb_var x); /* private: the library's nb_grad */
 /* The gradient collected by leaf x of the top level (a handle of the levels below; a constant at
- * depth 1). 0 for a handle that is not a leaf of the top level, or before any sweep. */
-nb_var nb__grad(nb_ctx *c, nb_var x);
+ * depth 1). 0 for a handle that is not a leaf of the top level, or before any sweep. Inline on a
+ * reverse level 1. */
 static inline nb_var nb_grad(nb_ctx *nb_c_, nb_var nb_x_) {
     const nb__hot *nb_h_ = nb__hot_of(nb_c_);
     if (NB__INLINE_TIER && nb_h_->top && nb_h_->kind == NB_REVERSE && nb__own1(nb_h_, nb_x_) &&
