@@ -103,7 +103,7 @@ nb_status nb__level_grow(nb_ctx *c, nb_level *L, size_t nodes, size_t operands) 
         size_t per = (size_t)L->order + 1;
         if (need > SIZE_MAX / sizeof(nb_var) / 2 / per) return NB_E_TAPE_FULL;
         if ((s = ENSURE(c, L, coef, need * per))) return s;
-        L->ncap = L->cap_coef / per;
+        L->ncap = min2(L->cap_coef / per, (size_t)UINT32_MAX - 1); /* as below */
         return NB_OK;
     }
     if (need > L->ncap) {
@@ -126,7 +126,10 @@ nb_status nb__level_grow(nb_ctx *c, nb_level *L, size_t nodes, size_t operands) 
             if ((s = ENSURE(c, L, prim_t, need))) return s;
             cap = min2(cap, L->cap_prim_t);
         }
-        L->ncap = cap;
+        /* node indices and operand ends are 32-bit, and the inline ops append while n < ncap
+         * (and nops + 2 <= opcap) without asking: the usable capacities stay where the check
+         * above would stop growth, even when an array doubled past 2^32 */
+        L->ncap = min2(cap, (size_t)UINT32_MAX - 1);
     }
     size_t oneed = L->nops + operands;
     if (L->kind == NB_REVERSE && oneed > L->opcap) {
@@ -140,7 +143,7 @@ nb_status nb__level_grow(nb_ctx *c, nb_level *L, size_t nodes, size_t operands) 
             if ((s = ENSURE(c, L, op_mt, oneed))) return s;
             cap = min2(cap, L->cap_op_mt);
         }
-        L->opcap = cap;
+        L->opcap = min2(cap, (size_t)UINT32_MAX);
     }
     return NB_OK;
 }
