@@ -92,8 +92,8 @@ typedef enum nb_kind {
  * depth-1 fast tier: a tangent, or an Adept-style tape entry), and those of level 2 when it is
  * a reverse level over a forward level 1 (the dual tier of Hessian-vector products). Anything
  * else - a deeper or Taylor level, a stale handle, a full array - goes to the library. A
- * context's first two members point to these fields of levels 1 and 2. Their layout is part of the ABI: a program must run with the
- * library version whose headers it was compiled against. */
+ * context's first two members point to these fields of levels 1 and 2. Their layout is part of
+ * the ABI: a program must run with the library version whose headers it was compiled against. */
 #define NB__HOT_MEMBERS                                                                       \
     nb_kind kind;            /* level 1's kind */                                              \
     uint32_t tag;            /* level 1's tag; 0 while there is no level 1 */                  \
@@ -124,10 +124,11 @@ static inline nb__hot *nb__hot2_of(nb_ctx *nb_c_) { return ((nb__hot *const *)(v
  * unknown kind, NB_E_NOMEM / NB_E_TAPE_FULL when its first node cannot be allocated. */
 nb_status nb_push(nb_ctx *c, nb_kind kind);
 
-/* Pushes a Taylor level of order K (1 .. NB_TAYLOR_MAX_ORDER): each of its values carries the
- * coefficients c_0 .. c_K of a series in one direction t (nabla/taylor.h). NB_E_ARG for K out of
- * range; otherwise as nb_push. nb_push(c, NB_TAYLOR) is NB_E_ARG (the order is required). */
-nb_status nb_push_taylor(nb_ctx *c, int K);
+/* Pushes a Taylor level of order K = `order` (1 .. NB_TAYLOR_MAX_ORDER): each of its values
+ * carries the coefficients c_0 .. c_K of a series in one direction t (nabla/taylor.h). NB_E_ARG
+ * for K out of range; otherwise as nb_push. nb_push(c, NB_TAYLOR) is NB_E_ARG (the order is
+ * required). */
+nb_status nb_push_taylor(nb_ctx *c, int order);
 
 /* Pops the top level. Its handles become stale (an op on them is NB_E_STALE); handles of lower
  * levels, including results its sweeps produced, stay valid. The storage is kept for the next

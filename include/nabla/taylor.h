@@ -33,23 +33,24 @@ nb_var nb_taylor_input(nb_ctx *c, nb_var x, nb_var dx);
 nb_var nb_taylor_coef(nb_ctx *c, nb_var y, int k);
 
 /* The Taylor coefficients coef[0 .. K] of t -> f(x + t v) at t = 0 (n inputs), in one pass on a
- * Taylor level of order K (0 .. NB_TAYLOR_MAX_ORDER; K = 0 gives f(x) alone). Returns the
- * context's status; NB_E_ARG for NULL c, f or coef, NULL x or v with n > 0, or K out of range
- * (nothing written then). As the drivers of nabla/drivers.h: f is called only when the inputs
- * were made and no error was recorded before; an f that leaves the level stack unbalanced is
- * NB_E_LEVEL (the caller's levels are never popped); x and v are read before coef is written (so
- * coef may alias them); on any other failure coef[0 .. K] is NaN. */
+ * Taylor level of order K = `order` (0 .. NB_TAYLOR_MAX_ORDER; K = 0 gives f(x) alone). Returns
+ * the context's status; NB_E_ARG for NULL c, f or coef, NULL x or v with n > 0, or K out of range
+ * (nothing written then). As the drivers of nabla/drivers.h: f is called only when the inputs were
+ * made and no error was recorded before; an f that leaves the level stack unbalanced is NB_E_LEVEL
+ * (the caller's levels are never popped); x and v are read before coef is written (so coef may
+ * alias them); on any other failure coef[0 .. K] is NaN. */
 nb_status nb_taylor(nb_ctx *c, nb_fn f, void *env, size_t n, const double *x, const double *v,
-                    int K, double *coef);
+                    int order, double *coef);
 
 /* The highest order nb_derivatives takes: 171! overflows a double, and the Taylor coefficients of
  * a function whose derivatives are of size 1 underflow past about order 177, so a higher order
  * would come back as inf or a silent 0. Higher orders: the coefficients from nb_taylor. */
 #define NB_DERIVATIVES_MAX_ORDER 170
 
-/* f(x), f'(x), ..., f^(K)(x) into d[0 .. K] for a function of one input: k! times the Taylor
- * coefficients, K in 0 .. NB_DERIVATIVES_MAX_ORDER (NB_E_ARG beyond). Errors as for nb_taylor. */
-nb_status nb_derivatives(nb_ctx *c, nb_fn f, void *env, double x, int K, double *d);
+/* f(x), f'(x), ..., f^(K)(x) into d[0 .. K] (K = `order`) for a function of one input: k! times
+ * the Taylor coefficients, K in 0 .. NB_DERIVATIVES_MAX_ORDER (NB_E_ARG beyond). Errors as for
+ * nb_taylor. */
+nb_status nb_derivatives(nb_ctx *c, nb_fn f, void *env, double x, int order, double *d);
 
 #ifdef __cplusplus
 }
