@@ -293,30 +293,46 @@ static double g_slice(double t, void *p) {
 
 static double step_at(const nb_check_opts *o, double x) { return o->step * fmax(1, fabs(x)); }
 
+/* The start both checks share: validates the arguments, copies the options (the defaults for NULL)
+ * into *o, gives *nn = n * n (SIZE_MAX on overflow) and allocates the report. NB_OK, or the status
+ * to return (with the report empty). */
+static nb_status check_begin(nb_ctx *c, nb_fn f, size_t n, const double *x,
+                             const nb_check_opts *opts, nb_check_report *out, nb_check_opts *o,
+                             size_t *nn) {
+    if (out) memset(out, 0, sizeof *out);
+    nb_check_opts_init(o);
+    if (opts) *o = *opts;
+    if (!c || !f || !out || (n && !x) || !opts_ok(o)) return c ? nb__fail(c, NB_E_ARG) : NB_E_ARG;
+    if (c->err) return c->err;
+    *nn = bytes_of(n, n, 0, 1);
+    /* order 1: 2 n first-order entries; order 2 adds n (n + 1) / 2 Hessian and n (n - 1) / 2
+     * symmetry entries */
+    size_t count = entry_count(n, o->order);
+    if (*nn == SIZE_MAX || count == SIZE_MAX) return nb__fail(c, NB_E_NOMEM);
+    nb_status st = report_alloc(c, n, count, out);
+    if (st) {
+        nb_check_report_free(out);
+        return nb__fail(c, st);
+    }
+    return NB_OK;
+}
+
 /* ---- nb_check ---- */
 
 nb_status nb_check(nb_ctx *c, nb_fn f, void *env, size_t n, const double *x,
                    const nb_check_opts *opts, nb_check_report *out) {
-    if (out) memset(out, 0, sizeof *out);
     nb_check_opts o;
-    nb_check_opts_init(&o);
-    if (opts) o = *opts;
-    if (!c || !f || !out || (n && !x) || !opts_ok(&o)) return c ? nb__fail(c, NB_E_ARG) : NB_E_ARG;
-    if (c->err) return c->err;
-    size_t nn = bytes_of(n, n, 0, 1);
-    size_t count = entry_count(n, o.order);
-    if (nn == SIZE_MAX || count == SIZE_MAX) return nb__fail(c, NB_E_NOMEM);
-    nb_status st = report_alloc(c, n, count, out);
+    size_t nn;
+    nb_status st = check_begin(c, f, n, x, opts, out, &o, &nn);
+    if (st) return st;
     /* scratch: g, jv, xv, cache_t (CACHE), cache_g (CACHE n), H (n n) doubles; xs (n handles) */
     scratch sc = {c, NULL, 0};
     size_t nd = bytes_of(n, CACHE + 3, CACHE + (o.order == 2 ? nn : 0), sizeof(double));
     size_t nv = bytes_of(n, 1, 0, sizeof(nb_var));
     char *mem = NULL;
-    if (!st) {
-        if (nd == SIZE_MAX || nv == SIZE_MAX || nd > SIZE_MAX - nv ||
-            !(mem = scratch_get(&sc, nd + nv)))
-            st = NB_E_NOMEM;
-    }
+    if (nd == SIZE_MAX || nv == SIZE_MAX || nd > SIZE_MAX - nv ||
+        !(mem = scratch_get(&sc, nd + nv)))
+        st = NB_E_NOMEM;
     if (st) {
         nb_check_report_free(out);
         return nb__fail(c, st);
@@ -370,22 +386,15 @@ nb_status nb_check(nb_ctx *c, nb_fn f, void *env, size_t n, const double *x,
 
 nb_status nb_check_modes(nb_ctx *c, nb_fn f, void *env, size_t n, const double *x,
                          const nb_check_opts *opts, nb_check_report *out) {
-    if (out) memset(out, 0, sizeof *out);
     nb_check_opts o;
-    nb_check_opts_init(&o);
-    if (opts) o = *opts;
-    if (!c || !f || !out || (n && !x) || !opts_ok(&o)) return c ? nb__fail(c, NB_E_ARG) : NB_E_ARG;
-    if (c->err) return c->err;
-    size_t nn = bytes_of(n, n, 0, 1);
-    /* 2 n first-order entries; n (n + 1) / 2 Taylor-Hessian and n (n - 1) / 2 symmetry entries */
-    size_t count = entry_count(n, o.order);
-    if (nn == SIZE_MAX || count == SIZE_MAX) return nb__fail(c, NB_E_NOMEM);
-    nb_status st = report_alloc(c, n, count, out);
+    size_t nn;
+    nb_status st = check_begin(c, f, n, x, opts, out, &o, &nn);
+    if (st) return st;
     /* scratch: g, jv, dir, t1, t2 (n each), H (n n) */
     scratch sc = {c, NULL, 0};
     size_t nd = bytes_of(n, 5, o.order == 2 ? nn : 0, sizeof(double));
     double *g = NULL;
-    if (!st && (nd == SIZE_MAX || !(g = scratch_get(&sc, nd)))) st = NB_E_NOMEM;
+    if (nd == SIZE_MAX || !(g = scratch_get(&sc, nd))) st = NB_E_NOMEM;
     if (st) {
         nb_check_report_free(out);
         return nb__fail(c, st);

@@ -11,48 +11,31 @@
 /* ---- depth 1: plain double partials ---- */
 
 /* A forward node with tangent t (a constant result when t is 0: at depth 1 a zero tangent may
- * be dropped). */
+ * be dropped). Grows the level if needed, then records as the inline tier does (nb__tan1). */
 NB_HOT_INLINE nb_var fwd1(nb_ctx *c, nb_level *L, double r, double t) {
     if (t == 0) return nb_const(r);
     if (L->n >= L->ncap) {
         nb_status s = nb__level_grow(c, L, 1, 0);
         if (s) return nb__fail_var(c, s);
     }
-    L->tan[L->n] = t;
-    nb_var y = {r, (uint32_t)L->n++, L->tag};
-    return y;
+    return nb__tan1(&L->hot, r, t);
 }
 
-/* A reverse node with up to two operands; zero partials are not recorded, and a node without
- * operands is a constant. Equal operands (x * x) are merged into one. */
+/* Makes room for one node and two operands on L. */
+static nb_status room_for_one(nb_ctx *c, nb_level *L) {
+    if (L->n < L->ncap && L->nops + 2 <= L->opcap) return NB_OK;
+    return nb__level_grow(c, L, 1, 2);
+}
+
+/* A reverse node with k = 1 or 2 operands; zero partials are not recorded, and a node without
+ * operands is a constant (decided before growing, so it never fails). Equal operands (x * x) are
+ * merged into one. The recording is the inline tier's (nb__rec1, nb__rec2). */
 NB_HOT_INLINE nb_var rev1(nb_ctx *c, nb_level *L, double r, int k, uint32_t i0, double p0, uint32_t i1,
                    double p1) {
-    if (k == 2 && i0 == i1) {
-        p0 += p1;
-        k = 1;
-    }
-    if (k == 2 && p1 == 0) k = 1;
-    if (p0 == 0) {
-        if (k == 1) return nb_const(r);
-        i0 = i1;
-        p0 = p1;
-        k = 1;
-    }
-    if (L->n >= L->ncap || L->nops + 2 > L->opcap) {
-        nb_status s = nb__level_grow(c, L, 1, 2);
-        if (s) return nb__fail_var(c, s);
-    }
-    size_t o = L->nops;
-    L->op_idx[o] = i0;
-    L->op_mul[o] = p0;
-    if (k == 2) {
-        L->op_idx[o + 1] = i1;
-        L->op_mul[o + 1] = p1;
-    }
-    L->nops = o + (size_t)k;
-    L->stmt_end[L->n] = (uint32_t)L->nops;
-    nb_var y = {r, (uint32_t)L->n++, L->tag};
-    return y;
+    if (k == 1 ? p0 == 0 : i0 == i1 ? p0 + p1 == 0 : p0 == 0 && p1 == 0) return nb_const(r);
+    nb_status s = room_for_one(c, L);
+    if (s) return nb__fail_var(c, s);
+    return k == 1 ? nb__rec1(&L->hot, r, i0, p0) : nb__rec2(&L->hot, r, i0, p0, i1, p1);
 }
 
 /* ---- depth >= 2: partials are handles of the levels below ---- */
@@ -280,40 +263,19 @@ static nb_dual dual_of(const nb_ctx *c, const nb_level *L, nb_var x) {
     return nb__dual_low(c, x);
 }
 
-/* A dual-mode node with up to two operands; partials that are exactly zero in value and tangent
+/* A dual-mode node with k = 1 or 2 operands; partials that are exactly zero in value and tangent
  * are not recorded (they contribute exactly nothing at either level). Without operands the result
- * lives at level 1. */
+ * lives at level 1 (decided before growing). The recording is the inline dual tier's (nb__drec). */
+static int dnonzero(nb_dual p) { return p.v != 0 || p.d != 0; }
 NB_HOT_INLINE nb_var rev_dual(nb_ctx *c, nb_level *L, nb_dual r, int k, uint32_t i0, nb_dual p0,
                               uint32_t i1, nb_dual p1) {
-    if (k == 2 && i0 == i1) {
-        p0 = nb_dual_make(p0.v + p1.v, p0.d + p1.d);
-        k = 1;
-    }
-    if (k == 2 && p1.v == 0 && p1.d == 0) k = 1;
-    if (p0.v == 0 && p0.d == 0) {
-        if (k == 1) return nb__level1_var(c, r.v, r.d);
-        i0 = i1;
-        p0 = p1;
-        k = 1;
-    }
-    if (L->n >= L->ncap || L->nops + 2 > L->opcap) {
-        nb_status s = nb__level_grow(c, L, 1, 2);
-        if (s) return nb__fail_var(c, s);
-    }
-    size_t o = L->nops;
-    L->op_idx[o] = i0;
-    L->op_mul[o] = p0.v;
-    L->op_mt[o] = p0.d;
-    if (k == 2) {
-        L->op_idx[o + 1] = i1;
-        L->op_mul[o + 1] = p1.v;
-        L->op_mt[o + 1] = p1.d;
-    }
-    L->nops = o + (size_t)k;
-    L->stmt_end[L->n] = (uint32_t)L->nops;
-    L->prim_t[L->n] = r.d;
-    nb_var y = {r.v, (uint32_t)L->n++, L->tag};
-    return y;
+    if (k == 1) i1 = 0, p1 = nb_dual_const(0); /* node 0 is never an operand */
+    const int keep = i0 == i1 ? dnonzero(nb_dual_make(p0.v + p1.v, p0.d + p1.d))
+                              : dnonzero(p0) || dnonzero(p1);
+    if (!keep) return nb__level1_var(c, r.v, r.d);
+    nb_status s = room_for_one(c, L);
+    if (s) return nb__fail_var(c, s);
+    return nb__drec(c, &L->hot, r, i0, p0, i1, p1);
 }
 
 /* The rules on dual numbers are nb__drule_<op>_<k> (nabla/var.h), shared with the inline tier. */

@@ -136,7 +136,7 @@ static inline double nb__rnd(double nb_v_) {
 #endif
 
 /* 1 when x is a live handle of the level whose hot fields are nb_h_. */
-static inline int nb__own1(const nb__hot *nb_h_, nb_var nb_x_) {
+static inline int nb__owns(const nb__hot *nb_h_, nb_var nb_x_) {
     return nb_x_.tag == nb_h_->tag && nb_x_.tag != 0 && (size_t)nb_x_.idx - 1u < nb_h_->n - 1u;
 }
 /* 1 when level 1 is a forward or reverse level with room for one node (and two operands). */
@@ -287,7 +287,7 @@ static inline nb_var nb__drec(nb_ctx *nb_c_, nb__hot *nb_h_, nb_dual nb_r_, uint
 #define NB__T2_1(name_, dual_, n_, slow_, params_)                                                 \
     NB__OUTLINE nb_var nb__t2_##name_ params_ {                                                   \
         nb__hot *nb_h2_ = nb__hot2_of(nb_c_);                                                     \
-        if (nb__own1(nb_h2_, nb_x_) && nb__room2(nb_h2_)) {                                       \
+        if (nb__owns(nb_h2_, nb_x_) && nb__room2(nb_h2_)) {                                       \
             const nb_dual nb_dx_ = nb__dval(nb_h2_, nb_x_, 1), nb_r_ = (dual_);                   \
             nb_h2_->ops++;                                                                        \
             nb__hot_of(nb_c_)->ops += 2;                                                          \
@@ -301,7 +301,7 @@ static inline nb_var nb__drec(nb_ctx *nb_c_, nb__hot *nb_h_, nb_dual nb_r_, uint
     if (!NB__INLINE_TIER) return t2_; /* the library, constants included */                      \
     if (nb_x_.tag == 0) return nb_const(nb__rnd(primal_));                                        \
     nb__hot *nb_h_ = nb__hot_of(nb_c_);                                                           \
-    if (nb__own1(nb_h_, nb_x_) && nb__room1(nb_h_)) {                                             \
+    if (nb__owns(nb_h_, nb_x_) && nb__room1(nb_h_)) {                                             \
         const double R = nb__rnd(primal_);                                                        \
         (void)R;                                                                                  \
         nb_h_->ops++;                                                                             \
@@ -327,7 +327,7 @@ static inline nb_var nb__drec(nb_ctx *nb_c_, nb__hot *nb_h_, nb_dual nb_r_, uint
 #define NB_OP2(name_, lang_, primal_, dX_, dY_, ...)                                              \
     NB__OUTLINE nb_var nb__t2_##name_(nb_ctx *nb_c_, nb_var nb_x_, nb_var nb_y_) {                \
         nb__hot *nb_h2_ = nb__hot2_of(nb_c_);                                                     \
-        const int nb_bx_ = nb__own1(nb_h2_, nb_x_), nb_by_ = nb__own1(nb_h2_, nb_y_);             \
+        const int nb_bx_ = nb__owns(nb_h2_, nb_x_), nb_by_ = nb__owns(nb_h2_, nb_y_);             \
         if ((nb_bx_ || nb_x_.tag == 0) && (nb_by_ || nb_y_.tag == 0) && nb__room2(nb_h2_)) {      \
             const nb_dual nb_dx_ = nb__dval(nb_h2_, nb_x_, nb_bx_);                               \
             const nb_dual nb_dy_ = nb__dval(nb_h2_, nb_y_, nb_by_);                               \
@@ -348,7 +348,7 @@ static inline nb_var nb__drec(nb_ctx *nb_c_, nb__hot *nb_h_, nb_dual nb_r_, uint
         if (!NB__INLINE_TIER) return nb__##name_(nb_c_, nb_x_, nb_y_);                            \
         if ((nb_x_.tag | nb_y_.tag) == 0) return nb_const(nb__rnd(primal_));                      \
         nb__hot *nb_h_ = nb__hot_of(nb_c_);                                                       \
-        const int nb_ax_ = nb__own1(nb_h_, nb_x_), nb_ay_ = nb__own1(nb_h_, nb_y_);               \
+        const int nb_ax_ = nb__owns(nb_h_, nb_x_), nb_ay_ = nb__owns(nb_h_, nb_y_);               \
         if ((nb_ax_ || nb_x_.tag == 0) && (nb_ay_ || nb_y_.tag == 0) && nb__room1(nb_h_)) {       \
             const double R = nb__rnd(primal_);                                                    \
             (void)R;                                                                              \
@@ -451,7 +451,7 @@ nb_var nb__grad(nb_ctx *c, nb_var x); /* private: the library's nb_grad */
  * reverse level 1. */
 static inline nb_var nb_grad(nb_ctx *nb_c_, nb_var nb_x_) {
     const nb__hot *nb_h_ = nb__hot_of(nb_c_);
-    if (NB__INLINE_TIER && nb_h_->top && nb_h_->kind == NB_REVERSE && nb__own1(nb_h_, nb_x_) &&
+    if (NB__INLINE_TIER && nb_h_->top && nb_h_->kind == NB_REVERSE && nb__owns(nb_h_, nb_x_) &&
         nb_x_.idx < nb_h_->adj_n) /* a swept node of a reverse level 1 on top */
         return nb_const(nb_h_->adj[nb_x_.idx]);
     return nb__grad(nb_c_, nb_x_);
