@@ -41,11 +41,35 @@ static int failed(nb_gsl_adapter *a, nb_status s) {
     return 1;
 }
 
+/* 1 (and NB_E_ARG kept in the adapter) when a vector the callback was given has not n elements
+ * (NULL is allowed: an output GSL does not want). */
+static int bad_size(nb_gsl_adapter *a, const gsl_vector *v, size_t n) {
+    if (!v || v->size == n) return 0;
+    if (!a->err) a->err = NB_E_ARG;
+    return 1;
+}
+
+/* Likewise for a Jacobian that is not m x n. */
+static int bad_shape(nb_gsl_adapter *a, const gsl_matrix *J) {
+    if (!J || (J->size1 == a->m && J->size2 == a->n)) return 0;
+    if (!a->err) a->err = NB_E_ARG;
+    return 1;
+}
+
+/* Vectors are read and written through their data and stride (GSL's accessors are calls with a
+ * range check unless the caller compiles with HAVE_INLINE); callers check the sizes first. */
 static void get(const gsl_vector *x, double *out, size_t n) {
-    for (size_t i = 0; i < n; i++) out[i] = gsl_vector_get(x, i);
+    for (size_t i = 0; i < n; i++) out[i] = x->data[i * x->stride];
 }
 static void put(gsl_vector *v, const double *in, size_t n) {
-    for (size_t i = 0; i < n; i++) gsl_vector_set(v, i, in[i]);
+    for (size_t i = 0; i < n; i++) v->data[i * v->stride] = in[i];
+}
+/* x's elements as a contiguous array: its own data when its stride is 1, else copied into
+ * scratch. */
+static const double *view_in(const gsl_vector *x, double *scratch, size_t n) {
+    if (x->stride == 1) return x->data;
+    get(x, scratch, n);
+    return scratch;
 }
 static void put_nan(gsl_vector *v) {
     if (v) gsl_vector_set_all(v, NAN);
@@ -53,8 +77,8 @@ static void put_nan(gsl_vector *v) {
 
 /* ---- evaluation on plain values: no level, every op folds ---- */
 
-static double value_f(nb_gsl_adapter *a) {
-    for (size_t i = 0; i < a->n; i++) a->hx[i] = nb_const(a->x[i]);
+static double value_f(nb_gsl_adapter *a, const double *x) {
+    for (size_t i = 0; i < a->n; i++) a->hx[i] = nb_const(x[i]);
     const size_t d0 = a->c->depth;
     double v = nb_value(a->f(a->c, a->hx, a->env));
     nb__balanced(a->c, d0);
@@ -75,26 +99,36 @@ static int value_vf(nb_gsl_adapter *a) {
 
 static double mm_f(const gsl_vector *x, void *params) {
     nb_gsl_adapter *a = params;
-    get(x, a->x, a->n);
-    return value_f(a);
+    if (!x || bad_size(a, x, a->n)) return NAN;
+    return value_f(a, view_in(x, a->x, a->n));
 }
+/* The gradient goes straight into g when its stride is 1 (nb_gradient lets g alias x). */
 static void mm_fdf(const gsl_vector *x, void *params, double *f, gsl_vector *g) {
     nb_gsl_adapter *a = params;
-    get(x, a->x, a->n);
-    double v;
-    if (failed(a, nb_gradient(a->c, a->f, a->env, a->n, a->x, &v, a->g))) {
+    if (!x || !g || bad_size(a, x, a->n) || bad_size(a, g, a->n)) {
+        if (f) *f = NAN;
+        if (g && g->size == a->n) put_nan(g);
+        return;
+    }
+    double v, *out = g->stride == 1 ? g->data : a->g;
+    if (failed(a, nb_gradient(a->c, a->f, a->env, a->n, view_in(x, a->x, a->n), &v, out))) {
         if (f) *f = NAN;
         put_nan(g);
         return;
     }
     if (f) *f = v;
-    put(g, a->g, a->n);
+    if (out != g->data) put(g, a->g, a->n);
 }
 static void mm_df(const gsl_vector *x, void *params, gsl_vector *g) { mm_fdf(x, params, NULL, g); }
 
 /* ---- the Jacobian of a vector function (multiroot, multifit) ---- */
 
 static int jacobian(nb_gsl_adapter *a, const gsl_vector *x, gsl_matrix *J, gsl_vector *f) {
+    if (!x || bad_size(a, x, a->n) || bad_size(a, f, a->m) || bad_shape(a, J)) {
+        if (J && J->size1 == a->m && J->size2 == a->n) gsl_matrix_set_all(J, NAN);
+        if (f && f->size == a->m) put_nan(f);
+        return GSL_EBADFUNC;
+    }
     get(x, a->x, a->n);
     if (failed(a, nb_jacobian(a->c, a->vf, a->env, a->n, a->m, a->x, NB_JAC_AUTO, a->y, a->jac))) {
         if (J) gsl_matrix_set_all(J, NAN);
@@ -103,13 +137,17 @@ static int jacobian(nb_gsl_adapter *a, const gsl_vector *x, gsl_matrix *J, gsl_v
     }
     if (J)
         for (size_t i = 0; i < a->m; i++)
-            for (size_t j = 0; j < a->n; j++) gsl_matrix_set(J, i, j, a->jac[i * a->n + j]);
+            memcpy(J->data + i * J->tda, a->jac + i * a->n, a->n * sizeof *a->jac);
     if (f) put(f, a->y, a->m);
     return GSL_SUCCESS;
 }
 
 static int vec_f(const gsl_vector *x, void *params, gsl_vector *f) {
     nb_gsl_adapter *a = params;
+    if (!x || !f || bad_size(a, x, a->n) || bad_size(a, f, a->m)) {
+        if (f && f->size == a->m) put_nan(f);
+        return GSL_EBADFUNC;
+    }
     get(x, a->x, a->n);
     if (value_vf(a)) {
         put_nan(f);
@@ -130,6 +168,10 @@ static int vec_fdf(const gsl_vector *x, void *params, gsl_vector *f, gsl_matrix 
 static int fit_fvv(const gsl_vector *x, const gsl_vector *v, void *params, gsl_vector *fvv) {
     nb_gsl_adapter *a = params;
     nb_ctx *c = a->c;
+    if (!x || !v || !fvv || bad_size(a, x, a->n) || bad_size(a, v, a->n) || bad_size(a, fvv, a->m)) {
+        if (fvv && fvv->size == a->m) put_nan(fvv);
+        return GSL_EBADFUNC;
+    }
     get(x, a->x, a->n);
     get(v, a->v, a->n);
     nb_status s = nb_push(c, NB_FORWARD);
@@ -158,8 +200,7 @@ static int fit_fvv(const gsl_vector *x, const gsl_vector *v, void *params, gsl_v
 
 static double fn_f(double x, void *params) {
     nb_gsl_adapter *a = params;
-    a->x[0] = x;
-    return value_f(a);
+    return value_f(a, &x);
 }
 static void fn_fdf(double x, void *params, double *f, double *df) {
     nb_gsl_adapter *a = params;

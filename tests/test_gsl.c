@@ -376,6 +376,62 @@ Test(adapter, errors_are_kept_and_callbacks_return_nan) {
     nb_gsl_adapter_free(NULL);
 }
 
+/* GSL hands callbacks views as well as whole vectors: strided vectors and a Jacobian inside a
+ * larger matrix (tda > size2) are read and written element by element, with the same numbers
+ * as contiguous ones; a vector or matrix of the wrong size is NB_E_ARG, never a read or write
+ * past its end. */
+Test(adapter, strided_views_and_wrong_sizes) {
+    gsl_set_error_handler_off();
+    nb_gsl_adapter *a = NULL;
+    cr_assert_eq(nb_gsl_multimin_new(&a, rosen2, NULL, 2, NULL), NB_OK);
+    gsl_multimin_function_fdf *F = nb_gsl_multimin_fdf(a);
+    const double x0 = -1.2, x1 = 1, r = x1 - x0 * x0;
+    const double g0 = -400 * r * x0 - 2 * (1 - x0), g1 = 200 * r;
+    double xs[4] = {x0, 99, x1, 99}, gs[4] = {7, 7, 7, 7};
+    gsl_vector_view x = gsl_vector_view_array_with_stride(xs, 2, 2);
+    gsl_vector_view g = gsl_vector_view_array_with_stride(gs, 2, 2);
+    cr_expect_eq(F->f(&x.vector, F->params), 100 * r * r + (1 - x0) * (1 - x0));
+    double f = 0;
+    F->fdf(&x.vector, F->params, &f, &g.vector);
+    cr_expect_eq(f, 100 * r * r + (1 - x0) * (1 - x0));
+    cr_expect(gs[0] == g0 && gs[2] == g1 && gs[1] == 7 && gs[3] == 7, "g = %g %g %g %g", gs[0], gs[1], gs[2], gs[3]);
+    cr_expect_eq(nb_gsl_adapter_status(a), NB_OK);
+    /* wrong sizes */
+    gsl_vector_view x3 = gsl_vector_view_array((double[]){1, 2, 3}, 3);
+    gsl_vector_view g1v = gsl_vector_view_array(gs, 1);
+    cr_expect(isnan(F->f(&x3.vector, F->params)));
+    cr_expect_eq(nb_gsl_adapter_status(a), NB_E_ARG);
+    nb_gsl_adapter_clear(a);
+    gs[0] = 5;
+    F->df(&x.vector, F->params, &g1v.vector);
+    cr_expect_eq(nb_gsl_adapter_status(a), NB_E_ARG);
+    cr_expect_eq(gs[0], 5, "a wrongly sized output is left alone");
+    nb_gsl_adapter_free(a);
+
+    /* a Jacobian and residuals through views */
+    cr_assert_eq(nb_gsl_multiroot_new(&a, rosen_system, NULL, 2, NULL), NB_OK);
+    gsl_multiroot_function_fdf *R = nb_gsl_multiroot_fdf(a);
+    double big[3 * 5], fs[4] = {7, 7, 7, 7};
+    for (int i = 0; i < 15; i++) big[i] = 7;
+    gsl_matrix_view J = gsl_matrix_view_array_with_tda(big, 2, 2, 5);
+    gsl_vector_view fv = gsl_vector_view_array_with_stride(fs, 2, 2);
+    cr_expect_eq(R->fdf(&x.vector, R->params, &fv.vector, &J.matrix), GSL_SUCCESS);
+    cr_expect(big[0] == -20 * x0 && big[1] == 10 && big[5] == -1 && big[6] == 0, "J = %g %g / %g %g",
+              big[0], big[1], big[5], big[6]);
+    cr_expect(big[2] == 7 && big[7] == 7 && big[10] == 7, "outside the view untouched");
+    cr_expect(fs[0] == 10 * r && fs[2] == 1 - x0 && fs[1] == 7, "f = %g %g", fs[0], fs[2]);
+    cr_expect_eq(R->f(&x.vector, R->params, &fv.vector), GSL_SUCCESS);
+    cr_expect(fs[0] == 10 * r && fs[2] == 1 - x0);
+    gsl_matrix_view J3 = gsl_matrix_view_array_with_tda(big, 3, 2, 5);
+    cr_expect_eq(R->df(&x.vector, R->params, &J3.matrix), GSL_EBADFUNC);
+    cr_expect_eq(nb_gsl_adapter_status(a), NB_E_ARG);
+    cr_expect_eq(big[0], -20 * x0, "a wrongly shaped Jacobian is left alone");
+    nb_gsl_adapter_clear(a);
+    cr_expect_eq(R->f(&x3.vector, R->params, &fv.vector), GSL_EBADFUNC);
+    cr_expect_eq(nb_gsl_adapter_status(a), NB_E_ARG);
+    nb_gsl_adapter_free(a);
+}
+
 /* The adapter's context takes the caller's options: every allocation goes through the hook, and
  * failing the k-th one, for every k, gives NB_E_NOMEM from the constructor or a NaN gradient
  * with NB_E_NOMEM kept in the adapter - never a crash, a wrong number or (under the sanitizer

@@ -59,7 +59,9 @@ nb_status nb_jvp_gsl(nb_ctx *c, nb_vfn f, void *env, const gsl_vector *x, const 
  *
  * GSL's callbacks return a double or a GSL status, so an error inside the user function (a
  * nabla status) is kept in the adapter: the callback returns NaN (or GSL_EBADFUNC with NaN
- * outputs), and nb_gsl_adapter_status tells what went wrong. nabla never calls gsl_error and never
+ * outputs), and nb_gsl_adapter_status tells what went wrong. A callback given a vector or matrix
+ * whose size is not the adapter's (n inputs, m outputs) does the same with NB_E_ARG, leaving a
+ * wrongly sized output untouched. nabla never calls gsl_error and never
  * changes GSL's error handler; GSL's own solvers may call it (e.g. on a singular matrix), and its
  * default handler aborts, so a program that wants statuses instead should call
  * gsl_set_error_handler_off() (or install its own handler) before iterating.
