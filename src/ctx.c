@@ -282,6 +282,7 @@ static nb_status push(nb_ctx *c, nb_kind kind, int order) {
     nb_level *L = &c->lv[c->depth + 1];
     L->order = order;
     L->trunc = order;
+    L->driven = 0;
     nb_status s = level_start(c, L, kind);
     if (s) {
         L->tag = 0;

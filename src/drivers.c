@@ -11,8 +11,10 @@
 
 /* 1 when the driver's level (at d0 + 1) is on top and no error is recorded; else records
  * NB_E_LEVEL for an unbalanced f and returns 0. */
+void nb__driver_own(nb_level *L) { L->driven = 1; }
+
 int nb__driver_ok(nb_ctx *c, size_t d0) {
-    if (c->depth != d0 + 1) {
+    if (c->depth != d0 + 1 || !c->lv[d0 + 1].driven) {
         nb__fail(c, NB_E_LEVEL);
         return 0;
     }
@@ -64,6 +66,7 @@ static nb_status begin(nb_ctx *c, nb_kind kind, size_t n, size_t m, nb_level **o
         nb_pop(c);
         return nb__fail(c, s);
     }
+    nb__driver_own(L);
     *out = L;
     return NB_OK;
 }

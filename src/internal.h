@@ -51,6 +51,8 @@ typedef struct nb_level {
     };
     nb_mode mode;
     uint32_t depth;
+    int driven; /* 1 from a driver's push of this level (nb__driver_own) to the next push here:
+                   a level that f popped and replaced by its own is caught (NB_E_LEVEL) */
 
     int order;         /* Taylor: K */
     int trunc;         /* Taylor: coefficients computed are 0 .. trunc (K, lowered while a rule is
@@ -161,10 +163,12 @@ nb_var nb__level1_var(nb_ctx *c, double v, double t);
 nb_status nb__backward(nb_ctx *c, nb_level *L, size_t m, const nb_var *ys, const nb_var *seeds,
                        int overwrite);
 
-/* The drivers' protocol (src/drivers.c, also used by nb_taylor): nb__driver_ok is 1 when the
- * driver's level (at d0 + 1) is on top and no error is recorded, else records NB_E_LEVEL for an
+/* The drivers' protocol (src/drivers.c, also used by nb_taylor): a driver marks the level it
+ * pushed with nb__driver_own; nb__driver_ok is 1 when that level (at d0 + 1) is still on top -
+ * not popped, not popped and replaced - and no error is recorded, else records NB_E_LEVEL for an
  * unbalanced f and returns 0; nb__driver_finish pops back to depth d0 (never below) and returns
  * the context's status. */
+void nb__driver_own(nb_level *L);
 int nb__driver_ok(nb_ctx *c, size_t d0);
 /* For f called on constant handles with no level of the caller's own (gradient checks, GSL
  * adapters, plot samples): 1 when f left the depth at d0, else records NB_E_LEVEL, pops back to

@@ -551,6 +551,7 @@ nb_status nb_taylor(nb_ctx *c, nb_fn f, void *env, size_t n, const double *x, co
         nb__fail(c, s);
     } else {
         nb_level *L = &c->lv[c->depth];
+        nb__driver_own(L);
         if ((s = nb__inputs_reserve(c, L, n ? n : 1))) {
             nb__fail(c, s);
         } else {

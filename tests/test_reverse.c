@@ -477,6 +477,17 @@ static nb_var pops_too_much(nb_ctx *c, const nb_var *x, void *env) {
     nb_pop(c);
     return y;
 }
+/* Pops the driver's level and pushes one of its own in its place: the depth is right, but the
+ * level is not the driver's (without the check, the sweep would run on f's tape). */
+static nb_var replaces_the_level(nb_ctx *c, const nb_var *x, void *env) {
+    (void)env;
+    f_calls++;
+    const double v = nb_value(x[0]);
+    nb_pop(c);
+    nb_push(c, NB_REVERSE);
+    nb_var y = nb_rev_input(c, nb_const(v));
+    return nb_mul(c, y, y);
+}
 static nb_var square(nb_ctx *c, const nb_var *x, void *env) {
     (void)env;
     f_calls++;
@@ -500,6 +511,27 @@ Test(drivers, an_unbalanced_function_is_an_error_and_the_callers_levels_survive)
     cr_expect_eq(nb_depth(c), 1);
     nb_ctx_clear_error(c);
     cr_expect_eq(nb_value(nb_mul(c, mine, mine)), 25);
+    /* replacing the driver's level by another at the same depth */
+    cr_expect_eq(nb_gradient(c, replaces_the_level, NULL, 1, &x, &fx, &g), NB_E_LEVEL);
+    cr_expect(isnan(fx) && isnan(g), "%g %g", fx, g);
+    cr_expect_eq(nb_depth(c), 1);
+    nb_ctx_clear_error(c);
+    double d = 0;
+    cr_expect_eq(nb_derivative(c, replaces_the_level, NULL, x, &fx, &d), NB_E_LEVEL);
+    cr_expect(isnan(d));
+    nb_ctx_clear_error(c);
+    double H = 0, v = 1, hv = 0;
+    cr_expect_eq(nb_hvp(c, replaces_the_level, NULL, 1, &x, &v, &fx, &g, &hv), NB_E_LEVEL);
+    cr_expect(isnan(hv));
+    nb_ctx_clear_error(c);
+    cr_expect_eq(nb_hessian(c, replaces_the_level, NULL, 1, &x, &fx, &g, &H), NB_E_LEVEL);
+    cr_expect(isnan(H));
+    cr_expect_eq(nb_depth(c), 1);
+    nb_ctx_clear_error(c);
+    cr_expect_eq(nb_value(nb_mul(c, mine, mine)), 25, "the caller's handle is still valid");
+    /* and a balanced f that runs its own driver inside is fine */
+    cr_expect_eq(nb_gradient(c, square, NULL, 1, &x, &fx, &g), NB_OK);
+    cr_expect(fx == 9 && g == 6);
     nb_pop(c);
     nb_ctx_free(c);
 }

@@ -456,6 +456,14 @@ static nb_var cube_pops(nb_ctx *c, const nb_var *x, void *env) {
     return y;
 }
 
+static nb_var cube_replaces(nb_ctx *c, const nb_var *x, void *env) {
+    const double v = nb_value(x[0]);
+    nb_pop(c);
+    nb_push_taylor(c, 3);
+    nb_var y = nb_taylor_input(c, nb_const(v), nb_const(1));
+    return cube(c, &y, env);
+}
+
 Test(taylor_driver, an_unbalanced_function_is_an_error_and_the_callers_levels_survive) {
     nb_ctx *c = new_ctx();
     cr_assert_eq(nb_push(c, NB_REVERSE), NB_OK);
@@ -468,6 +476,11 @@ Test(taylor_driver, an_unbalanced_function_is_an_error_and_the_callers_levels_su
     cr_expect_eq(nb_derivatives(c, cube_pops, NULL, 2.0, 3, d), NB_E_LEVEL);
     cr_expect(isnan(d[0]) && isnan(d[3]));
     cr_expect_eq(nb_depth(c), 1, "the caller's level was not popped");
+    nb_ctx_clear_error(c);
+    /* a level popped and replaced by f's own at the same depth */
+    cr_expect_eq(nb_derivatives(c, cube_replaces, NULL, 2.0, 3, d), NB_E_LEVEL);
+    cr_expect(isnan(d[0]) && isnan(d[3]));
+    cr_expect_eq(nb_depth(c), 1);
     nb_ctx_clear_error(c);
     cr_expect_eq(nb_value(nb_mul(c, mine, mine)), 25, "the caller's handle is still valid");
     cr_expect_eq(nb_ctx_status(c), NB_OK);
