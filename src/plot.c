@@ -413,15 +413,32 @@ int nb__plot_break(const double *y, size_t n, size_t i, double lo, double hi) {
     return 0;
 }
 
-/* Writes s as a gnuplot double-quoted string. */
+/* Writes s as a gnuplot string expression that gnuplot takes literally. Inside double quotes it
+ * would run `backquoted` text as a shell command and process backslashes, so the text goes in
+ * single quotes; a single quote itself is the string "'" joined with `.` (gnuplot 5.4 misreads
+ * some doubled quotes inside single quotes, such as f'' written as four quotes). Control
+ * characters (a newline would end the command) become spaces. */
 static void quoted(FILE *f, const char *s) {
-    fputc('"', f);
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\') fputc('\\', f);
+    if (!*s) {
+        fputs("\"\"", f);
+        return;
+    }
+    int open = 0; /* inside a single-quoted run */
+    for (const char *p = s; *p; p++) {
+        unsigned char ch = (unsigned char)*p;
+        if (ch == '\'') {
+            if (open) fputc('\'', f), open = 0;
+            fputs(p == s ? "\"'\"" : ".\"'\"", f);
+            continue;
+        }
+        if (!open) {
+            if (p != s) fputc('.', f);
+            fputc('\'', f);
+            open = 1;
+        }
         fputc(ch < 0x20 || ch == 0x7f ? ' ' : ch, f);
     }
-    fputc('"', f);
+    if (open) fputc('\'', f);
 }
 
 /* 1 when a terminal name is a plain gnuplot word (letters, digits, '_'): nothing else reaches

@@ -42,6 +42,9 @@ typedef struct nb_plot {
     size_t samples;     /* points, 2 .. NB_PLOT_MAX_SAMPLES */
     int ncurves;        /* 1 .. NB_PLOT_MAX_CURVES */
     int orders[NB_PLOT_MAX_CURVES]; /* the derivative order of each curve, 0 .. NB_PLOT_MAX_ORDER */
+    /* title, xlabel and output are text, never commands: the script gives them to gnuplot as
+     * literal strings (backquotes, backslashes and quotes are plain characters; control
+     * characters become spaces) */
     const char *title;  /* NULL: no title */
     const char *xlabel; /* NULL: "x" */
     const char *output; /* a file to write; NULL: the terminal (or a window) */

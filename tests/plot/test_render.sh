@@ -79,6 +79,14 @@ check "airy_ai table has 501 rows and a header" test "$(wc -l <"$tmp/airy.tsv")"
 check "airy_ai table is finite" sh -c "! grep -q -e nan -e inf '$tmp/airy.tsv'"
 check "airy_ai'' = x Ai at every sample" sh -c "awk 'NR > 1 { d = \$4 - \$1 * \$2; if (d < 0) d = -d; if (d > 1e-12) bad++; n++ } END { exit !(n == 501 && bad == 0) }' '$tmp/airy.tsv'"
 
+# text that gnuplot would run as a shell command inside double quotes (`...`) is drawn literally
+mkdir "$tmp/inj"
+(cd "$tmp/inj" && "$nabla" plot 'sin(x)' --title 'a`touch PWN1`b '"'"'q'"'"' \\n' \
+    -o 'c`touch PWN2`.png' 2>"$tmp/err")
+check "backquotes in --title and -o exit 0" test $? -eq 0
+check "backquotes ran nothing" sh -c "cd '$tmp/inj' && test ! -e PWN1 && test ! -e PWN2"
+check "the output has its literal name" test -s "$tmp/inj/c\`touch PWN2\`.png"
+
 # gnuplot absent: an empty PATH
 mkdir "$tmp/empty"
 (cd "$tmp/empty" && PATH= "$nabla" plot 'sin(x)' -o "$tmp/none.png" 2>"$tmp/err")
