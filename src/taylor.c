@@ -341,6 +341,64 @@ static nb_status jet_powi(nb_ctx *c, nb_level *L, nb_var u, int n, size_t wi, in
     return NB_OK;
 }
 
+/* Bessel J_n(u) for an integer n, and Y_0, Y_1, by composition, O(T^3) where the registry's
+ * rules (J_n' = (J_{n-1} - J_{n+1}) / 2; Y0' = -Y1, Y1' = Y0 - Y1/x) would branch into 2^T series.
+ * For every cylinder function C the k-th derivative at u0 is 2^-k sum_j (-1)^j C(k,j)
+ * C_{n-k+2j}(u0) (DLMF 10.6.7), so its Taylor coefficients about u0 are g_k = sum_j (-1)^j
+ * C_{n-k+2j}(u0) / (2^k j! (k-j)!), and w = sum_k g_k d^k with d = u - u0. The values C_m(u0) are
+ * ops at the levels below: J_m directly (an order beyond the function's range gives NaN there, as
+ * the rule would), Y_m from Y_0 and Y_1 by the forward recurrence Y_{m+1} = (2m/x) Y_m - Y_{m-1}
+ * (stable: Y grows with m) and Y_{-m} = (-1)^m Y_m. w_0 is the primal, already set. */
+static nb_status jet_bessel(nb_ctx *c, nb_level *L, nb_var u, int y, int n, size_t wi, int T) {
+    const size_t K1 = kp1(L);
+    nb_status s = nb__scratch_reserve(c, L, 2 * K1 + 2 * (size_t)T + 1 + (y ? (size_t)T + 2 : 0));
+    if (s) return s;
+    nb_var *pw = L->scratch, *tmp = pw + K1, *B = tmp + K1; /* B[i] = C_{n-T+i}(u0) */
+    const nb_var u0 = J(L, u, 0);
+    if (!y) {
+        for (int i = 0; i <= 2 * T; i++) B[i] = nb_bessel_jn(c, u0, n - T + i);
+    } else {
+        nb_var *Y = B + 2 * T + 1; /* Y[m] = Y_m(u0), m = 0 .. T+1 */
+        Y[0] = nb_bessel_y0(c, u0);
+        Y[1] = nb_bessel_y1(c, u0);
+        for (int m = 1; m <= T; m++)
+            Y[m + 1] = nb_sub(c, nb_mul(c, nb_div(c, nb_const(2.0 * m), u0), Y[m]), Y[m - 1]);
+        for (int i = 0; i <= 2 * T; i++) {
+            int m = n - T + i, am = m < 0 ? -m : m;
+            B[i] = m < 0 && am % 2 ? nb_neg(c, Y[am]) : Y[am];
+        }
+    }
+    /* pw = d^k, from d^1 = d; coefficients below k are 0 */
+    for (int m = 0; m <= T; m++) pw[m] = m == 0 ? nb_const(0) : J(L, u, m);
+    nb_var *w = W(L, wi);
+    for (int m = 1; m <= T; m++) w[m] = nb_const(0);
+    double inv_fact[NB_TAYLOR_MAX_ORDER + 1]; /* 1 / j! */
+    inv_fact[0] = 1;
+    for (int j = 1; j <= T; j++) inv_fact[j] = inv_fact[j - 1] / j;
+    for (int k = 1; k <= T; k++) {
+        if (k > 1) { /* pw = pw * d, truncated at T */
+            for (int m = 0; m <= T; m++) {
+                nb_var acc = nb_const(0);
+                for (int j = 1; j <= m - (k - 1); j++) acc = cadd(c, acc, cmul(c, J(L, u, j), pw[m - j]));
+                tmp[m] = acc;
+            }
+            memcpy(pw, tmp, K1 * sizeof *pw);
+        }
+        int any = 0;
+        for (int m = k; m <= T && !any; m++) any = !nb__szero(pw[m]);
+        if (!any) continue; /* d^k contributes nothing (d = 0) */
+        nb_var g = nb_const(0);
+        const double half_k = ldexp(1.0, -k);
+        for (int j = 0; j <= k; j++) {
+            const double coef = (j % 2 ? -half_k : half_k) * inv_fact[j] * inv_fact[k - j];
+            g = cadd(c, g, cscale(c, coef, B[T - k + 2 * j]));
+        }
+        w = W(L, wi);
+        for (int m = k; m <= T; m++) w[m] = cadd(c, w[m], cmul(c, g, pw[m]));
+    }
+    return NB_OK;
+}
+
 nb_var nb__taylor_op(nb_ctx *c, nb_level *L, nb_op op, nb_var x, nb_var y, int n) {
     const int T = L->trunc;
     const nb_var u0 = J(L, x, 0), v0 = J(L, y, 0);
@@ -448,6 +506,11 @@ nb_var nb__taylor_op(nb_ctx *c, nb_level *L, nb_op op, nb_var x, nb_var y, int n
             jet_pow_const(c, L, x, v0, W(L, wi), T);
         break;
     }
+    case NB_OP_bessel_j0: s = jet_bessel(c, L, x, 0, 0, wi, T); break;
+    case NB_OP_bessel_j1: s = jet_bessel(c, L, x, 0, 1, wi, T); break;
+    case NB_OP_bessel_jn: s = jet_bessel(c, L, x, 0, n, wi, T); break;
+    case NB_OP_bessel_y0: s = jet_bessel(c, L, x, 1, 0, wi, T); break;
+    case NB_OP_bessel_y1: s = jet_bessel(c, L, x, 1, 1, wi, T); break;
     default: fallback(c, L, op, x, y, n, wi, T); break;
     }
     if (s) return nb__fail_var(c, s);

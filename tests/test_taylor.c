@@ -6,6 +6,9 @@
 #include <criterion/parameterized.h>
 #include <float.h>
 
+#include <gsl/gsl_sf_bessel.h>
+#include <math.h>
+
 #include "nabla/nabla.h"
 #include "op_table.h"
 #include "oracle.h"
@@ -209,6 +212,56 @@ Test(composite, order_ten_against_nested_forward) {
                 cr_expect(close_to(d[o], nes[o], 1e-12, 1e-10), "g%d at %g, order %d: %.17g vs %.17g",
                           i + 1, pts[p], o, d[o], nes[o]);
         }
+    nb_ctx_free(c);
+}
+
+/* Bessel J to high order. Its registry rule, (J_{n-1} - J_{n+1}) / 2, branches into 2^K series
+ * when evaluated as a series (order 40 ran out of memory); the Taylor level composes instead.
+ * The oracle is Bessel's equation differentiated k times (Leibniz), which every derivative of
+ * y = J_n must satisfy: x^2 y(k+2) + (2k+1) x y(k+1) + (k^2 + x^2 - n^2) y(k) + 2k x y(k-1)
+ * + k(k-1) y(k-2) = 0 - independent of the formula the level uses. */
+static nb_var jn_fn(nb_ctx *c, const nb_var *x, void *env) {
+    const int n = *(const int *)env;
+    return n == 0 ? nb_bessel_j0(c, x[0]) : n == 1 ? nb_bessel_j1(c, x[0]) : nb_bessel_jn(c, x[0], n);
+}
+/* Y_0 and Y_1 (env 100 + n) satisfy the same equation. */
+static nb_var yn_fn(nb_ctx *c, const nb_var *x, void *env) {
+    return *(const int *)env == 100 ? nb_bessel_y0(c, x[0]) : nb_bessel_y1(c, x[0]);
+}
+Test(series, bessel_j_and_y_to_order_60_satisfy_bessels_equation) {
+    nb_ctx *c = new_ctx();
+    enum { KMAX = 60 };
+    const int orders[] = {0, 1, 2, 5, -3, 40, 100, 101}; /* 100, 101: Y_0, Y_1 */
+    const double xs[] = {0.5, 1, 7.5, 30};
+    for (size_t a = 0; a < sizeof orders / sizeof *orders; a++)
+        for (size_t b = 0; b < sizeof xs / sizeof *xs; b++) {
+            int which = orders[a], y = which >= 100, n = y ? which - 100 : which;
+            double x = xs[b], d[KMAX + 1];
+            cr_assert_eq(nb_derivatives(c, y ? yn_fn : jn_fn, &which, x, KMAX, d), NB_OK);
+            cr_expect(close_to(d[0], y ? gsl_sf_bessel_Yn(n, x) : gsl_sf_bessel_Jn(n, x), 1e-14, 1e-300),
+                      "%c_%d(%g)", y ? 'Y' : 'J', n, x);
+            for (int k = 0; k + 2 <= KMAX; k++) {
+                double t[5] = {x * x * d[k + 2], (2 * k + 1) * x * d[k + 1],
+                               ((double)k * k + x * x - (double)n * n) * d[k],
+                               k >= 1 ? 2 * k * x * d[k - 1] : 0,
+                               k >= 2 ? (double)k * (k - 1) * d[k - 2] : 0};
+                /* every derivative of J_n is at most 1 in size and is a sum of J values of size
+                 * up to 1, so each carries an absolute error of a few ulps of 1 even where it is
+                 * tiny (J_40 at 30): the floor is that error times the equation's coefficients.
+                 * Y grows with the order (Y_61(0.5) is huge): its relative test is the binding one */
+                const double coefs = x * x + (2 * k + 1) * x + fabs((double)k * k + x * x - (double)n * n) +
+                                     2 * k * x + (double)k * (k - 1);
+                double sum = 0, scale = 0;
+                for (int i = 0; i < 5; i++) sum += t[i], scale += fabs(t[i]);
+                cr_expect(fabs(sum) <= 1e-13 * scale + 4 * DBL_EPSILON * coefs,
+                          "%c_%d at %g, k = %d: residual %g of %g", y ? 'Y' : 'J', n, x, k, sum, scale);
+            }
+        }
+    /* order 100 of the composite in one pass, at the documented limit of the CLI */
+    int n = 5;
+    double d[101];
+    cr_expect_eq(nb_derivatives(c, jn_fn, &n, 1.0, 100, d), NB_OK);
+    cr_expect(isfinite(d[100]) && fabs(d[100]) <= 1, "|J^(100)| <= 1: %g", d[100]);
     nb_ctx_free(c);
 }
 
