@@ -35,6 +35,7 @@ struct nb_expr {
     size_t nvars, capvars;
     int ok;               /* parsed and compiled */
     int bound;
+    size_t nbound;        /* the number of names of the last successful bind */
     int *map;             /* map[i]: the caller's index of variable i (after bind) */
     double *dstack;       /* scratch stacks for the interpreters */
     nb_dual *ustack;
@@ -559,6 +560,7 @@ nb_status nb_expr_bind(nb_expr *e, size_t n, const char *const *names) {
     e->err[0] = 0;
     e->errcol = 0;
     e->bound = 0; /* a failed bind leaves the expression unbound, never half bound */
+    e->nbound = 0;
     if (n >= UINT32_MAX / 2) return NB_E_ARG;
     /* an index over names[]: duplicates and lookups in linear time */
     nb__strset ix = {NULL, 0};
@@ -598,8 +600,11 @@ nb_status nb_expr_bind(nb_expr *e, size_t n, const char *const *names) {
     ealloc(e, slots, cap * sizeof *slots, 0);
     if (st) return st;
     e->bound = 1;
+    e->nbound = n;
     return NB_OK;
 }
+
+size_t nb_expr_bound_count(const nb_expr *e) { return e && e->bound ? e->nbound : 0; }
 
 static nb_status check_runnable(nb_expr *e) {
     if (!e->ok) return NB_E_PARSE;

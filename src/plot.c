@@ -153,6 +153,9 @@ nb_status nb_plot_sample_expr(const nb_plot *p, nb_expr *e, size_t nvals, const 
     if (!out) return NB_E_ARG;
     memset(out, 0, sizeof *out);
     if (!plot_valid(p) || !e || (nvals && !at) || (nvals && wrt >= nvals)) return NB_E_ARG;
+    /* the evaluators read one value per bound name: any other count would read past at[] or
+     * leave values unset */
+    if (nb_expr_var_count(e) > 0 && nvals != nb_expr_bound_count(e)) return NB_E_ARG;
     nb_status s = table_alloc(p, out);
     if (s) return s;
     /* the overlay compares with f', so it needs order 1 at least */

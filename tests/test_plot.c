@@ -153,6 +153,28 @@ Test(sample, invalid_plots) {
     cr_expect_eq(nb_plot_render(&p, &empty, msg, sizeof msg), NB_E_ARG);
     fclose(f);
     nb_plot_data_free(&ok);
+    /* a value count other than the bind's: never read past at[] or leave a value unset */
+    nb_plot_init(&p);
+    cr_expect_eq(nb_expr_bound_count(e), 1);
+    cr_expect_eq(nb_plot_sample_expr(&p, e, 0, NULL, 0, &d), NB_E_ARG, "x bound, no value");
+    nb_expr *xy = NULL;
+    const char *names[2] = {"x", "y"};
+    cr_assert_eq(nb_expr_parse(&xy, "x*y", 3, NULL), NB_OK);
+    cr_assert_eq(nb_expr_bind(xy, 2, names), NB_OK);
+    cr_expect_eq(nb_expr_bound_count(xy), 2);
+    cr_expect_eq(nb_plot_sample_expr(&p, xy, 1, &at, 0, &d), NB_E_ARG, "two names bound, one value");
+    double at2[2] = {0, 3};
+    cr_assert_eq(nb_plot_sample_expr(&p, xy, 2, at2, 0, &d), NB_OK);
+    cr_expect_eq(d.y[d.n - 1], 3 * d.x[d.n - 1], "y held at 3");
+    nb_plot_data_free(&d);
+    cr_expect_eq(nb_expr_bind(xy, 1, names), NB_E_UNBOUND);
+    cr_expect_eq(nb_expr_bound_count(xy), 0, "a failed bind leaves it unbound");
+    nb_expr_free(xy);
+    nb_expr *k = NULL; /* no variables: any count of values is fine */
+    cr_assert_eq(nb_expr_parse(&k, "pi", 2, NULL), NB_OK);
+    cr_expect_eq(nb_plot_sample_expr(&p, k, 0, NULL, 0, &d), NB_OK);
+    nb_plot_data_free(&d);
+    nb_expr_free(k);
     nb_expr_free(e);
 }
 

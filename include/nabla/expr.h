@@ -77,6 +77,10 @@ const char *nb_expr_var_name(const nb_expr *e, size_t i);
  * the number of names and variables. */
 nb_status nb_expr_bind(nb_expr *e, size_t n, const char *const *names);
 
+/* The number of names n of the last successful nb_expr_bind (0 while e is unbound or NULL): the
+ * length of the value arrays the evaluators read. */
+size_t nb_expr_bound_count(const nb_expr *e);
+
 /* Evaluates on plain doubles: vals[j] is the value of bound name j. NB_E_UNBOUND when the
  * expression has variables and no successful bind; NB_E_PARSE when e holds a failed parse;
  * NB_E_ARG for NULL e or out. */

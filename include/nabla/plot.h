@@ -84,10 +84,11 @@ typedef struct nb_plot_data {
 void nb_plot_data_free(nb_plot_data *d);
 
 /* Samples a bound expression along its bound name `wrt` (an index into the names given to
- * nb_expr_bind), the other names held at at[] (at[wrt] is ignored), and the overlay when
- * p->check is set (f evaluated on plain doubles for the central differences). NB_E_ARG for an
- * invalid plot (range, samples, curves, orders) or NULL arguments; NB_E_NOMEM; the expression's
- * errors. */
+ * nb_expr_bind), the other names held at at[0 .. nvals-1] (at[wrt] is ignored), and the overlay
+ * when p->check is set (f evaluated on plain doubles for the central differences). nvals must be
+ * the number of names bound (nb_expr_bound_count) when the expression has variables. NB_E_ARG
+ * for an invalid plot (range, samples, curves, orders), NULL arguments or another nvals;
+ * NB_E_NOMEM; the expression's errors. */
 nb_status nb_plot_sample_expr(const nb_plot *p, nb_expr *e, size_t nvals, const double *at,
                               size_t wrt, nb_plot_data *out);
 
