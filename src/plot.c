@@ -139,15 +139,6 @@ static double fn_at(double t, void *p) {
     return nb__balanced(s->c, d0) ? v : (double)NAN;
 }
 
-/* Taylor coefficients to derivatives, in place. */
-static void to_derivatives(double *coef, int K) {
-    double fact = 1;
-    for (int k = 1; k <= K; k++) {
-        fact *= k;
-        coef[k] *= fact;
-    }
-}
-
 nb_status nb_plot_sample_expr(const nb_plot *p, nb_expr *e, size_t nvals, const double *at,
                               size_t wrt, nb_plot_data *out) {
     if (!out) return NB_E_ARG;
@@ -189,8 +180,7 @@ nb_status nb_plot_sample_expr(const nb_plot *p, nb_expr *e, size_t nvals, const 
             deriv[0] = r.v;
             if (K == 1) deriv[1] = nvals ? r.d : 0;
         } else {
-            s = nb_taylor(c, nb_expr_fn, e, nvals, vals, dir, K, deriv);
-            to_derivatives(deriv, K);
+            s = nb_taylor_derivatives(c, nb_expr_fn, e, nvals, vals, dir, K, deriv);
         }
         store(out, i, deriv);
         if (p->check && !s) store_fd(out, p, i, expr_at, &slice, deriv[1]);
@@ -228,8 +218,7 @@ nb_status nb_plot_sample_fn(const nb_plot *p, nb_ctx *c, nb_fn f, void *env, siz
         if (K == 1) {
             s = nb_jvp(c, f, env, n, vals, dir, &deriv[0], &deriv[1]);
         } else {
-            s = nb_taylor(c, f, env, n, vals, dir, K, deriv);
-            to_derivatives(deriv, K);
+            s = nb_taylor_derivatives(c, f, env, n, vals, dir, K, deriv);
         }
         store(out, i, deriv);
         if (p->check && !s) {

@@ -17,7 +17,9 @@
  * else +-inf or NaN as IEEE division gives: sqrt at 0 has w_1 = +inf, sqrt(t^2) has w_1 = 0 and
  * w_2 = +inf, as nested forward levels give. Integer powers are products of series (exact at 0:
  * x^3 gives 0, 0, 0, 6, 0, ...). A non-integer power of a zero base goes through pow's rule. */
+#include <float.h>
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "internal.h"
@@ -632,15 +634,52 @@ nb_status nb_taylor(nb_ctx *c, nb_fn f, void *env, size_t n, const double *x, co
     return s;
 }
 
-nb_status nb_derivatives(nb_ctx *c, nb_fn f, void *env, double x, int K, double *d) {
-    if (c && K > NB_DERIVATIVES_MAX_ORDER) return nb__fail(c, NB_E_ARG);
-    const double one = 1.0;
-    nb_status s = nb_taylor(c, f, env, 1, &x, &one, K, d);
+nb_status nb_taylor_derivatives(nb_ctx *c, nb_fn f, void *env, size_t n, const double *x,
+                                const double *v, int K, double *d) {
+    if (!c) return NB_E_ARG;
+    if (!d || K < 0 || K > NB_DERIVATIVES_MAX_ORDER) return nb__fail(c, NB_E_ARG);
+    if (n && (!x || !v)) return nb__fail(c, NB_E_ARG);
+    nb_status s = nb_taylor(c, f, env, n, x, v, K, d);
     if (s) return s;
+    char under[NB_DERIVATIVES_MAX_ORDER + 1]; /* coefficient k is 0 or subnormal: it may have
+                                                 underflowed */
+    int tiny = 0;
     double fact = 1;
     for (int k = 1; k <= K; k++) {
-        fact *= k;
-        d[k] *= fact;
+        tiny |= under[k] = fabs(d[k]) < DBL_MIN;
+        d[k] *= (fact *= k);
     }
-    return NB_OK;
+    if (!tiny || n == 0) return NB_OK;
+    /* the coefficients of t -> f(x + t s v), s = 2^6, are s^k times larger; k!/s^k stays in range
+     * to order 170, so a derivative down to about 1e-280 comes back normal */
+    const double scale = 64;
+    if (n > SIZE_MAX / 2 / sizeof *v) return nb__fail(c, NB_E_NOMEM);
+    double *sv = c->alloc(c->alloc_ud, NULL, 0, n * sizeof *sv);
+    double *c2 = c->alloc(c->alloc_ud, NULL, 0, ((size_t)K + 1) * sizeof *c2);
+    if (!sv || !c2) {
+        if (sv) c->alloc(c->alloc_ud, sv, n * sizeof *sv, 0);
+        if (c2) c->alloc(c->alloc_ud, c2, ((size_t)K + 1) * sizeof *c2, 0);
+        for (int k = 0; k <= K; k++) d[k] = (double)NAN;
+        return nb__fail(c, NB_E_NOMEM);
+    }
+    for (size_t i = 0; i < n; i++) sv[i] = v[i] * scale;
+    s = nb_taylor(c, f, env, n, x, sv, K, c2);
+    if (!s) {
+        double r = 1; /* k! / s^k */
+        for (int k = 1; k <= K; k++) {
+            r *= k / scale;
+            const double dk = c2[k] * r;
+            if (under[k] && isfinite(dk) && dk != 0) d[k] = dk;
+        }
+    } else {
+        for (int k = 0; k <= K; k++) d[k] = (double)NAN;
+    }
+    c->alloc(c->alloc_ud, sv, n * sizeof *sv, 0);
+    c->alloc(c->alloc_ud, c2, ((size_t)K + 1) * sizeof *c2, 0);
+    return s;
+}
+
+nb_status nb_derivatives(nb_ctx *c, nb_fn f, void *env, double x, int K, double *d) {
+    const double one = 1.0;
+    return nb_taylor_derivatives(c, f, env, 1, &x, &one, K, d);
 }

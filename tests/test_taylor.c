@@ -265,6 +265,34 @@ Test(series, bessel_j_and_y_to_order_60_satisfy_bessels_equation) {
     nb_ctx_free(c);
 }
 
+/* Derivatives whose Taylor coefficients underflow: f^(k) of exp(x/100) at 0 is 100^-k (1e-200 at
+ * k = 100) while its coefficient 100^-k / k! is 0 past about order 85; nb_taylor_derivatives
+ * takes those orders from a pass along 64 v. */
+static nb_var exp_slow(nb_ctx *c, const nb_var *x, void *env) {
+    (void)env;
+    return nb_exp(c, nb_div(c, nb_add(c, x[0], nb_mul(c, nb_const(2), x[1])), nb_const(100)));
+}
+static nb_var cube(nb_ctx *c, const nb_var *x, void *env);
+Test(series, derivatives_whose_coefficients_underflow) {
+    nb_ctx *c = new_ctx();
+    double x[2] = {0, 0}, v[2] = {0.5, 0.25}, d[101], coef[101];
+    /* along v the argument moves at (0.5 + 2 * 0.25) / 100 = 1/100 */
+    cr_assert_eq(nb_taylor(c, exp_slow, NULL, 2, x, v, 100, coef), NB_OK);
+    cr_expect_eq(coef[100], 0, "the coefficient underflows");
+    cr_assert_eq(nb_taylor_derivatives(c, exp_slow, NULL, 2, x, v, 100, d), NB_OK);
+    for (int k = 0; k <= 100; k++)
+        cr_expect(close_to(d[k], pow(10, -2.0 * k), 1e-13, 0), "order %d: %.17g", k, d[k]);
+    /* a polynomial's exact zeros stay 0 */
+    double p[6];
+    cr_assert_eq(nb_derivatives(c, cube, NULL, 2.0, 5, p), NB_OK);
+    cr_expect(p[3] == 6 && p[4] == 0 && p[5] == 0);
+    cr_expect_eq(nb_taylor_derivatives(c, exp_slow, NULL, 2, x, v, NB_DERIVATIVES_MAX_ORDER + 1, d),
+                 NB_E_ARG);
+    nb_ctx_clear_error(c);
+    cr_expect_eq(nb_taylor_derivatives(c, exp_slow, NULL, 1, x, NULL, 3, d), NB_E_ARG);
+    nb_ctx_free(c);
+}
+
 /* ---- zeros and the NaN policy ---- */
 
 F1(h_cube, nb_powi(c, x, 3))

@@ -48,9 +48,19 @@ nb_status nb_taylor(nb_ctx *c, nb_fn f, void *env, size_t n, const double *x, co
  * would come back as inf or a silent 0. Higher orders: the coefficients from nb_taylor. */
 #define NB_DERIVATIVES_MAX_ORDER 170
 
-/* f(x), f'(x), ..., f^(K)(x) into d[0 .. K] (K = `order`) for a function of one input: k! times
- * the Taylor coefficients, K in 0 .. NB_DERIVATIVES_MAX_ORDER (NB_E_ARG beyond). Errors as for
- * nb_taylor. */
+/* The derivatives d^k/dt^k f(x + t v) at t = 0 into d[0 .. K] (K = `order`, 0 ..
+ * NB_DERIVATIVES_MAX_ORDER; NB_E_ARG beyond, or for NULL d): k! times nb_taylor's coefficients.
+ * A coefficient that is 0 or subnormal may have underflowed where the derivative has not (f^(100)
+ * of exp(x/100) is 1e-200, its coefficient 1e-358): then one more pass along 64 v, whose
+ * coefficients are 64^k larger, supplies those orders, so derivatives down to about 1e-280 are
+ * exact to rounding rather than 0 or a few digits. d must not overlap x or v. Errors as for
+ * nb_taylor (on failure d[0 .. K] is NaN); NB_E_NOMEM when the second pass's two arrays cannot be
+ * allocated through the context's hook. */
+nb_status nb_taylor_derivatives(nb_ctx *c, nb_fn f, void *env, size_t n, const double *x,
+                                const double *v, int order, double *d);
+
+/* f(x), f'(x), ..., f^(K)(x) into d[0 .. K] (K = `order`) for a function of one input:
+ * nb_taylor_derivatives along v = 1. */
 nb_status nb_derivatives(nb_ctx *c, nb_fn f, void *env, double x, int order, double *d);
 
 #ifdef __cplusplus

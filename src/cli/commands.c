@@ -72,13 +72,11 @@ static int cmd_diff(const cli_args *a, nb_expr *e) {
         return cli_fail(CLI_ERROR, "out of memory");
     }
     dir[wrt] = 1;
-    nb_status s = nb_taylor(c, nb_expr_fn, e, a->nbind, a->values, dir, K, coef);
+    nb_status s = nb_taylor_derivatives(c, nb_expr_fn, e, a->nbind, a->values, dir, K, coef);
     nb_ctx_free(c);
     if (!s) {
-        double fact = 1;
         for (int k = 0; k <= K; k++) {
-            if (k > 0) fact *= k;
-            cli_print_number(stdout, coef[k] * fact);
+            cli_print_number(stdout, coef[k]);
             putchar('\n');
         }
     }
