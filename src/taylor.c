@@ -353,9 +353,9 @@ static nb_status jet_powi(nb_ctx *c, nb_level *L, nb_var u, int n, size_t wi, in
  * (stable: Y grows with m) and Y_{-m} = (-1)^m Y_m. w_0 is the primal, already set. */
 static nb_status jet_bessel(nb_ctx *c, nb_level *L, nb_var u, int y, int n, size_t wi, int T) {
     const size_t K1 = kp1(L);
-    nb_status s = nb__scratch_reserve(c, L, 2 * K1 + 2 * (size_t)T + 1 + (y ? (size_t)T + 2 : 0));
+    nb_status s = nb__scratch_reserve(c, L, 3 * K1 + 2 * (size_t)T + 1 + (y ? (size_t)T + 2 : 0));
     if (s) return s;
-    nb_var *pw = L->scratch, *tmp = pw + K1, *B = tmp + K1; /* B[i] = C_{n-T+i}(u0) */
+    nb_var *d = L->scratch, *pw = d + K1, *tmp = pw + K1, *B = tmp + K1; /* B[i] = C_{n-T+i}(u0) */
     const nb_var u0 = J(L, u, 0);
     if (!y) {
         for (int i = 0; i <= 2 * T; i++) B[i] = nb_bessel_jn(c, u0, n - T + i);
@@ -370,8 +370,8 @@ static nb_status jet_bessel(nb_ctx *c, nb_level *L, nb_var u, int y, int n, size
             B[i] = m < 0 && am % 2 ? nb_neg(c, Y[am]) : Y[am];
         }
     }
-    /* pw = d^k, from d^1 = d; coefficients below k are 0 */
-    for (int m = 0; m <= T; m++) pw[m] = m == 0 ? nb_const(0) : J(L, u, m);
+    /* d = u - u0, and pw = d^k from d^1 = d */
+    for (int m = 0; m <= T; m++) pw[m] = d[m] = m == 0 ? nb_const(0) : J(L, u, m);
     nb_var *w = W(L, wi);
     for (int m = 1; m <= T; m++) w[m] = nb_const(0);
     double inv_fact[NB_TAYLOR_MAX_ORDER + 1]; /* 1 / j! */
@@ -379,11 +379,7 @@ static nb_status jet_bessel(nb_ctx *c, nb_level *L, nb_var u, int y, int n, size
     for (int j = 1; j <= T; j++) inv_fact[j] = inv_fact[j - 1] / j;
     for (int k = 1; k <= T; k++) {
         if (k > 1) { /* pw = pw * d, truncated at T */
-            for (int m = 0; m <= T; m++) {
-                nb_var acc = nb_const(0);
-                for (int j = 1; j <= m - (k - 1); j++) acc = cadd(c, acc, cmul(c, J(L, u, j), pw[m - j]));
-                tmp[m] = acc;
-            }
+            cauchy(c, pw, d, tmp, T);
             memcpy(pw, tmp, K1 * sizeof *pw);
         }
         int any = 0;

@@ -9,10 +9,11 @@
  * Ops with standard recurrences use them (add, sub, neg, mul, div, exp, expm1, log, log1p, log2,
  * log10, sin, cos, tan, sinh, cosh, tanh, sqrt, cbrt, pow, powi); the Bessel functions (bessel_j0,
  * bessel_j1, bessel_jn, bessel_y0, bessel_y1) compose their closed-form derivatives, O(K^3) once
- * per op; every other op evaluates its registry rule as a series. Where a recurrence divides by a zeroth coefficient that is 0, an
- * exactly zero numerator gives 0 and the rest +-inf or NaN: d^k/dx^k x^3 at 0 is 0, 0, 0, 6, 0,
- * ...; sqrt at 0 has an infinite first derivative; sqrt(x^2) at 0 has first derivative 0 (the
- * strong-zero policy) and an infinite second, as nested forward levels give.
+ * per op; every other op evaluates its registry rule as a series. Where a recurrence divides by a
+ * zeroth coefficient that is 0, an exactly zero numerator gives 0 and the rest +-inf or NaN:
+ * d^k/dx^k x^3 at 0 is 0, 0, 0, 6, 0, ...; sqrt at 0 has an infinite first derivative; sqrt(x^2)
+ * at 0 has first derivative 0 (the strong-zero policy) and an infinite second, as nested forward
+ * levels give.
  */
 #ifndef NABLA_TAYLOR_H
 #define NABLA_TAYLOR_H
