@@ -34,46 +34,83 @@ static int high_fd(int *fd) {
     return 0;
 }
 
-/* Runs gnuplot (with -persist when asked) on script[0 .. len-1]; its stdout is ours (a text plot
- * lands there) unless capture is set, in which case nothing is inherited and its stderr is kept in
- * captured (NUL-terminated, at most capsize - 1 bytes). Returns NB_OK, NB_E_NOTFOUND,
- * NB_E_CHILD (with gnuplot's first message line in msg) or NB_E_IO / NB_E_NOMEM. */
-static nb_status run(const char *script, size_t len, int persist, char *captured, size_t capsize,
-                     char *msg, size_t msglen) {
+/* Where gnuplot's standard output goes. */
+enum { OUT_INHERIT = -1, /* ours, untouched (a window terminal's helper may keep it open) */
+       OUT_DISCARD = -2  /* read and dropped */ };
+
+/* Writes buf[0 .. n-1] to fd in full (waiting when fd is non-blocking). 0, or an errno. */
+static int write_all(int fd, const char *buf, size_t n) {
+    while (n) {
+        ssize_t w = write(fd, buf, n);
+        if (w > 0) {
+            buf += w;
+            n -= (size_t)w;
+        } else if (w < 0 && errno == EAGAIN) {
+            struct pollfd pf = {fd, POLLOUT, 0};
+            poll(&pf, 1, -1);
+        } else if (w < 0 && errno != EINTR) {
+            return errno;
+        } else if (w == 0) {
+            return EIO;
+        }
+    }
+    return 0;
+}
+
+/* What run() reports besides its status. */
+typedef struct {
+    size_t out_bytes; /* bytes gnuplot wrote to its standard output */
+    int out_errno;    /* the first error writing them to the sink, or 0 */
+} run_info;
+
+/* Runs gnuplot (with -persist when asked) on script[0 .. len-1]. Its standard output goes to
+ * sink: a descriptor, which nabla writes with every error seen (gnuplot itself exits 0 after a
+ * failed write), OUT_INHERIT or OUT_DISCARD. When captured is not NULL its stderr is kept there
+ * (NUL-terminated, at most capsize - 1 bytes). Returns NB_OK, NB_E_NOTFOUND, NB_E_CHILD (with
+ * gnuplot's first message line in msg) or NB_E_IO / NB_E_NOMEM; info gets the output's size and
+ * write error. */
+static nb_status run(const char *script, size_t len, int persist, int sink, char *captured,
+                     size_t capsize, run_info *info, char *msg, size_t msglen) {
+    info->out_bytes = 0;
+    info->out_errno = 0;
     /* close-on-exec from the start (no other thread's child inherits them), and all at 3 or
-     * above, so that the dup2 onto 0 and 2 never meets one of its own sources (a caller that closed
+     * above, so that the dup2 onto 0..2 never meets one of its own sources (a caller that closed
      * its standard input would get pipe ends numbered 0..2) */
-    int in[2] = {-1, -1}, err[2] = {-1, -1};
-    if (pipe2(in, O_CLOEXEC) || pipe2(err, O_CLOEXEC) || high_fd(&in[0]) || high_fd(&in[1]) ||
-        high_fd(&err[0]) || high_fd(&err[1])) {
+    int in[2] = {-1, -1}, err[2] = {-1, -1}, out[2] = {-1, -1};
+    int piped = sink != OUT_INHERIT;
+    if (pipe2(in, O_CLOEXEC) || pipe2(err, O_CLOEXEC) || (piped && pipe2(out, O_CLOEXEC)) ||
+        high_fd(&in[0]) || high_fd(&in[1]) || high_fd(&err[0]) || high_fd(&err[1]) ||
+        (piped && (high_fd(&out[0]) || high_fd(&out[1])))) {
+        int e = errno;
         for (int i = 0; i < 2; i++) {
             if (in[i] >= 0) close(in[i]);
             if (err[i] >= 0) close(err[i]);
+            if (out[i] >= 0) close(out[i]);
         }
-        say(msg, msglen, "cannot make a pipe for gnuplot: %s%s", strerror(errno), "");
+        say(msg, msglen, "cannot make a pipe for gnuplot: %s%s", strerror(e), "");
         return NB_E_IO;
     }
     posix_spawn_file_actions_t fa;
-    if (posix_spawn_file_actions_init(&fa)) {
-        close(in[0]), close(in[1]), close(err[0]), close(err[1]);
-        return NB_E_NOMEM;
-    }
-    /* dup2 clears close-on-exec on 0 and 2; every pipe end itself closes at exec */
-    if (posix_spawn_file_actions_adddup2(&fa, in[0], 0) ||
-        posix_spawn_file_actions_adddup2(&fa, err[1], 2)) {
-        posix_spawn_file_actions_destroy(&fa);
-        close(in[0]), close(in[1]), close(err[0]), close(err[1]);
-        return NB_E_NOMEM;
-    }
-    char *argv[3] = {"gnuplot", persist ? "-persist" : NULL, NULL};
     pid_t pid;
-    int rc = posix_spawnp(&pid, "gnuplot", &fa, NULL, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
+    int rc = -1; /* < 0: the file actions could not be set up */
+    if (posix_spawn_file_actions_init(&fa) == 0) {
+        /* dup2 clears close-on-exec on 0..2; every pipe end itself closes at exec */
+        if (!posix_spawn_file_actions_adddup2(&fa, in[0], 0) &&
+            !posix_spawn_file_actions_adddup2(&fa, err[1], 2) &&
+            !(piped && posix_spawn_file_actions_adddup2(&fa, out[1], 1))) {
+            char *argv[3] = {"gnuplot", persist ? "-persist" : NULL, NULL};
+            rc = posix_spawnp(&pid, "gnuplot", &fa, NULL, argv, environ);
+        }
+        posix_spawn_file_actions_destroy(&fa);
+    }
     close(in[0]);
     close(err[1]);
+    if (piped) close(out[1]);
     if (rc) {
         close(in[1]);
         close(err[0]);
+        if (piped) close(out[0]);
+        if (rc < 0) return NB_E_NOMEM;
         if (rc == ENOENT) {
             say(msg, msglen,
                 "gnuplot not found: install it (Debian: apt-get install gnuplot-nox), or use "
@@ -84,8 +121,9 @@ static nb_status run(const char *script, size_t len, int persist, char *captured
         return NB_E_CHILD;
     }
 
-    /* Feed the script and collect stderr together, so that neither pipe can fill up and block
-     * the other. SIGPIPE is blocked in this thread only: an early exit of gnuplot is EPIPE. */
+    /* Feed the script and drain stdout and stderr together, so that no pipe can fill up and
+     * block another. SIGPIPE is blocked in this thread only: an early exit of gnuplot, or a
+     * closed reader of the sink, is EPIPE. */
     sigset_t pipeset, old;
     sigemptyset(&pipeset);
     sigaddset(&pipeset, SIGPIPE);
@@ -94,17 +132,18 @@ static nb_status run(const char *script, size_t len, int persist, char *captured
     sigpending(&pending_before);
     fcntl(in[1], F_SETFL, fcntl(in[1], F_GETFL) | O_NONBLOCK);
     size_t off = 0, got = 0;
-    char ebuf[4096];
-    int in_open = 1, err_open = 1, broken = 0;
+    char buf[65536];
+    int in_open = 1, err_open = 1, out_open = piped, broken = 0;
     if (len == 0) {
         close(in[1]);
         in_open = 0;
     }
-    while (in_open || err_open) {
-        struct pollfd fds[2];
-        int nf = 0, ii = -1, ei = -1;
+    while (in_open || err_open || out_open) {
+        struct pollfd fds[3];
+        int nf = 0, ii = -1, ei = -1, oi = -1;
         if (in_open) ii = nf, fds[nf].fd = in[1], fds[nf].events = POLLOUT, fds[nf++].revents = 0;
         if (err_open) ei = nf, fds[nf].fd = err[0], fds[nf].events = POLLIN, fds[nf++].revents = 0;
+        if (out_open) oi = nf, fds[nf].fd = out[0], fds[nf].events = POLLIN, fds[nf++].revents = 0;
         if (poll(fds, (nfds_t)nf, -1) < 0) {
             if (errno == EINTR) continue;
             break;
@@ -119,11 +158,11 @@ static nb_status run(const char *script, size_t len, int persist, char *captured
             }
         }
         if (ei >= 0 && fds[ei].revents) {
-            ssize_t r = read(err[0], ebuf, sizeof ebuf);
+            ssize_t r = read(err[0], buf, sizeof buf);
             if (r > 0) {
                 if (captured && got + 1 < capsize) {
                     size_t k = (size_t)r < capsize - 1 - got ? (size_t)r : capsize - 1 - got;
-                    memcpy(captured + got, ebuf, k);
+                    memcpy(captured + got, buf, k);
                     got += k;
                     captured[got] = 0;
                 }
@@ -132,9 +171,21 @@ static nb_status run(const char *script, size_t len, int persist, char *captured
                 err_open = 0;
             }
         }
+        if (oi >= 0 && fds[oi].revents) {
+            ssize_t r = read(out[0], buf, sizeof buf);
+            if (r > 0) {
+                info->out_bytes += (size_t)r;
+                /* after a failed write the rest is drained unwritten, so gnuplot never blocks */
+                if (sink >= 0 && !info->out_errno) info->out_errno = write_all(sink, buf, (size_t)r);
+            } else if (r == 0 || (errno != EAGAIN && errno != EINTR)) {
+                close(out[0]);
+                out_open = 0;
+            }
+        }
     }
     if (in_open) close(in[1]);
     if (err_open) close(err[0]);
+    if (out_open) close(out[0]);
     /* consume a SIGPIPE this thread raised, then restore the mask */
     sigset_t pending;
     sigpending(&pending);
@@ -218,7 +269,8 @@ static int writable(const char *path, char *why, size_t whylen) {
 static const char *window_terminal(void) {
     static const char probe[] = "print GPVAL_TERMINALS\n"; /* print writes to stderr */
     char out[4096] = "";
-    if (run(probe, sizeof probe - 1, 0, out, sizeof out, NULL, 0)) return NULL;
+    run_info info;
+    if (run(probe, sizeof probe - 1, 0, OUT_DISCARD, out, sizeof out, &info, NULL, 0)) return NULL;
     static const char *const wins[] = {"qt", "wxt", "x11"};
     for (size_t i = 0; i < 3; i++) {
         size_t n = strlen(wins[i]);
@@ -228,6 +280,53 @@ static const char *window_terminal(void) {
     return NULL;
 }
 
+/* Opens where a plot to path is written. An existing file that is not a regular file (a device,
+ * a FIFO) is written directly; otherwise a new file beside path is made (*tmp gets its name, to be
+ * renamed over path once the plot is complete), so a failed plot never leaves path truncated or
+ * empty. Returns the descriptor, or -1 with the reason in why. */
+static int open_output(const char *path, char **tmp, char *why, size_t whylen) {
+    *tmp = NULL;
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0) snprintf(why, whylen, "%s", strerror(errno));
+        return fd;
+    }
+    size_t n = strlen(path) + 48;
+    char *name = malloc(n);
+    if (!name) {
+        snprintf(why, whylen, "%s", strerror(ENOMEM));
+        return -1;
+    }
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    unsigned long mix = (unsigned long)ts.tv_nsec ^ ((unsigned long)ts.tv_sec << 20) ^
+                        (unsigned long)(size_t)&ts;
+    for (unsigned attempt = 0; attempt < 100; attempt++) {
+        /* O_EXCL makes the name ours; the mix only makes a clash unlikely */
+        snprintf(name, n, "%s.nabla-%ld-%lx", path, (long)getpid(),
+                 (mix + attempt * 0x9e3779b97f4a7c15ul) & 0xffffffffffful);
+        int fd = open(name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY, 0666);
+        if (fd >= 0) {
+            *tmp = name;
+            return fd;
+        }
+        if (errno != EEXIST) break;
+    }
+    snprintf(why, whylen, "%s", strerror(errno));
+    free(name);
+    return -1;
+}
+
+/* 1 when gnuplot's terminal t opens a window, whose helper process may outlive gnuplot holding
+ * its standard output. */
+static int window_term(const char *t) {
+    static const char *const wins[] = {"qt", "wxt", "x11", "aqua", "windows"};
+    for (size_t i = 0; i < sizeof wins / sizeof *wins; i++)
+        if (strcmp(t, wins[i]) == 0) return 1;
+    return 0;
+}
+
 nb_status nb_plot_render(const nb_plot *p0, const nb_plot_data *d, char *msg, size_t msglen) {
     if (msg && msglen) msg[0] = 0;
     if (!p0 || !d) return NB_E_ARG;
@@ -235,10 +334,11 @@ nb_status nb_plot_render(const nb_plot *p0, const nb_plot_data *d, char *msg, si
     int persist = 0;
     nb_status bad = nb__plot_check(&p, d, msg, msglen);
     if (bad) return bad;
-    if (p.output) {
+    const char *output = p.output;
+    if (output) {
         char why[128];
-        if (!writable(p.output, why, sizeof why)) {
-            say(msg, msglen, "cannot write '%s': %s", p.output, why);
+        if (!writable(output, why, sizeof why)) {
+            say(msg, msglen, "cannot write '%s': %s", output, why);
             return NB_E_IO;
         }
     }
@@ -249,6 +349,14 @@ nb_status nb_plot_render(const nb_plot *p0, const nb_plot_data *d, char *msg, si
             persist = 1;
         }
     }
+    /* gnuplot writes to its standard output, which nabla copies to the file or to ours: gnuplot
+     * exits 0 after a failed write of its own, so only nabla can see a full disk or a closed
+     * pipe. The script names the terminal the output's extension chose, and no output file. */
+    int dumb;
+    p.term = nb__plot_terminal(&p, &dumb);
+    p.output = NULL;
+    int sink = window_term(p.term) ? OUT_INHERIT : STDOUT_FILENO;
+
     char *script = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&script, &len);
@@ -259,8 +367,45 @@ nb_status nb_plot_render(const nb_plot *p0, const nb_plot_data *d, char *msg, si
         free(script);
         return s;
     }
+    char *tmp = NULL;
+    if (output) {
+        char why[128];
+        sink = open_output(output, &tmp, why, sizeof why);
+        if (sink < 0) {
+            free(script);
+            say(msg, msglen, "cannot write '%s': %s", output, why);
+            return NB_E_IO;
+        }
+    }
     char captured[8192] = "";
-    s = run(script, len, persist, captured, sizeof captured, msg, msglen);
+    run_info info;
+    s = run(script, len, persist, sink, captured, sizeof captured, &info, msg, msglen);
     free(script);
+    if (!s && info.out_errno) {
+        s = NB_E_IO;
+        if (output)
+            say(msg, msglen, "cannot write '%s': %s", output, strerror(info.out_errno));
+        else
+            say(msg, msglen, "cannot write the plot to standard output: %s%s",
+                strerror(info.out_errno), "");
+    }
+    if (!s && output && info.out_bytes == 0) {
+        s = NB_E_CHILD;
+        say(msg, msglen, "gnuplot wrote nothing for '%s'%s", output, "");
+    }
+    if (output) {
+        if (close(sink) != 0 && !s) {
+            s = NB_E_IO;
+            say(msg, msglen, "cannot write '%s': %s", output, strerror(errno));
+        }
+        if (tmp) {
+            if (!s && rename(tmp, output) != 0) {
+                s = NB_E_IO;
+                say(msg, msglen, "cannot write '%s': %s", output, strerror(errno));
+            }
+            if (s) unlink(tmp);
+            free(tmp);
+        }
+    }
     return s;
 }

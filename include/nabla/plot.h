@@ -110,10 +110,18 @@ nb_status nb_plot_write_data(FILE *f, const nb_plot_data *d, const char *xname);
  * a command), or an output whose extension names no format when p->term is NULL. */
 nb_status nb_plot_write_script(FILE *f, const nb_plot *p, const nb_plot_data *d);
 
-/* Runs gnuplot on the script: NB_OK; NB_E_NOTFOUND when gnuplot is not installed; NB_E_IO when the
- * output file cannot be written (checked before gnuplot starts); NB_E_CHILD when gnuplot fails or
- * exits early; NB_E_ARG as nb_plot_write_script. msg (when not NULL) receives a one-line
- * explanation, with gnuplot's own message. */
+/* Runs gnuplot on the script. gnuplot's standard output comes back through a pipe and nabla
+ * writes it: to p->output, or to file descriptor 1 for a plot without an output (flush a
+ * buffered stdout first); a window terminal (qt, wxt, x11, aqua, windows) keeps the caller's
+ * standard output instead. p->output is written to a new file beside it (the same name with
+ * ".nabla-..." appended) and renamed over it only when gnuplot succeeded and wrote something, so
+ * on failure an existing output is untouched and no file is left; an existing output that is not
+ * a regular file (a device, a FIFO) is written directly.
+ * Returns NB_OK; NB_E_NOTFOUND when gnuplot is not installed; NB_E_IO when the output cannot be
+ * written (a missing directory or a read-only file is found before gnuplot starts; a write
+ * error, such as a full disk or a closed pipe, while the plot is copied); NB_E_CHILD when gnuplot
+ * fails, exits early or writes nothing for an output file; NB_E_ARG as nb_plot_write_script; or
+ * NB_E_NOMEM. msg (when not NULL) receives a one-line explanation, with gnuplot's own message. */
 nb_status nb_plot_render(const nb_plot *p, const nb_plot_data *d, char *msg, size_t msglen);
 
 /* The label of a derivative order: "f", "f'", "f''", "f'''", then "f^(4)", ... */

@@ -2,7 +2,8 @@
 # test_render.sh NABLA - nabla plot with the real gnuplot and with stand-ins for its failures:
 # PNG, SVG and PDF files that are valid and of plausible size; a text plot that shows both
 # curves; the finite-difference overlay (--check) in png, svg and text; gnuplot absent (an empty
-# PATH), killed mid-plot, failing; an unwritable output refused before gnuplot starts. Every
+# PATH), killed mid-plot, failing, writing nothing; an unwritable output refused before gnuplot
+# starts; a full device or a full stdout; an old output kept when the plot fails. Every
 # failure must exit 1 with a message, never die of SIGPIPE.
 set -u
 nabla=$1
@@ -123,6 +124,38 @@ PATH="$tmp/failing:$PATH" "$nabla" plot 'sin(x)' -o "$tmp/f.png" 2>"$tmp/err"
 rc=$?
 check "failing gnuplot exits 1 ($rc)" test $rc -eq 1
 check "failing gnuplot's message is reported" grep -q "unknown terminal type" "$tmp/err"
+
+# an output that fails while it is written: gnuplot itself exits 0 after a failed write, so nabla
+# copies its output and checks every write
+"$nabla" plot 'sin(x)' --term pngcairo -o /dev/full 2>"$tmp/err"
+rc=$?
+check "a full device as output exits 1 ($rc)" test $rc -eq 1
+check "a full device is named" grep -q "cannot write '/dev/full': No space left" "$tmp/err"
+env -u DISPLAY -u WAYLAND_DISPLAY "$nabla" plot 'sin(x)' >/dev/full 2>"$tmp/err"
+rc=$?
+check "a text plot to a full stdout exits 1 ($rc)" test $rc -eq 1
+check "a full stdout is named" grep -q "standard output: No space left" "$tmp/err"
+"$nabla" plot 'sin(x)' --term pngcairo -o /dev/null
+check "a device as output is written, not replaced" sh -c "test \$? -eq 0 && test -c /dev/null"
+# a failed plot leaves an existing output as it was, and no file of its own
+mkdir "$tmp/keep" "$tmp/silent"
+echo old >"$tmp/keep/k.png"
+PATH="$tmp/failing:$PATH" "$nabla" plot 'sin(x)' -o "$tmp/keep/k.png" 2>/dev/null
+check "failing gnuplot leaves the old output" test "$(cat "$tmp/keep/k.png")" = old
+check "failing gnuplot leaves no new file" test "$(ls "$tmp/keep")" = k.png
+cat >"$tmp/silent/gnuplot" <<'SH'
+#!/bin/sh
+cat >/dev/null
+SH
+chmod +x "$tmp/silent/gnuplot"
+PATH="$tmp/silent:$PATH" "$nabla" plot 'sin(x)' -o "$tmp/keep/s.png" 2>"$tmp/err"
+rc=$?
+check "gnuplot writing nothing exits 1 ($rc)" test $rc -eq 1
+check "gnuplot writing nothing is named" grep -q "gnuplot wrote nothing" "$tmp/err"
+check "gnuplot writing nothing leaves no file" test "$(ls "$tmp/keep")" = k.png
+"$nabla" plot 'sin(x)' -o "$tmp/keep/k.png"
+check "a successful plot replaces the old output" sh -c "head -c 8 '$tmp/keep/k.png' | od -An -tx1 | tr -d ' \n' | grep -q '^89504e470d0a1a0a$'"
+check "a successful plot leaves no other file" test "$(ls "$tmp/keep")" = k.png
 
 # an unwritable output: refused before gnuplot starts
 mkdir "$tmp/ro"
