@@ -496,7 +496,14 @@ nb_status nb_expr_parse(nb_expr **out, const char *src, size_t len, const nb_exp
     if (!src && len) return NB_E_ARG;
     nb_expr_opts o;
     nb_expr_opts_init(&o);
-    if (opts) o = *opts;
+    if (opts) {
+        /* a zero (or negative) limit means its default, as max_tape_bytes does for contexts */
+        nb_expr_opts d = o;
+        o = *opts;
+        if (o.max_length == 0) o.max_length = d.max_length;
+        if (o.max_depth <= 0) o.max_depth = d.max_depth;
+        if (o.max_program == 0) o.max_program = d.max_program;
+    }
     if (!o.alloc) o.alloc = default_alloc;
     nb_expr *e = o.alloc(o.alloc_ud, NULL, 0, sizeof *e);
     if (!e) return NB_E_NOMEM;

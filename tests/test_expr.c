@@ -311,6 +311,21 @@ Test(limits, one_mebibyte) {
     cr_expect_eq(nb_expr_parse(&e, "x+x+x+x+x+x+x", 13, &o), NB_E_PARSE);
     cr_expect(strstr(nb_expr_error(e), "too large") != NULL, "%s", nb_expr_error(e));
     nb_expr_free(e);
+    /* zero limits mean the defaults: a zeroed struct parses what the defaults parse, and a
+     * nonzero limit next to them still holds */
+    nb_expr_opts z = {0};
+    cr_expect_eq(nb_expr_parse(&e, "((x+1)*2)^2", 11, &z), NB_OK, "%s", nb_expr_error(e));
+    nb_expr_free(e);
+    z.max_depth = 2;
+    cr_expect_eq(nb_expr_parse(&e, "(((x)))", 7, &z), NB_E_PARSE);
+    cr_expect(strstr(nb_expr_error(e), "nesting too deep (more than 2") != NULL, "%s",
+              nb_expr_error(e));
+    nb_expr_free(e);
+    z.max_depth = 0;
+    z.max_length = 4;
+    cr_expect_eq(nb_expr_parse(&e, "x+x+x", 5, &z), NB_E_PARSE);
+    cr_expect(strstr(nb_expr_error(e), "more than 4 bytes") != NULL, "%s", nb_expr_error(e));
+    nb_expr_free(e);
 }
 
 /* ---- variables and binding ---- */

@@ -37,12 +37,14 @@ extern "C" {
 
 typedef struct nb_expr nb_expr;
 
+/* Options of nb_expr_parse. A zero limit (for max_depth, zero or negative) means its default, so
+ * a zero-initialised struct is the defaults. */
 typedef struct nb_expr_opts {
     nb_alloc_fn alloc;  /* NULL: the C library's realloc and free */
     void *alloc_ud;
-    size_t max_length;  /* bytes of text; default 1048576 (1 MiB) */
-    int max_depth;      /* nesting depth; default 256 */
-    size_t max_program; /* compiled instructions; default 2097152 */
+    size_t max_length;  /* bytes of text; 0: the default 1048576 (1 MiB) */
+    int max_depth;      /* nesting depth; <= 0: the default 256 */
+    size_t max_program; /* compiled instructions; 0: the default 2097152 */
 } nb_expr_opts;
 
 /* The defaults above. */
