@@ -162,6 +162,16 @@ nb_status nb__adj_ready(nb_ctx *c, nb_level *L) {
     return NB_OK;
 }
 
+nb_status nb__arrays_grow(nb_ctx *c, nb_level *L, size_t arrays, size_t stmts, size_t elems) {
+    nb_status s;
+    if (arrays > SIZE_MAX - L->narr || stmts > SIZE_MAX - L->nastmt || elems > SIZE_MAX - L->naelem)
+        return NB_E_TAPE_FULL;
+    if (L->narr + arrays > UINT32_MAX) return NB_E_TAPE_FULL; /* ids are 32-bit */
+    if ((s = ENSURE(c, L, arr, L->narr + arrays))) return s;
+    if ((s = ENSURE(c, L, astmt, L->nastmt + stmts))) return s;
+    return ENSURE(c, L, aelem, L->naelem + elems);
+}
+
 nb_status nb__inputs_reserve(nb_ctx *c, nb_level *L, size_t n) {
     return ENSURE(c, L, inputs, n);
 }
@@ -195,6 +205,9 @@ static void level_release(nb_ctx *c, nb_level *L) {
     RELEASE(inputs);
     RELEASE(outputs);
     RELEASE(scratch);
+    RELEASE(arr);
+    RELEASE(astmt);
+    RELEASE(aelem);
 #undef RELEASE
     L->ncap = L->opcap = 0;
 }
@@ -261,6 +274,7 @@ static nb_status level_start(nb_ctx *c, nb_level *L, nb_kind kind) {
     L->nops = 0;
     L->leaves = 0;
     L->adj_n = 0;
+    L->narr = L->nastmt = L->naelem = 0;
     /* node capacity depends on the kind's arrays: recompute */
     L->ncap = 0;
     L->opcap = 0;
@@ -372,14 +386,17 @@ nb_status nb_tape_info_get(const nb_ctx *c, int depth, nb_tape_info *out) {
     out->statements = nodes;
     out->leaves = L->leaves;
     out->operands = L->nops;
-    out->bytes = L->n * per_node + L->nops * per_op;
+    out->bytes = L->n * per_node + L->nops * per_op + L->narr * sizeof(nb__arr) +
+                 L->nastmt * sizeof(nb__arr_stmt) + L->naelem * sizeof(nb__arr_elem);
     out->capacity = (L->cap_tan + L->cap_prim_t + L->cap_op_mul + L->cap_op_mt + L->cap_adj +
                      L->cap_adj_t) * sizeof(double) +
                     (L->cap_tan_ref + L->cap_prim_ref + L->cap_op_ref + L->cap_adj_ref) *
                         sizeof(nb_ref) +
                     (L->cap_stmt_end + L->cap_op_idx) * sizeof(uint32_t) +
                     (L->cap_inputs + L->cap_outputs + L->cap_scratch) * sizeof(nb_var) +
-                    L->cap_dscratch * sizeof(nb_dual) + L->cap_coef * sizeof(nb_var);
+                    L->cap_dscratch * sizeof(nb_dual) + L->cap_coef * sizeof(nb_var) +
+                    L->cap_arr * sizeof(nb__arr) + L->cap_astmt * sizeof(nb__arr_stmt) +
+                    L->cap_aelem * sizeof(nb__arr_elem);
     out->ops = L->ops;
     return NB_OK;
 }

@@ -39,6 +39,26 @@ typedef struct nb_ref {
  *                    levels below (constants at depth 1) */
 typedef enum nb_mode { NB_MODE_PLAIN, NB_MODE_DUAL, NB_MODE_GENERIC, NB_MODE_TAYLOR } nb_mode;
 
+/* Borrowed arrays of a reverse level 1 (nabla/array.h): each array; each reduction over arrays
+ * (a node with no operands, whose partials the backward pass computes from x); each element
+ * handle (a leaf node whose adjoint goes to dx[i]). */
+typedef struct nb__arr {
+    const double *x;
+    double *dx;
+    size_t n;
+} nb__arr;
+typedef struct nb__arr_stmt {
+    uint32_t node;
+    uint32_t op; /* an nb_op reduction */
+    uint32_t a, b;
+    double r; /* the primal */
+} nb__arr_stmt;
+typedef struct nb__arr_elem {
+    uint32_t node;
+    uint32_t arr;
+    size_t i;
+} nb__arr_elem;
+
 typedef struct nb_level {
     /* kind, tag, n, ncap, nops, opcap, ops, tan, stmt_end, op_idx, op_mul, dual, prim_t, op_mt,
      * top, leaves, adj_n, adj (nabla/ctx.h): the fields the inline ops use, also readable as one
@@ -89,6 +109,14 @@ typedef struct nb_level {
     size_t cap_scratch;
     nb_dual *dscratch; /* dual-mode reductions */
     size_t cap_dscratch;
+
+    /* Borrowed arrays (nabla/array.h; reverse level 1 only), emptied with the level. */
+    nb__arr *arr;
+    size_t narr, cap_arr;
+    nb__arr_stmt *astmt;
+    size_t nastmt, cap_astmt;
+    nb__arr_elem *aelem;
+    size_t naelem, cap_aelem;
 } nb_level;
 
 struct nb_ctx {
@@ -157,6 +185,15 @@ static inline nb_dual nb__dual_low(const nb_ctx *c, nb_var x) {
 /* A handle of level 1 (forward) with value v and tangent t: a new level-1 node, or a constant
  * when t is 0. */
 nb_var nb__level1_var(nb_ctx *c, double v, double t);
+
+/* Makes room for `arrays` more arrays, `stmts` more array reductions and `elems` more element
+ * handles on L (src/ctx.c). NB_OK or the failure (not recorded). */
+nb_status nb__arrays_grow(nb_ctx *c, nb_level *L, size_t arrays, size_t stmts, size_t elems);
+/* After a sweep of reverse level 1: each array reduction passes its adjoint to its arrays' dx,
+ * each element handle its adjoint to dx[i]; those adjoints are consumed (src/array.c). */
+void nb__arrays_backward(nb_level *L);
+/* Zeroes every dx of L's arrays. */
+void nb__arrays_zero(nb_level *L);
 
 /* The reverse sweep of level L from outputs ys with seeds (NULL: ones), after zeroing every
  * gradient of L when `overwrite`. Returns the context's status. */

@@ -202,7 +202,9 @@ nb_status nb__backward(nb_ctx *c, nb_level *L, size_t m, const nb_var *ys, const
         if (L->mode == NB_MODE_GENERIC) memset(L->adj_ref, 0, L->adj_n * sizeof *L->adj_ref);
         if (L->mode == NB_MODE_DUAL) memset(L->adj_t, 0, L->adj_n * sizeof *L->adj_t);
     }
+    if (overwrite && L->mode == NB_MODE_PLAIN) nb__arrays_zero(L);
     sweep(c, L, m, ys, seeds);
+    if (L->mode == NB_MODE_PLAIN && (L->nastmt || L->naelem)) nb__arrays_backward(L);
     return c->err;
 }
 
@@ -236,6 +238,7 @@ nb_status nb_zero_grad(nb_ctx *c) {
     nb_level *L = top_of_kind(c, NB_REVERSE);
     if (!L) return NB_E_LEVEL;
     L->adj_n = 0; /* re-zeroed on the next sweep */
+    if (L->mode == NB_MODE_PLAIN) nb__arrays_zero(L);
     return NB_OK;
 }
 

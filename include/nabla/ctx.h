@@ -155,7 +155,9 @@ typedef struct nb_tape_info {
     size_t leaves;     /* of which inputs (nb_rev_input / nb_fwd_input) */
     size_t operands;   /* (index, partial) pairs recorded (reverse levels) */
     size_t bytes;      /* bytes of storage in use: statements, operand indices, partials (and, at
-                          depth >= 2, the references to lower-level handles) */
+                          depth >= 2, the references to lower-level handles; for borrowed
+                          arrays, nabla/array.h, a few words per array, reduction and element
+                          handle - never the arrays themselves) */
     size_t capacity;   /* bytes allocated for the level (kept across reset and pop) */
     unsigned long long ops; /* registry ops applied at this level, recorded or not */
 } nb_tape_info;

@@ -12,6 +12,7 @@
 #include "nabla/dual.h"
 #include "nabla/ctx.h"
 #include "nabla/var.h"
+#include "nabla/array.h"
 #include "nabla/drivers.h"
 #include "nabla/taylor.h"
 #include "nabla/expr.h"
