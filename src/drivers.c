@@ -34,6 +34,10 @@ nb_status nb__driver_finish(nb_ctx *c, size_t d0) {
     return c->err;
 }
 
+/* 1 when a count of n * k handles or doubles could not be an array (its byte size overflows):
+ * such sizes are NB_E_ARG before anything is made or written. */
+static int absurd(size_t n, size_t k) { return k && n > SIZE_MAX / sizeof(nb_var) / k; }
+
 static void nan_doubles(double *p, size_t n) {
     if (p)
         for (size_t i = 0; i < n; i++) p[i] = (double)NAN;
@@ -41,6 +45,26 @@ static void nan_doubles(double *p, size_t n) {
 static void nan_vars(nb_var *p, size_t n) {
     if (p)
         for (size_t i = 0; i < n; i++) p[i] = nb_const((double)NAN);
+}
+
+/* NB_E_ARG for invalid arguments, recorded when there is a context. The outputs that were given
+ * get NaN as for every other error, unless their sizes are absurd (nothing is written then). */
+static nb_status arg_error(nb_ctx *c) { return c ? nb__fail(c, NB_E_ARG) : NB_E_ARG; }
+static nb_status arg_error_d(nb_ctx *c, double *a, size_t na, double *b, size_t nb, double *d,
+                             size_t nd) {
+    if (!absurd(na, 1) && !absurd(nb, 1) && !absurd(nd, 1)) {
+        nan_doubles(a, na);
+        nan_doubles(b, nb);
+        nan_doubles(d, nd);
+    }
+    return arg_error(c);
+}
+static nb_status arg_error_v(nb_ctx *c, nb_var *a, size_t na, nb_var *b, size_t nb) {
+    if (!absurd(na, 1) && !absurd(nb, 1)) {
+        nan_vars(a, na);
+        nan_vars(b, nb);
+    }
+    return arg_error(c);
 }
 
 /* Pass j of a forward sweep over the inputs on level L: resets the level after the first pass
@@ -73,7 +97,7 @@ static nb_status begin(nb_ctx *c, nb_kind kind, size_t n, size_t m, nb_level **o
 
 nb_status nb_gradient(nb_ctx *c, nb_fn f, void *env, size_t n, const double *x, double *fx,
                       double *g) {
-    if (!c || !f || (n && (!x || !g))) return c ? nb__fail(c, NB_E_ARG) : NB_E_ARG;
+    if (!c || !f || (n && (!x || !g))) return arg_error_d(c, fx, 1, g, n, NULL, 0);
     const size_t d0 = c->depth;
     nb_level *L = NULL;
     nb_status s = begin(c, NB_REVERSE, n, 1, &L);
@@ -94,7 +118,7 @@ nb_status nb_gradient(nb_ctx *c, nb_fn f, void *env, size_t n, const double *x, 
 
 nb_status nb_jvp(nb_ctx *c, nb_fn f, void *env, size_t n, const double *x, const double *v,
                  double *fx, double *dfv) {
-    if (!c || !f || !dfv || (n && (!x || !v))) return c ? nb__fail(c, NB_E_ARG) : NB_E_ARG;
+    if (!c || !f || !dfv || (n && (!x || !v))) return arg_error_d(c, fx, 1, dfv, 1, NULL, 0);
     const size_t d0 = c->depth;
     nb_level *L = NULL;
     nb_status s = begin(c, NB_FORWARD, n, 1, &L);
@@ -120,7 +144,8 @@ static void values(size_t m, const nb_var *ys, double *y) {
 
 nb_status nb_vjp(nb_ctx *c, nb_vfn f, void *env, size_t n, size_t m, const double *x,
                  const double *v, double *y, double *out) {
-    if (!c || !f || (n && (!x || !out)) || (m && !v)) return c ? nb__fail(c, NB_E_ARG) : NB_E_ARG;
+    if (absurd(m, 2)) return arg_error(c);
+    if (!c || !f || (n && (!x || !out)) || (m && !v)) return arg_error_d(c, y, m, out, n, NULL, 0);
     const size_t d0 = c->depth;
     nb_level *L = NULL;
     nb_status s = begin(c, NB_REVERSE, n, 2 * m, &L);
@@ -145,7 +170,7 @@ nb_status nb_vjp(nb_ctx *c, nb_vfn f, void *env, size_t n, size_t m, const doubl
 
 nb_status nb_jvp_vec(nb_ctx *c, nb_vfn f, void *env, size_t n, size_t m, const double *x,
                      const double *u, double *y, double *out) {
-    if (!c || !f || (n && (!x || !u)) || (m && !out)) return c ? nb__fail(c, NB_E_ARG) : NB_E_ARG;
+    if (!c || !f || (n && (!x || !u)) || (m && !out)) return arg_error_d(c, y, m, out, m, NULL, 0);
     const size_t d0 = c->depth;
     nb_level *L = NULL;
     nb_status s = begin(c, NB_FORWARD, n, m, &L);
@@ -167,8 +192,9 @@ nb_status nb_jvp_vec(nb_ctx *c, nb_vfn f, void *env, size_t n, size_t m, const d
 
 nb_status nb_jacobian(nb_ctx *c, nb_vfn f, void *env, size_t n, size_t m, const double *x,
                       nb_jac_mode mode, double *y, double *jac) {
+    if (absurd(m, n)) return arg_error(c);
     if (!c || !f || (n && !x) || (n && m && !jac) || (unsigned)mode > NB_JAC_FORWARD)
-        return c ? nb__fail(c, NB_E_ARG) : NB_E_ARG;
+        return arg_error_d(c, y, m, jac, m * n, NULL, 0);
     if (mode == NB_JAC_AUTO) mode = m <= n ? NB_JAC_REVERSE : NB_JAC_FORWARD;
     const size_t d0 = c->depth;
     nb_level *L = NULL;
@@ -193,7 +219,7 @@ nb_status nb_jacobian(nb_ctx *c, nb_vfn f, void *env, size_t n, size_t m, const 
          * the first pass only (later passes take the inputs' values), so y and jac may alias it */
         nb_var *ys = L->outputs;
         for (size_t j = 0; j < (n ? n : 1) && c->err == NB_OK; j++) {
-            if ((s = seed_pass(c, L, n, x, j))) break;
+            if ((s = seed_pass(c, L, n, x, j)) || c->err != NB_OK) break; /* f on good inputs only */
             for (size_t i = 0; i < m; i++) ys[i] = nb_const(0);
             f(c, L->inputs, ys, env);
             if (!nb__driver_ok(c, d0)) break;
@@ -218,7 +244,7 @@ nb_status nb_derivative(nb_ctx *c, nb_fn f, void *env, double x, double *fx, dou
 
 nb_status nb_gradient_var(nb_ctx *c, nb_fn f, void *env, size_t n, const nb_var *x, nb_var *fx,
                           nb_var *g) {
-    if (!c || !f || (n && (!x || !g))) return c ? nb__fail(c, NB_E_ARG) : NB_E_ARG;
+    if (!c || !f || (n && (!x || !g))) return arg_error_v(c, fx, 1, g, n);
     const size_t d0 = c->depth;
     nb_level *L = NULL;
     nb_status s = begin(c, NB_REVERSE, n, 1, &L);
@@ -243,7 +269,7 @@ nb_status nb_gradient_var(nb_ctx *c, nb_fn f, void *env, size_t n, const nb_var 
 
 nb_status nb_jvp_var(nb_ctx *c, nb_fn f, void *env, size_t n, const nb_var *x, const nb_var *v,
                      nb_var *fx, nb_var *dfv) {
-    if (!c || !f || !dfv || (n && (!x || !v))) return c ? nb__fail(c, NB_E_ARG) : NB_E_ARG;
+    if (!c || !f || !dfv || (n && (!x || !v))) return arg_error_v(c, fx, 1, dfv, 1);
     const size_t d0 = c->depth;
     nb_level *L = NULL;
     nb_status s = begin(c, NB_FORWARD, n, 1, &L);
@@ -272,7 +298,8 @@ nb_status nb_derivative_var(nb_ctx *c, nb_fn f, void *env, nb_var x, nb_var *fx,
 
 nb_status nb_vjp_var(nb_ctx *c, nb_vfn f, void *env, size_t n, size_t m, const nb_var *x,
                      const nb_var *v, nb_var *y, nb_var *out) {
-    if (!c || !f || (n && (!x || !out)) || (m && !v)) return c ? nb__fail(c, NB_E_ARG) : NB_E_ARG;
+    if (absurd(m, 2)) return arg_error(c);
+    if (!c || !f || (n && (!x || !out)) || (m && !v)) return arg_error_v(c, y, m, out, n);
     const size_t d0 = c->depth;
     nb_level *L = NULL;
     nb_status s = begin(c, NB_REVERSE, n, 2 * m, &L);
@@ -302,7 +329,7 @@ nb_status nb_vjp_var(nb_ctx *c, nb_vfn f, void *env, size_t n, size_t m, const n
 
 nb_status nb_hvp(nb_ctx *c, nb_fn f, void *env, size_t n, const double *x, const double *v,
                  double *fx, double *g, double *hv) {
-    if (!c || !f || (n && (!x || !v || !hv))) return c ? nb__fail(c, NB_E_ARG) : NB_E_ARG;
+    if (!c || !f || (n && (!x || !v || !hv))) return arg_error_d(c, fx, 1, g, n, hv, n);
     const size_t d0 = c->depth;
     nb_level *L = NULL;
     nb_status s = begin(c, NB_FORWARD, n, n, &L);
@@ -325,7 +352,8 @@ nb_status nb_hvp(nb_ctx *c, nb_fn f, void *env, size_t n, const double *x, const
 
 nb_status nb_hessian(nb_ctx *c, nb_fn f, void *env, size_t n, const double *x, double *fx,
                      double *g, double *H) {
-    if (!c || !f || (n && (!x || !H))) return c ? nb__fail(c, NB_E_ARG) : NB_E_ARG;
+    if (absurd(n, n) || absurd(n, 2)) return arg_error(c);
+    if (!c || !f || (n && (!x || !H))) return arg_error_d(c, fx, 1, g, n, H, n * n);
     if (n == 0) return nb_gradient(c, f, env, 0, x, fx, g);
     const size_t d0 = c->depth;
     nb_level *L = NULL;

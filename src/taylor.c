@@ -601,9 +601,11 @@ nb_var nb_taylor_coef(nb_ctx *c, nb_var y, int k) {
 
 nb_status nb_taylor(nb_ctx *c, nb_fn f, void *env, size_t n, const double *x, const double *v,
                     int K, double *coef) {
-    if (!c) return NB_E_ARG;
-    if (!f || !coef || (n && (!x || !v)) || K < 0 || K > NB_TAYLOR_MAX_ORDER)
-        return nb__fail(c, NB_E_ARG);
+    if (!c || !f || !coef || (n && (!x || !v)) || K < 0 || K > NB_TAYLOR_MAX_ORDER) {
+        if (coef && K >= 0 && K <= NB_TAYLOR_MAX_ORDER) /* NaN in the outputs, as for any error */
+            for (int k = 0; k <= K; k++) coef[k] = (double)NAN;
+        return c ? nb__fail(c, NB_E_ARG) : NB_E_ARG;
+    }
     /* the drivers' protocol (src/drivers.c): f only on good inputs, an unbalanced f is
      * NB_E_LEVEL, never pop below d0, NaN in every coefficient on failure */
     const size_t d0 = c->depth;
@@ -632,10 +634,12 @@ nb_status nb_taylor(nb_ctx *c, nb_fn f, void *env, size_t n, const double *x, co
 
 nb_status nb_taylor_derivatives(nb_ctx *c, nb_fn f, void *env, size_t n, const double *x,
                                 const double *v, int K, double *d) {
-    if (!c) return NB_E_ARG;
-    if (!d || K < 0 || K > NB_DERIVATIVES_MAX_ORDER) return nb__fail(c, NB_E_ARG);
-    if (n && (!x || !v)) return nb__fail(c, NB_E_ARG);
-    nb_status s = nb_taylor(c, f, env, n, x, v, K, d);
+    if (K > NB_DERIVATIVES_MAX_ORDER) {
+        if (d && K <= NB_TAYLOR_MAX_ORDER)
+            for (int k = 0; k <= K; k++) d[k] = (double)NAN;
+        return c ? nb__fail(c, NB_E_ARG) : NB_E_ARG;
+    }
+    nb_status s = nb_taylor(c, f, env, n, x, v, K, d); /* checks the other arguments */
     if (s) return s;
     char under[NB_DERIVATIVES_MAX_ORDER + 1]; /* coefficient k is 0 or subnormal: it may have
                                                  underflowed */

@@ -559,6 +559,41 @@ Test(drivers, failed_inputs_never_reach_f) {
     nb_ctx_free(c);
 }
 
+/* A vector function that counts the calls it gets with an input that is not a real value (a
+ * NaN constant from a failed nb_fwd_input). */
+static int bad_calls;
+static void sum_to_one(nb_ctx *c, const nb_var *x, nb_var *y, void *env) {
+    size_t n = *(const size_t *)env;
+    for (size_t i = 0; i < n; i++) bad_calls += isnan(nb_value(x[i]));
+    y[0] = nb_sum(c, n, x);
+}
+
+/* The forward Jacobian made its inputs, ignored their failure and called f on NaN constants
+ * (found by a review): across tape caps around the size of the inputs, f never sees one. */
+Test(drivers, forward_jacobian_calls_f_on_good_inputs_only) {
+    enum { N = 1000 };
+    static double x[N], J[N], y[1];
+    for (int i = 0; i < N; i++) x[i] = 1;
+    size_t n = N;
+    int failures = 0;
+    for (size_t cap = 16000; cap <= 40000; cap += 512) {
+        nb_ctx_opts o;
+        nb_ctx_opts_init(&o);
+        o.max_tape_bytes = cap;
+        nb_ctx *c = NULL;
+        cr_assert_eq(nb_ctx_new(&c, &o), NB_OK);
+        bad_calls = 0;
+        nb_status s = nb_jacobian(c, sum_to_one, &n, N, 1, x, NB_JAC_FORWARD, y, J);
+        cr_expect_eq(bad_calls, 0, "cap %zu: f called on failed inputs (status %d)", cap, s);
+        if (s) {
+            failures++;
+            cr_expect(isnan(J[0]) && isnan(y[0]));
+        }
+        nb_ctx_free(c);
+    }
+    cr_expect_gt(failures, 0, "some caps must be too small");
+}
+
 static void twice_and_square(nb_ctx *c, const nb_var *x, nb_var *y, void *env) {
     (void)env;
     y[0] = nb_add(c, nb_mul(c, nb_const(3), x[0]), nb_mul(c, nb_const(2), x[1]));

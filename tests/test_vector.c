@@ -173,13 +173,51 @@ Test(jacobian, chapter_control_flow_is_k_identity) {
 
 Test(jacobian, empty_and_bad_arguments) {
     nb_ctx *c = new_ctx();
-    double J[1];
-    cr_expect_eq(nb_jacobian(c, f34, NULL, 3, 4, NULL, NB_JAC_AUTO, NULL, J), NB_E_ARG);
+    double J[12], y[4];
+    for (int i = 0; i < 12; i++) J[i] = 42;
+    cr_expect_eq(nb_jacobian(c, f34, NULL, 3, 4, NULL, NB_JAC_AUTO, y, J), NB_E_ARG);
+    for (int i = 0; i < 12; i++) cr_expect(isnan(J[i]), "invalid arguments: NaN outputs too");
+    for (int i = 0; i < 4; i++) cr_expect(isnan(y[i]));
     nb_ctx_clear_error(c);
     double x[3] = {1, 2, 3};
     cr_expect_eq(nb_jacobian(c, f34, NULL, 3, 4, x, (nb_jac_mode)9, NULL, J), NB_E_ARG);
     nb_ctx_clear_error(c);
     cr_expect_eq(nb_depth(c), 0, "a failing driver leaves no level behind");
+    nb_ctx_free(c);
+}
+
+/* Sizes whose arrays could not exist are NB_E_ARG with nothing written: 2 m wrapped to a small
+ * number once made a vjp write m seeds into a 256-handle scratch (found by a review). */
+Test(drivers, absurd_sizes_and_nan_outputs_on_bad_arguments) {
+    nb_ctx *c = new_ctx();
+    static double v[4096];
+    double x[1] = {1}, out[1] = {42}, y[2] = {42, 42};
+    const size_t huge = ((size_t)1 << 63) + 1;
+    cr_expect_eq(nb_vjp(c, f34, NULL, 1, huge, x, v, NULL, out), NB_E_ARG);
+    cr_expect_eq(out[0], 42.0, "nothing written for an absurd size");
+    nb_ctx_clear_error(c);
+    nb_var hv[4096], hx[1] = {nb_const(1)}, ho[1];
+    cr_expect_eq(nb_vjp_var(c, f34, NULL, 1, huge, hx, hv, NULL, ho), NB_E_ARG);
+    nb_ctx_clear_error(c);
+    cr_expect_eq(nb_jacobian(c, f34, NULL, (size_t)1 << 40, (size_t)1 << 40, x, NB_JAC_AUTO, y, out),
+                 NB_E_ARG);
+    cr_expect_eq(out[0], 42.0);
+    nb_ctx_clear_error(c);
+    cr_expect_eq(nb_vjp(c, NULL, NULL, 1, 2, x, v, y, out), NB_E_ARG);
+    cr_expect(isnan(out[0]) && isnan(y[0]) && isnan(y[1]), "NaN outputs for a NULL f");
+    nb_ctx_clear_error(c);
+    double g[1] = {42}, fx = 42;
+    cr_expect_eq(nb_gradient(c, NULL, NULL, 1, x, &fx, g), NB_E_ARG);
+    cr_expect(isnan(g[0]) && isnan(fx));
+    nb_ctx_clear_error(c);
+    double H[1] = {42};
+    cr_expect_eq(nb_hessian(c, NULL, NULL, 1, x, NULL, g, H), NB_E_ARG);
+    cr_expect(isnan(H[0]));
+    nb_ctx_clear_error(c);
+    double coef[3] = {42, 42, 42};
+    cr_expect_eq(nb_taylor(c, NULL, NULL, 1, x, x, 2, coef), NB_E_ARG);
+    cr_expect(isnan(coef[0]) && isnan(coef[2]));
+    cr_expect_eq(nb_depth(c), 0);
     nb_ctx_free(c);
 }
 

@@ -13,8 +13,10 @@
  *   - requires f to leave the level stack as it found it: a level pushed and not popped, or a
  *     level popped that f did not push, is NB_E_LEVEL; the driver then pops back to the depth it
  *     was called at and never below it (a level f popped cannot be restored);
- *   - on any error writes NaN (NaN constants for handles) into every output it was given, and
- *     leaves the error recorded in the context;
+ *   - on any error writes NaN (NaN constants for handles) into every output it was given
+ *     (invalid arguments included), and leaves the error recorded in the context; sizes whose
+ *     arrays could not exist (a count of doubles or handles, such as m * n for a Jacobian or
+ *     2 m for a vjp's scratch, beyond SIZE_MAX bytes) are NB_E_ARG with nothing written;
  *   - reads its inputs (x, v, u, seeds) before writing any output, so outputs may be the same
  *     arrays as inputs (y = x in a Jacobian, y = v in a vjp, g = x in a Hessian). Outputs must
  *     not overlap each other.
