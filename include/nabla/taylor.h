@@ -36,8 +36,8 @@ nb_var nb_taylor_coef(nb_ctx *c, nb_var y, int k);
 
 /* The Taylor coefficients coef[0 .. K] of t -> f(x + t v) at t = 0 (n inputs), in one pass on a
  * Taylor level of order K = `order` (0 .. NB_TAYLOR_MAX_ORDER; K = 0 gives f(x) alone). Returns
- * the context's status; NB_E_ARG for NULL c, f or coef, NULL x or v with n > 0, or K out of range
- * (nothing written then). As the drivers of nabla/drivers.h: f is called only when the inputs were
+ * the context's status; NB_E_ARG for NULL c, f or coef, NULL x or v with n > 0 (coef[0 .. K] is
+ * NaN then, as on any failure), or K out of range (nothing written). As the drivers of nabla/drivers.h: f is called only when the inputs were
  * made and no error was recorded before; an f that leaves the level stack unbalanced is NB_E_LEVEL
  * (the caller's levels are never popped); x and v are read before coef is written (so coef may
  * alias them); on any other failure coef[0 .. K] is NaN. */
