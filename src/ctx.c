@@ -344,6 +344,7 @@ nb_status nb_reset(nb_ctx *c) {
     if (c->depth == 0) return NB_E_LEVEL;
     nb_level *L = &c->lv[c->depth];
     c->ops_done[c->depth] += L->ops;
+    L->driven = 0; /* as after pop + push: a driver's level reset by f is no longer the driver's */
     return level_start(c, L, L->kind);
 }
 

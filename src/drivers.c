@@ -72,7 +72,10 @@ static nb_status arg_error_v(nb_ctx *c, nb_var *a, size_t na, nb_var *b, size_t 
  * values, so outputs may alias x). NB_OK or the recorded failure of the reset. */
 static nb_status seed_pass(nb_ctx *c, nb_level *L, size_t n, const double *x, size_t j) {
     nb_status s;
-    if (j > 0 && (s = nb_reset(c))) return nb__fail(c, s);
+    if (j > 0) {
+        if ((s = nb_reset(c))) return nb__fail(c, s);
+        nb__driver_own(L); /* the driver's own reset: the level stays the driver's */
+    }
     for (size_t i = 0; i < n; i++)
         L->inputs[i] = nb_fwd_input(c, nb_const(j == 0 ? x[i] : L->inputs[i].v),
                                     nb_const(i == j ? 1.0 : 0.0));

@@ -174,21 +174,30 @@ static int fit_fvv(const gsl_vector *x, const gsl_vector *v, void *params, gsl_v
     }
     get(x, a->x, a->n);
     get(v, a->v, a->n);
+    /* forward over forward along v, with the drivers' protocol (src/drivers.c): f only on good
+     * inputs, and an f that pops, pushes or replaces a level is NB_E_LEVEL */
+    const size_t d0 = c->depth;
     nb_status s = nb_push(c, NB_FORWARD);
     if (!s) {
+        nb__driver_own(&c->lv[c->depth]);
         for (size_t i = 0; i < a->n; i++) a->hx[i] = nb_fwd_input(c, nb_const(a->x[i]), nb_const(a->v[i]));
-        s = nb_push(c, NB_FORWARD);
-        if (!s) {
+        if (c->err == NB_OK && !(s = nb_push(c, NB_FORWARD))) {
+            nb__driver_own(&c->lv[c->depth]);
             for (size_t i = 0; i < a->n; i++) a->hx[i] = nb_fwd_input(c, a->hx[i], nb_const(a->v[i]));
-            for (size_t j = 0; j < a->m; j++) a->hy[j] = nb_const(0);
-            a->vf(c, a->hx, a->hy, a->env);
-            for (size_t j = 0; j < a->m; j++) a->hy[j] = nb_tangent(c, a->hy[j]);
-            nb_pop(c);
-            for (size_t j = 0; j < a->m; j++) a->y[j] = nb_value(nb_tangent(c, a->hy[j]));
+            if (c->err == NB_OK) {
+                for (size_t j = 0; j < a->m; j++) a->hy[j] = nb_const(0);
+                a->vf(c, a->hx, a->hy, a->env);
+                if (nb__driver_ok(c, d0 + 1)) {
+                    for (size_t j = 0; j < a->m; j++) a->hy[j] = nb_tangent(c, a->hy[j]);
+                    nb_pop(c);
+                    if (nb__driver_ok(c, d0))
+                        for (size_t j = 0; j < a->m; j++) a->y[j] = nb_value(nb_tangent(c, a->hy[j]));
+                }
+            }
         }
-        if (nb_depth(c) > 0) nb_pop(c);
     }
-    if (failed(a, s)) {
+    nb_status fin = nb__driver_finish(c, d0);
+    if (failed(a, s ? s : fin)) {
         put_nan(fvv);
         return GSL_EBADFUNC;
     }

@@ -353,6 +353,47 @@ Test(adapter, an_unbalanced_function_is_an_error_on_plain_values_too) {
     nb_gsl_adapter_free(a);
 }
 
+/* Residuals r = (x0^2, sin x1) that push a level and leave it (mode 0), pop one they did not
+ * push (1), or pop the caller's and push their own in its place (2); mode 3 is well behaved. */
+static void unbalanced_residuals(nb_ctx *c, const nb_var *x, nb_var *y, void *env) {
+    int mode = *(const int *)env;
+    y[0] = nb_mul(c, x[0], x[0]);
+    y[1] = nb_sin(c, x[1]);
+    if (mode == 1 || mode == 2) nb_pop(c);
+    if (mode == 0 || mode == 2) nb_push(c, NB_FORWARD);
+}
+
+/* fvv pushed its two levels and popped them blindly: an unbalanced residual function gave
+ * GSL_SUCCESS with fvv = 0 and the next callback failed (found by a review). */
+Test(adapter, fvv_keeps_the_drivers_protocol) {
+    int mode = 0;
+    nb_gsl_adapter *a = NULL;
+    cr_assert_eq(nb_gsl_multifit_new(&a, unbalanced_residuals, &mode, 2, 2, NULL), NB_OK);
+    gsl_multifit_nlinear_fdf *F = nb_gsl_multifit_fdf(a);
+    gsl_vector *x = gsl_vector_alloc(2), *v = gsl_vector_alloc(2), *fvv = gsl_vector_alloc(2);
+    gsl_vector_set(x, 0, 1), gsl_vector_set(x, 1, 0.5);
+    gsl_vector_set(v, 0, 1), gsl_vector_set(v, 1, 1);
+    for (mode = 0; mode < 3; mode++) {
+        nb_gsl_adapter_clear(a);
+        cr_expect_eq(F->fvv(x, v, F->params, fvv), GSL_EBADFUNC, "mode %d", mode);
+        cr_expect(isnan(gsl_vector_get(fvv, 0)) && isnan(gsl_vector_get(fvv, 1)), "mode %d", mode);
+        cr_expect_eq(nb_gsl_adapter_status(a), NB_E_LEVEL, "mode %d: %d", mode,
+                     nb_gsl_adapter_status(a));
+        cr_expect_eq(nb_depth(nb_gsl_adapter_ctx(a)), 0, "mode %d", mode);
+    }
+    /* well behaved again: v^T r'' v = (2 v0^2, -sin(x1) v1^2) */
+    mode = 3;
+    nb_gsl_adapter_clear(a);
+    cr_expect_eq(F->fvv(x, v, F->params, fvv), GSL_SUCCESS);
+    cr_expect_eq(gsl_vector_get(fvv, 0), 2.0);
+    cr_expect(fabs(gsl_vector_get(fvv, 1) + sin(0.5)) < 1e-15);
+    cr_expect_eq(nb_gsl_adapter_status(a), NB_OK);
+    gsl_vector_free(x);
+    gsl_vector_free(v);
+    gsl_vector_free(fvv);
+    nb_gsl_adapter_free(a);
+}
+
 Test(adapter, errors_are_kept_and_callbacks_return_nan) {
     nb_gsl_adapter *a = NULL;
     cr_assert_eq(nb_gsl_multimin_new(&a, broken, NULL, 2, NULL), NB_OK);

@@ -488,6 +488,18 @@ static nb_var replaces_the_level(nb_ctx *c, const nb_var *x, void *env) {
     nb_var y = nb_rev_input(c, nb_const(v));
     return nb_mul(c, y, y);
 }
+/* Resets the driver's level (as pop + push) and builds on the new one. */
+static nb_var resets_the_level(nb_ctx *c, const nb_var *x, void *env) {
+    (void)env;
+    f_calls++;
+    const double v = nb_value(x[0]);
+    nb_reset(c);
+    const int kind = nb_level_kind(c, nb_depth(c));
+    nb_var y = kind == NB_FORWARD  ? nb_fwd_input(c, nb_const(v), nb_const(1))
+               : kind == NB_TAYLOR ? nb_taylor_input(c, nb_const(v), nb_const(1))
+                                   : nb_rev_input(c, nb_const(v));
+    return nb_mul(c, y, y);
+}
 static nb_var square(nb_ctx *c, const nb_var *x, void *env) {
     (void)env;
     f_calls++;
@@ -529,6 +541,18 @@ Test(drivers, an_unbalanced_function_is_an_error_and_the_callers_levels_survive)
     cr_expect_eq(nb_depth(c), 1);
     nb_ctx_clear_error(c);
     cr_expect_eq(nb_value(nb_mul(c, mine, mine)), 25, "the caller's handle is still valid");
+    /* resetting the driver's level is pop + push: not the driver's level any more (a review
+     * found jvp, taylor and derivatives returning NB_OK on f's replacement level) */
+    cr_expect_eq(nb_derivative(c, resets_the_level, NULL, x, &fx, &d), NB_E_LEVEL);
+    cr_expect(isnan(d));
+    nb_ctx_clear_error(c);
+    cr_expect_eq(nb_gradient(c, resets_the_level, NULL, 1, &x, &fx, &g), NB_E_LEVEL);
+    nb_ctx_clear_error(c);
+    double coef[3];
+    cr_expect_eq(nb_derivatives(c, resets_the_level, NULL, x, 2, coef), NB_E_LEVEL);
+    cr_expect(isnan(coef[2]));
+    nb_ctx_clear_error(c);
+    cr_expect_eq(nb_depth(c), 1);
     /* and a balanced f that runs its own driver inside is fine */
     cr_expect_eq(nb_gradient(c, square, NULL, 1, &x, &fx, &g), NB_OK);
     cr_expect(fx == 9 && g == 6);
