@@ -502,6 +502,9 @@ nb_status nb_expr_parse(nb_expr **out, const char *src, size_t len, const nb_exp
         o = *opts;
         if (o.max_length == 0) o.max_length = d.max_length;
         if (o.max_depth <= 0) o.max_depth = d.max_depth;
+        /* the parser recurses once per level: the cap bounds its stack (about 250 bytes a level
+         * in an optimised build, so 1 MiB at the cap) */
+        if (o.max_depth > NB_EXPR_MAX_DEPTH) o.max_depth = NB_EXPR_MAX_DEPTH;
         if (o.max_program == 0) o.max_program = d.max_program;
     }
     if (!o.alloc) o.alloc = default_alloc;

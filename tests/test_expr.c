@@ -321,6 +321,20 @@ Test(limits, one_mebibyte) {
     cr_expect(strstr(nb_expr_error(e), "nesting too deep (more than 2") != NULL, "%s",
               nb_expr_error(e));
     nb_expr_free(e);
+    /* a max_depth beyond the cap is the cap: 100 000 levels asked for overflowed the stack */
+    z.max_depth = 1000000;
+    size_t deep = 100000;
+    char *nest = malloc(2 * deep + 1);
+    cr_assert_not_null(nest);
+    memset(nest, '(', deep);
+    nest[deep] = 'x';
+    memset(nest + deep + 1, ')', deep);
+    cr_expect_eq(nb_expr_parse(&e, nest, 2 * deep + 1, &z), NB_E_PARSE);
+    cr_expect(strstr(nb_expr_error(e), "more than 4096 levels") != NULL, "%s", nb_expr_error(e));
+    nb_expr_free(e);
+    cr_expect_eq(nb_expr_parse(&e, nest + deep - 4000, 8001, &z), NB_OK, "4000 levels parse");
+    nb_expr_free(e);
+    free(nest);
     z.max_depth = 0;
     z.max_length = 4;
     cr_expect_eq(nb_expr_parse(&e, "x+x+x", 5, &z), NB_E_PARSE);

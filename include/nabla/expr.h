@@ -37,13 +37,18 @@ extern "C" {
 
 typedef struct nb_expr nb_expr;
 
+/* The most max_depth can be: the parser recurses once per level of nesting, about 250 bytes of
+ * stack each in an optimised build (more in a debug or sanitizer build), so the cap keeps a parse
+ * within about 1 MiB of stack. A larger max_depth is taken as this. */
+#define NB_EXPR_MAX_DEPTH 4096
+
 /* Options of nb_expr_parse. A zero limit (for max_depth, zero or negative) means its default, so
  * a zero-initialised struct is the defaults. */
 typedef struct nb_expr_opts {
     nb_alloc_fn alloc;  /* NULL: the C library's realloc and free */
     void *alloc_ud;
     size_t max_length;  /* bytes of text; 0: the default 1048576 (1 MiB) */
-    int max_depth;      /* nesting depth; <= 0: the default 256 */
+    int max_depth;      /* nesting depth; <= 0: the default 256; at most NB_EXPR_MAX_DEPTH */
     size_t max_program; /* compiled instructions; 0: the default 2097152 */
 } nb_expr_opts;
 
