@@ -254,6 +254,7 @@ nb_var nb__bad_handle(nb_ctx *c, nb_var x) {
     uint32_t gen = x.tag >> NB_DEPTH_BITS;
     uint32_t age = (gen - c->gen_first) & NB_GEN_MASK;
     uint32_t issued = (c->gen_next - c->gen_first) & NB_GEN_MASK;
+    if (c->gen_wrapped) return nb__fail_var(c, NB_E_STALE); /* every generation was issued */
     return nb__fail_var(c, age < issued ? NB_E_STALE : NB_E_FOREIGN);
 }
 
@@ -261,6 +262,7 @@ nb_var nb__bad_handle(nb_ctx *c, nb_var x) {
 static nb_status level_start(nb_ctx *c, nb_level *L, nb_kind kind) {
     uint32_t gen = c->gen_next & NB_GEN_MASK;
     c->gen_next = (c->gen_next + 1) & NB_GEN_MASK;
+    if (c->gen_next == c->gen_first) c->gen_wrapped = 1;
     L->tag = (gen << NB_DEPTH_BITS) | L->depth;
     L->kind = kind;
     L->mode = kind == NB_TAYLOR ? NB_MODE_TAYLOR

@@ -129,6 +129,7 @@ struct nb_ctx {
     nb_status err;
     uint32_t depth;
     uint32_t gen_first, gen_next; /* generations issued: [gen_first, gen_next) mod 2^27 */
+    int gen_wrapped;              /* 1 once all 2^27 generations were issued */
     unsigned long long ops_done[NB_MAX_DEPTH + 1]; /* ops of popped levels, per depth */
     nb_level lv[NB_MAX_DEPTH + 1]; /* lv[0] unused: depth 0 means a constant */
 };

@@ -375,6 +375,20 @@ Test(errors, stale_handle_after_pop) {
     nb_ctx_free(c);
 }
 
+/* After 2^27 levels every generation has been issued: a stale handle is still NB_E_STALE (the
+ * count of generations issued wrapped to 0 and called it foreign, found by a review). */
+Test(errors, stale_after_every_generation_was_issued, .timeout = 100) {
+    nb_ctx *c = new_ctx();
+    nb_push(c, NB_REVERSE);
+    for (unsigned long i = 0; i < (1ul << 27) - 1; i++) nb_reset(c);
+    nb_var x = nb_rev_input(c, nb_const(2));
+    nb_reset(c); /* the 2^27-th generation */
+    nb_var y = nb_sin(c, x);
+    cr_expect(isnan(nb_value(y)));
+    cr_expect_eq(nb_ctx_status(c), NB_E_STALE);
+    nb_ctx_free(c);
+}
+
 Test(errors, handle_of_another_context) {
     nb_ctx *a = new_ctx(), *b = new_ctx();
     nb_push(a, NB_REVERSE);

@@ -21,7 +21,9 @@
  * (nb_ctx_status). The tag carries a 27-bit generation drawn from a per-context salt: a handle of
  * a popped level is always caught, as long as fewer than 2^27 levels were pushed since; a handle
  * of another context is caught unless its 27-bit generation happens to equal that of the live
- * level at the same depth (a 2^-27 chance per level).
+ * level at the same depth (a 2^-27 chance per level). Once a context has pushed (or reset) 2^27
+ * levels every generation has been issued, and a handle that is not live is reported as
+ * NB_E_STALE whatever its origin (a foreign one too).
  */
 #ifndef NABLA_VAR_H
 #define NABLA_VAR_H
