@@ -139,11 +139,12 @@ static void jet_div(nb_ctx *c, nb_level *L, nb_var u, nb_var v, nb_var *w, int T
 /* w = exp(u) (shift = 0) or expm1(u) (shift = 1, w_0 = expm1 u_0): w_k = (1/k) sum j u_j e_{k-j}
  * with e the series of exp(u) */
 static void jet_exp(nb_ctx *c, nb_level *L, nb_var u, nb_var *w, int T, int shift) {
+    /* e_0 = exp(u_0) itself for expm1: expm1(u_0) + 1 cancels where expm1 is near -1 */
+    const nb_var e0 = shift && T >= 1 ? nb_exp(c, J(L, u, 0)) : w[0];
     for (int k = 1; k <= T; k++) {
         nb_var s = nb_const(0);
         for (int j = 1; j <= k; j++) {
-            nb_var e = w[k - j];
-            if (shift && k - j == 0) e = nb_add(c, e, nb_const(1));
+            nb_var e = k - j == 0 ? e0 : w[k - j];
             s = cadd(c, s, cscale(c, (double)j, cmul(c, J(L, u, j), e)));
         }
         w[k] = cdivk(c, s, k);

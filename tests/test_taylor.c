@@ -609,3 +609,62 @@ Test(taylor_driver, coefficients_may_alias_the_inputs) {
               buf[1], buf[2], buf[3]);
     nb_ctx_free(c);
 }
+
+/* ---- rules whose derivatives cancelled (found by an accuracy audit against mpmath) ---- */
+
+F1(f_expm1, nb_expm1(c, x))
+F1(f_asin, nb_asin(c, x))
+F1(f_acos, nb_acos(c, x))
+F1(f_atanh, nb_atanh(c, x))
+F1(f_hypot1, nb_hypot(c, x, nb_const(1)))
+static nb_var f_hypot2(nb_ctx *c, const nb_var *x, void *env) {
+    (void)env;
+    return nb_hypot(c, x[0], x[1]);
+}
+
+/* Well-conditioned derivatives that the old rules lost: expm1's are exp(x) (expm1(x) + 1 was 0
+ * at x = -40); asin'' = x / (1 - x^2)^(3/2) and atanh'' = 2x / (1 - x^2)^2 near 0 (the product
+ * (1 - x)(1 + x) differentiated cancels); hypot(x, 1)'' = 1 / r^3 and ''' = -3x / r^5 for large
+ * x (x / r differentiated cancels). Each by Taylor mode and by forward over reverse. */
+Test(accuracy, rules_without_cancellation) {
+    nb_ctx *c = new_ctx();
+    struct {
+        nb_fn f;
+        double x, d1, d2, d3; /* d3 NaN: not checked */
+    } cases[] = {
+        {f_expm1, -40, exp(-40.0), exp(-40.0), exp(-40.0)},
+        {f_expm1, -30, exp(-30.0), exp(-30.0), exp(-30.0)},
+        {f_asin, 1e-17, 1, 1e-17, 1},
+        {f_asin, 1e-10, 1 / sqrt(1 - 1e-20), 1e-10, NAN},
+        {f_acos, 1e-14, -1, -1e-14, -1},
+        {f_atanh, 1e-14, 1, 2e-14, 2},
+        {f_atanh, 0.3, 1 / (1 - 0.09), 0.6 / ((1 - 0.09) * (1 - 0.09)), NAN},
+        {f_asin, 0.9, 1 / sqrt(0.19), 0.9 / (0.19 * sqrt(0.19)), NAN},
+        {f_hypot1, 1e8, 1, 1 / (1e8 * 1e8 * 1e8), -3e8 / pow(1e8, 5)},
+        {f_hypot1, 1e4, 1e4 / hypot(1e4, 1), 1 / pow(hypot(1e4, 1), 3),
+         -3e4 / pow(hypot(1e4, 1), 5)},
+        {f_hypot1, -1e4, -1e4 / hypot(1e4, 1), 1 / pow(hypot(1e4, 1), 3),
+         3e4 / pow(hypot(1e4, 1), 5)},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        double d[4], g, H;
+        cr_assert_eq(nb_derivatives(c, cases[i].f, NULL, cases[i].x, 3, d), NB_OK);
+        const double want[4] = {NAN, cases[i].d1, cases[i].d2, cases[i].d3};
+        for (int k = 1; k <= 3; k++)
+            if (!isnan(want[k]))
+                cr_expect(close_to(d[k], want[k], 1e-14, 0), "case %zu order %d: %.17g vs %.17g", i,
+                          k, d[k], want[k]);
+        cr_assert_eq(nb_hessian(c, cases[i].f, NULL, 1, &cases[i].x, NULL, &g, &H), NB_OK);
+        cr_expect(close_to(g, cases[i].d1, 1e-14, 0), "case %zu: g %.17g", i, g);
+        cr_expect(close_to(H, cases[i].d2, 1e-14, 0), "case %zu: H %.17g vs %.17g", i, H,
+                  cases[i].d2);
+    }
+    /* the 2-d Hessian of hypot at (1e4, 1): y^2/r^3, -xy/r^3, x^2/r^3 */
+    double x[2] = {1e4, 1}, H[4], r = hypot(1e4, 1), r3 = r * r * r;
+    cr_assert_eq(nb_hessian(c, f_hypot2, NULL, 2, x, NULL, NULL, H), NB_OK);
+    cr_expect(close_to(H[0], 1 / r3, 1e-14, 0), "%.17g", H[0]);
+    cr_expect(close_to(H[1], -1e4 / r3, 1e-14, 0), "%.17g", H[1]);
+    cr_expect(close_to(H[3], 1e8 / r3, 1e-14, 0), "%.17g", H[3]);
+    cr_expect(close_to(H[2], -1e4 / r3, 1e-14, 0), "%.17g", H[2]);
+    nb_ctx_free(c);
+}
