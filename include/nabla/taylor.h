@@ -14,6 +14,13 @@
  * d^k/dx^k x^3 at 0 is 0, 0, 0, 6, 0, ...; sqrt at 0 has an infinite first derivative; sqrt(x^2)
  * at 0 has first derivative 0 (the strong-zero policy) and an infinite second, as nested forward
  * levels give.
+ *
+ * Known limit: an op that goes through its rule computes each coefficient from the derivative
+ * f^(k)(u_0) itself, so where that derivative overflows a double its coefficient is +-inf (or NaN)
+ * even when f^(k)(u_0)/k! would fit. This matters only beyond order 170 (k! overflows) and for
+ * functions whose derivatives grow like k!: digamma, lgamma, tgamma and polygamma near the poles
+ * (digamma at 0.4: coefficient 170 onward is inf, the true one about 1e68). Derivatives
+ * (nb_derivatives, to order 170) are unaffected: there the derivative itself is the result.
  */
 #ifndef NABLA_TAYLOR_H
 #define NABLA_TAYLOR_H
