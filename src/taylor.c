@@ -293,12 +293,21 @@ static void fallback(nb_ctx *c, nb_level *L, nb_op op, nb_var u, nb_var v, int n
         chain(c, L, u, v, ax, ay, a, b, wi, 1, T);
         return;
     }
-    /* R is the series being computed: for each order k, R known to order k-1 */
+    /* R is the series being computed: for each order k, R known to order k-1. A partial whose
+     * rule does not mention R is evaluated once, to order T-1 (its coefficients do not depend on
+     * the truncation): re-evaluated per order, pow's x-partial y x^(y-1) - a pow again, taking
+     * this path again - made the work grow as 2^T */
+    const int ra = ax && rule_uses_r(info->rule[0]), rb = ay && rule_uses_r(info->rule[1]);
+    nb_var a1 = nb_const(0), b1 = nb_const(0);
+    L->trunc = T - 1;
+    if (ax && !ra) a1 = nb__rule(c, op, 0, u, v, W(L, wi)[0], n);
+    if (ay && !rb) b1 = nb__rule(c, op, 1, u, v, W(L, wi)[0], n);
+    L->trunc = saved;
     for (int k = 1; k <= T; k++) {
         L->trunc = k - 1;
         nb_var r = k == 1 ? W(L, wi)[0] : node_from(c, L, wi, k - 1);
-        nb_var a = ax ? nb__rule(c, op, 0, u, v, r, n) : nb_const(0);
-        nb_var b = ay ? nb__rule(c, op, 1, u, v, r, n) : nb_const(0);
+        nb_var a = ra ? nb__rule(c, op, 0, u, v, r, n) : a1;
+        nb_var b = rb ? nb__rule(c, op, 1, u, v, r, n) : b1;
         L->trunc = saved;
         chain(c, L, u, v, ax, ay, a, b, wi, k, k);
     }
