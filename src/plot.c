@@ -2,6 +2,7 @@
  * the gnuplot script (robust y-range, gaps at non-finite values, breaks at poles and kinks).
  * Rendering is in gnuplot.c. */
 #include <ctype.h>
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -315,6 +316,14 @@ static void mark_poles(const double *x, const double *y, size_t n, double w, uns
     }
 }
 
+/* gnuplot takes numbers beyond about DBL_MAX / 2 (its VERYLARGE) as undefined: such a value is
+ * a gap in the drawing, and a range is kept within it. */
+#define GNUPLOT_MAX 8.9e307
+static int drawable(double v) { return isfinite(v) && fabs(v) <= GNUPLOT_MAX; }
+static double clamp_finite(double v) {
+    return v > GNUPLOT_MAX ? GNUPLOT_MAX : v < -GNUPLOT_MAX ? -GNUPLOT_MAX : v;
+}
+
 void nb__plot_yrange(const nb_plot_data *d, double *lo, double *hi) {
     *lo = -1;
     *hi = 1;
@@ -338,7 +347,7 @@ void nb__plot_yrange(const nb_plot_data *d, double *lo, double *hi) {
         mark_poles(d->x, y, n, w, excl);
         size_t m = 0, all = 0;
         for (size_t i = 0; i < n; i++) {
-            if (!isfinite(y[i])) continue;
+            if (!drawable(y[i])) continue;
             all++;
             if (!excl[i]) v[m++] = y[i];
         }
@@ -346,12 +355,13 @@ void nb__plot_yrange(const nb_plot_data *d, double *lo, double *hi) {
             /* poles everywhere (tan over many periods): the central 80% of the values, widened */
             m = 0;
             for (size_t i = 0; i < n; i++)
-                if (isfinite(y[i])) v[m++] = y[i];
+                if (drawable(y[i])) v[m++] = y[i];
             if (m == 0) continue;
             qsort(v, m, sizeof *v, cmp_double);
             double q0 = v[(size_t)(0.1 * (double)(m - 1))], q1 = v[(size_t)(0.9 * (double)(m - 1))];
-            v[0] = q0 - 0.5 * (q1 - q0);
-            v[1] = q1 + 0.5 * (q1 - q0);
+            const double spread = 0.5 * q1 - 0.5 * q0; /* half of q1 - q0, never overflowing */
+            v[0] = clamp_finite(q0 - spread);
+            v[1] = clamp_finite(q1 + spread);
             m = 2;
         }
         for (size_t i = 0; i < m; i++) {
@@ -364,18 +374,18 @@ void nb__plot_yrange(const nb_plot_data *d, double *lo, double *hi) {
     if (!isfinite(a) || !isfinite(b)) return; /* nothing finite: any range */
     if (!(b > a)) { /* a constant curve */
         double half = fabs(a) > 0 ? 0.5 * fabs(a) : 1;
-        a -= half;
-        b += half;
+        a = clamp_finite(a - half);
+        b = clamp_finite(b + half);
     }
-    double margin = 0.05 * (b - a);
-    *lo = a - margin;
-    *hi = b + margin;
+    double margin = 0.05 * b - 0.05 * a; /* 5% of b - a, which may overflow near DBL_MAX */
+    *lo = clamp_finite(a - margin);
+    *hi = clamp_finite(b + margin);
 }
 
 int nb__plot_break(const double *y, size_t n, size_t i, double lo, double hi) {
     /* between samples i and i+1 */
     double a = y[i], b = y[i + 1];
-    if (!isfinite(a) || !isfinite(b)) return 1;
+    if (!drawable(a) || !drawable(b)) return 1;
     if ((a > hi && b < lo) || (a < lo && b > hi)) return 1; /* across the visible range */
     double step = fabs(b - a), span = hi - lo;
     if (step > span) return 1;
@@ -389,7 +399,7 @@ int nb__plot_break(const double *y, size_t n, size_t i, double lo, double hi) {
             long j = side == 0 ? (long)i - 1 : (long)i + 1; /* the step from j to j + 1 */
             near[side] = -1;
             for (int tries = 0; tries < 2; tries++) {
-                if (j < 0 || (size_t)j + 1 >= n || !isfinite(y[j]) || !isfinite(y[j + 1])) break;
+                if (j < 0 || (size_t)j + 1 >= n || !drawable(y[j]) || !drawable(y[j + 1])) break;
                 double e = y[j + 1] - y[j];
                 if ((e > 0) == (d > 0) && fabs(e) > 0.25 * span) {
                     j += side == 0 ? -1 : 1;
@@ -445,6 +455,12 @@ static int term_word(const char *t) {
 nb_status nb__plot_check(const nb_plot *p, const nb_plot_data *d, char *msg, size_t msglen) {
     if (!d->x || !d->y || d->n < 1 || d->ncurves < 1 || d->ncurves > NB_PLOT_MAX_CURVES) {
         if (msg && msglen) snprintf(msg, msglen, "the plot table is empty");
+        return NB_E_ARG;
+    }
+    if (!drawable(d->x[0]) || !drawable(d->x[d->n - 1])) {
+        if (msg && msglen)
+            snprintf(msg, msglen, "gnuplot cannot draw x beyond +-8.9e307 (about DBL_MAX / 2); "
+                                  "the table (--data) has every value");
         return NB_E_ARG;
     }
     if (p->term && !term_word(p->term)) {
@@ -601,7 +617,7 @@ nb_status nb_plot_write_script(FILE *f, const nb_plot *p, const nb_plot_data *d)
         fprintf(f, "$f%d << EOD\n", c);
         int open = 0;
         for (size_t i = 0; i < d->n; i++) {
-            if (isfinite(y[i])) {
+            if (drawable(y[i])) {
                 fprintf(f, "%.17g %.17g\n", d->x[i], y[i]);
                 open = 1;
             }

@@ -276,6 +276,43 @@ Test(poles, tan_and_inverse_have_no_spike_segments) {
     free(s);
 }
 
+/* Values near the largest doubles: the y-range used to overflow to inf (a script gnuplot
+ * refuses), and gnuplot takes numbers beyond about DBL_MAX / 2 as undefined. The range is now
+ * finite and within +-8.9e307, and such values are gaps; an x range beyond is refused. */
+Test(extremes, values_near_dbl_max) {
+    const char *srcs[3] = {"1e308*sin(x)", "1.5e308", "8e307*sin(x)"};
+    for (int i = 0; i < 3; i++) {
+        int spikes;
+        double lo, hi;
+        char *s = script_of(srcs[i], -5, 5, 201, 0);
+        check_segments(s, &spikes, &lo, &hi);
+        cr_expect(isfinite(lo) && isfinite(hi) && lo < hi, "%s: [%g, %g]", srcs[i], lo, hi);
+        cr_expect(lo >= -8.9e307 && hi <= 8.9e307, "%s: [%g, %g]", srcs[i], lo, hi);
+        cr_expect(strstr(s, "inf") == NULL, "%s", srcs[i]);
+        const char *blk = strstr(s, "$f0 << EOD\n");
+        cr_assert_not_null(blk);
+        double x, y;
+        int drawn = 0, beyond = 0;
+        for (const char *l = strchr(blk, '\n') + 1; strncmp(l, "EOD", 3) != 0; l = strchr(l, '\n') + 1)
+            if (sscanf(l, "%lf %lf", &x, &y) == 2) drawn++, beyond += fabs(y) > 8.9e307;
+        cr_expect_eq(beyond, 0, "%s: no point gnuplot cannot take", srcs[i]);
+        cr_expect_eq(drawn > 0, i != 1, "%s: %d points", srcs[i], drawn);
+        free(s);
+    }
+    nb_expr *e = bound("x", "x");
+    nb_plot p;
+    nb_plot_init(&p);
+    p.a = 1.5e308, p.b = 1.79e308, p.samples = 11;
+    nb_plot_data d;
+    double at = 0;
+    cr_assert_eq(nb_plot_sample_expr(&p, e, 1, &at, 0, &d), NB_OK, "the table is fine");
+    char msg[200];
+    cr_expect_eq(nb_plot_render(&p, &d, msg, sizeof msg), NB_E_ARG);
+    cr_expect(strstr(msg, "8.9e307") != NULL, "%s", msg);
+    nb_plot_data_free(&d);
+    nb_expr_free(e);
+}
+
 Test(poles, smooth_peaks_and_kinks_are_not_poles) {
     int spikes;
     double lo, hi;

@@ -105,7 +105,9 @@ nb_status nb_plot_write_data(FILE *f, const nb_plot_data *d, const char *xname);
 
 /* The gnuplot script that draws d as p says, with the data inline (and d's overlay, when it has
  * one, whatever p->check says). NB_E_IO on a write error,
- * NB_E_ARG for a table with no samples or no curves, a term that is not a plain gnuplot terminal
+ * NB_E_ARG for a table with no samples or no curves, an x range beyond +-8.9e307 (gnuplot takes
+ * numbers beyond about DBL_MAX / 2 as undefined; y values beyond it are gaps in the drawing and
+ * the y-range stays within it), a term that is not a plain gnuplot terminal
  * name (letters, digits, '_'), an output that is empty or begins with '|' (gnuplot would run it as
  * a command), or an output whose extension names no format when p->term is NULL. */
 nb_status nb_plot_write_script(FILE *f, const nb_plot *p, const nb_plot_data *d);
