@@ -57,6 +57,33 @@ static int write_all(int fd, const char *buf, size_t n) {
     return 0;
 }
 
+/* The line of gnuplot's stderr that says why it failed: the one with "line N:" (gnuplot echoes
+ * the command, then a caret, then that line), else the last line that is not the echo or the
+ * caret, else the first non-empty one; leading blanks dropped, at most size - 1 bytes. */
+static void why_failed(const char *err, char *out, size_t size) {
+    const char *best = NULL, *last = NULL, *first = NULL;
+    for (const char *s = err; *s;) {
+        size_t k = strcspn(s, "\n");
+        const char *t = s;
+        while (t < s + k && (*t == ' ' || *t == '\t')) t++;
+        if (t < s + k) {
+            if (!first) first = t;
+            int caret = strspn(t, " ^\t") == (size_t)(s + k - t);
+            if (!caret && strncmp(t, "gnuplot>", 8) != 0) last = t;
+            if (!best && strncmp(t, "line ", 5) == 0 && t[5] >= '0' && t[5] <= '9') best = t;
+        }
+        s += k;
+        if (*s) s++;
+    }
+    const char *pick = best ? best : last ? last : first;
+    out[0] = 0;
+    if (!pick) return;
+    size_t k = strcspn(pick, "\n");
+    if (k >= size) k = size - 1;
+    memcpy(out, pick, k);
+    out[k] = 0;
+}
+
 /* What run() reports besides its status. */
 typedef struct {
     size_t out_bytes; /* bytes gnuplot wrote to its standard output */
@@ -211,16 +238,8 @@ static nb_status run(const char *script, size_t len, int persist, int sink, char
         return NB_E_CHILD;
     }
     if (WEXITSTATUS(status) != 0 || broken) {
-        /* gnuplot's first non-empty line of stderr says why */
         char line[200] = "";
-        if (captured) {
-            const char *s = captured;
-            while (*s == '\n' || *s == ' ') s++;
-            size_t k = strcspn(s, "\n");
-            if (k >= sizeof line) k = sizeof line - 1;
-            memcpy(line, s, k);
-            line[k] = 0;
-        }
+        if (captured) why_failed(captured, line, sizeof line);
         say(msg, msglen, "gnuplot failed%s%s", line[0] ? ": " : "", line);
         return NB_E_CHILD;
     }
@@ -280,42 +299,49 @@ static const char *window_terminal(void) {
     return NULL;
 }
 
-/* Opens where a plot to path is written. An existing file that is not a regular file (a device,
- * a FIFO) is written directly; otherwise a new file beside path is made (*tmp gets its name, to be
- * renamed over path once the plot is complete), so a failed plot never leaves path truncated or
- * empty. Returns the descriptor, or -1 with the reason in why. */
-static int open_output(const char *path, char **tmp, char *why, size_t whylen) {
-    *tmp = NULL;
+/* Where a plot to path goes first. An existing path that is not a regular file (a device, a
+ * FIFO) is opened for writing and written directly (*stage NULL). Otherwise gnuplot's output is
+ * staged in an unnamed temporary file (*stage), copied over path only once the plot is complete,
+ * so a failed plot leaves path as it was; path itself is then opened as any program would (through
+ * a symbolic link, keeping its mode and its hard links). Returns a descriptor, or -1 with the
+ * reason in why. */
+static int open_output(const char *path, FILE **stage, char *why, size_t whylen) {
+    *stage = NULL;
     struct stat st;
     if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
         int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
         if (fd < 0) snprintf(why, whylen, "%s", strerror(errno));
         return fd;
     }
-    size_t n = strlen(path) + 48;
-    char *name = malloc(n);
-    if (!name) {
-        snprintf(why, whylen, "%s", strerror(ENOMEM));
+    FILE *t = tmpfile();
+    if (!t) {
+        snprintf(why, whylen, "no temporary file: %s", strerror(errno));
         return -1;
     }
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    unsigned long mix = (unsigned long)ts.tv_nsec ^ ((unsigned long)ts.tv_sec << 20) ^
-                        (unsigned long)(size_t)&ts;
-    for (unsigned attempt = 0; attempt < 100; attempt++) {
-        /* O_EXCL makes the name ours; the mix only makes a clash unlikely */
-        snprintf(name, n, "%s.nabla-%ld-%lx", path, (long)getpid(),
-                 (mix + attempt * 0x9e3779b97f4a7c15ul) & 0xffffffffffful);
-        int fd = open(name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY, 0666);
-        if (fd >= 0) {
-            *tmp = name;
-            return fd;
+    *stage = t;
+    fcntl(fileno(t), F_SETFD, FD_CLOEXEC); /* not for gnuplot, nor another thread's child */
+    return fileno(t);
+}
+
+/* Copies the staged plot over path. 0, or an errno. */
+static int publish(FILE *stage, const char *path) {
+    if (fflush(stage) != 0 || lseek(fileno(stage), 0, SEEK_SET) != 0) return errno ? errno : EIO;
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, 0666);
+    if (fd < 0) return errno;
+    char buf[65536];
+    int e = 0;
+    for (;;) {
+        ssize_t r = read(fileno(stage), buf, sizeof buf);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) {
+            e = errno;
+            break;
         }
-        if (errno != EEXIST) break;
+        if (r == 0) break;
+        if ((e = write_all(fd, buf, (size_t)r)) != 0) break;
     }
-    snprintf(why, whylen, "%s", strerror(errno));
-    free(name);
-    return -1;
+    if (close(fd) != 0 && !e) e = errno;
+    return e;
 }
 
 /* 1 when gnuplot's terminal t opens a window, whose helper process may outlive gnuplot holding
@@ -367,10 +393,10 @@ nb_status nb_plot_render(const nb_plot *p0, const nb_plot_data *d, char *msg, si
         free(script);
         return s;
     }
-    char *tmp = NULL;
+    FILE *stage = NULL;
     if (output) {
         char why[128];
-        sink = open_output(output, &tmp, why, sizeof why);
+        sink = open_output(output, &stage, why, sizeof why);
         if (sink < 0) {
             free(script);
             say(msg, msglen, "cannot write '%s': %s", output, why);
@@ -394,17 +420,16 @@ nb_status nb_plot_render(const nb_plot *p0, const nb_plot_data *d, char *msg, si
         say(msg, msglen, "gnuplot wrote nothing for '%s'%s", output, "");
     }
     if (output) {
-        if (close(sink) != 0 && !s) {
-            s = NB_E_IO;
-            say(msg, msglen, "cannot write '%s': %s", output, strerror(errno));
+        int e = 0;
+        if (stage) {
+            if (!s) e = publish(stage, output);
+            fclose(stage); /* the temporary file goes with it */
+        } else if (close(sink) != 0) {
+            e = errno;
         }
-        if (tmp) {
-            if (!s && rename(tmp, output) != 0) {
-                s = NB_E_IO;
-                say(msg, msglen, "cannot write '%s': %s", output, strerror(errno));
-            }
-            if (s) unlink(tmp);
-            free(tmp);
+        if (e && !s) {
+            s = NB_E_IO;
+            say(msg, msglen, "cannot write '%s': %s", output, strerror(e));
         }
     }
     return s;

@@ -115,10 +115,11 @@ nb_status nb_plot_write_script(FILE *f, const nb_plot *p, const nb_plot_data *d)
 /* Runs gnuplot on the script. gnuplot's standard output comes back through a pipe and nabla
  * writes it: to p->output, or to file descriptor 1 for a plot without an output (flush a
  * buffered stdout first); a window terminal (qt, wxt, x11, aqua, windows) keeps the caller's
- * standard output instead. p->output is written to a new file beside it (the same name with
- * ".nabla-..." appended) and renamed over it only when gnuplot succeeded and wrote something, so
- * on failure an existing output is untouched and no file is left; an existing output that is not
- * a regular file (a device, a FIFO) is written directly.
+ * standard output instead. For p->output the plot is staged in an unnamed temporary file
+ * (tmpfile) and copied into p->output only when gnuplot succeeded and wrote something, so on
+ * failure an existing output is untouched; p->output is then opened as usual (through a symbolic
+ * link, keeping its mode and hard links). An existing output that is not a regular file (a
+ * device, a FIFO) is written directly.
  * Returns NB_OK; NB_E_NOTFOUND when gnuplot is not installed; NB_E_IO when the output cannot be
  * written (a missing directory or a read-only file is found before gnuplot starts; a write
  * error, such as a full disk or a closed pipe, while the plot is copied); NB_E_CHILD when gnuplot

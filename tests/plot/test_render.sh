@@ -157,6 +157,30 @@ check "gnuplot writing nothing leaves no file" test "$(ls "$tmp/keep")" = k.png
 check "a successful plot replaces the old output" sh -c "head -c 8 '$tmp/keep/k.png' | od -An -tx1 | tr -d ' \n' | grep -q '^89504e470d0a1a0a$'"
 check "a successful plot leaves no other file" test "$(ls "$tmp/keep")" = k.png
 
+# the output is opened as usual once the plot is complete: through a symbolic link, keeping the
+# file's mode and hard links, with a name near NAME_MAX (a rename over the path broke all four)
+mkdir "$tmp/ln"
+echo old >"$tmp/ln/target.png"
+ln -s target.png "$tmp/ln/link.png"
+"$nabla" plot x -o "$tmp/ln/link.png"
+check "a symbolic link is written through" sh -c "test -L '$tmp/ln/link.png' && head -c 4 '$tmp/ln/target.png' | od -An -c | grep -q 'P   N   G'"
+echo secret >"$tmp/ln/priv.png"
+chmod 600 "$tmp/ln/priv.png"
+ln "$tmp/ln/priv.png" "$tmp/ln/hard.png"
+"$nabla" plot x -o "$tmp/ln/priv.png"
+check "the mode is kept" test "$(stat -c %a "$tmp/ln/priv.png")" = 600
+check "a hard link sees the plot" cmp -s "$tmp/ln/priv.png" "$tmp/ln/hard.png"
+long=$(printf 'a%.0s' $(seq 1 240)).png
+(cd "$tmp/ln" && "$nabla" plot x -o "$long")
+check "a name of 244 bytes" test -s "$tmp/ln/$long"
+
+# gnuplot's reason, not its echo of the command: it prints "gnuplot> set terminal ...", a caret,
+# then "line 0: unknown or ambiguous terminal type"
+env -u DISPLAY -u WAYLAND_DISPLAY "$nabla" plot x --term nosuchterm 2>"$tmp/err"
+rc=$?
+check "an unknown terminal exits 1 ($rc)" test $rc -eq 1
+check "gnuplot's reason is reported" grep -q "gnuplot failed: line 0: unknown or ambiguous terminal" "$tmp/err"
+
 # an unwritable output: refused before gnuplot starts
 mkdir "$tmp/ro"
 chmod 500 "$tmp/ro"
