@@ -338,6 +338,12 @@ int cli_parse_args(cli_args *a, const char *cmd, int argc, char **argv) {
             else if (strcmp(opt, "--wrt") == 0) {
                 if (!is_name(value, strlen(value)))
                     rc = cli_usage_error(cmd, "--wrt '%s': not a variable name", value);
+                else if (strcmp(value, "pi") == 0 || strcmp(value, "e") == 0)
+                    rc = cli_usage_error(cmd, "--wrt %s: '%s' is a constant, not a variable", value,
+                                         value);
+                else if (nb_op_find_lang(value) >= 0)
+                    rc = cli_usage_error(cmd, "--wrt %s: '%s' is a function, not a variable", value,
+                                         value);
                 else
                     a->wrt = value;
             } else { /* -f */

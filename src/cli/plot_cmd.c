@@ -68,7 +68,9 @@ int cli_plot(const cli_args *a, nb_expr *e) {
     }
     int rc = 0;
     nb_status s = nb_expr_bind(e, n, names);
-    if (s) rc = cli_fail(CLI_ERROR, "%s", nb_expr_error(e));
+    if (s)
+        rc = cli_fail(CLI_ERROR, "%s%s", nb_expr_error(e),
+                      s == NB_E_UNBOUND ? " (bind it with --at NAME=VALUE)" : "");
 
     nb_plot p;
     nb_plot_init(&p);
