@@ -356,9 +356,10 @@ int cli_parse_args(cli_args *a, const char *cmd, int argc, char **argv) {
         }
         if (expr_arg || file) {
             if (!options_done && arg[0] == '-' && arg[1] != 0)
-                rc = cli_usage_error(cmd, "unknown option '%s'", arg);
+                rc = cli_usage_error(cmd, "unknown option '%.60s%s'", arg, strlen(arg) > 60 ? "..." : "");
             else
-                rc = cli_usage_error(cmd, "unexpected argument '%s' (EXPR was already given)", arg);
+                rc = cli_usage_error(cmd, "unexpected argument '%.60s%s' (EXPR was already given)", arg,
+                                     strlen(arg) > 60 ? "..." : "");
             break;
         }
         /* the first argument that is neither an option nor an option's value is EXPR, also when
