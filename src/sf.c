@@ -11,6 +11,7 @@
  */
 #define _DEFAULT_SOURCE /* lgamma_r: glibc declares it only under this; plain lgamma races on signgam */
 #include <math.h>
+#include <string.h>
 
 #include <gsl/gsl_sf_psi.h>
 
@@ -88,11 +89,43 @@ static double psi_n_positive(double x, int n) {
     return psi_n_series(x, n);
 }
 
+/* The reflection formula for x < 0 (not an integer), orders 1 .. REFLECT_MAX_N:
+ *     psi^(n)(x) = (-1)^n psi^(n)(1 - x) - pi^(n+1) cot^(n)(pi x),
+ * differentiated n times from psi(1 - x) - psi(x) = pi cot(pi x) (DLMF 5.5.4). The upward shift
+ * psi^(n)(x) = psi^(n)(x + m) - ... adds n! (x + k)^-(n+1) over k, terms of both signs that cancel:
+ * at x = -2.5 those at -0.5 and 0.5 are 3^(n+1) times the result, and psi^(50)(-2.5) came out
+ * 6e40 for -5.4e36. Here the terms that cancel are those of cot, in closed form:
+ * cot^(n)(y) = P_n(cot y) with P_0(c) = c, P_(k+1)(c) = -(1 + c^2) P_k'(c), whose coefficients
+ * all have the sign (-1)^n and only powers of the parity of n + 1 - so P_n(c) is a sum of terms
+ * of one sign, and it is exactly 0 at c = 0 for even n. cot(pi x) is taken from x's distance r to
+ * the nearest integer (exact) as cos(pi r) / sin(pi r), with cos(pi r) = sin(pi (1/2 - |r|)) so
+ * that a half-integer gives exactly 0. Beyond REFLECT_MAX_N the coefficients overflow. */
+enum { REFLECT_MAX_N = 170 };
+static double psi_n_reflect(double x, int n) {
+    double r = x - nearbyint(x); /* exact: |r| <= 1/2 */
+    double ar = fabs(r);
+    double c = sin(M_PI * (0.5 - ar)) / sin(M_PI * ar);
+    if (r < 0) c = -c;
+    double p[REFLECT_MAX_N + 2], q[REFLECT_MAX_N + 2];
+    memset(p, 0, sizeof p);
+    p[1] = 1; /* P_0 = c */
+    for (int k = 0; k < n; k++) {
+        /* q = P_k', degree k; P_(k+1) = -(q + c^2 q), degree k + 2 */
+        for (int j = 0; j <= k; j++) q[j] = (double)(j + 1) * p[j + 1];
+        for (int j = 0; j <= k + 2; j++) p[j] = -((j <= k ? q[j] : 0) + (j >= 2 ? q[j - 2] : 0));
+    }
+    double v = 0;
+    for (int j = n + 1; j >= 0; j--) v = v * c + p[j];
+    double sign_n = (n % 2) ? -1.0 : 1.0; /* (-1)^n */
+    return sign_n * psi_n_positive(1.0 - x, n) - pow(M_PI, (double)n + 1.0) * v;
+}
+
 double nb_sf_psi_n(double x, int n) {
     if (n < 0 || isnan(x) || is_pole(x)) return NAN;
     if (n == 0) return nb_sf_digamma(x);
     if (x > 0) return psi_n_positive(x, n);
-    /* x < 0, not an integer: shift up with psi^(n)(x) = psi^(n)(x+1) - (-1)^n n! x^-(n+1).
+    if (n <= REFLECT_MAX_N) return psi_n_reflect(x, n);
+    /* x < 0, not an integer, n > REFLECT_MAX_N: shift up with psi^(n)(x) = psi^(n)(x+1) - (-1)^n n! x^-(n+1).
      * The shift costs |x| terms, so it is limited to |x| <= 2^16 (NaN beyond, documented in
      * nabla/ops.h). */
     if (x < -65536.0) return NAN;

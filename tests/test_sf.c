@@ -34,7 +34,7 @@ Test(sf, poles_and_bad_arguments) {
     cr_expect(isinf(nb_sf_digamma(INFINITY)));
     cr_expect(isnan(nb_sf_psi_n(1, -1)));
     cr_expect(isnan(nb_sf_psi_n(-2, 1)));
-    cr_expect(isnan(nb_sf_psi_n(-1e5 - 0.5, 2)), "beyond the documented shift range");
+    cr_expect(isnan(nb_sf_psi_n(-1e5 - 0.5, 171)), "beyond the documented shift range");
     cr_expect(isinf(nb_sf_lgamma(0)));
     cr_expect(isinf(nb_sf_lgamma(-4)));
     cr_expect_eq(nb_sf_psi_n(INFINITY, 1), 0.0);
@@ -419,4 +419,34 @@ Test(special, sweep_with_aborting_handler) {
         }
     nb_ctx_free(c);
     cr_expect_gt(points, 30000ul);
+}
+
+/* Negative x by the reflection formula (orders <= 170). The upward shift summed terms of both
+ * signs that cancel: psi^(50)(-2.5) was 6e40 with the wrong sign (found by a review). References:
+ * mpmath 1.3 polygamma at 400 digits, at the double x. */
+Test(polygamma, negative_x_by_reflection) {
+    const struct {
+        int n;
+        double x, want, rel;
+    } cases[] = {
+        {1, -2.5, 9.5392466449891238, 4e-16},
+        {10, -2.5, -4.0266930412329948, 1e-14},
+        {20, -2.5, -9182070.2049456267, 1e-14},
+        {30, -2.5, -3611857616302858.1, 3e-14},
+        {50, -2.5, -5.4400863013256217e+36, 3e-14},
+        {100, -2.5, -1.0450358166692753e+103, 1e-13},
+        {150, -2.5, -4.0051493379183336e+180, 1e-13},
+        {100, -7.25, 5.9987778449433916e+218, 1e-13},
+        {3, -0.3, 766.61989041916858, 1e-15},
+        {2, -1000.7, -68.837544712174143, 1e-14},
+        {5, -1000000.25, 492231.26711055587, 1e-13},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        double got = nb_sf_psi_n(cases[i].x, cases[i].n);
+        cr_expect(close_to(got, cases[i].want, cases[i].rel, 0), "psi^(%d)(%g) = %.17g, want %.17g",
+                  cases[i].n, cases[i].x, got, cases[i].want);
+    }
+    cr_expect(isinf(nb_sf_psi_n(-0.3, 170)), "1.9e396 overflows");
+    cr_expect(close_to(nb_sf_psi_n(-1e5 - 0.5, 2), nb_sf_psi_n(1e5 + 1.5, 2), 1e-15, 0),
+              "psi'' at a half-integer is psi'' at its mirror (cot'' is 0 there)");
 }

@@ -67,8 +67,10 @@ int nb_op_find_lang(const char *name);
  *   nb_sf_lgamma(x)   log|Gamma(x)|, for negative x too; +inf at the poles 0, -1, -2, ...
  *   nb_sf_digamma(x)  psi(x) = d/dx log|Gamma(x)|; NaN at the poles
  *   nb_sf_psi_n(x,n)  the polygamma function psi^(n)(x) for n >= 0 (n = 0 is digamma); also for
- *                     negative non-integer x >= -65536 (n >= 1; NaN below, where the shift to
- *                     positive x would cost too many terms); NaN at the poles and for n < 0.
+ *                     negative non-integer x: by the reflection formula for 1 <= n <= 170 (to
+ *                     about 1e-13 relative: pi^(n+1) and psi^(n)(1 - x) each carry n ulps), by the upward shift for larger n and x >= -65536
+ *                     (NaN below, where the shift would cost too many terms); NaN at the poles
+ *                     and for n < 0.
  *                     Accurate to a few ulps where GSL computes it (1 <= n <= 100,
  *                     1e-6 <= x <= 1e6, |log psi| < 300), to about |log psi| * 1e-16 relative
  *                     elsewhere. */
