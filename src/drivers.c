@@ -37,6 +37,10 @@ nb_status nb__driver_finish(nb_ctx *c, size_t d0) {
 /* 1 when a count of n * k handles or doubles could not be an array (its byte size overflows):
  * such sizes are NB_E_ARG before anything is made or written. */
 static int absurd(size_t n, size_t k) { return k && n > SIZE_MAX / sizeof(nb_var) / k; }
+/* 1 for more inputs or outputs than a level can index (node indices are 32-bit): such a count is
+ * NB_E_ARG with nothing written, before any level is pushed (whose failure would write NaN into
+ * that many elements). */
+static int too_many(size_t k) { return k > (size_t)UINT32_MAX - 1; }
 
 static void nan_doubles(double *p, size_t n) {
     if (p)
@@ -100,6 +104,7 @@ static nb_status begin(nb_ctx *c, nb_kind kind, size_t n, size_t m, nb_level **o
 
 nb_status nb_gradient(nb_ctx *c, nb_fn f, void *env, size_t n, const double *x, double *fx,
                       double *g) {
+    if (too_many(n)) return arg_error(c);
     if (!c || !f || (n && (!x || !g))) return arg_error_d(c, fx, 1, g, n, NULL, 0);
     const size_t d0 = c->depth;
     nb_level *L = NULL;
@@ -121,6 +126,7 @@ nb_status nb_gradient(nb_ctx *c, nb_fn f, void *env, size_t n, const double *x, 
 
 nb_status nb_jvp(nb_ctx *c, nb_fn f, void *env, size_t n, const double *x, const double *v,
                  double *fx, double *dfv) {
+    if (too_many(n)) return arg_error(c);
     if (!c || !f || !dfv || (n && (!x || !v))) return arg_error_d(c, fx, 1, dfv, 1, NULL, 0);
     const size_t d0 = c->depth;
     nb_level *L = NULL;
@@ -147,7 +153,7 @@ static void values(size_t m, const nb_var *ys, double *y) {
 
 nb_status nb_vjp(nb_ctx *c, nb_vfn f, void *env, size_t n, size_t m, const double *x,
                  const double *v, double *y, double *out) {
-    if (absurd(m, 2)) return arg_error(c);
+    if (too_many(n) || too_many(m)) return arg_error(c);
     if (!c || !f || (n && (!x || !out)) || (m && !v)) return arg_error_d(c, y, m, out, n, NULL, 0);
     const size_t d0 = c->depth;
     nb_level *L = NULL;
@@ -173,6 +179,7 @@ nb_status nb_vjp(nb_ctx *c, nb_vfn f, void *env, size_t n, size_t m, const doubl
 
 nb_status nb_jvp_vec(nb_ctx *c, nb_vfn f, void *env, size_t n, size_t m, const double *x,
                      const double *u, double *y, double *out) {
+    if (too_many(n) || too_many(m)) return arg_error(c);
     if (!c || !f || (n && (!x || !u)) || (m && !out)) return arg_error_d(c, y, m, out, m, NULL, 0);
     const size_t d0 = c->depth;
     nb_level *L = NULL;
@@ -195,7 +202,7 @@ nb_status nb_jvp_vec(nb_ctx *c, nb_vfn f, void *env, size_t n, size_t m, const d
 
 nb_status nb_jacobian(nb_ctx *c, nb_vfn f, void *env, size_t n, size_t m, const double *x,
                       nb_jac_mode mode, double *y, double *jac) {
-    if (absurd(m, n)) return arg_error(c);
+    if (too_many(n) || too_many(m) || absurd(m, n)) return arg_error(c);
     if (!c || !f || (n && !x) || (n && m && !jac) || (unsigned)mode > NB_JAC_FORWARD)
         return arg_error_d(c, y, m, jac, m * n, NULL, 0);
     if (mode == NB_JAC_AUTO) mode = m <= n ? NB_JAC_REVERSE : NB_JAC_FORWARD;
@@ -247,6 +254,7 @@ nb_status nb_derivative(nb_ctx *c, nb_fn f, void *env, double x, double *fx, dou
 
 nb_status nb_gradient_var(nb_ctx *c, nb_fn f, void *env, size_t n, const nb_var *x, nb_var *fx,
                           nb_var *g) {
+    if (too_many(n)) return arg_error(c);
     if (!c || !f || (n && (!x || !g))) return arg_error_v(c, fx, 1, g, n);
     const size_t d0 = c->depth;
     nb_level *L = NULL;
@@ -272,6 +280,7 @@ nb_status nb_gradient_var(nb_ctx *c, nb_fn f, void *env, size_t n, const nb_var 
 
 nb_status nb_jvp_var(nb_ctx *c, nb_fn f, void *env, size_t n, const nb_var *x, const nb_var *v,
                      nb_var *fx, nb_var *dfv) {
+    if (too_many(n)) return arg_error(c);
     if (!c || !f || !dfv || (n && (!x || !v))) return arg_error_v(c, fx, 1, dfv, 1);
     const size_t d0 = c->depth;
     nb_level *L = NULL;
@@ -301,7 +310,7 @@ nb_status nb_derivative_var(nb_ctx *c, nb_fn f, void *env, nb_var x, nb_var *fx,
 
 nb_status nb_vjp_var(nb_ctx *c, nb_vfn f, void *env, size_t n, size_t m, const nb_var *x,
                      const nb_var *v, nb_var *y, nb_var *out) {
-    if (absurd(m, 2)) return arg_error(c);
+    if (too_many(n) || too_many(m)) return arg_error(c);
     if (!c || !f || (n && (!x || !out)) || (m && !v)) return arg_error_v(c, y, m, out, n);
     const size_t d0 = c->depth;
     nb_level *L = NULL;
@@ -332,6 +341,7 @@ nb_status nb_vjp_var(nb_ctx *c, nb_vfn f, void *env, size_t n, size_t m, const n
 
 nb_status nb_hvp(nb_ctx *c, nb_fn f, void *env, size_t n, const double *x, const double *v,
                  double *fx, double *g, double *hv) {
+    if (too_many(n)) return arg_error(c);
     if (!c || !f || (n && (!x || !v || !hv))) return arg_error_d(c, fx, 1, g, n, hv, n);
     const size_t d0 = c->depth;
     nb_level *L = NULL;
@@ -355,7 +365,7 @@ nb_status nb_hvp(nb_ctx *c, nb_fn f, void *env, size_t n, const double *x, const
 
 nb_status nb_hessian(nb_ctx *c, nb_fn f, void *env, size_t n, const double *x, double *fx,
                      double *g, double *H) {
-    if (absurd(n, n) || absurd(n, 2)) return arg_error(c);
+    if (too_many(n) || absurd(n, n)) return arg_error(c);
     if (!c || !f || (n && (!x || !H))) return arg_error_d(c, fx, 1, g, n, H, n * n);
     if (n == 0) return nb_gradient(c, f, env, 0, x, fx, g);
     const size_t d0 = c->depth;

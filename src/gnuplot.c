@@ -344,6 +344,17 @@ static int publish(FILE *stage, const char *path) {
     return e;
 }
 
+/* 1 when gnuplot's terminal t writes a complete plot to a pipe: the formats nabla chooses itself
+ * and the common image and text terminals. Others (epslatex, cairolatex, emf, postscript, ...)
+ * are given their output file by name. */
+static int stream_term(const char *t) {
+    static const char *const ok[] = {"pngcairo", "pdfcairo", "svg",  "png",   "jpeg",
+                                     "gif",      "webp",     "dumb", "sixelgd", "canvas"};
+    for (size_t i = 0; i < sizeof ok / sizeof *ok; i++)
+        if (strcmp(t, ok[i]) == 0) return 1;
+    return 0;
+}
+
 /* 1 when gnuplot's terminal t opens a window, whose helper process may outlive gnuplot holding
  * its standard output. */
 static int window_term(const char *t) {
@@ -377,11 +388,14 @@ nb_status nb_plot_render(const nb_plot *p0, const nb_plot_data *d, char *msg, si
     }
     /* gnuplot writes to its standard output, which nabla copies to the file or to ours: gnuplot
      * exits 0 after a failed write of its own, so only nabla can see a full disk or a closed
-     * pipe. The script names the terminal the output's extension chose, and no output file. */
+     * pipe. The script names the terminal the output's extension chose, and no output file.
+     * Terminals that need a named, seekable file (epslatex and cairolatex write a second file
+     * named after it, emf seeks back to fill its header) are given the file itself, as before. */
     int dumb;
     p.term = nb__plot_terminal(&p, &dumb);
-    p.output = NULL;
-    int sink = window_term(p.term) ? OUT_INHERIT : STDOUT_FILENO;
+    const int direct = output && !stream_term(p.term);
+    if (!direct) p.output = NULL;
+    int sink = window_term(p.term) || direct ? OUT_INHERIT : STDOUT_FILENO;
 
     char *script = NULL;
     size_t len = 0;
@@ -394,7 +408,7 @@ nb_status nb_plot_render(const nb_plot *p0, const nb_plot_data *d, char *msg, si
         return s;
     }
     FILE *stage = NULL;
-    if (output) {
+    if (output && !direct) {
         char why[128];
         sink = open_output(output, &stage, why, sizeof why);
         if (sink < 0) {
@@ -415,11 +429,11 @@ nb_status nb_plot_render(const nb_plot *p0, const nb_plot_data *d, char *msg, si
             say(msg, msglen, "cannot write the plot to standard output: %s%s",
                 strerror(info.out_errno), "");
     }
-    if (!s && output && info.out_bytes == 0) {
+    if (!s && output && !direct && info.out_bytes == 0) {
         s = NB_E_CHILD;
         say(msg, msglen, "gnuplot wrote nothing for '%s'%s", output, "");
     }
-    if (output) {
+    if (output && !direct) {
         int e = 0;
         if (stage) {
             if (!s) e = publish(stage, output);

@@ -512,7 +512,7 @@ static int log_block(FILE *f, const char *name, const double *x, const double *v
     fprintf(f, "$%s << EOD\n", name);
     int open = 0, any = 0;
     for (size_t i = 0; i < n; i++) {
-        if (isfinite(v[i]) && v[i] > 0) {
+        if (drawable(v[i]) && v[i] > 0) {
             fprintf(f, "%.17g %.17g\n", x[i], v[i]);
             open = any = 1;
             if (v[i] < *lo) *lo = v[i];
@@ -534,7 +534,7 @@ static void write_overlay(FILE *f, const nb_plot_data *d, double lo, double hi, 
     fputs("$fd << EOD\n", f);
     int open = 0;
     for (size_t i = 0; i < d->n; i++) {
-        if (isfinite(d->fd[i])) {
+        if (drawable(d->fd[i])) {
             fprintf(f, "%.17g %.17g\n", d->x[i], d->fd[i]);
             open = 1;
         }
@@ -550,13 +550,23 @@ static void write_overlay(FILE *f, const nb_plot_data *d, double lo, double hi, 
     if (!y2[0] && !y2[1]) return; /* nothing to draw on the log axis: no y2 at all */
     /* a decade of room on each side, and at least three decades in all */
     a /= 10;
-    b *= 10;
-    if (b < 1000 * a) b = 1000 * a;
+    b = clamp_finite(b * 10);
+    if (b < 1000 * a) b = clamp_finite(1000 * a);
+    if (b < 1000 * a) a = b / 1000; /* at gnuplot's limit: three decades below it */
     fputs("set logscale y2\n", f);
     fprintf(f, "set y2range [%.17g:%.17g]\n", a, b);
     fputs("set y2tics\nset ytics nomirror\nset format y2 \"%.0e\"\n", f);
     /* in text the label would be drawn over the plot; the key names the curves */
     if (!dumb) fputs("set y2label \"|f' - fd|, GSL error\" noenhanced\n", f);
+}
+
+nb_status nb_plot_validate(const nb_plot *p, const nb_plot_data *d, char *msg, size_t msglen) {
+    if (msg && msglen) msg[0] = 0;
+    if (!p || !d) {
+        if (msg && msglen) snprintf(msg, msglen, "no plot or no table");
+        return NB_E_ARG;
+    }
+    return nb__plot_check(p, d, msg, msglen);
 }
 
 nb_status nb_plot_write_script(FILE *f, const nb_plot *p, const nb_plot_data *d) {

@@ -186,6 +186,11 @@ Test(jacobian, empty_and_bad_arguments) {
     nb_ctx_free(c);
 }
 
+static nb_var f_scalar_sum(nb_ctx *c, const nb_var *x, void *env) {
+    (void)env;
+    return nb_add(c, x[0], x[1]);
+}
+
 /* Sizes whose arrays could not exist are NB_E_ARG with nothing written: 2 m wrapped to a small
  * number once made a vjp write m seeds into a 256-handle scratch (found by a review). */
 Test(drivers, absurd_sizes_and_nan_outputs_on_bad_arguments) {
@@ -202,6 +207,19 @@ Test(drivers, absurd_sizes_and_nan_outputs_on_bad_arguments) {
     cr_expect_eq(nb_jacobian(c, f34, NULL, (size_t)1 << 40, (size_t)1 << 40, x, NB_JAC_AUTO, y, out),
                  NB_E_ARG);
     cr_expect_eq(out[0], 42.0);
+    nb_ctx_clear_error(c);
+    /* more inputs or outputs than a level can index: before, pushing the level failed and the
+     * failure path wrote NaN into that many elements (found by a review) */
+    const size_t many = SIZE_MAX / 8;
+    double g4[4] = {7, 7, 7, 7}, fx4 = 7;
+    cr_expect_eq(nb_gradient(c, f_scalar_sum, NULL, many, v, &fx4, g4), NB_E_ARG);
+    cr_expect_eq(nb_hvp(c, f_scalar_sum, NULL, many, v, v, &fx4, g4, g4), NB_E_ARG);
+    cr_expect_eq(nb_jvp_vec(c, f34, NULL, 1, many, x, x, g4, g4), NB_E_ARG);
+    cr_expect_eq(nb_vjp(c, f34, NULL, many, 1, v, v, g4, g4), NB_E_ARG);
+    cr_expect_eq(nb_jacobian(c, f34, NULL, 0, many, x, NB_JAC_AUTO, g4, g4), NB_E_ARG);
+    nb_var h4[4];
+    cr_expect_eq(nb_gradient_var(c, f_scalar_sum, NULL, many, hv, h4, h4), NB_E_ARG);
+    cr_expect(g4[0] == 7 && g4[3] == 7 && fx4 == 7, "nothing written");
     nb_ctx_clear_error(c);
     cr_expect_eq(nb_vjp(c, NULL, NULL, 1, 2, x, v, y, out), NB_E_ARG);
     cr_expect(isnan(out[0]) && isnan(y[0]) && isnan(y[1]), "NaN outputs for a NULL f");

@@ -14,9 +14,10 @@
  *     level popped that f did not push, is NB_E_LEVEL; the driver then pops back to the depth it
  *     was called at and never below it (a level f popped cannot be restored);
  *   - on any error writes NaN (NaN constants for handles) into every output it was given
- *     (invalid arguments included), and leaves the error recorded in the context; sizes whose
- *     arrays could not exist (a count of doubles or handles, such as m * n for a Jacobian or
- *     2 m for a vjp's scratch, beyond SIZE_MAX bytes) are NB_E_ARG with nothing written;
+ *     (invalid arguments included), and leaves the error recorded in the context; a count of
+ *     inputs or outputs (n, m) beyond 2^32 - 2, which no level can index (node indices are
+ *     32-bit), or whose products (m * n for a Jacobian, n * n for a Hessian) overflow, is
+ *     NB_E_ARG with nothing written;
  *   - reads its inputs (x, v, u, seeds) before writing any output, so outputs may be the same
  *     arrays as inputs (y = x in a Jacobian, y = v in a vjp, g = x in a Hessian). Outputs must
  *     not overlap each other.

@@ -112,6 +112,11 @@ nb_status nb_plot_write_data(FILE *f, const nb_plot_data *d, const char *xname);
  * a command), or an output whose extension names no format when p->term is NULL. */
 nb_status nb_plot_write_script(FILE *f, const nb_plot *p, const nb_plot_data *d);
 
+/* Whether nb_plot_write_script and nb_plot_render accept p and d: NB_OK, or NB_E_ARG (NULL p or
+ * d, or any reason listed for nb_plot_write_script) with a one-line reason in msg when msg is not
+ * NULL. */
+nb_status nb_plot_validate(const nb_plot *p, const nb_plot_data *d, char *msg, size_t msglen);
+
 /* Runs gnuplot on the script. gnuplot's standard output comes back through a pipe and nabla
  * writes it: to p->output, or to file descriptor 1 for a plot without an output (flush a
  * buffered stdout first); a window terminal (qt, wxt, x11, aqua, windows) keeps the caller's
@@ -119,7 +124,11 @@ nb_status nb_plot_write_script(FILE *f, const nb_plot *p, const nb_plot_data *d)
  * (tmpfile) and copied into p->output only when gnuplot succeeded and wrote something, so on
  * failure an existing output is untouched; p->output is then opened as usual (through a symbolic
  * link, keeping its mode and hard links). An existing output that is not a regular file (a
- * device, a FIFO) is written directly.
+ * device, a FIFO) is written directly. All this holds for the terminals that write a complete
+ * plot to a pipe (pngcairo, pdfcairo, svg, png, jpeg, gif, webp, dumb, sixelgd, canvas); any
+ * other (epslatex and cairolatex, which write a second file named after the output; emf, which
+ * seeks back to fill its header; postscript ...) is given p->output by name and writes it itself,
+ * so for those a write error gnuplot makes goes unseen (gnuplot exits 0 after it).
  * Returns NB_OK; NB_E_NOTFOUND when gnuplot is not installed; NB_E_IO when the output cannot be
  * written (a missing directory or a read-only file is found before gnuplot starts; a write
  * error, such as a full disk or a closed pipe, while the plot is copied); NB_E_CHILD when gnuplot

@@ -118,11 +118,11 @@ int cli_plot(const cli_args *a, nb_expr *e) {
     if (!rc && a->data) {
         if (nb_plot_write_data(stdout, &d, var)) rc = cli_fail(CLI_ERROR, "cannot write the table");
     } else if (!rc && a->script) {
-        s = nb_plot_write_script(stdout, &p, &d);
-        if (s == NB_E_ARG)
-            rc = cli_usage_error(a->cmd, "cannot tell the format of '%s' from its name: use .png, "
-                                         ".svg or .pdf, or --term", a->output);
-        else if (s)
+        char msg[512];
+        s = nb_plot_validate(&p, &d, msg, sizeof msg);
+        if (s)
+            rc = cli_usage_error(a->cmd, "%s", msg);
+        else if (nb_plot_write_script(stdout, &p, &d))
             rc = cli_fail(CLI_ERROR, "cannot write the script");
     } else if (!rc) {
         char msg[512];

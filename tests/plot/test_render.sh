@@ -174,6 +174,14 @@ long=$(printf 'a%.0s' $(seq 1 240)).png
 (cd "$tmp/ln" && "$nabla" plot x -o "$long")
 check "a name of 244 bytes" test -s "$tmp/ln/$long"
 
+# terminals that need their file by name: epslatex writes out.tex and out.eps, emf seeks back to
+# fill its header (a pipe left the header's sizes at 0)
+(cd "$tmp" && "$nabla" plot 'sin(x)' --term epslatex -o out.tex)
+check "epslatex exits 0" test $? -eq 0
+check "epslatex writes .tex and .eps" sh -c "test -s '$tmp/out.tex' && test -s '$tmp/out.eps'"
+"$nabla" plot 'sin(x)' --term emf -o "$tmp/x.emf"
+check "emf's header has its size" test "$(od -An -tu4 -j48 -N4 "$tmp/x.emf" | tr -d ' ')" -gt 0
+
 # gnuplot's reason, not its echo of the command: it prints "gnuplot> set terminal ...", a caret,
 # then "line 0: unknown or ambiguous terminal type"
 env -u DISPLAY -u WAYLAND_DISPLAY "$nabla" plot x --term nosuchterm 2>"$tmp/err"
