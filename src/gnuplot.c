@@ -305,33 +305,42 @@ static const char *window_terminal(void) {
  * so a failed plot leaves path as it was; path itself is then opened as any program would (through
  * a symbolic link, keeping its mode and its hard links). Returns a descriptor, or -1 with the
  * reason in why. */
-static int open_output(const char *path, FILE **stage, char *why, size_t whylen) {
-    *stage = NULL;
+static int open_output(const char *path, int *stage, char *why, size_t whylen) {
+    *stage = 0;
     struct stat st;
     if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
         int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
         if (fd < 0) snprintf(why, whylen, "%s", strerror(errno));
         return fd;
     }
-    FILE *t = tmpfile();
-    if (!t) {
-        snprintf(why, whylen, "no temporary file: %s", strerror(errno));
+    /* in TMPDIR (else /tmp), close-on-exec from the start (no child of another thread inherits
+     * it), and unlinked at once: it goes when it is closed */
+    const char *dir = getenv("TMPDIR");
+    if (!dir || !*dir) dir = "/tmp";
+    char name[4096];
+    if (snprintf(name, sizeof name, "%s/nabla-plot-XXXXXX", dir) >= (int)sizeof name) {
+        snprintf(why, whylen, "no temporary file: TMPDIR is too long");
         return -1;
     }
-    *stage = t;
-    fcntl(fileno(t), F_SETFD, FD_CLOEXEC); /* not for gnuplot, nor another thread's child */
-    return fileno(t);
+    int fd = mkostemp(name, O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(why, whylen, "no temporary file in %s: %s", dir, strerror(errno));
+        return -1;
+    }
+    unlink(name);
+    *stage = 1;
+    return fd;
 }
 
 /* Copies the staged plot over path. 0, or an errno. */
-static int publish(FILE *stage, const char *path) {
-    if (fflush(stage) != 0 || lseek(fileno(stage), 0, SEEK_SET) != 0) return errno ? errno : EIO;
+static int publish(int stage, const char *path) {
+    if (lseek(stage, 0, SEEK_SET) != 0) return errno ? errno : EIO;
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, 0666);
     if (fd < 0) return errno;
     char buf[65536];
     int e = 0;
     for (;;) {
-        ssize_t r = read(fileno(stage), buf, sizeof buf);
+        ssize_t r = read(stage, buf, sizeof buf);
         if (r < 0 && errno == EINTR) continue;
         if (r < 0) {
             e = errno;
@@ -407,7 +416,7 @@ nb_status nb_plot_render(const nb_plot *p0, const nb_plot_data *d, char *msg, si
         free(script);
         return s;
     }
-    FILE *stage = NULL;
+    int stage = 0;
     if (output && !direct) {
         char why[128];
         sink = open_output(output, &stage, why, sizeof why);
@@ -423,7 +432,10 @@ nb_status nb_plot_render(const nb_plot *p0, const nb_plot_data *d, char *msg, si
     free(script);
     if (!s && info.out_errno) {
         s = NB_E_IO;
-        if (output)
+        if (output && stage)
+            say(msg, msglen, "cannot stage the plot in a temporary file (TMPDIR): %s%s",
+                strerror(info.out_errno), "");
+        else if (output)
             say(msg, msglen, "cannot write '%s': %s", output, strerror(info.out_errno));
         else
             say(msg, msglen, "cannot write the plot to standard output: %s%s",
@@ -436,8 +448,8 @@ nb_status nb_plot_render(const nb_plot *p0, const nb_plot_data *d, char *msg, si
     if (output && !direct) {
         int e = 0;
         if (stage) {
-            if (!s) e = publish(stage, output);
-            fclose(stage); /* the temporary file goes with it */
+            if (!s) e = publish(sink, output);
+            close(sink); /* the temporary file goes with it */
         } else if (close(sink) != 0) {
             e = errno;
         }

@@ -120,8 +120,8 @@ nb_status nb_plot_validate(const nb_plot *p, const nb_plot_data *d, char *msg, s
 /* Runs gnuplot on the script. gnuplot's standard output comes back through a pipe and nabla
  * writes it: to p->output, or to file descriptor 1 for a plot without an output (flush a
  * buffered stdout first); a window terminal (qt, wxt, x11, aqua, windows) keeps the caller's
- * standard output instead. For p->output the plot is staged in an unnamed temporary file
- * (tmpfile) and copied into p->output only when gnuplot succeeded and wrote something, so on
+ * standard output instead. For p->output the plot is staged in an unlinked temporary file
+ * (in TMPDIR, else /tmp) and copied into p->output only when gnuplot succeeded and wrote something, so on
  * failure an existing output is untouched; p->output is then opened as usual (through a symbolic
  * link, keeping its mode and hard links). An existing output that is not a regular file (a
  * device, a FIFO) is written directly. All this holds for the terminals that write a complete

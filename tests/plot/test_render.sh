@@ -182,6 +182,16 @@ check "epslatex writes .tex and .eps" sh -c "test -s '$tmp/out.tex' && test -s '
 "$nabla" plot 'sin(x)' --term emf -o "$tmp/x.emf"
 check "emf's header has its size" test "$(od -An -tu4 -j48 -N4 "$tmp/x.emf" | tr -d ' ')" -gt 0
 
+# the staging file: in TMPDIR, unlinked at once (nothing left behind), and a TMPDIR that is not
+# there is an error that names it
+mkdir "$tmp/stage"
+TMPDIR="$tmp/stage" "$nabla" plot x -o "$tmp/staged.png"
+check "staged plot exits 0" test $? -eq 0
+check "nothing left in TMPDIR" test -z "$(ls -A "$tmp/stage")"
+TMPDIR="$tmp/no/such" "$nabla" plot x -o "$tmp/staged2.png" 2>"$tmp/err"
+check "a missing TMPDIR exits 1" test $? -eq 1
+check "a missing TMPDIR is named" grep -q "no temporary file in $tmp/no/such" "$tmp/err"
+
 # gnuplot's reason, not its echo of the command: it prints "gnuplot> set terminal ...", a caret,
 # then "line 0: unknown or ambiguous terminal type"
 env -u DISPLAY -u WAYLAND_DISPLAY "$nabla" plot x --term nosuchterm 2>"$tmp/err"
