@@ -143,10 +143,8 @@ static void jet_exp(nb_ctx *c, nb_level *L, nb_var u, nb_var *w, int T, int shif
     const nb_var e0 = shift && T >= 1 ? nb_exp(c, J(L, u, 0)) : w[0];
     for (int k = 1; k <= T; k++) {
         nb_var s = nb_const(0);
-        for (int j = 1; j <= k; j++) {
-            nb_var e = k - j == 0 ? e0 : w[k - j];
-            s = cadd(c, s, cscale(c, (double)j, cmul(c, J(L, u, j), e)));
-        }
+        for (int j = 1; j < k; j++) s = cadd(c, s, cscale(c, (double)j, cmul(c, J(L, u, j), w[k - j])));
+        s = cadd(c, s, cscale(c, (double)k, cmul(c, J(L, u, k), e0))); /* j = k: e_0 */
         w[k] = cdivk(c, s, k);
     }
 }
