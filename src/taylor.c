@@ -15,8 +15,9 @@
  * Where a recurrence divides by the zeroth coefficient (log, sqrt, div at 0) an exactly zero
  * numerator gives 0 (the strong-zero policy of first order, carried to every order) and anything
  * else +-inf or NaN as IEEE division gives: sqrt at 0 has w_1 = +inf, sqrt(t^2) has w_1 = 0 and
- * w_2 = +inf, as nested forward levels give. Integer powers are products of series (exact at 0:
- * x^3 gives 0, 0, 0, 6, 0, ...). A non-integer power of a zero base goes through pow's rule. */
+ * w_2 = +inf, as nested forward levels give. Non-negative integer powers are products of series
+ * (exact at 0: x^3 gives 0, 0, 0, 6, 0, ...), negative ones the power recurrence. A non-integer
+ * power of a zero base goes through pow's rule. */
 #include <float.h>
 #include <math.h>
 #include <stdint.h>
@@ -232,7 +233,9 @@ static void jet_pow_const(nb_ctx *c, nb_level *L, nb_var u, nb_var r, nb_var *w,
             nb_var coef = nb_sub(c, cscale(c, (double)j, r), nb_const((double)(k - j)));
             s = cadd(c, s, cmul(c, coef, cmul(c, uj, w[k - j])));
         }
-        w[k] = cdiv(c, s, cscale(c, (double)k, u0));
+        /* k u0 as a product, not cscale: cscale's structural zero would turn -0 into +0 and
+         * the sign of an infinite coefficient with it (x^-3 at -0) */
+        w[k] = cdiv(c, s, k == 1 ? u0 : nb_mul(c, nb_const((double)k), u0));
     }
 }
 
@@ -315,15 +318,22 @@ static void fallback(nb_ctx *c, nb_level *L, nb_op op, nb_var u, nb_var v, int n
 
 /* u^n for an integer n by binary powering of series (exact at u_0 = 0); w[0] already set. */
 static nb_status jet_powi(nb_ctx *c, nb_level *L, nb_var u, int n, size_t wi, int T) {
+    if (n < 0) {
+        /* the power recurrence u w' = n u' w (jet_pow_const), not 1 / u^|n|: inverting a series
+         * whose zeroth coefficient is 0 or whose first overflows gave a slope of 0 or inf where
+         * the true one is -inf or finite (x^-2 at 0, (1e300 x)^-5 at 1e-298) */
+        jet_pow_const(c, L, u, nb_const((double)n), W(L, wi), T);
+        return NB_OK;
+    }
     size_t K1 = kp1(L);
-    nb_status s = nb__scratch_reserve(c, L, 4 * K1);
+    nb_status s = nb__scratch_reserve(c, L, 3 * K1);
     if (s) return s;
-    nb_var *base = L->scratch, *acc = base + K1, *tmp = acc + K1, *inv = tmp + K1;
+    nb_var *base = L->scratch, *acc = base + K1, *tmp = acc + K1;
     for (int k = 0; k <= T; k++) {
         base[k] = J(L, u, k);
         acc[k] = nb_const(k == 0 ? 1.0 : 0.0);
     }
-    unsigned m = n < 0 ? (unsigned)(-(long)n) : (unsigned)n;
+    unsigned m = (unsigned)n;
     while (m) {
         if (m & 1u) {
             cauchy(c, acc, base, tmp, T);
@@ -336,18 +346,7 @@ static nb_status jet_powi(nb_ctx *c, nb_level *L, nb_var u, int n, size_t wi, in
         }
     }
     nb_var *w = W(L, wi);
-    if (n >= 0) {
-        for (int k = 1; k <= T; k++) w[k] = acc[k];
-        return NB_OK;
-    }
-    /* 1 / acc by the division recurrence, w_0 = u_0^n exactly */
-    inv[0] = w[0];
-    for (int k = 1; k <= T; k++) {
-        nb_var s2 = nb_const(0);
-        for (int j = 0; j < k; j++) s2 = cadd(c, s2, cmul(c, inv[j], acc[k - j]));
-        inv[k] = cdiv(c, nb_neg(c, s2), acc[0]);
-    }
-    for (int k = 1; k <= T; k++) w[k] = inv[k];
+    for (int k = 1; k <= T; k++) w[k] = acc[k];
     return NB_OK;
 }
 
@@ -433,9 +432,15 @@ nb_var nb__taylor_op(nb_ctx *c, nb_level *L, nb_op op, nb_var x, nb_var y, int n
     W(L, wi)[0] = w0;
     nb_status s = NB_OK;
     if (isnan(w0.v) && !isnan(u0.v) && !isnan(v0.v)) {
-        /* a domain error (log(-1), sqrt(-1)): NaN at every order, as the rules say at first
-         * order, whatever a recurrence would make of it */
-        for (int k = 1; k <= T; k++) W(L, wi)[k] = nb_const((double)NAN);
+        /* a domain error (log(-1), sqrt(-1)): NaN at every order from the first at which an
+         * operand moves, as the rules say at first order, whatever a recurrence would make of
+         * it; below that order 0, since an operand that does not move contributes exactly
+         * nothing (the strong zero: sqrt(-1) + y along y has slope 1, as in the other modes) */
+        int moved = 0;
+        for (int k = 1; k <= T; k++) {
+            moved = moved || !nb__szero(J(L, x, k)) || !nb__szero(J(L, y, k));
+            W(L, wi)[k] = nb_const(moved ? (double)NAN : 0.0);
+        }
         return finish(L, wi);
     }
     switch (op) {
@@ -551,7 +556,11 @@ nb_var nb__taylor_reduce(nb_ctx *c, nb_level *L, nb_op op, size_t n, const nb_va
                 nb_var s = nb_const(0);
                 for (size_t i = 0; i < n; i++) {
                     if (x[i].tag != L->tag) continue;
-                    for (int j = 0; j <= k; j++)
+                    /* the terms j = 0 and j = k are the same product: taken twice as
+                     * (x_{i,0} / r_0) x_{i,k}, since |x_{i,0}| <= r_0, where x_{i,k} / r_0 would
+                     * overflow for a subnormal r_0 (norm at 1e-310 had an infinite slope) */
+                    s = cadd(c, s, cscale(c, 2.0, cmul(c, cdiv(c, J(L, x[i], 0), w0), J(L, x[i], k))));
+                    for (int j = 1; j < k; j++)
                         s = cadd(c, s, cmul(c, cdiv(c, J(L, x[i], j), w0), J(L, x[i], k - j)));
                 }
                 for (int j = 1; j < k; j++)

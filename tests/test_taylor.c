@@ -703,3 +703,46 @@ Test(composite, pow_through_its_rule_is_polynomial) {
     }
     nb_ctx_free(c);
 }
+
+/* Found by random differential testing: Taylor's first derivative disagreed with forward and
+ * reverse mode (which agree). Negative integer powers inverted u^|n| (slope 0 at x = 0 for
+ * x^-2, -inf where it is -5e288 for (1e300 x)^-5); a NaN value made every order NaN even along a
+ * direction that does not move its operand; norm's slope was inf at a subnormal point. */
+F1(powi_m2, nb_powi(c, x, -2))
+F1(powi_m3, nb_powi(c, x, -3))
+F1(powi_m1100, nb_powi(c, x, -1100))
+F1(powi_scaled, nb_powi(c, nb_mul(c, nb_const(1e300), x), -5))
+F1(norm1, nb_norm(c, 1, &x))
+static nb_var sqrt_plus_y(nb_ctx *c, const nb_var *x, void *env) {
+    (void)env;
+    return nb_add(c, nb_sqrt(c, x[0]), x[1]);
+}
+
+Test(composite, first_derivative_agrees_with_forward_at_the_edges) {
+    nb_ctx *c = new_ctx();
+    struct {
+        nb_fn f;
+        double x;
+    } cases[] = {{powi_m2, 0},        {powi_m3, 0},  {powi_m3, -0.0}, {powi_m1100, 0.5},
+                 {powi_scaled, 1e-298}, {norm1, 1e-310}, {norm1, 3e-309}, {powi_m2, 1e-170}};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        double d[3], fx, df;
+        cr_assert_eq(nb_derivatives(c, cases[i].f, NULL, cases[i].x, 2, d), NB_OK);
+        cr_assert_eq(nb_derivative(c, cases[i].f, NULL, cases[i].x, &fx, &df), NB_OK);
+        cr_expect(d[1] == df || close_to(d[1], df, 1e-15, 0), "case %zu: taylor %.17g, forward %.17g",
+                  i, d[1], df);
+        cr_expect(!isnan(d[1]));
+    }
+    /* sqrt(-1) + y along y: the NaN of sqrt does not move */
+    double x[2] = {-1, 2}, v[2] = {0, 1}, d[4];
+    cr_assert_eq(nb_taylor_derivatives(c, sqrt_plus_y, NULL, 2, x, v, 3, d), NB_OK);
+    cr_expect(isnan(d[0]));
+    cr_expect_eq(d[1], 1.0);
+    cr_expect_eq(d[2], 0.0);
+    cr_expect_eq(d[3], 0.0);
+    /* and along x it does: NaN from the first order */
+    v[0] = 1;
+    cr_assert_eq(nb_taylor_derivatives(c, sqrt_plus_y, NULL, 2, x, v, 3, d), NB_OK);
+    cr_expect(isnan(d[1]) && isnan(d[3]));
+    nb_ctx_free(c);
+}
