@@ -20,6 +20,23 @@ static nb_array no_array(void) {
     return a;
 }
 
+/* Enters an array in L's table (room made) and describes it in *out. */
+static nb_status add_array(nb_level *L, const double *x, double *dx, const double *t, size_t n,
+                           nb_array *out, nb_ctx *c) {
+    nb__arr *e = &L->arr[L->narr];
+    e->x = x;
+    e->dx = dx;
+    e->t = t;
+    e->n = n;
+    out->x = x;
+    out->dx = dx;
+    out->t = t;
+    out->n = n;
+    out->id = (uint32_t)L->narr++;
+    out->tag = L->tag;
+    return c->err;
+}
+
 nb_status nb_rev_array(nb_ctx *c, size_t n, const double *x, double *dx, nb_array *out) {
     if (!c) return NB_E_ARG;
     if (!out) return nb__fail(c, NB_E_ARG);
@@ -36,23 +53,30 @@ nb_status nb_rev_array(nb_ctx *c, size_t n, const double *x, double *dx, nb_arra
     nb_status s = nb__arrays_grow(c, L, 1, 0, 0);
     if (s) return nb__fail(c, s);
     if (n) memset(dx, 0, n * sizeof *dx);
-    L->arr[L->narr].x = x;
-    L->arr[L->narr].dx = dx;
-    L->arr[L->narr].n = n;
-    out->x = x;
-    out->dx = dx;
-    out->n = n;
-    out->id = (uint32_t)L->narr++;
-    out->tag = L->tag;
-    return c->err;
+    return add_array(L, x, dx, NULL, n, out, c);
 }
 
-/* The level of a (reverse level 1, live), or NULL after recording why not. */
+nb_status nb_fwd_array(nb_ctx *c, size_t n, const double *x, const double *t, nb_array *out) {
+    if (!c) return NB_E_ARG;
+    if (!out) return nb__fail(c, NB_E_ARG);
+    *out = no_array();
+    if (n && (!x || !t)) return nb__fail(c, NB_E_ARG);
+    if (n > SIZE_MAX / sizeof *x) return nb__fail(c, NB_E_ARG);
+    nb_level *L = &c->lv[1];
+    if (c->depth != 1 || L->kind != NB_FORWARD || L->mode != NB_MODE_PLAIN)
+        return nb__fail(c, NB_E_LEVEL);
+    nb_status s = nb__arrays_grow(c, L, 1, 0, 0);
+    if (s) return nb__fail(c, s);
+    return add_array(L, x, NULL, t, n, out, c);
+}
+
+/* The level of a (reverse or forward level 1, live), or NULL after recording why not. */
 static nb_level *owner(nb_ctx *c, nb_array a) {
     nb_level *L = &c->lv[1];
     if (a.tag != 0 && c->depth >= 1 && a.tag == L->tag) {
-        if (L->kind == NB_REVERSE && L->mode == NB_MODE_PLAIN && a.id < L->narr &&
-            L->arr[a.id].x == a.x && L->arr[a.id].dx == a.dx && L->arr[a.id].n == a.n)
+        if ((L->kind == NB_REVERSE || L->kind == NB_FORWARD) && L->mode == NB_MODE_PLAIN &&
+            a.id < L->narr && L->arr[a.id].x == a.x && L->arr[a.id].dx == a.dx &&
+            L->arr[a.id].t == a.t && L->arr[a.id].n == a.n)
             return L;
         nb__fail(c, NB_E_ARG); /* fields changed by the caller */
         return NULL;
@@ -66,8 +90,15 @@ static nb_level *owner(nb_ctx *c, nb_array a) {
     return NULL;
 }
 
-/* A node for a reduction over arrays a and b (b unused by one-array reductions) with value r. */
+static double tangent_of(nb_op op, const nb__arr *A, const nb__arr *B, double R);
+
+/* A node for a reduction over arrays a and b (b unused by one-array reductions) with value r: on
+ * a forward level a node with its tangent, on a reverse level a tape node. */
 static nb_var record(nb_ctx *c, nb_level *L, nb_op op, nb_array a, nb_array b, double r) {
+    if (L->kind == NB_FORWARD) {
+        L->ops++;
+        return nb__level1_var(c, r, tangent_of(op, &L->arr[a.id], &L->arr[b.id], r));
+    }
     nb_status s = nb__arrays_grow(c, L, 0, 1, 0);
     if (!s) s = nb__level_grow(c, L, 1, 0);
     if (s) return nb__fail_var(c, s);
@@ -112,6 +143,14 @@ nb_var nb_array_at(nb_ctx *c, nb_array a, size_t i) {
     nb_level *L = owner(c, a);
     if (!L) return nb_const((double)NAN);
     if (i >= a.n) return nb__fail_var(c, NB_E_ARG);
+    if (L->kind == NB_FORWARD) { /* a leaf with its tangent, as nb_fwd_input makes */
+        nb_status s = nb__level_grow(c, L, 1, 0);
+        if (s) return nb__fail_var(c, s);
+        L->tan[L->n] = a.t[i];
+        L->leaves++;
+        nb_var out = {a.x[i], (uint32_t)L->n++, L->tag};
+        return out;
+    }
     nb_status s = nb__arrays_grow(c, L, 0, 0, 1);
     if (!s) s = nb__level_grow(c, L, 1, 0);
     if (s) return nb__fail_var(c, s);
@@ -177,6 +216,68 @@ nb_var nb_array_at(nb_ctx *c, nb_array a, size_t i) {
 #undef NB_RED1
 #undef NB_RED2
 #include "nabla/bits/rule_words_end.h"
+
+/* ---- the forward tangent: the strong-zero sum of partial * tangent, element by element in the
+ * order of the handle reductions (x's term, then y's) ---- */
+
+#include "nabla/bits/rule_words.h"
+#define NB_R1(op_, a_) nb_prim_##op_(a_)
+#define NB_R2(op_, a_, b_) nb_prim_##op_(a_, b_)
+#define NB_RI(op_, a_, n_) nb_prim_##op_(a_, n_)
+#define K(v_) ((double)(v_))
+#define V(a_) (a_)
+#define NB_OP1(...)
+#define NB_OP2(...)
+#define NB_OPI(...)
+#define NB_RED1(name_, lang_, primal_, dX_, ...)                                          \
+    static double tan_##name_(const nb__arr *A, const nb__arr *B, double R) {            \
+        (void)B, (void)R;                                                                 \
+        double t = 0;                                                                     \
+        for (size_t i = 0; i < A->n; i++) {                                               \
+            const double X = A->x[i];                                                     \
+            (void)X;                                                                      \
+            t += nb__szmul((dX_), A->t[i]);                                               \
+        }                                                                                 \
+        return t;                                                                         \
+    }
+#define NB_RED2(name_, lang_, primal_, dX_, dY_, ...)                                     \
+    static double tan_##name_(const nb__arr *A, const nb__arr *B, double R) {            \
+        (void)R;                                                                          \
+        double t = 0;                                                                     \
+        for (size_t i = 0; i < A->n; i++) {                                               \
+            const double X = A->x[i], Y = B->x[i];                                        \
+            t += nb__szmul((dX_), A->t[i]);                                               \
+            t += nb__szmul((dY_), B->t[i]);                                               \
+        }                                                                                 \
+        return t;                                                                         \
+    }
+#include "nabla/ops.def"
+#undef NB_OP1
+#undef NB_OP2
+#undef NB_OPI
+#undef NB_RED1
+#undef NB_RED2
+#include "nabla/bits/rule_words_end.h"
+
+static double tangent_of(nb_op op, const nb__arr *A, const nb__arr *B, double R) {
+    switch (op) {
+#define NB_OP1(...)
+#define NB_OP2(...)
+#define NB_OPI(...)
+#define NB_RED1(name_, ...) \
+    case NB_OP_##name_: return tan_##name_(A, B, R);
+#define NB_RED2(name_, ...) \
+    case NB_OP_##name_: return tan_##name_(A, B, R);
+#include "nabla/ops.def"
+#undef NB_OP1
+#undef NB_OP2
+#undef NB_OPI
+#undef NB_RED1
+#undef NB_RED2
+    default: break;
+    }
+    return (double)NAN;
+}
 
 void nb__arrays_backward(nb_level *L) {
     double *adj = L->adj;

@@ -39,12 +39,13 @@ typedef struct nb_ref {
  *                    levels below (constants at depth 1) */
 typedef enum nb_mode { NB_MODE_PLAIN, NB_MODE_DUAL, NB_MODE_GENERIC, NB_MODE_TAYLOR } nb_mode;
 
-/* Borrowed arrays of a reverse level 1 (nabla/array.h): each array; each reduction over arrays
+/* Borrowed arrays of a reverse or forward level 1 (nabla/array.h): each array; each reduction over arrays
  * (a node with no operands, whose partials the backward pass computes from x); each element
  * handle (a leaf node whose adjoint goes to dx[i]). */
 typedef struct nb__arr {
     const double *x;
-    double *dx;
+    double *dx;      /* reverse */
+    const double *t; /* forward */
     size_t n;
 } nb__arr;
 typedef struct nb__arr_stmt {

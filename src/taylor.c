@@ -552,6 +552,17 @@ nb_var nb__taylor_reduce(nb_ctx *c, nb_level *L, nb_op op, size_t n, const nb_va
             if (!wi) return nb_const((double)NAN);
             L->ops++;
             W(L, wi)[0] = w0;
+            if (isnan(w0.v)) {
+                /* every partial x_i / r is NaN, as in the other modes: NaN from the first order at
+                 * which an element moves, 0 below (the recurrence's strong-zero division would
+                 * turn 0 / NaN into 0) */
+                int moved = 0;
+                for (int k = 1; k <= T; k++) {
+                    for (size_t i = 0; i < n && !moved; i++) moved = !nb__szero(J(L, x[i], k));
+                    W(L, wi)[k] = nb_const(moved ? (double)NAN : 0.0);
+                }
+                return finish(L, wi);
+            }
             for (int k = 1; k <= T; k++) {
                 nb_var s = nb_const(0);
                 for (size_t i = 0; i < n; i++) {

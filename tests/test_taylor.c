@@ -713,6 +713,11 @@ F1(powi_m3, nb_powi(c, x, -3))
 F1(powi_m1100, nb_powi(c, x, -1100))
 F1(powi_scaled, nb_powi(c, nb_mul(c, nb_const(1e300), x), -5))
 F1(norm1, nb_norm(c, 1, &x))
+static nb_var norm_with_nan(nb_ctx *c, const nb_var *x, void *env) {
+    (void)env;
+    nb_var e[3] = {x[0], x[1], nb_sqrt(c, x[0])};
+    return nb_norm(c, 3, e);
+}
 static nb_var sqrt_plus_y(nb_ctx *c, const nb_var *x, void *env) {
     (void)env;
     return nb_add(c, nb_sqrt(c, x[0]), x[1]);
@@ -744,5 +749,12 @@ Test(composite, first_derivative_agrees_with_forward_at_the_edges) {
     v[0] = 1;
     cr_assert_eq(nb_taylor_derivatives(c, sqrt_plus_y, NULL, 2, x, v, 3, d), NB_OK);
     cr_expect(isnan(d[1]) && isnan(d[3]));
+    /* a NaN norm: every partial x_i / r is NaN, so its slope along y is NaN as in forward mode
+     * (the recurrence's strong-zero division gave 0 at odd orders) */
+    double xn[2] = {-2, 0}, vn[2] = {0, 1}, fx, df;
+    cr_assert_eq(nb_taylor_derivatives(c, norm_with_nan, NULL, 2, xn, vn, 3, d), NB_OK);
+    cr_assert_eq(nb_jvp(c, norm_with_nan, NULL, 2, xn, vn, &fx, &df), NB_OK);
+    cr_expect(isnan(df));
+    for (int k = 1; k <= 3; k++) cr_expect(isnan(d[k]), "order %d: %g", k, d[k]);
     nb_ctx_free(c);
 }

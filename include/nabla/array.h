@@ -1,5 +1,6 @@
 /* array.h - plain double arrays as inputs of a reverse level, with their gradients written
- * straight into a second array (a shadow, as in Enzyme's duplicated arguments).
+ * straight into a second array (a shadow, as in Enzyme's duplicated arguments), or of a forward
+ * level, with their tangents read from a second array.
  *
  * nb_rev_inputs makes one 16-byte handle per element and nb_dot records one (index, partial) pair
  * per element: for a reduction over 10^6 inputs the handles, the pairs, the adjoints and the
@@ -9,14 +10,17 @@
  * pass computes each element's partial from x (the registry's rule, evaluated on doubles) and
  * adds partial * adjoint into dx[i]. The tape holds a few words per array and per reduction.
  *
- * Scope: the level that makes the array must be a reverse level 1 on top of the stack (the
- * plain-double tier); anything else is NB_E_LEVEL. The reductions and element handles below bind
- * to that level, whatever is pushed above it later. A function written against nb_var handles
- * runs unchanged on element handles (nb_array_at).
+ * Scope: the level that makes the array must be a reverse (nb_rev_array) or forward
+ * (nb_fwd_array) level 1 on top of the stack (the plain-double tier); anything else is
+ * NB_E_LEVEL. The reductions and element handles below bind to that level, whatever is pushed
+ * above it later, and work the same on both kinds, so code written against nb_array runs under a
+ * forward level (a directional derivative) and a reverse one (a gradient). A function written
+ * against nb_var handles runs unchanged on element handles (nb_array_at).
  *
  * Values, partials and the order of the primal's sum are those of the handle reductions
  * (nb_sum, nb_sumsq, nb_norm, nb_dot of nabla/var.h), so the value is the same double and so is
- * each partial; an element's gradient, a sum of contributions, can differ in its last bits from
+ * each partial, and on a forward level the tangent is the same sum in the same order (the same
+ * double); an element's gradient, a sum of contributions, can differ in its last bits from
  * the handle version's when several statements feed the same element (the order of the sum
  * differs).
  *
@@ -45,7 +49,8 @@ extern "C" {
 /* A borrowed array of n inputs: read its fields, never change them. */
 typedef struct nb_array {
     const double *x; /* the values */
-    double *dx;      /* the gradient */
+    double *dx;      /* reverse: the gradient; forward: NULL */
+    const double *t; /* forward: the tangents; reverse: NULL */
     size_t n;
     uint32_t id;  /* which array of its level */
     uint32_t tag; /* its level's tag, as a handle's */
@@ -56,6 +61,11 @@ typedef struct nb_array {
  * an array of no level (every use is an error). Returns the context's status. */
 nb_status nb_rev_array(nb_ctx *c, size_t n, const double *x, double *dx, nb_array *out);
 
+/* Makes x[0 .. n-1] inputs of the top level (a forward level at depth 1) with tangents t[0 ..
+ * n-1] (the direction; read by each reduction, so it must stay unchanged too, and it may be x
+ * itself). n == 0 is allowed (x and t may then be NULL). Otherwise as nb_rev_array. */
+nb_status nb_fwd_array(nb_ctx *c, size_t n, const double *x, const double *t, nb_array *out);
+
 /* Reductions over arrays, each one tape node: sum_i x_i, sum_i x_i^2, the Euclidean norm (scaled,
  * never overflowing; every partial 0 at the zero vector), and sum_i a_i b_i (a and b may be the
  * same array, whose partial is then 2 x_i). An empty array gives the constant 0. */
@@ -64,8 +74,9 @@ nb_var nb_array_sumsq(nb_ctx *c, nb_array a);
 nb_var nb_array_norm(nb_ctx *c, nb_array a);
 nb_var nb_array_dot(nb_ctx *c, nb_array a, nb_array b);
 
-/* Element i of a as a leaf handle of a's level (value x[i]), for any op of nabla/var.h; its
- * gradient goes into dx[i] at each backward pass (nb_grad of the handle itself then reads 0).
+/* Element i of a as a leaf handle of a's level (value x[i]; on a forward level, tangent t[i]),
+ * for any op of nabla/var.h; on a reverse level its gradient goes into dx[i] at each backward
+ * pass (nb_grad of the handle itself then reads 0).
  * NB_E_ARG for i >= n. */
 nb_var nb_array_at(nb_ctx *c, nb_array a, size_t i);
 
