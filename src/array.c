@@ -164,7 +164,9 @@ nb_var nb_array_at(nb_ctx *c, nb_array a, size_t i) {
     return out;
 }
 
-/* ---- the backward pass: each reduction's rule from the registry, on doubles ---- */
+/* ---- each reduction's rule from the registry, on doubles: the backward pass (back_) and the
+ * forward tangent (tan_, the strong-zero sum of partial * tangent, element by element in the
+ * order of the handle reductions: x's term, then y's) ---- */
 
 #include "nabla/bits/rule_words.h"
 #define NB_R1(op_, a_) nb_prim_##op_(a_)
@@ -188,6 +190,16 @@ nb_var nb_array_at(nb_ctx *c, nb_array a, size_t i) {
             const double p = (dX_);                                                       \
             if (p != 0) dx[i] += p * adj;                                                 \
         }                                                                                 \
+    }                                                                                     \
+    static double tan_##name_(const nb__arr *A, const nb__arr *B, double R) {            \
+        (void)B, (void)R;                                                                 \
+        double t = 0;                                                                     \
+        for (size_t i = 0; i < A->n; i++) {                                               \
+            const double X = A->x[i];                                                     \
+            (void)X;                                                                      \
+            t += nb__szmul((dX_), A->t[i]);                                               \
+        }                                                                                 \
+        return t;                                                                         \
     }
 #define NB_RED2(name_, lang_, primal_, dX_, dY_, ...)                                     \
     static void back_##name_(const nb__arr *A, const nb__arr *B, double R, double adj) { \
@@ -208,39 +220,7 @@ nb_var nb_array_at(nb_ctx *c, nb_array a, size_t i) {
             if (p != 0) dx[i] += p * adj;                                                 \
             if (q != 0) dy[i] += q * adj;                                                 \
         }                                                                                 \
-    }
-#include "nabla/ops.def"
-#undef NB_OP1
-#undef NB_OP2
-#undef NB_OPI
-#undef NB_RED1
-#undef NB_RED2
-#include "nabla/bits/rule_words_end.h"
-
-/* ---- the forward tangent: the strong-zero sum of partial * tangent, element by element in the
- * order of the handle reductions (x's term, then y's) ---- */
-
-#include "nabla/bits/rule_words.h"
-#define NB_R1(op_, a_) nb_prim_##op_(a_)
-#define NB_R2(op_, a_, b_) nb_prim_##op_(a_, b_)
-#define NB_RI(op_, a_, n_) nb_prim_##op_(a_, n_)
-#define K(v_) ((double)(v_))
-#define V(a_) (a_)
-#define NB_OP1(...)
-#define NB_OP2(...)
-#define NB_OPI(...)
-#define NB_RED1(name_, lang_, primal_, dX_, ...)                                          \
-    static double tan_##name_(const nb__arr *A, const nb__arr *B, double R) {            \
-        (void)B, (void)R;                                                                 \
-        double t = 0;                                                                     \
-        for (size_t i = 0; i < A->n; i++) {                                               \
-            const double X = A->x[i];                                                     \
-            (void)X;                                                                      \
-            t += nb__szmul((dX_), A->t[i]);                                               \
-        }                                                                                 \
-        return t;                                                                         \
-    }
-#define NB_RED2(name_, lang_, primal_, dX_, dY_, ...)                                     \
+    }                                                                                     \
     static double tan_##name_(const nb__arr *A, const nb__arr *B, double R) {            \
         (void)R;                                                                          \
         double t = 0;                                                                     \
