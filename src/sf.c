@@ -97,9 +97,12 @@ static double psi_n_positive(double x, int n) {
  * 6e40 for -5.4e36. Here the terms that cancel are those of cot, in closed form:
  * cot^(n)(y) = P_n(cot y) with P_0(c) = c, P_(k+1)(c) = -(1 + c^2) P_k'(c), whose coefficients
  * all have the sign (-1)^n and only powers of the parity of n + 1 - so P_n(c) is a sum of terms
- * of one sign, and it is exactly 0 at c = 0 for even n. cot(pi x) is taken from x's distance r to
- * the nearest integer (exact) as cos(pi r) / sin(pi r), with cos(pi r) = sin(pi (1/2 - |r|)) so
- * that a half-integer gives exactly 0. Beyond REFLECT_MAX_N the coefficients overflow. */
+ * of one sign, and it is exactly 0 at c = 0 for even n. The recurrence runs on
+ * R_k = pi^(k+1) P_k / k! (R_(k+1) = -pi (1 + c^2) R_k' / (k + 1)), whose coefficients stay below
+ * about 2^k, and the result is n! R_n(c): P_n's own coefficients overflow from n = 160 on, and
+ * inf * 0 made every half-integer NaN. cot(pi x) is taken from x's distance r to the nearest
+ * integer (exact) as cos(pi r) / sin(pi r), with cos(pi r) = sin(pi (1/2 - |r|)) so that a
+ * half-integer gives exactly 0. Beyond REFLECT_MAX_N, n! overflows. */
 enum { REFLECT_MAX_N = 170 };
 static double psi_n_reflect(double x, int n) {
     double r = x - nearbyint(x); /* exact: |r| <= 1/2 */
@@ -108,16 +111,19 @@ static double psi_n_reflect(double x, int n) {
     if (r < 0) c = -c;
     double p[REFLECT_MAX_N + 2], q[REFLECT_MAX_N + 2];
     memset(p, 0, sizeof p);
-    p[1] = 1; /* P_0 = c */
+    p[1] = M_PI; /* R_0 = pi c */
+    double fact = 1; /* n! */
     for (int k = 0; k < n; k++) {
-        /* q = P_k', degree k; P_(k+1) = -(q + c^2 q), degree k + 2 */
+        /* q = R_k', degree k; R_(k+1) = -pi (q + c^2 q) / (k + 1), degree k + 2 */
         for (int j = 0; j <= k; j++) q[j] = (double)(j + 1) * p[j + 1];
-        for (int j = 0; j <= k + 2; j++) p[j] = -((j <= k ? q[j] : 0) + (j >= 2 ? q[j - 2] : 0));
+        const double s = -M_PI / (double)(k + 1);
+        for (int j = 0; j <= k + 2; j++) p[j] = s * ((j <= k ? q[j] : 0) + (j >= 2 ? q[j - 2] : 0));
+        fact *= (double)(k + 1);
     }
     double v = 0;
     for (int j = n + 1; j >= 0; j--) v = v * c + p[j];
     double sign_n = (n % 2) ? -1.0 : 1.0; /* (-1)^n */
-    return sign_n * psi_n_positive(1.0 - x, n) - pow(M_PI, (double)n + 1.0) * v;
+    return sign_n * psi_n_positive(1.0 - x, n) - fact * v;
 }
 
 double nb_sf_psi_n(double x, int n) {

@@ -436,6 +436,11 @@ Test(polygamma, negative_x_by_reflection) {
         {50, -2.5, -5.4400863013256217e+36, 3e-14},
         {100, -2.5, -1.0450358166692753e+103, 1e-13},
         {150, -2.5, -4.0051493379183336e+180, 1e-13},
+        /* where cot's polynomial coefficients overflowed (n >= 160), which made half-integers
+         * NaN (found by a docs review) */
+        {166, -2.5, -1.2446785620634138e+207, 2e-13},
+        {170, -2.5, -6.6856927007828417e+213, 2e-13},
+        {164, -0.5, -2.8958151743112199e+264, 2e-13},
         {100, -7.25, 5.9987778449433916e+218, 1e-13},
         {3, -0.3, 766.61989041916858, 1e-15},
         {2, -1000.7, -68.837544712174143, 1e-14},
@@ -447,6 +452,7 @@ Test(polygamma, negative_x_by_reflection) {
                   cases[i].n, cases[i].x, got, cases[i].want);
     }
     cr_expect(isinf(nb_sf_psi_n(-0.3, 170)), "1.9e396 overflows");
+    cr_expect(isinf(nb_sf_psi_n(-2.5, 169)), "1.3e356 overflows");
     cr_expect(close_to(nb_sf_psi_n(-1e5 - 0.5, 2), nb_sf_psi_n(1e5 + 1.5, 2), 1e-15, 0),
               "psi'' at a half-integer is psi'' at its mirror (cot'' is 0 there)");
 }

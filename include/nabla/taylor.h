@@ -17,10 +17,10 @@
  *
  * Known limit: an op that goes through its rule computes each coefficient from the derivative
  * f^(k)(u_0) itself, so where that derivative overflows a double its coefficient is +-inf (or NaN)
- * even when f^(k)(u_0)/k! would fit. This matters only beyond order 170 (k! overflows) and for
- * functions whose derivatives grow like k!: digamma, lgamma, tgamma and polygamma near the poles
- * (digamma at 0.4: coefficient 170 onward is inf, the true one about 1e68). Derivatives
- * (nb_derivatives, to order 170) are unaffected: there the derivative itself is the result.
+ * even when f^(k)(u_0)/k! would fit. This matters for functions whose derivatives grow like k!:
+ * digamma, lgamma, tgamma and polygamma near the poles (digamma at 0.4: from coefficient 145 on,
+ * where psi^(k)(0.4) ~ k! 2.5^(k+1) overflows; coefficient 170 is about 1e68). Derivatives
+ * (nb_derivatives) are unaffected in kind: there the overflowing derivative is itself the result.
  */
 #ifndef NABLA_TAYLOR_H
 #define NABLA_TAYLOR_H
