@@ -120,11 +120,12 @@ nb_status nb_plot_validate(const nb_plot *p, const nb_plot_data *d, char *msg, s
 /* Runs gnuplot on the script. gnuplot's standard output comes back through a pipe and nabla
  * writes it: to p->output, or to file descriptor 1 for a plot without an output (flush a
  * buffered stdout first); a window terminal (qt, wxt, x11, aqua, windows) keeps the caller's
- * standard output instead. For p->output the plot is staged in an unlinked temporary file
- * (in TMPDIR, else /tmp) and copied into p->output only when gnuplot succeeded and wrote something, so on
- * failure an existing output is untouched; p->output is then opened as usual (through a symbolic
- * link, keeping its mode and hard links). An existing output that is not a regular file (a
- * device, a FIFO) is written directly. All this holds for the terminals that write a complete
+ * standard output instead. For p->output the plot is staged in an unlinked temporary file (in
+ * TMPDIR, else /tmp) and copied into p->output only when gnuplot succeeded and wrote something,
+ * so when gnuplot fails an existing output is untouched (a write error during the copy itself,
+ * such as a full disk, is reported and leaves the output incomplete); p->output is then opened
+ * as usual (through a symbolic link, keeping its mode and hard links). An existing output that
+ * is not a regular file (a device, a FIFO) is written directly. All this holds for the terminals that write a complete
  * plot to a pipe (pngcairo, pdfcairo, svg, png, jpeg, gif, webp, dumb, sixelgd, canvas); any
  * other (epslatex and cairolatex, which write a second file named after the output; emf, which
  * seeks back to fill its header; postscript ...) is given p->output by name and writes it itself,
