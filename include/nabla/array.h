@@ -58,7 +58,9 @@ typedef struct nb_array {
 
 /* Makes x[0 .. n-1] inputs of the top level (a reverse level at depth 1) with gradient dx[0 ..
  * n-1], which is set to zero. n == 0 is allowed (x and dx may then be NULL). On failure *out is
- * an array of no level (every use is an error). Returns the context's status. */
+ * an array of no level (every use is an error). Returns the context's status. The overlap check
+ * compares the new array with every array the level already has: the k-th call costs O(k), so
+ * thousands of arrays per level are cheap, millions are not (use fewer, larger arrays). */
 nb_status nb_rev_array(nb_ctx *c, size_t n, const double *x, double *dx, nb_array *out);
 
 /* Makes x[0 .. n-1] inputs of the top level (a forward level at depth 1) with tangents t[0 ..
