@@ -550,6 +550,7 @@ static void write_overlay(FILE *f, const nb_plot_data *d, double lo, double hi, 
     if (!y2[0] && !y2[1]) return; /* nothing to draw on the log axis: no y2 at all */
     /* a decade of room on each side, and at least three decades in all */
     a /= 10;
+    if (!(a > 0)) a = DBL_TRUE_MIN; /* below 5e-323 a tenth rounds to 0, which no log axis takes */
     b = clamp_finite(b * 10);
     if (b < 1000 * a) b = clamp_finite(1000 * a);
     if (b < 1000 * a) a = b / 1000; /* at gnuplot's limit: three decades below it */

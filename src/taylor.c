@@ -431,11 +431,12 @@ nb_var nb__taylor_op(nb_ctx *c, nb_level *L, nb_op op, nb_var x, nb_var y, int n
     if (!wi) return nb_const((double)NAN);
     W(L, wi)[0] = w0;
     nb_status s = NB_OK;
-    /* (not for add, sub, neg, mul and smul: inf - inf or inf * 0 is NaN, but their recurrences
-     * are the same sums and products of coefficients that forward mode forms, so they keep its
-     * numbers: sub(inf, x) along x has slope -1 there) */
+    /* (not for add, sub, neg, mul, smul and div: inf - inf, inf * 0, 0 / 0 or inf / inf is NaN,
+     * but their recurrences are the same sums, products and quotients of coefficients that
+     * forward mode forms, so they keep its numbers: sub(inf, x) along x has slope -1 there, x / 0
+     * at 0 along x has slope inf) */
     const int exact_ops = op == NB_OP_add || op == NB_OP_sub || op == NB_OP_neg ||
-                          op == NB_OP_mul || op == NB_OP_smul;
+                          op == NB_OP_mul || op == NB_OP_smul || op == NB_OP_div;
     if (isnan(w0.v) && !isnan(u0.v) && !isnan(v0.v) && !exact_ops) {
         /* a domain error (log(-1), sqrt(-1)): NaN at every order from the first at which an
          * operand moves, as the rules say at first order, whatever a recurrence would make of

@@ -713,6 +713,8 @@ F1(powi_m3, nb_powi(c, x, -3))
 F1(powi_m1100, nb_powi(c, x, -1100))
 F1(powi_scaled, nb_powi(c, nb_mul(c, nb_const(1e300), x), -5))
 F1(norm1, nb_norm(c, 1, &x))
+F1(over_zero, nb_div(c, x, nb_const(0)))
+F1(over_inf, nb_div(c, x, nb_const(INFINITY)))
 static nb_var inf_minus(nb_ctx *c, const nb_var *x, void *env) {
     (void)env;
     return nb_sub(c, x[0], x[1]);
@@ -770,5 +772,12 @@ Test(composite, first_derivative_agrees_with_forward_at_the_edges) {
     cr_expect_eq(df, -1.0);
     cr_expect_eq(d[1], -1.0);
     cr_expect_eq(d[2], 0.0);
+    /* x / 0 at 0 and x / inf at inf: NaN values whose slope along x is 1/y, inf and 0 */
+    double x0 = 0;
+    cr_assert_eq(nb_derivatives(c, over_zero, NULL, x0, 1, d), NB_OK);
+    cr_expect(isnan(d[0]) && d[1] == INFINITY, "%g %g", d[0], d[1]);
+    x0 = INFINITY;
+    cr_assert_eq(nb_derivatives(c, over_inf, NULL, x0, 1, d), NB_OK);
+    cr_expect(isnan(d[0]) && d[1] == 0, "%g %g", d[0], d[1]);
     nb_ctx_free(c);
 }

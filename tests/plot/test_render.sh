@@ -182,6 +182,12 @@ check "epslatex writes .tex and .eps" sh -c "test -s '$tmp/out.tex' && test -s '
 "$nabla" plot 'sin(x)' --term emf -o "$tmp/x.emf"
 check "emf's header has its size" test "$(od -An -tu4 -j48 -N4 "$tmp/x.emf" | tr -d ' ')" -gt 0
 
+# the --check overlay's log axis for errors near the smallest subnormal: a tenth of 5e-324 is 0,
+# which gnuplot refuses as a log range's end
+"$nabla" plot '5e-324*x' --check -o "$tmp/sub.png" 2>"$tmp/err"
+rc=$?
+check "a subnormal error range renders ($rc)" test $rc -eq 0
+
 # the staging file: in TMPDIR, unlinked at once (nothing left behind), and a TMPDIR that is not
 # there is an error that names it
 mkdir "$tmp/stage"
