@@ -90,14 +90,102 @@ static nb_level *owner(nb_ctx *c, nb_array a) {
     return NULL;
 }
 
-static double tangent_of(nb_op op, const nb__arr *A, const nb__arr *B, double R);
+/* ---- each reduction's rule from the registry, on doubles: the backward pass (back_) and the
+ * forward tangent (tan_, the strong-zero sum of partial * tangent, element by element in the
+ * order of the handle reductions: x's term, then y's) ---- */
+
+#include "nabla/bits/rule_doubles.h"
+#define NB_OP1(...)
+#define NB_OP2(...)
+#define NB_OPI(...)
+/* dx[i] += p * adj for each partial p that is not exactly 0, as the sweep of recorded operands
+ * does (an operand whose partial is 0 is never recorded) */
+#define NB_RED1(name_, lang_, primal_, dX_, ...)                                          \
+    static void back_##name_(const nb__arr *A, const nb__arr *B, double R, double adj) { \
+        (void)B, (void)R;                                                                 \
+        const double *x = A->x;                                                           \
+        double *dx = A->dx;                                                               \
+        for (size_t i = 0; i < A->n; i++) {                                               \
+            const double X = x[i];                                                        \
+            (void)X;                                                                      \
+            const double p = (dX_);                                                       \
+            if (p != 0) dx[i] += p * adj;                                                 \
+        }                                                                                 \
+    }                                                                                     \
+    static double tan_##name_(const nb__arr *A, const nb__arr *B, double R) {            \
+        (void)B, (void)R;                                                                 \
+        double t = 0;                                                                     \
+        for (size_t i = 0; i < A->n; i++) {                                               \
+            const double X = A->x[i];                                                     \
+            (void)X;                                                                      \
+            t += nb__szmul((dX_), A->t[i]);                                               \
+        }                                                                                 \
+        return t;                                                                         \
+    }
+#define NB_RED2(name_, lang_, primal_, dX_, dY_, ...)                                     \
+    static void back_##name_(const nb__arr *A, const nb__arr *B, double R, double adj) { \
+        (void)R;                                                                          \
+        const double *x = A->x, *y = B->x;                                                \
+        double *dx = A->dx, *dy = B->dx;                                                  \
+        if (A == B) { /* one operand per element, as for x[i] and y[i] the same handle */ \
+            for (size_t i = 0; i < A->n; i++) {                                           \
+                const double X = x[i], Y = x[i];                                          \
+                const double p = (dX_) + (dY_);                                           \
+                if (p != 0) dx[i] += p * adj;                                             \
+            }                                                                             \
+            return;                                                                       \
+        }                                                                                 \
+        for (size_t i = 0; i < A->n; i++) {                                               \
+            const double X = x[i], Y = y[i];                                              \
+            const double p = (dX_), q = (dY_);                                            \
+            if (p != 0) dx[i] += p * adj;                                                 \
+            if (q != 0) dy[i] += q * adj;                                                 \
+        }                                                                                 \
+    }                                                                                     \
+    static double tan_##name_(const nb__arr *A, const nb__arr *B, double R) {            \
+        (void)R;                                                                          \
+        double t = 0;                                                                     \
+        for (size_t i = 0; i < A->n; i++) {                                               \
+            const double X = A->x[i], Y = B->x[i];                                        \
+            t += nb__szmul((dX_), A->t[i]);                                               \
+            t += nb__szmul((dY_), B->t[i]);                                               \
+        }                                                                                 \
+        return t;                                                                         \
+    }
+#include "nabla/ops.def"
+#undef NB_OP1
+#undef NB_OP2
+#undef NB_OPI
+#undef NB_RED1
+#undef NB_RED2
+#include "nabla/bits/rule_words_end.h"
+
+/* Each reduction's kernels, indexed by op (only reductions are ever recorded here). */
+typedef struct {
+    void (*back)(const nb__arr *A, const nb__arr *B, double R, double adj);
+    double (*tan)(const nb__arr *A, const nb__arr *B, double R);
+} kernels;
+static const kernels kernel_of[NB_OP_COUNT] = {
+#define NB_OP1(...)
+#define NB_OP2(...)
+#define NB_OPI(...)
+#define NB_RED1(name_, ...) [NB_OP_##name_] = {back_##name_, tan_##name_},
+#define NB_RED2(name_, ...) [NB_OP_##name_] = {back_##name_, tan_##name_},
+#include "nabla/ops.def"
+#undef NB_OP1
+#undef NB_OP2
+#undef NB_OPI
+#undef NB_RED1
+#undef NB_RED2
+};
+
 
 /* A node for a reduction over arrays a and b (b unused by one-array reductions) with value r: on
  * a forward level a node with its tangent, on a reverse level a tape node. */
 static nb_var record(nb_ctx *c, nb_level *L, nb_op op, nb_array a, nb_array b, double r) {
     if (L->kind == NB_FORWARD) {
         L->ops++;
-        return nb__level1_var(c, r, tangent_of(op, &L->arr[a.id], &L->arr[b.id], r));
+        return nb__level1_var(c, r, kernel_of[op].tan(&L->arr[a.id], &L->arr[b.id], r));
     }
     nb_status s = nb__arrays_grow(c, L, 0, 1, 0);
     if (!s) s = nb__level_grow(c, L, 1, 0);
@@ -164,101 +252,6 @@ nb_var nb_array_at(nb_ctx *c, nb_array a, size_t i) {
     return out;
 }
 
-/* ---- each reduction's rule from the registry, on doubles: the backward pass (back_) and the
- * forward tangent (tan_, the strong-zero sum of partial * tangent, element by element in the
- * order of the handle reductions: x's term, then y's) ---- */
-
-#include "nabla/bits/rule_words.h"
-#define NB_R1(op_, a_) nb_prim_##op_(a_)
-#define NB_R2(op_, a_, b_) nb_prim_##op_(a_, b_)
-#define NB_RI(op_, a_, n_) nb_prim_##op_(a_, n_)
-#define K(v_) ((double)(v_))
-#define V(a_) (a_)
-#define NB_OP1(...)
-#define NB_OP2(...)
-#define NB_OPI(...)
-/* dx[i] += p * adj for each partial p that is not exactly 0, as the sweep of recorded operands
- * does (an operand whose partial is 0 is never recorded) */
-#define NB_RED1(name_, lang_, primal_, dX_, ...)                                          \
-    static void back_##name_(const nb__arr *A, const nb__arr *B, double R, double adj) { \
-        (void)B, (void)R;                                                                 \
-        const double *x = A->x;                                                           \
-        double *dx = A->dx;                                                               \
-        for (size_t i = 0; i < A->n; i++) {                                               \
-            const double X = x[i];                                                        \
-            (void)X;                                                                      \
-            const double p = (dX_);                                                       \
-            if (p != 0) dx[i] += p * adj;                                                 \
-        }                                                                                 \
-    }                                                                                     \
-    static double tan_##name_(const nb__arr *A, const nb__arr *B, double R) {            \
-        (void)B, (void)R;                                                                 \
-        double t = 0;                                                                     \
-        for (size_t i = 0; i < A->n; i++) {                                               \
-            const double X = A->x[i];                                                     \
-            (void)X;                                                                      \
-            t += nb__szmul((dX_), A->t[i]);                                               \
-        }                                                                                 \
-        return t;                                                                         \
-    }
-#define NB_RED2(name_, lang_, primal_, dX_, dY_, ...)                                     \
-    static void back_##name_(const nb__arr *A, const nb__arr *B, double R, double adj) { \
-        (void)R;                                                                          \
-        const double *x = A->x, *y = B->x;                                                \
-        double *dx = A->dx, *dy = B->dx;                                                  \
-        if (A == B) { /* one operand per element, as for x[i] and y[i] the same handle */ \
-            for (size_t i = 0; i < A->n; i++) {                                           \
-                const double X = x[i], Y = x[i];                                          \
-                const double p = (dX_) + (dY_);                                           \
-                if (p != 0) dx[i] += p * adj;                                             \
-            }                                                                             \
-            return;                                                                       \
-        }                                                                                 \
-        for (size_t i = 0; i < A->n; i++) {                                               \
-            const double X = x[i], Y = y[i];                                              \
-            const double p = (dX_), q = (dY_);                                            \
-            if (p != 0) dx[i] += p * adj;                                                 \
-            if (q != 0) dy[i] += q * adj;                                                 \
-        }                                                                                 \
-    }                                                                                     \
-    static double tan_##name_(const nb__arr *A, const nb__arr *B, double R) {            \
-        (void)R;                                                                          \
-        double t = 0;                                                                     \
-        for (size_t i = 0; i < A->n; i++) {                                               \
-            const double X = A->x[i], Y = B->x[i];                                        \
-            t += nb__szmul((dX_), A->t[i]);                                               \
-            t += nb__szmul((dY_), B->t[i]);                                               \
-        }                                                                                 \
-        return t;                                                                         \
-    }
-#include "nabla/ops.def"
-#undef NB_OP1
-#undef NB_OP2
-#undef NB_OPI
-#undef NB_RED1
-#undef NB_RED2
-#include "nabla/bits/rule_words_end.h"
-
-static double tangent_of(nb_op op, const nb__arr *A, const nb__arr *B, double R) {
-    switch (op) {
-#define NB_OP1(...)
-#define NB_OP2(...)
-#define NB_OPI(...)
-#define NB_RED1(name_, ...) \
-    case NB_OP_##name_: return tan_##name_(A, B, R);
-#define NB_RED2(name_, ...) \
-    case NB_OP_##name_: return tan_##name_(A, B, R);
-#include "nabla/ops.def"
-#undef NB_OP1
-#undef NB_OP2
-#undef NB_OPI
-#undef NB_RED1
-#undef NB_RED2
-    default: break;
-    }
-    return (double)NAN;
-}
-
 void nb__arrays_backward(nb_level *L) {
     double *adj = L->adj;
     for (size_t k = 0; k < L->naelem; k++) {
@@ -272,22 +265,7 @@ void nb__arrays_backward(nb_level *L) {
         if (a == 0) continue;
         adj[t->node] = 0; /* consumed, as a statement's adjoint in the sweep */
         const nb__arr *A = &L->arr[t->a], *B = &L->arr[t->b];
-        switch ((nb_op)t->op) {
-#define NB_OP1(...)
-#define NB_OP2(...)
-#define NB_OPI(...)
-#define NB_RED1(name_, ...) \
-    case NB_OP_##name_: back_##name_(A, B, t->r, a); break;
-#define NB_RED2(name_, ...) \
-    case NB_OP_##name_: back_##name_(A, B, t->r, a); break;
-#include "nabla/ops.def"
-#undef NB_OP1
-#undef NB_OP2
-#undef NB_OPI
-#undef NB_RED1
-#undef NB_RED2
-        default: break;
-        }
+        kernel_of[t->op].back(A, B, t->r, a);
     }
 }
 

@@ -52,22 +52,19 @@ static void nan_vars(nb_var *p, size_t n) {
 }
 
 /* NB_E_ARG for invalid arguments, recorded when there is a context. The outputs that were given
- * get NaN as for every other error, unless their sizes are absurd (nothing is written then). */
+ * get NaN as for every other error (the callers have refused counts that too_many or absurd
+ * reject, so these sizes are real). */
 static nb_status arg_error(nb_ctx *c) { return c ? nb__fail(c, NB_E_ARG) : NB_E_ARG; }
 static nb_status arg_error_d(nb_ctx *c, double *a, size_t na, double *b, size_t nb, double *d,
                              size_t nd) {
-    if (!absurd(na, 1) && !absurd(nb, 1) && !absurd(nd, 1)) {
-        nan_doubles(a, na);
-        nan_doubles(b, nb);
-        nan_doubles(d, nd);
-    }
+    nan_doubles(a, na);
+    nan_doubles(b, nb);
+    nan_doubles(d, nd);
     return arg_error(c);
 }
 static nb_status arg_error_v(nb_ctx *c, nb_var *a, size_t na, nb_var *b, size_t nb) {
-    if (!absurd(na, 1) && !absurd(nb, 1)) {
-        nan_vars(a, na);
-        nan_vars(b, nb);
-    }
+    nan_vars(a, na);
+    nan_vars(b, nb);
     return arg_error(c);
 }
 

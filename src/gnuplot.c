@@ -284,17 +284,21 @@ static int writable(const char *path, char *why, size_t whylen) {
     return 1;
 }
 
-/* A window terminal gnuplot offers (qt, wxt, x11), or NULL. */
+/* gnuplot's window terminals, in the order a plot without an output prefers them. */
+static const char *const window_terms[] = {"qt", "wxt", "x11", "aqua", "windows"};
+#define N_WINDOW_TERMS (sizeof window_terms / sizeof *window_terms)
+
+/* A window terminal gnuplot offers (window_terms, first match), or NULL. */
 static const char *window_terminal(void) {
     static const char probe[] = "print GPVAL_TERMINALS\n"; /* print writes to stderr */
     char out[4096] = "";
     run_info info;
     if (run(probe, sizeof probe - 1, 0, OUT_DISCARD, out, sizeof out, &info, NULL, 0)) return NULL;
-    static const char *const wins[] = {"qt", "wxt", "x11"};
-    for (size_t i = 0; i < 3; i++) {
-        size_t n = strlen(wins[i]);
-        for (const char *s = out; (s = strstr(s, wins[i])) != NULL; s += n)
-            if ((s == out || s[-1] == ' ') && (s[n] == ' ' || s[n] == '\n' || s[n] == 0)) return wins[i];
+    for (size_t i = 0; i < N_WINDOW_TERMS; i++) {
+        const char *w = window_terms[i];
+        size_t n = strlen(w);
+        for (const char *s = out; (s = strstr(s, w)) != NULL; s += n)
+            if ((s == out || s[-1] == ' ') && (s[n] == ' ' || s[n] == '\n' || s[n] == 0)) return w;
     }
     return NULL;
 }
@@ -367,9 +371,8 @@ static int stream_term(const char *t) {
 /* 1 when gnuplot's terminal t opens a window, whose helper process may outlive gnuplot holding
  * its standard output. */
 static int window_term(const char *t) {
-    static const char *const wins[] = {"qt", "wxt", "x11", "aqua", "windows"};
-    for (size_t i = 0; i < sizeof wins / sizeof *wins; i++)
-        if (strcmp(t, wins[i]) == 0) return 1;
+    for (size_t i = 0; i < N_WINDOW_TERMS; i++)
+        if (strcmp(t, window_terms[i]) == 0) return 1;
     return 0;
 }
 

@@ -248,6 +248,17 @@ static void cauchy(nb_ctx *c, const nb_var *a, const nb_var *b, nb_var *out, int
     }
 }
 
+/* Coefficients 1 .. T of node wi for a NaN value whose partials are NaN: NaN from the first order
+ * at which one of the operands u[0 .. m-1] moves (a coefficient that is not a structural zero),
+ * 0 below it - an operand that does not move contributes exactly nothing (the strong zero). */
+static void nan_from_first_move(nb_level *L, size_t wi, int T, size_t m, const nb_var *u) {
+    int moved = 0;
+    for (int k = 1; k <= T; k++) {
+        for (size_t i = 0; i < m && !moved; i++) moved = !nb__szero(J(L, u[i], k));
+        W(L, wi)[k] = nb_const(moved ? (double)NAN : 0.0);
+    }
+}
+
 /* ---- the fallback: the registry rule as a series ---- */
 
 /* 1 when the rule text mentions the op's result R as a word. */
@@ -442,11 +453,8 @@ nb_var nb__taylor_op(nb_ctx *c, nb_level *L, nb_op op, nb_var x, nb_var y, int n
          * operand moves, as the rules say at first order, whatever a recurrence would make of
          * it; below that order 0, since an operand that does not move contributes exactly
          * nothing (the strong zero: sqrt(-1) + y along y has slope 1, as in the other modes) */
-        int moved = 0;
-        for (int k = 1; k <= T; k++) {
-            moved = moved || !nb__szero(J(L, x, k)) || !nb__szero(J(L, y, k));
-            W(L, wi)[k] = nb_const(moved ? (double)NAN : 0.0);
-        }
+        const nb_var xy[2] = {x, y};
+        nan_from_first_move(L, wi, T, 2, xy);
         return finish(L, wi);
     }
     switch (op) {
@@ -562,11 +570,7 @@ nb_var nb__taylor_reduce(nb_ctx *c, nb_level *L, nb_op op, size_t n, const nb_va
                 /* every partial x_i / r is NaN, as in the other modes: NaN from the first order at
                  * which an element moves, 0 below (the recurrence's strong-zero division would
                  * turn 0 / NaN into 0) */
-                int moved = 0;
-                for (int k = 1; k <= T; k++) {
-                    for (size_t i = 0; i < n && !moved; i++) moved = !nb__szero(J(L, x[i], k));
-                    W(L, wi)[k] = nb_const(moved ? (double)NAN : 0.0);
-                }
+                nan_from_first_move(L, wi, T, n, x);
                 return finish(L, wi);
             }
             for (int k = 1; k <= T; k++) {

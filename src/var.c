@@ -362,12 +362,7 @@ static nb_var reduce_dual(nb_ctx *c, nb_level *L, nb_op op, size_t n, const nb_v
 
 /* ---- the public ops: constants fold, depth 1 runs on doubles, deeper levels go generic ---- */
 
-#include "nabla/bits/rule_words.h"
-#define NB_R1(op_, a_) nb_prim_##op_(a_)
-#define NB_R2(op_, a_, b_) nb_prim_##op_(a_, b_)
-#define NB_RI(op_, a_, n_) nb_prim_##op_(a_, n_)
-#define K(v_) ((double)(v_))
-#define V(a_) (a_)
+#include "nabla/bits/rule_doubles.h"
 
 #define NB_OP1(name_, lang_, primal_, dX_, ...)                                           \
     nb_var nb__##name_(nb_ctx *c, nb_var x) {                                              \

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "nabla/nabla.h"
+#include "oracle.h"
 
 static nb_ctx *new_ctx(void) {
     nb_ctx *c = NULL;
@@ -285,20 +286,6 @@ Test(errors, every_misuse_is_a_status) {
     cr_expect(isnan(nb_value(nb_array_at(c, b, 0))), "stale after a pop");
     cr_expect_eq(nb_ctx_status(c), NB_E_STALE);
     nb_ctx_free(c);
-}
-
-struct failing {
-    int count, fail_at;
-};
-static void *failing_alloc(void *ud, void *p, size_t old, size_t size) {
-    (void)old;
-    struct failing *f = ud;
-    if (size == 0) {
-        free(p);
-        return NULL;
-    }
-    if (++f->count == f->fail_at) return NULL;
-    return realloc(p, size);
 }
 
 /* Many arrays, reductions and elements, failing each allocation in turn (no leak under the

@@ -55,12 +55,7 @@ static inline double nb_dual_szmul(double p, double t) {
 #endif
 }
 
-#include "nabla/bits/rule_words.h"
-#define NB_R1(op_, a_) nb_prim_##op_(a_)
-#define NB_R2(op_, a_, b_) nb_prim_##op_(a_, b_)
-#define NB_RI(op_, a_, n_) nb_prim_##op_(a_, n_)
-#define K(c_) ((double)(c_))
-#define V(a_) (a_)
+#include "nabla/bits/rule_doubles.h"
 #define NB_OP1(name_, lang_, primal_, dX_, ...)                               \
     static inline nb_dual nb_dual_##name_(nb_dual nb_x_) {                    \
         const double X = nb_x_.v;                                             \
