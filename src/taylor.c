@@ -506,7 +506,9 @@ nb_var nb__taylor_op(nb_ctx *c, nb_level *L, nb_op op, nb_var x, nb_var y, int n
     }
     case NB_OP_sqrt: jet_sqrt(c, L, x, W(L, wi), T); break;
     case NB_OP_cbrt:
-        if (u0.v == 0)
+        /* at 0 and at +-inf the recurrence divides by u0 and gets 0 / 0 or inf / inf: the rule
+         * (1 / (3 R^2): inf at 0, 0 at inf, as forward mode says) */
+        if (u0.v == 0 || isinf(u0.v))
             fallback(c, L, op, x, y, n, wi, T);
         else
             jet_pow_const(c, L, x, nb_const(1.0 / 3.0), W(L, wi), T);
@@ -525,7 +527,7 @@ nb_var nb__taylor_op(nb_ctx *c, nb_level *L, nb_op op, nb_var x, nb_var y, int n
             fallback(c, L, op, x, y, n, wi, T);
         else if (v0.tag == 0 && r == floor(r) && fabs(r) <= 1073741824.0)
             s = jet_powi(c, L, x, (int)r, wi, T);
-        else if (u0.v <= 0)
+        else if (u0.v <= 0 || isinf(u0.v)) /* an infinite base: see cbrt */
             fallback(c, L, op, x, y, n, wi, T);
         else
             jet_pow_const(c, L, x, v0, W(L, wi), T);

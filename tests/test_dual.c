@@ -20,6 +20,10 @@ Test(nan_policy, sqrt_at_zero_is_plus_inf) {
     nb_dual y = nb_dual_sqrt(x_at(0));
     cr_expect_eq(y.v, 0.0);
     cr_expect(isinf(y.d) && y.d > 0, "d/dx sqrt(x) at 0: got %g", y.d);
+    /* sqrt(-0) is -0; the slope is still +inf (0.5 / -0 would be -inf) */
+    y = nb_dual_sqrt(x_at(-0.0));
+    cr_expect(y.v == 0 && signbit(y.v));
+    cr_expect(isinf(y.d) && y.d > 0, "d/dx sqrt(x) at -0: got %g", y.d);
 }
 
 Test(nan_policy, abs_at_zero_is_zero) {
@@ -45,6 +49,9 @@ Test(nan_policy, domain_error_stays_nan) {
     cr_expect(isnan(y.v) && isnan(y.d));
     y = nb_dual_pow(x_at(-2), nb_dual_const(0.5));
     cr_expect(isnan(y.v) && isnan(y.d));
+    /* y - 1 rounds to the integer -1: the formula y x^(y-1) alone would give -1e-300 */
+    y = nb_dual_pow(x_at(-1), nb_dual_const(1e-300));
+    cr_expect(isnan(y.v) && isnan(y.d), "pow(-1, 1e-300): slope %g", y.d);
 }
 
 Test(nan_policy, zero_tangent_annihilates_inf_and_nan) {

@@ -437,6 +437,15 @@ Test(nan_policy, at_every_level) {
     double one = 1;
     cr_assert_eq(nb_gradient(c, g_of, &box_sqrt, 1, &one, NULL, &d), NB_OK);
     cr_expect_eq(d, -0.25);
+    /* at -0 (sqrt(-0) = -0) the slope is +inf as at 0, at depth 1 and inside a level, and the
+     * second derivative -inf */
+    double mz = -0.0;
+    cr_assert_eq(nb_gradient(c, f_sqrt, NULL, 1, &mz, NULL, &d), NB_OK);
+    cr_expect(isinf(d) && d > 0, "sqrt' at -0: %g", d);
+    cr_assert_eq(nb_derivative(c, f_sqrt, NULL, mz, NULL, &d), NB_OK);
+    cr_expect(isinf(d) && d > 0, "sqrt' at -0 (forward): %g", d);
+    cr_assert_eq(nb_gradient(c, g_of, &box_sqrt, 1, &mz, NULL, &d), NB_OK);
+    cr_expect(isinf(d) && d < 0, "sqrt'' at -0: %g", d);
     /* sqrt(-1) is NaN with NaN derivatives at every level */
     double m1 = -1;
     cr_assert_eq(nb_gradient(c, g_of, &box_sqrt, 1, &m1, NULL, &d), NB_OK);
@@ -554,18 +563,20 @@ Test(drivers, gsl_types_match_arrays) {
  * Hessians read 0 where the gradient was NaN). */
 struct dom_case {
     nb_op op;
-    double x;
+    double x, y; /* y: a two-operand op's constant second operand */
 };
 static nb_var dom_fn(nb_ctx *c, const nb_var *x, void *env) {
     const struct dom_case *d = env;
-    return nb_apply(c, d->op, x[0], nb_const(0), 0);
+    return nb_apply(c, d->op, x[0], nb_const(d->y), 0);
 }
 Test(nan_policy, domain_errors_at_second_order) {
     nb_ctx *c = NULL;
     cr_assert_eq(nb_ctx_new(&c, NULL), NB_OK);
-    const struct dom_case cases[] = {{NB_OP_log, -1},   {NB_OP_log2, -1},  {NB_OP_log10, -2},
-                                     {NB_OP_log1p, -3}, {NB_OP_atanh, 2},  {NB_OP_sqrt, -1},
-                                     {NB_OP_acosh, 0.5}, {NB_OP_asin, 2}};
+    const struct dom_case cases[] = {
+        {NB_OP_log, -1, 0},    {NB_OP_log2, -1, 0},  {NB_OP_log10, -2, 0},
+        {NB_OP_log1p, -3, 0},  {NB_OP_atanh, 2, 0},  {NB_OP_sqrt, -1, 0},
+        {NB_OP_acosh, 0.5, 0}, {NB_OP_asin, 2, 0},   {NB_OP_pow, -1, 1e-300},
+        {NB_OP_pow, -2, 0.5}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct dom_case d = cases[i];
         double g, h, hv, one = 1, tay[3];

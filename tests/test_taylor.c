@@ -781,3 +781,26 @@ Test(composite, first_derivative_agrees_with_forward_at_the_edges) {
     cr_expect(isnan(d[0]) && d[1] == 0, "%g %g", d[0], d[1]);
     nb_ctx_free(c);
 }
+
+/* Found by a second round of differential testing: cbrt and pow with a constant exponent at an
+ * infinite base used the power recurrence, which divides by u0 = inf and gave inf / inf = NaN;
+ * their rules give slope 0 there, as forward and reverse mode do. */
+F1(cbrt_x, nb_cbrt(c, x))
+F1(cbrt_neg, nb_cbrt(c, nb_neg(c, x)))
+F1(pow_half, nb_pow(c, x, nb_const(0.5)))
+F1(pow_07, nb_pow(c, x, nb_const(0.7)))
+F1(pow_tiny, nb_pow(c, x, nb_const(1e-300)))
+Test(composite, powers_at_an_infinite_base_as_forward) {
+    nb_ctx *c = new_ctx();
+    const nb_fn fs[] = {cbrt_x, cbrt_neg, pow_half, pow_07, pow_tiny};
+    for (size_t i = 0; i < sizeof fs / sizeof *fs; i++) {
+        double d[4], fx, df;
+        cr_assert_eq(nb_derivatives(c, fs[i], NULL, INFINITY, 3, d), NB_OK);
+        cr_assert_eq(nb_derivative(c, fs[i], NULL, INFINITY, &fx, &df), NB_OK);
+        cr_expect(isinf(d[0]) && d[0] == fx, "case %zu: value %g", i, d[0]);
+        cr_expect_eq(df, 0.0, "case %zu: forward %g", i, df);
+        for (int k = 1; k <= 3; k++) cr_expect_eq(d[k], 0.0, "case %zu order %d: %g", i, k, d[k]);
+    }
+    nb_ctx_free(c);
+}
+
