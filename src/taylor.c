@@ -716,6 +716,41 @@ nb_status nb_taylor_derivatives(nb_ctx *c, nb_fn f, void *env, size_t n, const d
     return s;
 }
 
+nb_status nb_taylor_derivatives_err(nb_ctx *c, nb_fn f, void *env, size_t n, const double *x,
+                                    const double *v, int K, double *d, double *err) {
+    if (!err) return c ? nb__fail(c, NB_E_ARG) : NB_E_ARG;
+    nb_status s = nb_taylor_derivatives(c, f, env, n, x, v, K, d); /* checks the rest */
+    if (s || n == 0) {
+        if (K >= 0 && K <= NB_DERIVATIVES_MAX_ORDER)
+            for (int k = 0; k <= K; k++) err[k] = s ? (double)NAN : 0.0;
+        return s;
+    }
+    /* the second evaluation along 1.5 v: the same derivatives times 1.5^k, whose mantissas - and
+     * so whose roundings - differ from the first's at every step */
+    const double scale = 1.5;
+    if (n > SIZE_MAX / sizeof *v) return nb__fail(c, NB_E_NOMEM);
+    const size_t nc = (size_t)K + 1;
+    double *sv = c->alloc(c->alloc_ud, NULL, 0, n * sizeof *sv);
+    double *d2 = c->alloc(c->alloc_ud, NULL, 0, nc * sizeof *d2);
+    if (sv && d2) {
+        for (size_t i = 0; i < n; i++) sv[i] = v[i] * scale;
+        s = nb_taylor_derivatives(c, f, env, n, x, sv, K, d2);
+    } else {
+        s = nb__fail(c, NB_E_NOMEM);
+    }
+    double p = 1; /* scale^k */
+    for (int k = 0; k <= K && !s; k++, p *= scale) {
+        const double back = d2[k] / p;
+        err[k] = d[k] == back ? 0.0 : isfinite(d[k]) && isfinite(back) ? fabs(d[k] - back)
+                                                                         : (double)NAN;
+    }
+    if (s)
+        for (int k = 0; k <= K; k++) d[k] = err[k] = (double)NAN;
+    if (sv) c->alloc(c->alloc_ud, sv, n * sizeof *sv, 0);
+    if (d2) c->alloc(c->alloc_ud, d2, nc * sizeof *d2, 0);
+    return s;
+}
+
 nb_status nb_derivatives(nb_ctx *c, nb_fn f, void *env, double x, int K, double *d) {
     const double one = 1.0;
     return nb_taylor_derivatives(c, f, env, 1, &x, &one, K, d);

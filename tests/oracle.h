@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <gsl/gsl_deriv.h>
 
+#include "nabla/ctx.h"
+
 /* |a - b| <= rel * max(|a|, |b|) + abs_floor, with equal infinities and two NaNs counting as
  * equal (the tests compare NaN policies too). */
 static inline int close_to(double a, double b, double rel, double abs_floor) {
@@ -41,6 +43,15 @@ static inline void *failing_alloc(void *ud, void *ptr, size_t old, size_t size) 
     }
     if (++f->count == f->fail_at) return NULL;
     return realloc(ptr, size);
+}
+
+/* Context options whose allocations go through failing_alloc, counted in f. */
+static inline nb_ctx_opts failing_opts(struct failing *f) {
+    nb_ctx_opts o;
+    nb_ctx_opts_init(&o);
+    o.alloc = failing_alloc;
+    o.alloc_ud = f;
+    return o;
 }
 
 #endif

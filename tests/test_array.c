@@ -297,10 +297,7 @@ Test(errors, every_allocation_failure_and_the_cap) {
     int total = -1;
     for (int k = 1;; k++) {
         struct failing f = {0, k};
-        nb_ctx_opts o;
-        nb_ctx_opts_init(&o);
-        o.alloc = failing_alloc;
-        o.alloc_ud = &f;
+        const nb_ctx_opts o = failing_opts(&f);
         nb_ctx *c = NULL;
         nb_status s = nb_ctx_new(&c, &o);
         if (s == NB_OK) s = nb_push(c, NB_REVERSE);

@@ -482,10 +482,7 @@ Test(adapter, every_allocation_failure_is_a_status) {
     int total = -1;
     for (int k = 1; k < 1000; k++) {
         struct failing f = {0, k};
-        nb_ctx_opts o;
-        nb_ctx_opts_init(&o);
-        o.alloc = failing_alloc;
-        o.alloc_ud = &f;
+        const nb_ctx_opts o = failing_opts(&f);
         nb_gsl_adapter *a = (nb_gsl_adapter *)&f; /* not NULL: the constructor must reset it */
         nb_status s = nb_gsl_multimin_new(&a, rosen2, NULL, 2, &o);
         double g0 = NAN, g1 = NAN, fx = NAN;

@@ -804,3 +804,66 @@ Test(composite, powers_at_an_infinite_base_as_forward) {
     nb_ctx_free(c);
 }
 
+/* The rounding estimate. d^k/dx^k sin(x) exp(x) at 0.3 (mpmath, 50 digits) loses about k/2 bits
+ * to cancellation; sin(x) exp(-x^2) does not. The estimate must see the first (within a factor of
+ * 10 either way of the true error) and report the second as tiny. */
+F1(sin_exp, nb_mul(c, nb_sin(c, x), nb_exp(c, x)))
+F1(sin_gauss, nb_mul(c, nb_sin(c, x), nb_exp(c, nb_neg(c, nb_mul(c, x, x)))))
+Test(rounding, estimate_follows_the_true_error) {
+    nb_ctx *c = new_ctx();
+    const struct {
+        int k;
+        double exact;
+    } ref[] = {{60, -428326945.62696578157}, {80, 438606792322.01296033}, {100, -449133355337741.27138}};
+    double x = 0.3, v = 1, d[101], e[101];
+    cr_assert_eq(nb_taylor_derivatives_err(c, sin_exp, NULL, 1, &x, &v, 100, d, e), NB_OK);
+    for (size_t i = 0; i < sizeof ref / sizeof *ref; i++) {
+        const int k = ref[i].k;
+        const double truth = fabs(d[k] - ref[i].exact);
+        cr_expect(truth > 1e-9 * fabs(ref[i].exact), "order %d: the case loses digits", k);
+        cr_expect(e[k] > truth / 10 && e[k] < truth * 10, "order %d: estimate %g, true error %g", k,
+                  e[k], truth);
+    }
+    cr_assert_eq(nb_taylor_derivatives_err(c, sin_gauss, NULL, 1, &x, &v, 100, d, e), NB_OK);
+    for (int k = 0; k <= 100; k++) cr_expect(e[k] <= 1e-13 * fabs(d[k]), "order %d: %g", k, e[k]);
+    /* an order beyond the limit, or no err: NB_E_ARG */
+    cr_expect_eq(nb_taylor_derivatives_err(c, sin_exp, NULL, 1, &x, &v, 100, d, NULL), NB_E_ARG);
+    nb_ctx_clear_error(c);
+    cr_expect_eq(nb_taylor_derivatives_err(c, sin_exp, NULL, 1, &x, &v, NB_DERIVATIVES_MAX_ORDER + 1,
+                                           d, e),
+                 NB_E_ARG);
+    nb_ctx_free(c);
+}
+
+/* Every allocation of nb_taylor_derivatives_err failed in turn (the Taylor level, the underflow
+ * pass's arrays, the second evaluation's): NB_E_NOMEM with NaN everywhere, never a crash or a
+ * leak (the sanitizer build), and the right numbers once nothing fails. exp(x/100) at 0 takes
+ * the underflow pass too (its coefficient 100 is 0). */
+F1(exp_slow1, nb_exp(c, nb_mul(c, x, nb_const(0.01))))
+Test(rounding, estimate_survives_failing_allocations) {
+    int total = 0;
+    for (int k = 1; k < 200; k++) {
+        struct failing fl = {0, k};
+        const nb_ctx_opts o = failing_opts(&fl);
+        nb_ctx *c = NULL;
+        double x = 0, v = 1, d[101], e[101];
+        nb_status s = nb_ctx_new(&c, &o);
+        const int made = s == NB_OK;
+        if (made) {
+            s = nb_taylor_derivatives_err(c, exp_slow1, NULL, 1, &x, &v, 100, d, e);
+            nb_ctx_free(c);
+        }
+        if (fl.count < k) { /* nothing failed */
+            cr_assert_eq(s, NB_OK);
+            cr_expect(close_to(d[100], 1e-200, 1e-13, 0), "%g", d[100]);
+            cr_expect(e[100] <= 1e-13 * d[100], "%g", e[100]);
+            total = k - 1;
+            break;
+        }
+        cr_expect_eq(s, NB_E_NOMEM, "allocation %d failed: status %d", k, s);
+        if (made) /* the outputs say NaN */
+            cr_expect(isnan(d[0]) && isnan(d[100]) && isnan(e[100]), "allocation %d", k);
+    }
+    cr_expect_gt(total, 3, "the test must have failed several allocations (%d)", total);
+}
+

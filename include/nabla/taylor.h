@@ -67,6 +67,22 @@ nb_status nb_taylor(nb_ctx *c, nb_fn f, void *env, size_t n, const double *x, co
 nb_status nb_taylor_derivatives(nb_ctx *c, nb_fn f, void *env, size_t n, const double *x,
                                 const double *v, int order, double *d);
 
+/* Rounding: a coefficient is a sum of products of lower ones, and where those terms are much
+ * larger than their sum, digits cancel. For sin(x) exp(x) the terms of order k are about 2^k / k!
+ * and the result 2^(k/2) / k!, so about k/2 bits are lost: order 60 is good to 2e-8, order 100
+ * only to 3e-2. exp, sin(x) exp(-x^2), tan, 1/(1 + x^2) keep full accuracy to order 100. Nothing in
+ * one evaluation tells which case it is; nb_taylor_derivatives_err estimates it. */
+
+/* nb_taylor_derivatives into d[0 .. K], and into err[0 .. K] an estimate of each derivative's
+ * rounding error: |d_k - d'_k / 1.5^k|, where d' are the derivatives along 1.5 v (mathematically
+ * 1.5^k d_k, rounded differently at every step) - so about twice the cost. An estimate, not a
+ * bound: the true error is usually within a small factor of it. err[k] is 0 where the two agree
+ * exactly (also for equal infinities) and NaN where one is inf or NaN and the other differs.
+ * NB_E_ARG for a NULL err (nothing written); on any failure d and err are NaN. Otherwise as
+ * nb_taylor_derivatives; err must not overlap d, x or v. */
+nb_status nb_taylor_derivatives_err(nb_ctx *c, nb_fn f, void *env, size_t n, const double *x,
+                                    const double *v, int order, double *d, double *err);
+
 /* f(x), f'(x), ..., f^(K)(x) into d[0 .. K] (K = `order`) for a function of one input:
  * nb_taylor_derivatives along v = 1. */
 nb_status nb_derivatives(nb_ctx *c, nb_fn f, void *env, double x, int order, double *d);
