@@ -1,6 +1,6 @@
 /* gnuplot.c - running gnuplot: posix_spawnp with pipes for its standard input (the script and
- * inline data) and standard error (its messages), SIGPIPE blocked in this thread while writing,
- * the child always reaped. */
+ * inline data) and standard error (its messages), SIGPIPE blocked in this thread while writing
+ * (and at its default action in the child), the child always reaped. */
 #define _GNU_SOURCE /* pipe2 */
 #include <errno.h>
 #include <fcntl.h>
@@ -118,15 +118,26 @@ static nb_status run(const char *script, size_t len, int persist, int sink, char
         return NB_E_IO;
     }
     posix_spawn_file_actions_t fa;
+    posix_spawnattr_t attr;
     pid_t pid;
     int rc = -1; /* < 0: the file actions could not be set up */
     if (posix_spawn_file_actions_init(&fa) == 0) {
-        /* dup2 clears close-on-exec on 0..2; every pipe end itself closes at exec */
-        if (!posix_spawn_file_actions_adddup2(&fa, in[0], 0) &&
-            !posix_spawn_file_actions_adddup2(&fa, err[1], 2) &&
-            !(piped && posix_spawn_file_actions_adddup2(&fa, out[1], 1))) {
-            char *argv[3] = {"gnuplot", persist ? "-persist" : NULL, NULL};
-            rc = posix_spawnp(&pid, "gnuplot", &fa, NULL, argv, environ);
+        if (posix_spawnattr_init(&attr) == 0) {
+            /* an ignored SIGPIPE survives exec (the nabla command ignores it): gnuplot and its
+             * helpers get the default they expect */
+            sigset_t def;
+            sigemptyset(&def);
+            sigaddset(&def, SIGPIPE);
+            /* dup2 clears close-on-exec on 0..2; every pipe end itself closes at exec */
+            if (!posix_spawnattr_setsigdefault(&attr, &def) &&
+                !posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF) &&
+                !posix_spawn_file_actions_adddup2(&fa, in[0], 0) &&
+                !posix_spawn_file_actions_adddup2(&fa, err[1], 2) &&
+                !(piped && posix_spawn_file_actions_adddup2(&fa, out[1], 1))) {
+                char *argv[3] = {"gnuplot", persist ? "-persist" : NULL, NULL};
+                rc = posix_spawnp(&pid, "gnuplot", &fa, &attr, argv, environ);
+            }
+            posix_spawnattr_destroy(&attr);
         }
         posix_spawn_file_actions_destroy(&fa);
     }

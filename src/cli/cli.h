@@ -59,6 +59,10 @@ int cli_constant(const cli_args *a, const char *what, const char *s, size_t n, d
 /* Messages: the first line starts with "nabla: ". */
 int cli_fail(int status, const char *fmt, ...);
 int cli_usage_error(const char *cmd, const char *fmt, ...);
+/* 0 when everything printed on standard output has reached it, else CLI_ERROR after saying why
+ * (a closed pipe: SIGPIPE is ignored, so it is EPIPE here; a full disk). GNU: --help and
+ * --version into a full disk are errors too. */
+int cli_output_flushed(void);
 int cli_syntax_error(const char *what, const char *src, size_t len, const nb_expr *e);
 void cli_print_number(FILE *f, double v);
 

@@ -151,7 +151,9 @@ int cli_run(const cli_args *a) {
     else
         rc = cmd_hess(a, e);
     nb_expr_free(e);
-    if ((!rc || rc == CLI_CHECK_FAILED) && (fflush(stdout) != 0 || ferror(stdout)))
-        rc = cli_fail(CLI_ERROR, "cannot write the output");
+    if (!rc || rc == CLI_CHECK_FAILED) {
+        int out = cli_output_flushed();
+        if (out) rc = out;
+    }
     return rc;
 }

@@ -2,10 +2,13 @@
  * own engine.
  *
  * Exit status: 0 success (a NaN result is a success), 1 an error in the expression or its
- * evaluation or a file, 2 a usage error, 3 a check that does not pass. The first line on stderr starts with "nabla: ". See
- * docs/cli.md and docs/nabla.1. */
+ * evaluation, a file or the output (a closed pipe too: SIGPIPE is ignored), 2 a usage error, 3 a
+ * check that does not pass. The first line on stderr starts with "nabla: ". See docs/cli.md and
+ * docs/nabla.1. */
+#define _POSIX_C_SOURCE 200809L /* SIGPIPE */
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +38,14 @@ int cli_fail(int status, const char *fmt, ...) {
     fputc('\n', stderr);
     va_end(ap);
     return status;
+}
+
+int cli_output_flushed(void) {
+    errno = 0;
+    if (fflush(stdout) == 0 && !ferror(stdout)) return 0;
+    /* errno is fflush's when it failed; an error flag from an earlier write has no reason left */
+    return cli_fail(CLI_ERROR, "cannot write to standard output%s%s", errno ? ": " : "",
+                    errno ? strerror(errno) : "");
 }
 
 int cli_usage_error(const char *cmd, const char *fmt, ...) {
@@ -180,18 +191,12 @@ static void command_help(FILE *out, int i) {
     fputs(common_options, out);
 }
 
-/* 0 when everything printed on stdout reached it, else 1 after saying so (GNU: --help and
- * --version into a full disk are errors too). */
-static int flushed(void) {
-    if (fflush(stdout) != 0 || ferror(stdout)) return cli_fail(CLI_ERROR, "cannot write the output");
-    return 0;
-}
 
 static int version(void) {
     printf("nabla %s\n"
            "Automatic differentiation for C: forward, reverse, nested and Taylor modes.\n",
            nb_version());
-    return flushed();
+    return cli_output_flushed();
 }
 
 /* ---- main ---- */
@@ -199,11 +204,15 @@ static int version(void) {
 int main(int argc, char **argv) {
     /* an application may turn GSL's aborting handler off; the library never relies on it */
     gsl_set_error_handler_off();
+    /* a reader that goes away (nabla plot --data | head -1) is a write error, reported and exit
+     * 1 as for a full disk, not a death by SIGPIPE (exit 141). gnuplot's spawn restores the
+     * default for the child. */
+    signal(SIGPIPE, SIG_IGN);
     if (argc < 2) return cli_usage_error(NULL, "missing command");
     const char *cmd = argv[1];
     if (strcmp(cmd, "--help") == 0) {
         general_help(stdout);
-        return flushed();
+        return cli_output_flushed();
     }
     if (strcmp(cmd, "--version") == 0) return version();
     int which = -1;
@@ -219,7 +228,7 @@ int main(int argc, char **argv) {
     if (a.help) {
         cli_args_free(&a);
         command_help(stdout, which);
-        return flushed();
+        return cli_output_flushed();
     }
     rc = cli_run(&a);
     cli_args_free(&a);

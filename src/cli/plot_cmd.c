@@ -116,14 +116,15 @@ int cli_plot(const cli_args *a, nb_expr *e) {
         if (s) rc = cli_fail(CLI_ERROR, "sampling failed: %s", nb_strerror(s));
     }
     if (!rc && a->data) {
-        if (nb_plot_write_data(stdout, &d, var)) rc = cli_fail(CLI_ERROR, "cannot write the table");
+        /* a write error is the only failure here; stdout's error flag keeps it */
+        if (nb_plot_write_data(stdout, &d, var)) rc = cli_output_flushed();
     } else if (!rc && a->script) {
         char msg[512];
         s = nb_plot_validate(&p, &d, msg, sizeof msg);
         if (s)
             rc = cli_usage_error(a->cmd, "%s", msg);
         else if (nb_plot_write_script(stdout, &p, &d))
-            rc = cli_fail(CLI_ERROR, "cannot write the script");
+            rc = cli_output_flushed(); /* validated: only a write error is left */
     } else if (!rc) {
         char msg[512];
         fflush(stdout);
