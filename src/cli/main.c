@@ -184,7 +184,8 @@ static void command_help(FILE *out, int i) {
               "  -o FILE        write FILE: .png (pngcairo), .svg, .pdf (pdfcairo)\n"
               "  --term TERM    a gnuplot terminal: dumb (text), sixel, pngcairo, ...\n"
               "  --title T      the title (default: the expression)\n"
-              "  --data         print the sampled table as TSV instead of plotting\n"
+              "  --data         print the sampled table as TSV on standard output instead of\n"
+              "                 plotting (not with -o or --term)\n"
               "  --script       print the gnuplot script instead of running it\n"
               "  --check        add f' by central differences and the error |f' - fd|\n",
               out);
