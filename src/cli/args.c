@@ -232,6 +232,20 @@ static int parse_order(cli_args *a, const char *v) {
     return 0;
 }
 
+/* The length of the option name that arg starts with when arg looks like an option, known or
+ * not: "--" and a letter, then letters, digits and hyphens, ending the argument or followed by
+ * "=VALUE"; or "-" and one letter. Else 0. Such an argument is never taken as EXPR, so that a
+ * mistyped option is reported as one (the expressions -x and --x go after "--" or in
+ * parentheses); "-x^2" or "-2" is EXPR. */
+static size_t option_like(const char *arg) {
+    /* the command never sets a locale: isalpha and isalnum are ASCII's */
+    if (arg[0] != '-' || !isalpha((unsigned char)arg[arg[1] == '-' ? 2 : 1])) return 0;
+    if (arg[1] != '-') return arg[2] == 0 ? 2 : 0;
+    size_t n = 3;
+    while (isalnum((unsigned char)arg[n]) || arg[n] == '-') n++;
+    return arg[n] == 0 || arg[n] == '=' ? n : 0;
+}
+
 /* The options each command takes: with a value, and flags. */
 static int takes(const char *cmd, const char *opt) {
     static const struct {
@@ -263,9 +277,13 @@ int cli_parse_args(cli_args *a, const char *cmd, int argc, char **argv) {
             options_done = 1;
             continue;
         }
-        /* --help where an option may stand (not as an option's value, not after --) */
-        if (!options_done && strcmp(arg, "--help") == 0) {
-            a->help = 1;
+        /* --help and --version where an option may stand (not as an option's value, not after
+         * --) */
+        if (!options_done && (strcmp(arg, "--help") == 0 || strcmp(arg, "--version") == 0)) {
+            if (arg[2] == 'h')
+                a->help = 1;
+            else
+                a->version = 1;
             return 0;
         }
         /* --opt VALUE and --opt=VALUE */
@@ -354,16 +372,23 @@ int cli_parse_args(cli_args *a, const char *cmd, int argc, char **argv) {
             }
             continue;
         }
+        /* an argument that looks like an option is one; after EXPR, so is any other argument
+         * that starts with '-' */
+        size_t optlen = options_done ? 0 : option_like(arg);
+        if (!optlen && !options_done && (expr_arg || file) && arg[0] == '-' && arg[1] != 0)
+            optlen = strlen(arg);
+        if (optlen) {
+            rc = cli_usage_error(cmd, "unknown option '%.*s%s'", optlen > 60 ? 60 : (int)optlen, arg,
+                                 optlen > 60 ? "..." : "");
+            break;
+        }
         if (expr_arg || file) {
-            if (!options_done && arg[0] == '-' && arg[1] != 0)
-                rc = cli_usage_error(cmd, "unknown option '%.60s%s'", arg, strlen(arg) > 60 ? "..." : "");
-            else
-                rc = cli_usage_error(cmd, "unexpected argument '%.60s%s' (EXPR was already given)", arg,
-                                     strlen(arg) > 60 ? "..." : "");
+            rc = cli_usage_error(cmd, "unexpected argument '%.60s%s' (EXPR was already given)", arg,
+                                 strlen(arg) > 60 ? "..." : "");
             break;
         }
         /* the first argument that is neither an option nor an option's value is EXPR, also when
-         * it starts with '-' (nabla eval '-x^2') */
+         * it starts with '-' but does not look like an option (nabla eval '-x^2') */
         expr_arg = arg;
     }
     if (!rc && !expr_arg && !file) rc = cli_usage_error(cmd, "missing EXPR");

@@ -37,10 +37,12 @@ typedef struct cli_args {
     int have_rtol, have_atol, have_step;
     double rtol, atol, step;
     int help;           /* --help was given where an option may stand: show the help, run nothing */
+    int version;        /* --version likewise: show the version */
 } cli_args;
 
 /* Parses the arguments after the command name. Returns 0, or an exit status after printing the
- * error. A --help at an option position stops the parse with a->help set (and returns 0). On success a must be freed with cli_args_free. */
+ * error. A --help (--version) at an option position stops the parse with a->help
+ * (a->version) set and returns 0. On success a must be freed with cli_args_free. */
 int cli_parse_args(cli_args *a, const char *cmd, int argc, char **argv);
 void cli_args_free(cli_args *a);
 

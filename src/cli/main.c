@@ -129,7 +129,8 @@ static const char common_options[] =
     "                 such as pi/4 or 2^0.5 and must be finite\n"
     "  -f FILE        read EXPR from FILE ('-' for standard input)\n"
     "  --             end of options\n"
-    "      --help     display this help and exit\n";
+    "      --help     display this help and exit\n"
+    "      --version  output version information and exit\n";
 
 static void general_help(FILE *out) {
     fputs("Usage: nabla COMMAND EXPR [OPTION]...\n"
@@ -140,14 +141,14 @@ static void general_help(FILE *out) {
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(out, "  %s\n", commands[i].synopsis);
     fputs("\n"
-          "Options may come before or after EXPR. An EXPR that starts with '-' is taken as EXPR\n"
-          "when it is not an option ('nabla eval -x^2 --at x=2'); '--' ends the options.\n"
+          "Options may come before or after EXPR. An argument that looks like an option (-x,\n"
+          "--name) is one, and an error when unknown; another that starts with '-' is EXPR\n"
+          "('nabla eval -x^2 --at x=2'). '--' ends the options: 'nabla eval --at x=2 -- -x'.\n"
           "\n"
           "Options:\n",
           out);
     fputs(common_options, out);
-    fputs("      --version  output version information and exit\n"
-          "\n"
+    fputs("\n"
           "Examples:\n"
           "  nabla eval 'sin(x)*exp(-x^2)' --at x=0.7\n"
           "  nabla diff 'sin(x)' --at x=pi/4 --order 4\n"
@@ -226,8 +227,10 @@ int main(int argc, char **argv) {
     cli_args a;
     int rc = cli_parse_args(&a, cmd, argc - 2, argv + 2);
     if (rc) return rc;
-    if (a.help) {
+    if (a.help || a.version) {
+        int help = a.help;
         cli_args_free(&a);
+        if (!help) return version();
         command_help(stdout, which);
         return cli_output_flushed();
     }
