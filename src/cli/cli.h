@@ -55,6 +55,9 @@ int cli_plot(const cli_args *a, nb_expr *e);
 /* The check command (check_cmd.c). */
 int cli_check(const cli_args *a, nb_expr *e);
 
+/* The index of name among the --at names, a->nbind when none binds it. */
+size_t cli_at_index(const cli_args *a, const char *name);
+
 /* Parses a constant expression (a --at value, a --range end); 0 or a usage error. */
 int cli_constant(const cli_args *a, const char *what, const char *s, size_t n, double *out);
 

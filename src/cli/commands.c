@@ -44,17 +44,16 @@ static int cmd_eval(const cli_args *a, nb_expr *e) {
     return 0;
 }
 
-/* The index of --wrt among the --at names, a->nbind when none binds it. */
-static size_t wrt_index(const cli_args *a) {
+size_t cli_at_index(const cli_args *a, const char *name) {
     for (size_t i = 0; i < a->nbind; i++)
-        if (strcmp(a->names[i], a->wrt) == 0) return i;
+        if (strcmp(a->names[i], name) == 0) return i;
     return a->nbind;
 }
 
 static int cmd_diff(const cli_args *a, nb_expr *e) {
     size_t wrt = a->nbind;
     if (a->wrt) {
-        wrt = wrt_index(a); /* cli_run has checked that --at binds it */
+        wrt = cli_at_index(a, a->wrt); /* cli_run has checked that --at binds it */
     } else if (nb_expr_var_count(e) == 1) {
         for (size_t i = 0; i < a->nbind; i++)
             if (strcmp(a->names[i], nb_expr_var_name(e, 0)) == 0) wrt = i;
@@ -132,7 +131,7 @@ static int cmd_hess(const cli_args *a, nb_expr *e) {
 int cli_run(const cli_args *a) {
     /* diff differentiates at a point, so its --wrt needs a value: a usage error, found before the
      * expression is read (whether or not the expression uses the name) */
-    if (a->wrt && strcmp(a->cmd, "diff") == 0 && wrt_index(a) == a->nbind)
+    if (a->wrt && strcmp(a->cmd, "diff") == 0 && cli_at_index(a, a->wrt) == a->nbind)
         return cli_usage_error(a->cmd, "--wrt %s: '%s' has no value; bind it with --at %s=VALUE",
                                a->wrt, a->wrt, a->wrt);
     nb_expr *e = NULL;

@@ -26,16 +26,21 @@ static void text_size(int *cols, int *lines) {
 }
 
 int cli_plot(const cli_args *a, nb_expr *e) {
-    /* the plotted variable: --wrt, else the one variable that --at does not bind, else the only
-     * variable; a constant expression is plotted over x */
+    /* the plotted variable: --wrt, which the expression must use (a flat line along a name it
+     * does not use is a typo, not a plot), else the one variable that --at does not bind; a
+     * constant expression is plotted over x */
     const char *var = a->wrt;
-    if (!var) {
+    size_t nvars = nb_expr_var_count(e);
+    if (var) {
+        size_t i = 0;
+        while (i < nvars && strcmp(nb_expr_var_name(e, i), var) != 0) i++;
+        if (i == nvars)
+            return cli_usage_error(a->cmd, "--wrt %s: the expression does not use '%s'", var, var);
+    } else {
         size_t unbound = 0;
-        for (size_t i = 0; i < nb_expr_var_count(e); i++) {
+        for (size_t i = 0; i < nvars; i++) {
             const char *v = nb_expr_var_name(e, i);
-            int bound = 0;
-            for (size_t j = 0; j < a->nbind; j++) bound |= strcmp(a->names[j], v) == 0;
-            if (!bound) {
+            if (cli_at_index(a, v) == a->nbind) {
                 var = v;
                 unbound++;
             }
@@ -44,10 +49,18 @@ int cli_plot(const cli_args *a, nb_expr *e) {
             return cli_usage_error(a->cmd, "the expression uses %zu variables without a value: name "
                                            "the plotted one with --wrt and bind the others with --at",
                                    unbound);
-        if (!var && nb_expr_var_count(e) == 1) var = nb_expr_var_name(e, 0);
+        if (!var && nvars == 1) var = nb_expr_var_name(e, 0);
+        if (!var && nvars > 1)
+            return cli_usage_error(a->cmd, "every variable of the expression has an --at value, but "
+                                           "the plotted one takes its values from --range: leave it "
+                                           "out of --at");
         if (!var) var = "x";
     }
-    /* bind the --at names and the plotted variable (last, when --at does not name it) */
+    /* its --at value would be dropped for the --range samples */
+    if (cli_at_index(a, var) < a->nbind)
+        return cli_usage_error(a->cmd, "--at %s: '%s' is the plotted variable, which takes its "
+                                       "values from --range: leave it out of --at", var, var);
+    /* bind the --at names and the plotted variable, last */
     size_t n = a->nbind, wrt = n;
     const char **names = malloc((n + 1) * sizeof *names);
     double *at = malloc((n + 1) * sizeof *at);
@@ -59,13 +72,10 @@ int cli_plot(const cli_args *a, nb_expr *e) {
     for (size_t j = 0; j < n; j++) {
         names[j] = a->names[j];
         at[j] = a->values[j];
-        if (strcmp(a->names[j], var) == 0) wrt = j;
     }
-    if (wrt == n) {
-        names[n] = var;
-        at[n] = 0;
-        n++;
-    }
+    names[n] = var;
+    at[n] = 0;
+    n++;
     int rc = 0;
     nb_status s = nb_expr_bind(e, n, names);
     if (s)
