@@ -1,11 +1,13 @@
 /* plot.c - sampling f and its derivatives (and the finite-difference overlay), the TSV table, and
  * the gnuplot script (robust y-range, gaps at non-finite values, breaks at poles and kinks).
  * Rendering is in gnuplot.c. */
+#define _POSIX_C_SOURCE 200809L /* strcasecmp */
 #include <ctype.h>
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "check_internal.h"
 #include "internal.h"
@@ -495,10 +497,11 @@ const char *nb__plot_terminal(const nb_plot *p, int *dumb) {
         return p->term;
     }
     if (p->output) {
+        /* in any case: cameras and some systems write A.PNG */
         const char *dot = strrchr(p->output, '.');
-        if (dot && strcmp(dot, ".png") == 0) return "pngcairo";
-        if (dot && strcmp(dot, ".svg") == 0) return "svg";
-        if (dot && strcmp(dot, ".pdf") == 0) return "pdfcairo";
+        if (dot && strcasecmp(dot, ".png") == 0) return "pngcairo";
+        if (dot && strcasecmp(dot, ".svg") == 0) return "svg";
+        if (dot && strcasecmp(dot, ".pdf") == 0) return "pdfcairo";
         return NULL;
     }
     *dumb = 1;

@@ -48,8 +48,8 @@ typedef struct nb_plot {
     const char *title;  /* NULL: no title */
     const char *xlabel; /* NULL: "x" */
     const char *output; /* a file to write; NULL: the terminal (or a window) */
-    const char *term;   /* a gnuplot terminal; NULL: from output's extension (.png pngcairo, .svg
-                           svg, .pdf pdfcairo), else a window when a display is set and gnuplot
+    const char *term;   /* a gnuplot terminal; NULL: from output's extension, in any case (.png
+                           pngcairo, .svg svg, .pdf pdfcairo), else a window when a display is set and gnuplot
                            has a window terminal, else dumb text; "sixel" means sixelgd */
     int columns, lines; /* the dumb terminal's size; 0: 79 x 24 */
     int check;          /* 1: also sample the finite-difference overlay (below); 0: not */

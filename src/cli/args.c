@@ -203,12 +203,15 @@ static int read_expr_file(cli_args *a, const char *path) {
         if (f != stdin) fclose(f);
         return cli_fail(CLI_ERROR, "out of memory");
     }
+    errno = 0;
     size_t n = fread(buf, 1, MAX_EXPR + 1, f);
-    int err = ferror(f);
+    /* a directory opens, and its read fails (EISDIR); fclose may change errno */
+    int failed = ferror(f), err = errno;
     if (f != stdin) fclose(f);
-    if (err) {
+    if (failed) {
         free(buf);
-        return cli_fail(CLI_ERROR, "cannot read '%s'", path);
+        return cli_fail(CLI_ERROR, "cannot read '%s'%s%s", path, err ? ": " : "",
+                        err ? strerror(err) : "");
     }
     /* a final newline (files usually end with one) is white space to the parser anyway */
     buf[n] = 0;

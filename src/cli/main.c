@@ -61,11 +61,12 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) {
 }
 
 /* A syntax error: the message with its column, then the expression (a window around the column
- * for long ones, unprintable bytes shown as '?') and a caret under the column. */
+ * for long ones, unprintable bytes shown as '?') and a caret under the column; an empty
+ * expression too (an empty echo), so that every syntax error has its three lines. */
 int cli_syntax_error(const char *what, const char *src, size_t len, const nb_expr *e) {
     size_t col = nb_expr_error_column(e);
     fprintf(stderr, "nabla: %s: column %zu: %s\n", what, col, nb_expr_error(e));
-    if (col == 0 || len == 0) return CLI_ERROR;
+    if (col == 0) return CLI_ERROR;
     size_t at = col - 1, from = at > 40 ? at - 40 : 0, to = from + 72;
     if (to > len) to = len;
     if (at > len) at = len;
