@@ -1,5 +1,6 @@
 /* commands.c - eval, diff, grad, hess: parse EXPR, bind the --at names, run the library (plot and
  * check have files of their own). */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,6 +51,26 @@ size_t cli_at_index(const cli_args *a, const char *name) {
     return a->nbind;
 }
 
+/* A warning on standard error when the rounding estimate of a derivative exceeds 1e-8 of it
+ * (fewer than about 8 good digits of the 17 printed): from which order, and the worst. Exact
+ * zeros and non-finite values are not judged. */
+static void warn_rounding(const double *d, const double *err, int K) {
+    int first = 0, worst_k = 0;
+    double worst = 0;
+    for (int k = 1; k <= K; k++) {
+        if (d[k] == 0 || !isfinite(d[k]) || !isfinite(err[k])) continue;
+        const double rel = err[k] / fabs(d[k]);
+        if (rel <= 1e-8) continue;
+        if (!first) first = k;
+        if (rel > worst) worst = rel, worst_k = k;
+    }
+    if (first)
+        cli_fail(0, "warning: from order %d on the derivatives may be good to only about %.0e "
+                    "relative (order %d), as a second evaluation along 1.5 times the direction "
+                    "shows: digits cancel in the Taylor recurrences (docs/cli.md)",
+                 first, worst, worst_k);
+}
+
 static int cmd_diff(const cli_args *a, nb_expr *e) {
     size_t wrt = a->nbind;
     if (a->wrt) {
@@ -66,7 +87,7 @@ static int cmd_diff(const cli_args *a, nb_expr *e) {
     }
     int K = a->order < 0 ? 1 : a->order;
     double *dir = calloc(a->nbind ? a->nbind : 1, sizeof *dir);
-    double *coef = malloc(((size_t)K + 1) * sizeof *coef);
+    double *coef = malloc(2 * ((size_t)K + 1) * sizeof *coef), *err = coef + K + 1;
     nb_ctx *c = NULL;
     if (!dir || !coef || nb_ctx_new(&c, NULL)) {
         free(dir);
@@ -74,13 +95,15 @@ static int cmd_diff(const cli_args *a, nb_expr *e) {
         return cli_fail(CLI_ERROR, "out of memory");
     }
     dir[wrt] = 1;
-    nb_status s = nb_taylor_derivatives(c, nb_expr_fn, e, a->nbind, a->values, dir, K, coef);
+    nb_status s =
+        nb_taylor_derivatives_err(c, nb_expr_fn, e, a->nbind, a->values, dir, K, coef, err);
     nb_ctx_free(c);
     if (!s) {
         for (int k = 0; k <= K; k++) {
             cli_print_number(stdout, coef[k]);
             putchar('\n');
         }
+        warn_rounding(coef, err, K);
     }
     free(dir);
     free(coef);
