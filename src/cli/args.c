@@ -403,10 +403,11 @@ int cli_parse_args(cli_args *a, const char *cmd, int argc, char **argv) {
     if (!rc && a->order >= 0 && a->norders)
         rc = cli_usage_error(cmd, "--order and --orders cannot be combined");
     if (!rc && a->data && a->script) rc = cli_usage_error(cmd, "--data and --script cannot be combined");
-    /* the table has no output file or terminal: silently dropping them would hide the mistake */
-    if (!rc && a->data && (a->output || a->term))
+    /* the table has no output file, terminal or title: silently dropping them would hide the
+     * mistake */
+    if (!rc && a->data && (a->output || a->term || a->title))
         rc = cli_usage_error(cmd, "--data writes the table to standard output: it cannot be combined "
-                                  "with %s", a->output ? "-o" : "--term");
+                                  "with %s", a->output ? "-o" : a->term ? "--term" : "--title");
     if (!rc && file) rc = read_expr_file(a, file);
     if (!rc && expr_arg) {
         a->expr_len = strlen(expr_arg);

@@ -189,7 +189,7 @@ static void command_help(FILE *out, int i) {
               "  --term TERM    a gnuplot terminal: dumb (text), sixel, pngcairo, ...\n"
               "  --title T      the title (default: the expression)\n"
               "  --data         print the sampled table as TSV on standard output instead of\n"
-              "                 plotting (not with -o or --term)\n"
+              "                 plotting (not with -o, --term or --title)\n"
               "  --script       print the gnuplot script instead of running it\n"
               "  --check        add f' by central differences and the error |f' - fd|\n",
               out);
