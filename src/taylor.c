@@ -672,6 +672,30 @@ nb_status nb_taylor(nb_ctx *c, nb_fn f, void *env, size_t n, const double *x, co
     return s;
 }
 
+/* A second evaluation along scale * v into out[0 .. K] with `pass` (nb_taylor or
+ * nb_taylor_derivatives), its direction and output in arrays from the context's hook. NB_E_NOMEM
+ * (recorded) when they cannot be allocated. */
+static nb_status pass_along(nb_ctx *c, nb_fn f, void *env, size_t n, const double *x,
+                            const double *v, double scale, int K, double *out,
+                            nb_status (*pass)(nb_ctx *, nb_fn, void *, size_t, const double *,
+                                              const double *, int, double *)) {
+    if (n > SIZE_MAX / sizeof *v) return nb__fail(c, NB_E_NOMEM);
+    double *sv = c->alloc(c->alloc_ud, NULL, 0, n * sizeof *sv);
+    if (!sv) return nb__fail(c, NB_E_NOMEM);
+    for (size_t i = 0; i < n; i++) sv[i] = v[i] * scale;
+    nb_status s = pass(c, f, env, n, x, sv, K, out);
+    c->alloc(c->alloc_ud, sv, n * sizeof *sv, 0);
+    return s;
+}
+
+/* Scratch for K + 1 doubles from the context's hook, and its release. */
+static double *scratch_k(nb_ctx *c, int K) {
+    return c->alloc(c->alloc_ud, NULL, 0, ((size_t)K + 1) * sizeof(double));
+}
+static void scratch_k_free(nb_ctx *c, double *p, int K) {
+    if (p) c->alloc(c->alloc_ud, p, ((size_t)K + 1) * sizeof(double), 0);
+}
+
 nb_status nb_taylor_derivatives(nb_ctx *c, nb_fn f, void *env, size_t n, const double *x,
                                 const double *v, int K, double *d) {
     /* an order out of range says nothing of d's size: nothing is written */
@@ -690,17 +714,8 @@ nb_status nb_taylor_derivatives(nb_ctx *c, nb_fn f, void *env, size_t n, const d
     /* the coefficients of t -> f(x + t s v), s = 2^6, are s^k times larger; k!/s^k stays in range
      * to order 170, so a derivative down to about 1e-280 comes back normal */
     const double scale = 64;
-    if (n > SIZE_MAX / 2 / sizeof *v) return nb__fail(c, NB_E_NOMEM);
-    double *sv = c->alloc(c->alloc_ud, NULL, 0, n * sizeof *sv);
-    double *c2 = c->alloc(c->alloc_ud, NULL, 0, ((size_t)K + 1) * sizeof *c2);
-    if (!sv || !c2) {
-        if (sv) c->alloc(c->alloc_ud, sv, n * sizeof *sv, 0);
-        if (c2) c->alloc(c->alloc_ud, c2, ((size_t)K + 1) * sizeof *c2, 0);
-        for (int k = 0; k <= K; k++) d[k] = (double)NAN;
-        return nb__fail(c, NB_E_NOMEM);
-    }
-    for (size_t i = 0; i < n; i++) sv[i] = v[i] * scale;
-    s = nb_taylor(c, f, env, n, x, sv, K, c2);
+    double *c2 = scratch_k(c, K);
+    s = c2 ? pass_along(c, f, env, n, x, v, scale, K, c2, nb_taylor) : nb__fail(c, NB_E_NOMEM);
     if (!s) {
         double r = 1; /* k! / s^k */
         for (int k = 1; k <= K; k++) {
@@ -711,8 +726,7 @@ nb_status nb_taylor_derivatives(nb_ctx *c, nb_fn f, void *env, size_t n, const d
     } else {
         for (int k = 0; k <= K; k++) d[k] = (double)NAN;
     }
-    c->alloc(c->alloc_ud, sv, n * sizeof *sv, 0);
-    c->alloc(c->alloc_ud, c2, ((size_t)K + 1) * sizeof *c2, 0);
+    scratch_k_free(c, c2, K);
     return s;
 }
 
@@ -728,16 +742,9 @@ nb_status nb_taylor_derivatives_err(nb_ctx *c, nb_fn f, void *env, size_t n, con
     /* the second evaluation along 1.5 v: the same derivatives times 1.5^k, whose mantissas - and
      * so whose roundings - differ from the first's at every step */
     const double scale = 1.5;
-    if (n > SIZE_MAX / sizeof *v) return nb__fail(c, NB_E_NOMEM);
-    const size_t nc = (size_t)K + 1;
-    double *sv = c->alloc(c->alloc_ud, NULL, 0, n * sizeof *sv);
-    double *d2 = c->alloc(c->alloc_ud, NULL, 0, nc * sizeof *d2);
-    if (sv && d2) {
-        for (size_t i = 0; i < n; i++) sv[i] = v[i] * scale;
-        s = nb_taylor_derivatives(c, f, env, n, x, sv, K, d2);
-    } else {
-        s = nb__fail(c, NB_E_NOMEM);
-    }
+    double *d2 = scratch_k(c, K);
+    s = d2 ? pass_along(c, f, env, n, x, v, scale, K, d2, nb_taylor_derivatives)
+           : nb__fail(c, NB_E_NOMEM);
     double p = 1; /* scale^k */
     for (int k = 0; k <= K && !s; k++, p *= scale) {
         const double back = d2[k] / p;
@@ -746,8 +753,7 @@ nb_status nb_taylor_derivatives_err(nb_ctx *c, nb_fn f, void *env, size_t n, con
     }
     if (s)
         for (int k = 0; k <= K; k++) d[k] = err[k] = (double)NAN;
-    if (sv) c->alloc(c->alloc_ud, sv, n * sizeof *sv, 0);
-    if (d2) c->alloc(c->alloc_ud, d2, nc * sizeof *d2, 0);
+    scratch_k_free(c, d2, K);
     return s;
 }
 

@@ -17,8 +17,9 @@
  * program is NB_E_NOTFOUND), fed through a pipe, and its standard error is collected and
  * reported. SIGPIPE is blocked in the calling thread while writing (pthread_sigmask) and a pending
  * one is consumed, so an early exit of gnuplot is an error status, never a signal; no process-wide
- * handler is changed. The child is always reaped. Only the calling thread's signal mask is
- * touched, so threads may render at once.
+ * handler is changed. gnuplot starts with SIGPIPE's default action even where the caller ignores
+ * it (an ignored signal would survive exec). The child is always reaped. Only the calling thread's
+ * signal mask is touched, so threads may render at once.
  */
 #ifndef NABLA_PLOT_H
 #define NABLA_PLOT_H

@@ -78,8 +78,9 @@ nb_status nb_taylor_derivatives(nb_ctx *c, nb_fn f, void *env, size_t n, const d
  * 1.5^k d_k, rounded differently at every step) - so about twice the cost. An estimate, not a
  * bound: the true error is usually within a small factor of it. err[k] is 0 where the two agree
  * exactly (also for equal infinities) and NaN where one is inf or NaN and the other differs.
- * NB_E_ARG for a NULL err (nothing written); on any failure d and err are NaN. Otherwise as
- * nb_taylor_derivatives; err must not overlap d, x or v. */
+ * NB_E_ARG for a NULL err or an order out of range (nothing written); on any other failure d
+ * and err are NaN. Otherwise as nb_taylor_derivatives; err must not overlap d (it may overlap x
+ * or v: they are read before it is written). */
 nb_status nb_taylor_derivatives_err(nb_ctx *c, nb_fn f, void *env, size_t n, const double *x,
                                     const double *v, int order, double *d, double *err);
 

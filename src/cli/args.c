@@ -381,8 +381,18 @@ int cli_parse_args(cli_args *a, const char *cmd, int argc, char **argv) {
         if (!optlen && !options_done && (expr_arg || file) && arg[0] == '-' && arg[1] != 0)
             optlen = strlen(arg);
         if (optlen) {
-            rc = cli_usage_error(cmd, "unknown option '%.*s%s'", optlen > 60 ? 60 : (int)optlen, arg,
-                                 optlen > 60 ? "..." : "");
+            static const char *const flags[] = {"--data", "--script", "--check", "--help",
+                                                "--version"};
+            for (size_t k = 0; k < sizeof flags / sizeof *flags && !rc; k++)
+                if (strlen(flags[k]) == optlen && strncmp(arg, flags[k], optlen) == 0 &&
+                    arg[optlen] == '=')
+                    rc = cli_usage_error(cmd, "option '%s' takes no value", flags[k]);
+            if (!rc)
+                rc = cli_usage_error(cmd, "unknown option '%.*s%s'%s", optlen > 60 ? 60 : (int)optlen,
+                                     arg, optlen > 60 ? "..." : "",
+                                     arg[1] != '-' ? " (an EXPR that starts with '-' goes after "
+                                                     "'--', as in: -- -x)"
+                                                   : "");
             break;
         }
         if (expr_arg || file) {

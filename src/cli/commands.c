@@ -67,7 +67,8 @@ static void warn_rounding(const double *d, const double *err, int K) {
     if (first)
         cli_fail(0, "warning: from order %d on the derivatives may be good to only about %.0e "
                     "relative (order %d), as a second evaluation along 1.5 times the direction "
-                    "shows: digits cancel in the Taylor recurrences (docs/cli.md)",
+                    "shows: digits cancel, in the expression or in the Taylor recurrences "
+                    "(docs/cli.md)",
                  first, worst, worst_k);
 }
 
@@ -87,13 +88,14 @@ static int cmd_diff(const cli_args *a, nb_expr *e) {
     }
     int K = a->order < 0 ? 1 : a->order;
     double *dir = calloc(a->nbind ? a->nbind : 1, sizeof *dir);
-    double *coef = malloc(2 * ((size_t)K + 1) * sizeof *coef), *err = coef + K + 1;
+    double *coef = malloc(2 * ((size_t)K + 1) * sizeof *coef);
     nb_ctx *c = NULL;
     if (!dir || !coef || nb_ctx_new(&c, NULL)) {
         free(dir);
         free(coef);
         return cli_fail(CLI_ERROR, "out of memory");
     }
+    double *err = coef + K + 1;
     dir[wrt] = 1;
     nb_status s =
         nb_taylor_derivatives_err(c, nb_expr_fn, e, a->nbind, a->values, dir, K, coef, err);

@@ -26,12 +26,12 @@ static void text_size(int *cols, int *lines) {
 }
 
 int cli_plot(const cli_args *a, nb_expr *e) {
-    /* the plotted variable: --wrt, which the expression must use (a flat line along a name it
-     * does not use is a typo, not a plot), else the one variable that --at does not bind; a
-     * constant expression is plotted over x */
+    /* the plotted variable: --wrt, which the expression must use unless it uses none (a flat
+     * line along a name it does not use is a typo, not a plot), else the one variable that --at
+     * does not bind; a constant expression is plotted over x, or over its --wrt */
     const char *var = a->wrt;
     size_t nvars = nb_expr_var_count(e);
-    if (var) {
+    if (var && nvars > 0) {
         size_t i = 0;
         while (i < nvars && strcmp(nb_expr_var_name(e, i), var) != 0) i++;
         if (i == nvars)
