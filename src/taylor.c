@@ -430,8 +430,9 @@ nb_var nb__taylor_op(nb_ctx *c, nb_level *L, nb_op op, nb_var x, nb_var y, int n
     if (op == NB_OP_pow && y.tag == L->tag)
         for (int k = 1; k <= T && !y_moves; k++) y_moves = !nb__szero(J(L, y, k));
     /* (only where x^y is a normal number: from an underflowed w0 = 0 every coefficient of exp
-     * would be 0, and a subnormal one has lost digits; pow's rule does not divide by it) */
-    if (op == NB_OP_pow && y_moves && u0.v > 0 && isnormal(w0.v)) {
+     * would be 0, and a subnormal one has lost digits; pow's rule does not divide by it; and only
+     * for a finite base: inf^0 = 1 is normal, but log(inf) times y's zero coefficient is NaN) */
+    if (op == NB_OP_pow && y_moves && u0.v > 0 && isfinite(u0.v) && isnormal(w0.v)) {
         nb_var r = nb_exp(c, nb_mul(c, y, nb_log(c, x)));
         if (r.tag != L->tag) return w0;
         W(L, r.idx)[0] = w0;

@@ -790,6 +790,19 @@ F1(cbrt_neg, nb_cbrt(c, nb_neg(c, x)))
 F1(pow_half, nb_pow(c, x, nb_const(0.5)))
 F1(pow_07, nb_pow(c, x, nb_const(0.7)))
 F1(pow_tiny, nb_pow(c, x, nb_const(1e-300)))
+/* pow(inf, y) along y at y = 0: d/dy = log(inf) inf^0 = inf, as the rule says (the exp(y log x)
+ * path gave 0 * inf = NaN) */
+F1(inf_to_y, nb_pow(c, nb_const(INFINITY), x))
+Test(composite, infinite_base_with_a_moving_exponent) {
+    nb_ctx *c = new_ctx();
+    double d[3], fx, df;
+    cr_assert_eq(nb_derivatives(c, inf_to_y, NULL, 0, 2, d), NB_OK);
+    cr_assert_eq(nb_derivative(c, inf_to_y, NULL, 0, &fx, &df), NB_OK);
+    cr_expect(d[0] == 1 && fx == 1);
+    cr_expect(df == INFINITY && d[1] == INFINITY, "forward %g, Taylor %g", df, d[1]);
+    nb_ctx_free(c);
+}
+
 Test(composite, powers_at_an_infinite_base_as_forward) {
     nb_ctx *c = new_ctx();
     const nb_fn fs[] = {cbrt_x, cbrt_neg, pow_half, pow_07, pow_tiny};

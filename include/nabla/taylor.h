@@ -76,7 +76,8 @@ nb_status nb_taylor_derivatives(nb_ctx *c, nb_fn f, void *env, size_t n, const d
 /* nb_taylor_derivatives into d[0 .. K], and into err[0 .. K] an estimate of each derivative's
  * rounding error: |d_k - d'_k / 1.5^k|, where d' are the derivatives along 1.5 v (mathematically
  * 1.5^k d_k, rounded differently at every step) - so about twice the cost. An estimate, not a
- * bound: the true error is usually within a small factor of it. err[k] is 0 where the two agree
+ * bound: the true error is usually within a small factor of it. It cannot see an error both
+ * passes share, such as that of a special function's value (GSL's airy_bi to about 1e-13). err[k] is 0 where the two agree
  * exactly (also for equal infinities) and NaN where one is inf or NaN and the other differs.
  * NB_E_ARG for a NULL err or an order out of range (nothing written); on any other failure d
  * and err are NaN. Otherwise as nb_taylor_derivatives; err must not overlap d (it may overlap x
