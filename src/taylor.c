@@ -221,21 +221,33 @@ static void jet_sqrt(nb_ctx *c, nb_level *L, nb_var u, nb_var *w, int T) {
     }
 }
 
+/* sum_{j=1..k} (r j - (k-j)) u_j w_{k-j}, each u_j divided by u0 first when `scaled` */
+static nb_var pow_const_sum(nb_ctx *c, nb_level *L, nb_var u, nb_var r, const nb_var *w, int k,
+                            int scaled) {
+    nb_var s = nb_const(0), u0 = J(L, u, 0);
+    for (int j = 1; j <= k; j++) {
+        nb_var uj = J(L, u, j);
+        if (nb__szero(uj)) continue;
+        if (scaled) uj = cdiv(c, uj, u0);
+        nb_var coef = nb_sub(c, cscale(c, (double)j, r), nb_const((double)(k - j)));
+        s = cadd(c, s, cmul(c, coef, cmul(c, uj, w[k - j])));
+    }
+    return s;
+}
+
 /* w = u^r for u_0 != 0 and r constant here: w_k = (1/(k u_0)) sum_{j=1..k} (r j - (k-j)) u_j w_{k-j}
  * (from u w' = r u' w) */
 static void jet_pow_const(nb_ctx *c, nb_level *L, nb_var u, nb_var r, nb_var *w, int T) {
     nb_var u0 = J(L, u, 0);
     for (int k = 1; k <= T; k++) {
-        nb_var s = nb_const(0);
-        for (int j = 1; j <= k; j++) {
-            nb_var uj = J(L, u, j);
-            if (nb__szero(uj)) continue;
-            nb_var coef = nb_sub(c, cscale(c, (double)j, r), nb_const((double)(k - j)));
-            s = cadd(c, s, cmul(c, coef, cmul(c, uj, w[k - j])));
-        }
         /* k u0 as a product, not cscale: cscale's structural zero would turn -0 into +0 and
          * the sign of an infinite coefficient with it (x^-3 at -0) */
-        w[k] = cdiv(c, s, k == 1 ? u0 : nb_mul(c, nb_const((double)k), u0));
+        w[k] = cdiv(c, pow_const_sum(c, L, u, r, w, k, 0),
+                    k == 1 ? u0 : nb_mul(c, nb_const((double)k), u0));
+        /* a product u_j w_{k-j} that overflowed before the division (cbrt(1e300 x) at -0.5:
+         * u_1 w_0 = 1e300 * -8e99): the sum again with u_j / u0 first */
+        if (!isfinite(w[k].v) && isfinite(u0.v) && u0.v != 0 && isfinite(w[k - 1].v))
+            w[k] = cdivk(c, pow_const_sum(c, L, u, r, w, k, 1), k);
     }
 }
 
@@ -528,7 +540,9 @@ nb_var nb__taylor_op(nb_ctx *c, nb_level *L, nb_op op, nb_var x, nb_var y, int n
             fallback(c, L, op, x, y, n, wi, T);
         else if (v0.tag == 0 && r == floor(r) && fabs(r) <= 1073741824.0)
             s = jet_powi(c, L, x, (int)r, wi, T);
-        else if (u0.v <= 0 || isinf(u0.v)) /* an infinite base: see cbrt */
+        else if (u0.v <= 0 || isinf(u0.v) || isinf(w0.v)) /* an infinite base: see cbrt; an
+                                                             overflowed x^y: the rule's
+                                                             y x^(y-1) may be finite */
             fallback(c, L, op, x, y, n, wi, T);
         else
             jet_pow_const(c, L, x, v0, W(L, wi), T);

@@ -893,3 +893,29 @@ Test(rounding, estimate_survives_failing_allocations) {
     cr_expect_gt(total, 3, "the test must have failed several allocations (%d)", total);
 }
 
+/* Powers whose recurrence overflows where the derivatives do not (a second fuzzing round):
+ * cbrt(1e300 x) at -0.5, where u_1 w_0 = 1e300 * -7.9e99 overflowed before the division by u_0;
+ * x^1.5 at 1e300, whose value overflows while its slope 1.5 x^0.5 = 1.5e150 does not (pow's rule
+ * there). Against forward mode and the closed forms. */
+F1(cbrt_big, nb_cbrt(c, nb_mul(c, nb_const(1e300), x)))
+F1(pow_15, nb_pow(c, x, nb_const(1.5)))
+Test(composite, powers_whose_recurrence_overflows) {
+    nb_ctx *c = new_ctx();
+    const double u = -5e299, w = cbrt(u);
+    struct {
+        nb_fn f;
+        double x, d1, d2;
+    } cases[] = {{cbrt_big, -0.5, 1e300 / (3 * w * w), -2.0 / 9 * (1e300 / u) * (1e300 / u) * w},
+                 {pow_15, 1e300, 1.5e150, 0.75e-150}};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        double d[3], fx, df;
+        cr_assert_eq(nb_derivatives(c, cases[i].f, NULL, cases[i].x, 2, d), NB_OK);
+        cr_assert_eq(nb_derivative(c, cases[i].f, NULL, cases[i].x, &fx, &df), NB_OK);
+        cr_expect(close_to(df, cases[i].d1, 1e-14, 0), "case %zu: forward %g", i, df);
+        cr_expect(close_to(d[1], cases[i].d1, 1e-14, 0), "case %zu: d1 %g", i, d[1]);
+        cr_expect(close_to(d[2], cases[i].d2, 1e-14, 0), "case %zu: d2 %g, want %g", i, d[2],
+                  cases[i].d2);
+    }
+    nb_ctx_free(c);
+}
+
