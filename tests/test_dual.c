@@ -206,6 +206,14 @@ Test(pow, special_points) {
     cr_expect(isinf(y.d) && y.d > 0);
     y = nb_dual_pow(x_at(0), nb_dual_const(2));
     cr_expect_eq(y.d, 0.0);
+    /* a subnormal base, where x^(y-1) overflows but y x^(y-1) need not (a fuzzing round: NaN and
+     * inf before) */
+    y = nb_dual_pow(x_at(1e-310), nb_dual_const(0));
+    cr_expect_eq(y.d, 0.0, "d/dx x^0 at 1e-310: %g", y.d);
+    y = nb_dual_pow(x_at(1e-310), nb_dual_const(1e-300));
+    cr_expect(close_to(y.d, 1e-300 / 1e-310, 1e-15, 0), "d/dx x^1e-300 at 1e-310: %g", y.d);
+    y = nb_dual_pow(x_at(-1e-310), nb_dual_const(-1));
+    cr_expect(isinf(y.d) && y.d < 0, "d/dx x^-1 at -1e-310: %g", y.d);
 }
 
 Test(lgamma, negative_arguments) {
