@@ -142,6 +142,26 @@ static double fn_at(double t, void *p) {
     return nb__balanced(s->c, d0) ? v : (double)NAN;
 }
 
+/* The derivatives at sample i by Taylor mode, and with p->rounding the rounding estimate folded
+ * into out's worst (err: K + 1 doubles of scratch). */
+static nb_status taylor_at(const nb_plot *p, nb_ctx *c, nb_fn f, void *env, size_t n,
+                           const double *vals, const double *dir, int K, double *deriv, double *err,
+                           nb_plot_data *out, size_t i) {
+    if (!p->rounding) return nb_taylor_derivatives(c, f, env, n, vals, dir, K, deriv);
+    nb_status s = nb_taylor_derivatives_err(c, f, env, n, vals, dir, K, deriv, err);
+    for (int j = 0; j < out->ncurves && !s; j++) {
+        const int k = out->orders[j];
+        if (k < 2 || deriv[k] == 0 || !isfinite(deriv[k]) || !isfinite(err[k])) continue;
+        const double rel = err[k] / fabs(deriv[k]);
+        if (rel > out->rounding) {
+            out->rounding = rel;
+            out->rounding_order = k;
+            out->rounding_x = out->x[i];
+        }
+    }
+    return s;
+}
+
 nb_status nb_plot_sample_expr(const nb_plot *p, nb_expr *e, size_t nvals, const double *at,
                               size_t wrt, nb_plot_data *out) {
     if (!out) return NB_E_ARG;
@@ -156,7 +176,7 @@ nb_status nb_plot_sample_expr(const nb_plot *p, nb_expr *e, size_t nvals, const 
     const int K = p->check && max_order(p) < 1 ? 1 : max_order(p);
     size_t nv = nvals ? nvals : 1;
     double *vals = malloc(nv * sizeof *vals), *dir = calloc(nv, sizeof *dir);
-    double *deriv = malloc(((size_t)K + 1) * sizeof *deriv);
+    double *deriv = malloc(2 * ((size_t)K + 1) * sizeof *deriv), *err = deriv ? deriv + K + 1 : NULL;
     nb_dual *dv = malloc(nv * sizeof *dv);
     double *fdvals = p->check ? malloc(nv * sizeof *fdvals) : NULL;
     nb_ctx *c = NULL;
@@ -183,7 +203,7 @@ nb_status nb_plot_sample_expr(const nb_plot *p, nb_expr *e, size_t nvals, const 
             deriv[0] = r.v;
             if (K == 1) deriv[1] = nvals ? r.d : 0;
         } else {
-            s = nb_taylor_derivatives(c, nb_expr_fn, e, nvals, vals, dir, K, deriv);
+            s = taylor_at(p, c, nb_expr_fn, e, nvals, vals, dir, K, deriv, err, out, i);
         }
         store(out, i, deriv);
         if (p->check && !s) store_fd(out, p, i, expr_at, &slice, deriv[1]);
@@ -207,7 +227,7 @@ nb_status nb_plot_sample_fn(const nb_plot *p, nb_ctx *c, nb_fn f, void *env, siz
     if (s) return s;
     const int K = max_order(p) < 1 ? 1 : max_order(p);
     double *vals = malloc(n * sizeof *vals), *dir = calloc(n, sizeof *dir);
-    double *deriv = malloc(((size_t)K + 1) * sizeof *deriv);
+    double *deriv = malloc(2 * ((size_t)K + 1) * sizeof *deriv), *err = deriv ? deriv + K + 1 : NULL;
     nb_var *xs = p->check ? malloc(n * sizeof *xs) : NULL;
     if (!vals || !dir || !deriv || (p->check && !xs)) s = NB_E_NOMEM;
     if (!s) {
@@ -221,7 +241,7 @@ nb_status nb_plot_sample_fn(const nb_plot *p, nb_ctx *c, nb_fn f, void *env, siz
         if (K == 1) {
             s = nb_jvp(c, f, env, n, vals, dir, &deriv[0], &deriv[1]);
         } else {
-            s = nb_taylor_derivatives(c, f, env, n, vals, dir, K, deriv);
+            s = taylor_at(p, c, f, env, n, vals, dir, K, deriv, err, out, i);
         }
         store(out, i, deriv);
         if (p->check && !s) {

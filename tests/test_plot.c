@@ -99,6 +99,46 @@ Test(sample, user_function_of_two_inputs) {
     nb_ctx_free(c);
 }
 
+/* The rounding estimate (p.rounding): order 60 of sin(x) exp(x) has lost most of its digits
+ * (about 2^30 of cancellation), order 4 of sin(x) exp(-x^2) none; without p.rounding the fields
+ * stay 0, and the curves are the same numbers either way. Through both sampling entries. */
+static nb_var sinexp_up(nb_ctx *c, const nb_var *x, void *env) {
+    (void)env;
+    return nb_mul(c, nb_sin(c, x[0]), nb_exp(c, x[0]));
+}
+Test(sample, rounding_estimate) {
+    nb_plot p;
+    nb_plot_init(&p);
+    p.a = 0, p.b = 1, p.samples = 5, p.ncurves = 2;
+    p.orders[0] = 0, p.orders[1] = 60;
+    nb_expr *e = bound("sin(x)*exp(x)", "x");
+    double at = 0;
+    nb_plot_data d, plain;
+    cr_assert_eq(nb_plot_sample_expr(&p, e, 1, &at, 0, &plain), NB_OK);
+    cr_expect_eq(plain.rounding, 0.0);
+    p.rounding = 1;
+    cr_assert_eq(nb_plot_sample_expr(&p, e, 1, &at, 0, &d), NB_OK);
+    cr_expect_gt(d.rounding, 1e-6, "order 60 of sin exp: %g", d.rounding);
+    cr_expect_eq(d.rounding_order, 60);
+    cr_expect(d.rounding_x >= 0 && d.rounding_x <= 1);
+    for (size_t i = 0; i < 2 * d.n; i++) cr_expect(d.y[i] == plain.y[i], "entry %zu", i);
+    nb_plot_data_free(&d);
+    nb_ctx *c = NULL;
+    cr_assert_eq(nb_ctx_new(&c, NULL), NB_OK);
+    cr_assert_eq(nb_plot_sample_fn(&p, c, sinexp_up, NULL, 1, &at, 0, &d), NB_OK);
+    cr_expect_gt(d.rounding, 1e-6, "through a user function: %g", d.rounding);
+    nb_plot_data_free(&d);
+    nb_plot_data_free(&plain);
+    nb_expr_free(e);
+    e = bound("sin(x)*exp(-x^2)", "x");
+    p.orders[1] = 4;
+    cr_assert_eq(nb_plot_sample_expr(&p, e, 1, &at, 0, &d), NB_OK);
+    cr_expect_lt(d.rounding, 1e-13, "order 4 of sin exp(-x^2): %g", d.rounding);
+    nb_plot_data_free(&d);
+    nb_expr_free(e);
+    nb_ctx_free(c);
+}
+
 Test(sample, invalid_plots) {
     nb_expr *e = bound("x", "x");
     nb_plot p;

@@ -54,6 +54,10 @@ typedef struct nb_plot {
                            has a window terminal, else dumb text; "sixel" means sixelgd */
     int columns, lines; /* the dumb terminal's size; 0: 79 x 24 */
     int check;          /* 1: also sample the finite-difference overlay (below); 0: not */
+    int rounding;       /* 1: also estimate the rounding of curves of order >= 2 (a second Taylor
+                           pass along 1.5 times the direction at each sample, as
+                           nb_taylor_derivatives_err: twice the sampling work) into the table's
+                           rounding fields; 0: not */
 } nb_plot;
 
 /* Defaults: range [-5, 5], 501 samples, curves f and f', no overlay. */
@@ -79,6 +83,12 @@ typedef struct nb_plot_data {
     double *fd;
     double *fd_err;
     double *fd_diff;
+    /* with p->rounding: the largest estimated relative rounding error of a curve of order >= 2
+     * over the samples (finite, non-zero values only; 0 when none or without p->rounding), its
+     * order and its x */
+    double rounding;
+    int rounding_order;
+    double rounding_x;
 } nb_plot_data;
 
 /* Frees the table's arrays (and zeroes it); NULL is a no-op. */

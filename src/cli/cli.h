@@ -61,6 +61,11 @@ size_t cli_at_index(const cli_args *a, const char *name);
 /* Parses a constant expression (a --at value, a --range end); 0 or a usage error. */
 int cli_constant(const cli_args *a, const char *what, const char *s, size_t n, double *out);
 
+/* Why the rounding warnings of diff and plot (nb_taylor_derivatives_err) are given. */
+#define CLI_ROUNDING_WHY                                                                   \
+    "as a second evaluation along 1.5 times the direction shows: digits cancel, in the " \
+    "expression or in the Taylor recurrences (docs/cli.md)"
+
 /* Messages: the first line starts with "nabla: ". */
 int cli_fail(int status, const char *fmt, ...);
 int cli_usage_error(const char *cmd, const char *fmt, ...);

@@ -66,9 +66,7 @@ static void warn_rounding(const double *d, const double *err, int K) {
     }
     if (first)
         cli_fail(0, "warning: from order %d on the derivatives may be good to only about %.0e "
-                    "relative (order %d), as a second evaluation along 1.5 times the direction "
-                    "shows: digits cancel, in the expression or in the Taylor recurrences "
-                    "(docs/cli.md)",
+                    "relative (order %d), " CLI_ROUNDING_WHY,
                  first, worst, worst_k);
 }
 

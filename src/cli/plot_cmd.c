@@ -118,6 +118,7 @@ int cli_plot(const cli_args *a, nb_expr *e) {
     p.output = a->output;
     p.term = a->term;
     p.check = a->check;
+    p.rounding = 1;
     text_size(&p.columns, &p.lines);
 
     nb_plot_data d = {0};
@@ -125,6 +126,11 @@ int cli_plot(const cli_args *a, nb_expr *e) {
         s = nb_plot_sample_expr(&p, e, n, at, wrt, &d);
         if (s) rc = cli_fail(CLI_ERROR, "sampling failed: %s", nb_strerror(s));
     }
+    /* as diff: fewer than about 8 good digits somewhere on a curve of order >= 2 */
+    if (!rc && d.rounding > 1e-8)
+        cli_fail(0, "warning: the curve of order %d may be good to only about %.0e relative "
+                    "(at %s = %.6g), " CLI_ROUNDING_WHY,
+                 d.rounding_order, d.rounding, var, d.rounding_x);
     if (!rc && a->data) {
         /* a write error is the only failure here; stdout's error flag keeps it */
         if (nb_plot_write_data(stdout, &d, var)) rc = cli_output_flushed();
