@@ -42,7 +42,8 @@
  * Y0 = (sin x - cos x) / sqrt(pi x) and Y1 = -(sin x + cos x) / sqrt(pi x) are accurate however
  * large x is. (GSL's own J0 and J1 agree with the same forms to 1e-16 out to 1e300.) */
 static double y_large(double x, int one) {
-    double s = sin(x), c = cos(x), d = sqrt(NB_PI * x);
+    /* pi x overflows above DBL_MAX / pi (5.7e307): the root of each factor there */
+    double s = sin(x), c = cos(x), d = x < 1e307 ? sqrt(NB_PI * x) : sqrt(NB_PI) * sqrt(x);
     return one ? -(s + c) / d : (s - c) / d;
 }
 

@@ -245,8 +245,10 @@ static void jet_pow_const(nb_ctx *c, nb_level *L, nb_var u, nb_var r, nb_var *w,
         w[k] = cdiv(c, pow_const_sum(c, L, u, r, w, k, 0),
                     k == 1 ? u0 : nb_mul(c, nb_const((double)k), u0));
         /* a product u_j w_{k-j} that overflowed before the division (cbrt(1e300 x) at -0.5:
-         * u_1 w_0 = 1e300 * -8e99): the sum again with u_j / u0 first */
-        if (!isfinite(w[k].v) && isfinite(u0.v) && u0.v != 0 && isfinite(w[k - 1].v))
+         * u_1 w_0 = 1e300 * -8e99), or underflowed to 0 or a subnormal (cbrt(1e-300 x) at 1:
+         * 1e-300 * 1e-100): the sum again with u_j / u0 first */
+        if ((!isfinite(w[k].v) || fabs(w[k].v) < DBL_MIN) && isfinite(u0.v) && u0.v != 0 &&
+            isfinite(w[k - 1].v) && w[k - 1].v != 0)
             w[k] = cdivk(c, pow_const_sum(c, L, u, r, w, k, 1), k);
     }
 }

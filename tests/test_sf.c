@@ -320,6 +320,16 @@ Test(special, identities) {
     }
     cr_expect(close_to(nb_sf_bessel_y0(1.0000001e15), gsl_sf_bessel_Y0(1.0000001e15), 1e-12, 0));
     cr_expect(close_to(nb_sf_bessel_y1(1.0000001e15), gsl_sf_bessel_Y1(1.0000001e15), 1e-12, 0));
+    /* beyond DBL_MAX / pi, where pi x overflowed and Y0, Y1 came back 0 (a CLI fuzzing round);
+     * mpmath at the doubles 1e308 and 5.73e307, 40 digits */
+    cr_expect(close_to(nb_sf_bessel_y0(1e308), 7.5866879552418009e-155, 1e-14, 0), "%.17g",
+              nb_sf_bessel_y0(1e308));
+    cr_expect(close_to(nb_sf_bessel_y1(1e308), 2.4706564120790078e-155, 1e-14, 0), "%.17g",
+              nb_sf_bessel_y1(1e308));
+    cr_expect(close_to(nb_sf_bessel_y0(5.73e307), -1.6104185581524389e-155, 1e-14, 0), "%.17g",
+              nb_sf_bessel_y0(5.73e307));
+    cr_expect(close_to(nb_sf_bessel_y1(5.73e307), 1.0416788333374129e-154, 1e-14, 0), "%.17g",
+              nb_sf_bessel_y1(5.73e307));
     /* Jn by the recurrence for large x, against the leading asymptotic form cos(x - n pi/2 - pi/4)
      * sqrt(2/(pi x)), whose next term is (4n^2 - 1)/(8x) relative */
     for (int n = 2; n <= 40; n += 19) {

@@ -899,6 +899,9 @@ Test(rounding, estimate_survives_failing_allocations) {
  * there). Against forward mode and the closed forms. */
 F1(cbrt_big, nb_cbrt(c, nb_mul(c, nb_const(1e300), x)))
 F1(pow_15, nb_pow(c, x, nb_const(1.5)))
+/* and where one underflows to 0 (a CLI fuzzing round): u_1 w_0 = 1e-300 * 1e-100 */
+F1(cbrt_small, nb_cbrt(c, nb_mul(c, nb_const(1e-300), x)))
+F1(pow_15_small, nb_pow(c, nb_mul(c, nb_const(1e-200), x), nb_const(1.5)))
 Test(composite, powers_whose_recurrence_overflows) {
     nb_ctx *c = new_ctx();
     const double u = -5e299, w = cbrt(u);
@@ -906,7 +909,9 @@ Test(composite, powers_whose_recurrence_overflows) {
         nb_fn f;
         double x, d1, d2;
     } cases[] = {{cbrt_big, -0.5, 1e300 / (3 * w * w), -2.0 / 9 * (1e300 / u) * (1e300 / u) * w},
-                 {pow_15, 1e300, 1.5e150, 0.75e-150}};
+                 {pow_15, 1e300, 1.5e150, 0.75e-150},
+                 {cbrt_small, 1, 1e-300 / (3 * 1e-100 * 1e-100), -2.0 / 9 * 1e-100},
+                 {pow_15_small, 1, 1.5e-300, 7.5e-301}};
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         double d[3], fx, df;
         cr_assert_eq(nb_derivatives(c, cases[i].f, NULL, cases[i].x, 2, d), NB_OK);
