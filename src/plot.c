@@ -147,7 +147,12 @@ static double fn_at(double t, void *p) {
 static nb_status taylor_at(const nb_plot *p, nb_ctx *c, nb_fn f, void *env, size_t n,
                            const double *vals, const double *dir, int K, double *deriv, double *err,
                            nb_plot_data *out, size_t i) {
-    if (!p->rounding) return nb_taylor_derivatives(c, f, env, n, vals, dir, K, deriv);
+    /* at most NB_PLOT_ROUNDING_SAMPLES evenly spaced samples: cancellation is a property of the
+     * function and the order that changes slowly along x, and a million samples would otherwise
+     * cost a million more Taylor passes */
+    const size_t stride = out->n > NB_PLOT_ROUNDING_SAMPLES ? out->n / NB_PLOT_ROUNDING_SAMPLES : 1;
+    if (!p->rounding || i % stride != 0)
+        return nb_taylor_derivatives(c, f, env, n, vals, dir, K, deriv);
     nb_status s = nb_taylor_derivatives_err(c, f, env, n, vals, dir, K, deriv, err);
     for (int j = 0; j < out->ncurves && !s; j++) {
         const int k = out->orders[j];

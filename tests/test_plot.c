@@ -128,6 +128,12 @@ Test(sample, rounding_estimate) {
     cr_assert_eq(nb_plot_sample_fn(&p, c, sinexp_up, NULL, 1, &at, 0, &d), NB_OK);
     cr_expect_gt(d.rounding, 1e-6, "through a user function: %g", d.rounding);
     nb_plot_data_free(&d);
+    /* more samples than are checked: every NB_PLOT_ROUNDING_SAMPLES-th one, the first included */
+    p.samples = 3 * NB_PLOT_ROUNDING_SAMPLES + 1;
+    cr_assert_eq(nb_plot_sample_expr(&p, e, 1, &at, 0, &d), NB_OK);
+    cr_expect_gt(d.rounding, 1e-6, "%zu samples: %g", p.samples, d.rounding);
+    nb_plot_data_free(&d);
+    p.samples = 5;
     nb_plot_data_free(&plain);
     nb_expr_free(e);
     e = bound("sin(x)*exp(-x^2)", "x");

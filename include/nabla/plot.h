@@ -37,6 +37,7 @@ extern "C" {
 #define NB_PLOT_MAX_CURVES 10
 #define NB_PLOT_MAX_ORDER 100
 #define NB_PLOT_MAX_SAMPLES 1000000
+#define NB_PLOT_ROUNDING_SAMPLES 1000 /* the samples nb_plot.rounding checks, at most */
 
 typedef struct nb_plot {
     double a, b;        /* the x range, a < b, both finite, and b - a finite too */
@@ -55,9 +56,9 @@ typedef struct nb_plot {
     int columns, lines; /* the dumb terminal's size; 0: 79 x 24 */
     int check;          /* 1: also sample the finite-difference overlay (below); 0: not */
     int rounding;       /* 1: also estimate the rounding of curves of order >= 2 (a second Taylor
-                           pass along 1.5 times the direction at each sample, as
-                           nb_taylor_derivatives_err: twice the sampling work) into the table's
-                           rounding fields; 0: not */
+                           pass along 1.5 times the direction, as nb_taylor_derivatives_err, at
+                           up to NB_PLOT_ROUNDING_SAMPLES evenly spaced samples: at most twice
+                           the sampling work) into the table's rounding fields; 0: not */
 } nb_plot;
 
 /* Defaults: range [-5, 5], 501 samples, curves f and f', no overlay. */
@@ -84,8 +85,8 @@ typedef struct nb_plot_data {
     double *fd_err;
     double *fd_diff;
     /* with p->rounding: the largest estimated relative rounding error of a curve of order >= 2
-     * over the samples (finite, non-zero values only; 0 when none or without p->rounding), its
-     * order and its x */
+     * over the samples checked (finite, non-zero values only; 0 when none or without
+     * p->rounding), its order and its x */
     double rounding;
     int rounding_order;
     double rounding_x;
