@@ -5,6 +5,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <criterion/criterion.h>
 #include <gsl/gsl_deriv.h>
 
 #include "nabla/ctx.h"
@@ -16,6 +17,20 @@ static inline int close_to(double a, double b, double rel, double abs_floor) {
     if (isinf(a) || isinf(b)) return a == b;
     double m = fmax(fabs(a), fabs(b));
     return fabs(a - b) <= rel * m + abs_floor;
+}
+
+/* A fresh context with the default options; the test stops if it cannot be made. */
+static inline nb_ctx *new_ctx(void) {
+    nb_ctx *c = NULL;
+    cr_assert_eq(nb_ctx_new(&c, NULL), NB_OK);
+    return c;
+}
+
+/* A uniform double in [lo, hi) from a 64-bit linear congruential state s (reproducible across
+ * platforms, unlike rand()). */
+static inline double uniform(unsigned long long *s, double lo, double hi) {
+    *s = *s * 6364136223846793005ULL + 1442695040888963407ULL;
+    return lo + (hi - lo) * (double)(*s >> 11) / 9007199254740992.0;
 }
 
 /* d/dx f at x by gsl_deriv_central, with its error estimate. */

@@ -18,12 +18,6 @@
 #define TEST_DATA_DIR "tests/data"
 #endif
 
-static nb_ctx *new_ctx(void) {
-    nb_ctx *c = NULL;
-    cr_assert_eq(nb_ctx_new(&c, NULL), NB_OK);
-    return c;
-}
-
 static nb_expr *bound(const char *src, size_t n, const char *const *names) {
     nb_expr *e = NULL;
     cr_assert_eq(nb_expr_parse(&e, src, strlen(src), NULL), NB_OK, "%s: %s", src, nb_expr_error(e));

@@ -13,12 +13,6 @@
 #include "op_table.h"
 #include "oracle.h"
 
-static nb_ctx *new_ctx(void) {
-    nb_ctx *c = NULL;
-    cr_assert_eq(nb_ctx_new(&c, NULL), NB_OK);
-    return c;
-}
-
 /* ---- perturbation confusion: d/dx [x * d/dy (x + y)] at x = y = 1 is 1 ---- */
 
 static nb_var inner_xy(nb_ctx *c, const nb_var *y, void *env) {

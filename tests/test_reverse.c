@@ -9,12 +9,6 @@
 #include "op_table.h"
 #include "oracle.h"
 
-static nb_ctx *new_ctx(void) {
-    nb_ctx *c = NULL;
-    cr_assert_eq(nb_ctx_new(&c, NULL), NB_OK);
-    return c;
-}
-
 /* ---- the chapter: y = 2 x.x, sum, detach ---- */
 
 Test(chapter, two_x_dot_x) {

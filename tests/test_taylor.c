@@ -13,12 +13,6 @@
 #include "op_table.h"
 #include "oracle.h"
 
-static nb_ctx *new_ctx(void) {
-    nb_ctx *c = NULL;
-    cr_assert_eq(nb_ctx_new(&c, NULL), NB_OK);
-    return c;
-}
-
 #define F1(name_, expr_)                                                   \
     static nb_var name_(nb_ctx *c, const nb_var *xs, void *env) {          \
         (void)env;                                                         \

@@ -7,17 +7,6 @@
 #include "nabla/nabla.h"
 #include "oracle.h"
 
-static nb_ctx *new_ctx(void) {
-    nb_ctx *c = NULL;
-    cr_assert_eq(nb_ctx_new(&c, NULL), NB_OK);
-    return c;
-}
-
-static double uniform(unsigned long long *s, double lo, double hi) {
-    *s = *s * 6364136223846793005ULL + 1442695040888963407ULL;
-    return lo + (hi - lo) * (double)(*s >> 11) / 9007199254740992.0;
-}
-
 /* ---- seeds ---- */
 
 Test(seeds, ones_equal_the_gradient_of_the_sum) {
