@@ -137,18 +137,29 @@ static inline double nb__rnd(double nb_v_) {
 #define NB__INLINE_TIER 1
 #endif
 
+/* NB__HOT: how the depth-1 tier's functions are declared. GCC at -O2 leaves an op this size out of
+ * line (a call per op, and the handle through memory: recording Rosenbrock took 45% longer than
+ * at -O3), so when optimizing for speed they are forced inline; unoptimized and -Os builds get
+ * plain static inline. */
+#if (defined(__GNUC__) || defined(__clang__)) && defined(__OPTIMIZE__) && \
+    !defined(__OPTIMIZE_SIZE__)
+#define NB__HOT static inline __attribute__((always_inline))
+#else
+#define NB__HOT static inline
+#endif
+
 /* 1 when x is a live handle of the level whose hot fields are nb_h_. */
-static inline int nb__owns(const nb__hot *nb_h_, nb_var nb_x_) {
+NB__HOT int nb__owns(const nb__hot *nb_h_, nb_var nb_x_) {
     return nb_x_.tag == nb_h_->tag && nb_x_.tag != 0 && (size_t)nb_x_.idx - 1u < nb_h_->n - 1u;
 }
 /* 1 when level 1 is a forward or reverse level with room for one node (and two operands). */
-static inline int nb__room1(const nb__hot *nb_h_) {
+NB__HOT int nb__room1(const nb__hot *nb_h_) {
     return NB__INLINE_TIER && nb_h_->n < nb_h_->ncap &&
            (nb_h_->kind == NB_REVERSE ? nb_h_->opcap - nb_h_->nops >= 2u
                                       : nb_h_->kind == NB_FORWARD);
 }
 /* A new node of level 1 with value r (its index is the node count, which it increments). */
-static inline nb_var nb__node1(nb__hot *nb_h_, double nb_r_) {
+NB__HOT nb_var nb__node1(nb__hot *nb_h_, double nb_r_) {
     nb_var nb_v_;
     nb_v_.v = nb_r_;
     nb_v_.idx = (uint32_t)nb_h_->n++;
@@ -159,7 +170,7 @@ static inline nb_var nb__node1(nb__hot *nb_h_, double nb_r_) {
  * is exactly 0 is not recorded, equal nodes (x * x) make one operand, and without operands the
  * result is a constant. Both entries are written and the count advanced past the kept ones, so
  * the recording has no data-dependent branch; room for two is checked by nb__room1. */
-static inline nb_var nb__rec2(nb__hot *nb_h_, double nb_r_, uint32_t nb_i0_, double nb_p0_,
+NB__HOT nb_var nb__rec2(nb__hot *nb_h_, double nb_r_, uint32_t nb_i0_, double nb_p0_,
                               uint32_t nb_i1_, double nb_p1_) {
     if (nb_i0_ == nb_i1_) {
         nb_p0_ = nb__rnd(nb_p0_ + nb_p1_);
@@ -177,7 +188,7 @@ static inline nb_var nb__rec2(nb__hot *nb_h_, double nb_r_, uint32_t nb_i0_, dou
     nb_h_->stmt_end[nb_h_->n] = (uint32_t)nb_o_;
     return nb__node1(nb_h_, nb_r_);
 }
-static inline nb_var nb__rec1(nb__hot *nb_h_, double nb_r_, uint32_t nb_i0_, double nb_p0_) {
+NB__HOT nb_var nb__rec1(nb__hot *nb_h_, double nb_r_, uint32_t nb_i0_, double nb_p0_) {
     if (nb_p0_ == 0) return nb_const(nb_r_);
     size_t nb_o_ = nb_h_->nops;
     nb_h_->op_idx[nb_o_] = nb_i0_;
@@ -187,7 +198,7 @@ static inline nb_var nb__rec1(nb__hot *nb_h_, double nb_r_, uint32_t nb_i0_, dou
     return nb__node1(nb_h_, nb_r_);
 }
 /* A node of forward level 1 with value r and tangent t (a constant when t is 0). */
-static inline nb_var nb__tan1(nb__hot *nb_h_, double nb_r_, double nb_t_) {
+NB__HOT nb_var nb__tan1(nb__hot *nb_h_, double nb_r_, double nb_t_) {
     if (nb_t_ == 0) return nb_const(nb_r_);
     nb_h_->tan[nb_h_->n] = nb_t_;
     return nb__node1(nb_h_, nb_r_);
@@ -314,14 +325,14 @@ static inline nb_var nb__drec(nb_ctx *nb_c_, nb__hot *nb_h_, nb_dual nb_r_, uint
 #define NB_OP1(name_, lang_, primal_, dX_, ...)                                                   \
     NB__T2_1(name_, nb_dual_##name_(nb_dx_), 0, nb__##name_(nb_c_, nb_x_),                        \
              (nb_ctx *nb_c_, nb_var nb_x_))                                                       \
-    static inline nb_var nb_##name_(nb_ctx *nb_c_, nb_var nb_x_) {                                \
+    NB__HOT nb_var nb_##name_(nb_ctx *nb_c_, nb_var nb_x_) {                                      \
         const double X = nb_x_.v;                                                                 \
         NB__OP1_BODY(primal_, dX_, nb__t2_##name_(nb_c_, nb_x_))                                  \
     }
 #define NB_OPI(name_, lang_, nmin_, nmax_, primal_, dX_, ...)                                     \
     NB__T2_1(name_, nb_dual_##name_(nb_dx_, N), N, nb__##name_(nb_c_, nb_x_, N),                  \
              (nb_ctx *nb_c_, nb_var nb_x_, int N))                                                \
-    static inline nb_var nb_##name_(nb_ctx *nb_c_, nb_var nb_x_, int N) {                         \
+    NB__HOT nb_var nb_##name_(nb_ctx *nb_c_, nb_var nb_x_, int N) {                               \
         const double X = nb_x_.v;                                                                 \
         if (N < (nmin_) || N > (nmax_)) return nb_const((double)NAN);                             \
         NB__OP1_BODY(primal_, dX_, nb__t2_##name_(nb_c_, nb_x_, N))                               \
@@ -345,7 +356,7 @@ static inline nb_var nb__drec(nb_ctx *nb_c_, nb__hot *nb_h_, nb_dual nb_r_, uint
         }                                                                                         \
         return nb__##name_(nb_c_, nb_x_, nb_y_);                                                  \
     }                                                                                             \
-    static inline nb_var nb_##name_(nb_ctx *nb_c_, nb_var nb_x_, nb_var nb_y_) {                  \
+    NB__HOT nb_var nb_##name_(nb_ctx *nb_c_, nb_var nb_x_, nb_var nb_y_) {                        \
         const double X = nb_x_.v, Y = nb_y_.v;                                                    \
         if (!NB__INLINE_TIER) return nb__##name_(nb_c_, nb_x_, nb_y_);                            \
         if ((nb_x_.tag | nb_y_.tag) == 0) return nb_const(nb__rnd(primal_));                      \
@@ -398,7 +409,7 @@ nb_var nb__rev_input(nb_ctx *c, nb_var x); /* private: the library's nb_rev_inpu
 /* A leaf of the top level, which must be reverse (PyTorch's requires_grad, MXNet's attach_grad):
  * value x (a constant or a handle of a lower level). Its gradient collects there (nb_grad).
  * Errors as for nb_fwd_input. Inline for a constant x on a reverse level 1 with room. */
-static inline nb_var nb_rev_input(nb_ctx *nb_c_, nb_var nb_x_) {
+NB__HOT nb_var nb_rev_input(nb_ctx *nb_c_, nb_var nb_x_) {
     nb__hot *nb_h_ = nb__hot_of(nb_c_);
     if (NB__INLINE_TIER && nb_x_.tag == 0 && nb_h_->top && nb_h_->kind == NB_REVERSE &&
         nb_h_->n < nb_h_->ncap) { /* a constant input of a reverse level 1 on top */
@@ -451,7 +462,7 @@ nb_var nb__grad(nb_ctx *c, nb_var x); /* private: the library's nb_grad */
 /* The gradient collected by leaf x of the top level (a handle of the levels below; a constant at
  * depth 1). 0 for a handle that is not a leaf of the top level, or before any sweep. Inline on a
  * reverse level 1. */
-static inline nb_var nb_grad(nb_ctx *nb_c_, nb_var nb_x_) {
+NB__HOT nb_var nb_grad(nb_ctx *nb_c_, nb_var nb_x_) {
     const nb__hot *nb_h_ = nb__hot_of(nb_c_);
     if (NB__INLINE_TIER && nb_h_->top && nb_h_->kind == NB_REVERSE && nb__owns(nb_h_, nb_x_) &&
         nb_x_.idx < nb_h_->adj_n) /* a swept node of a reverse level 1 on top */

@@ -12,6 +12,12 @@
 #include "bench.h"
 #include "nabla/nabla.h"
 
+/* bench_rev_o2 is this file built at -O2 (the optimization level of many users' builds, and
+ * meson's debugoptimized), its modes suffixed "_o2". */
+#ifndef BENCH_SUFFIX
+#define BENCH_SUFFIX ""
+#endif
+
 enum { ROSEN_N = 1000000, CHAIN_N = 100000 };
 
 struct env {
@@ -133,25 +139,26 @@ int main(void) {
     }
 
     nb_push(e.c, NB_REVERSE);
-    bench_report("rosen", "hand", bench_ratio(rosen_plain, rosen_hand, &e, 7, 0.1));
-    bench_report("rosen", "rev", bench_ratio(rosen_plain, rosen_rev, &e, 7, 0.1));
+    bench_report("rosen", "hand" BENCH_SUFFIX, bench_ratio(rosen_plain, rosen_hand, &e, 7, 0.1));
+    bench_report("rosen", "rev" BENCH_SUFFIX, bench_ratio(rosen_plain, rosen_rev, &e, 7, 0.1));
     /* bytes per op of the last recording */
     nb_reset(e.c);
     for (size_t i = 0; i < e.n; i++) e.in[i] = nb_rev_input(e.c, nb_const(e.x[i]));
     rosen_f(e.c, e.in, e.n);
     nb_tape_info ti;
     nb_tape_info_get(e.c, 1, &ti);
-    bench_info("rosen", "bytes_per_op", (double)ti.bytes / (double)(ti.statements - ti.leaves));
-    bench_info("rosen", "operands_per_op",
+    bench_info("rosen", "bytes_per_op" BENCH_SUFFIX,
+               (double)ti.bytes / (double)(ti.statements - ti.leaves));
+    bench_info("rosen", "operands_per_op" BENCH_SUFFIX,
                (double)ti.operands / (double)(ti.statements - ti.leaves));
 
     e.n = CHAIN_N;
     for (size_t i = 0; i < e.n; i++) e.x[i] = bench_uniform(&seed, -1, 1);
-    bench_report("chain", "hand", bench_ratio(chain_plain, chain_hand, &e, 11, 0.05));
-    bench_report("chain", "rev", bench_ratio(chain_plain, chain_rev, &e, 11, 0.05));
+    bench_report("chain", "hand" BENCH_SUFFIX, bench_ratio(chain_plain, chain_hand, &e, 11, 0.05));
+    bench_report("chain", "rev" BENCH_SUFFIX, bench_ratio(chain_plain, chain_rev, &e, 11, 0.05));
     nb_pop(e.c);
     nb_push(e.c, NB_FORWARD);
-    bench_report("chain", "fwd", bench_ratio(chain_plain, chain_fwd, &e, 11, 0.05));
+    bench_report("chain", "fwd" BENCH_SUFFIX, bench_ratio(chain_plain, chain_fwd, &e, 11, 0.05));
     nb_pop(e.c);
     int ok = check_ok(e.c);
     nb_ctx_free(e.c);
