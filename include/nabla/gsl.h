@@ -77,12 +77,12 @@ typedef struct nb_gsl_adapter nb_gsl_adapter;
 
 /* A minimizer adapter for f: R^n -> R: f, df and fdf of the object from nb_gsl_multimin_fdf. */
 nb_status nb_gsl_multimin_new(nb_gsl_adapter **out, nb_fn f, void *env, size_t n,
-                         const nb_ctx_opts *opts);
+                              const nb_ctx_opts *opts);
 gsl_multimin_function_fdf *nb_gsl_multimin_fdf(nb_gsl_adapter *a);
 
 /* A root-finding adapter for f: R^n -> R^n (an nb_vfn): f, df (the Jacobian) and fdf. */
 nb_status nb_gsl_multiroot_new(nb_gsl_adapter **out, nb_vfn f, void *env, size_t n,
-                         const nb_ctx_opts *opts);
+                               const nb_ctx_opts *opts);
 gsl_multiroot_function_fdf *nb_gsl_multiroot_fdf(nb_gsl_adapter *a);
 
 /* A least-squares adapter for residuals r: R^p -> R^n (p parameters, n residuals; GSL's names):
@@ -90,13 +90,13 @@ gsl_multiroot_function_fdf *nb_gsl_multiroot_fdf(nb_gsl_adapter *a);
  * Set the object's fvv to NULL for a fit without geodesic acceleration's second derivative, or
  * df to NULL for GSL's internal finite differences. */
 nb_status nb_gsl_multifit_new(nb_gsl_adapter **out, nb_vfn f, void *env, size_t p, size_t n,
-                         const nb_ctx_opts *opts);
+                              const nb_ctx_opts *opts);
 gsl_multifit_nlinear_fdf *nb_gsl_multifit_fdf(nb_gsl_adapter *a);
 
 /* A one-dimensional adapter for f: R -> R (an nb_fn of one input): a gsl_function (the value)
  * and a gsl_function_fdf (value and derivative, by forward mode). */
 nb_status nb_gsl_function_new(nb_gsl_adapter **out, nb_fn f, void *env,
-                         const nb_ctx_opts *opts);
+                              const nb_ctx_opts *opts);
 gsl_function *nb_gsl_function(nb_gsl_adapter *a);
 gsl_function_fdf *nb_gsl_function_fdf(nb_gsl_adapter *a);
 
