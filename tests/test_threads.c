@@ -1,19 +1,31 @@
 /* test_threads.c - four threads, each with its own context, compute gradients, Jacobians (both
- * modes) and vector-Jacobian products, and must give bit-identical results to a serial run.
+ * modes), vector-Jacobian products, Hessians and Taylor coefficients, and each runs GSL's BFGS2
+ * and a Levenberg-Marquardt fit with geodesic acceleration through its own GSL adapters; all must
+ * give bit-identical results to a serial run.
  *
  * A plain pthread program (Criterion cannot start under ThreadSanitizer); .ci/run also runs it in
  * a -Db_sanitize=thread build. Exit status 0 on success, 1 with a message on any difference. */
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
+#include <gsl/gsl_errno.h>
+#include <gsl/gsl_multifit_nlinear.h>
+#include <gsl/gsl_multimin.h>
+
+#include "nabla/gsl.h"
 #include "nabla/nabla.h"
 
-enum { NT = 4, N = 40, M = 6, POINTS = 6 };
-enum { PER_POINT = N + 1 + 2 * M * N + N + M };
+enum { NT = 4, N = 40, M = 6, POINTS = 6, ORDER = 6 };
+enum { PER_POINT = N + 1 + 2 * M * N + N + M + N * N + ORDER + 1 };
+enum { FIT_P = 3, FIT_N = 20 };
+/* after the points: BFGS2's x, f and iterations; the fit's parameters, residual sum of squares
+ * and iterations; the adapters' statuses */
+enum { SOLVES = N + 2 + FIT_P + 2 + 2 };
 
 struct work {
-    double out[POINTS * PER_POINT];
+    double out[POINTS * PER_POINT + SOLVES];
     nb_status status;
 };
 
@@ -37,6 +49,66 @@ static void vec(nb_ctx *c, const nb_var *x, nb_var *y, void *env) {
     }
 }
 
+/* r_i = p0 exp(-p1 t_i) + p2 - y_i, with data from (2.5, 1.3, 0.5) and a fixed perturbation */
+static void fit_residuals(nb_ctx *c, const nb_var *p, nb_var *r, void *env) {
+    (void)env;
+    for (int i = 0; i < FIT_N; i++) {
+        double t = 0.25 * i, y = 2.5 * exp(-1.3 * t) + 0.5 + 0.01 * sin(7.0 * i);
+        nb_var e = nb_exp(c, nb_mul(c, nb_neg(c, p[1]), nb_const(t)));
+        r[i] = nb_sub(c, nb_add(c, nb_mul(c, p[0], e), p[2]), nb_const(y));
+    }
+}
+
+/* BFGS2 on rosen and the fit, each through an adapter of its own; results into o. */
+static nb_status solves(double *o) {
+    nb_gsl_adapter *a = NULL, *b = NULL;
+    nb_status s = nb_gsl_multimin_new(&a, rosen, NULL, N, NULL);
+    if (s) return s;
+    gsl_multimin_fdfminimizer *m =
+        gsl_multimin_fdfminimizer_alloc(gsl_multimin_fdfminimizer_vector_bfgs2, N);
+    double start[N];
+    for (int i = 0; i < N; i++) start[i] = i % 2 ? 1.0 : -1.2;
+    gsl_vector_view x0 = gsl_vector_view_array(start, N);
+    gsl_multimin_fdfminimizer_set(m, nb_gsl_multimin_fdf(a), &x0.vector, 0.01, 0.1);
+    int iter = 0, st = GSL_CONTINUE;
+    while (st == GSL_CONTINUE && ++iter < 5000 && !gsl_multimin_fdfminimizer_iterate(m))
+        st = gsl_multimin_test_gradient(m->gradient, 1e-8);
+    for (int i = 0; i < N; i++) o[i] = gsl_vector_get(m->x, (size_t)i);
+    o[N] = m->f;
+    o[N + 1] = iter;
+    gsl_multimin_fdfminimizer_free(m);
+    o += N + 2;
+
+    if ((s = nb_gsl_multifit_new(&b, fit_residuals, NULL, FIT_P, FIT_N, NULL))) {
+        nb_gsl_adapter_free(a);
+        return s;
+    }
+    gsl_multifit_nlinear_parameters params = gsl_multifit_nlinear_default_parameters();
+    params.trs = gsl_multifit_nlinear_trs_lmaccel; /* with nabla's fvv */
+    gsl_multifit_nlinear_workspace *w =
+        gsl_multifit_nlinear_alloc(gsl_multifit_nlinear_trust, &params, FIT_N, FIT_P);
+    double p0[FIT_P] = {1, 1, 0};
+    gsl_vector_view pv = gsl_vector_view_array(p0, FIT_P);
+    gsl_multifit_nlinear_init(&pv.vector, nb_gsl_multifit_fdf(b), w);
+    int info;
+    gsl_multifit_nlinear_driver(200, 1e-12, 1e-12, 0, NULL, NULL, &info, w);
+    gsl_vector *px = gsl_multifit_nlinear_position(w), *r = gsl_multifit_nlinear_residual(w);
+    for (int i = 0; i < FIT_P; i++) o[i] = gsl_vector_get(px, (size_t)i);
+    double rss = 0;
+    for (int i = 0; i < FIT_N; i++) {
+        double ri = gsl_vector_get(r, (size_t)i);
+        rss += ri * ri;
+    }
+    o[FIT_P] = rss;
+    o[FIT_P + 1] = (double)gsl_multifit_nlinear_niter(w);
+    gsl_multifit_nlinear_free(w);
+    o[FIT_P + 2] = nb_gsl_adapter_status(a);
+    o[FIT_P + 3] = nb_gsl_adapter_status(b);
+    nb_gsl_adapter_free(a);
+    nb_gsl_adapter_free(b);
+    return NB_OK;
+}
+
 static void compute(struct work *w) {
     nb_ctx *c = NULL;
     w->status = nb_ctx_new(&c, NULL);
@@ -51,12 +123,16 @@ static void compute(struct work *w) {
         if (!s) s = nb_jacobian(c, vec, NULL, N, M, x, NB_JAC_FORWARD, NULL, o + N + 1 + M * N);
         if (!s) s = nb_vjp(c, vec, NULL, N, M, x, v, o + N + 1 + 2 * M * N + N,
                            o + N + 1 + 2 * M * N);
+        double *h = o + N + 1 + 2 * M * N + N + M;
+        if (!s) s = nb_hessian(c, rosen, NULL, N, x, NULL, NULL, h);
+        if (!s) s = nb_taylor_derivatives(c, rosen, NULL, N, x, x, ORDER, h + N * N);
         if (s) {
             w->status = s;
             break;
         }
     }
     nb_ctx_free(c);
+    if (!w->status) w->status = solves(w->out + POINTS * PER_POINT);
 }
 
 static void *thread_main(void *arg) {
@@ -67,9 +143,18 @@ static void *thread_main(void *arg) {
 static struct work serial, threaded[NT];
 
 int main(void) {
+    gsl_set_error_handler_off(); /* process-global: set before any thread starts */
     compute(&serial);
     if (serial.status) {
         fprintf(stderr, "serial run failed: %s\n", nb_strerror(serial.status));
+        return 1;
+    }
+    /* the solves are checked here once (the threads must then match them bit for bit) */
+    const double *sv = serial.out + POINTS * PER_POINT;
+    if (!(sv[N] < 1e-10) || sv[N + 2 + FIT_P + 2] != NB_OK || sv[N + 2 + FIT_P + 3] != NB_OK ||
+        !(fabs(sv[N + 2] - 2.5) < 0.05 && fabs(sv[N + 3] - 1.3) < 0.05)) {
+        fprintf(stderr, "serial solves: BFGS2 f = %g after %g iterations, fit (%g, %g, %g)\n",
+                sv[N], sv[N + 1], sv[N + 2], sv[N + 3], sv[N + 4]);
         return 1;
     }
     pthread_t th[NT];
