@@ -44,10 +44,11 @@ nb_var nb_taylor_coef(nb_ctx *c, nb_var y, int k);
 /* The Taylor coefficients coef[0 .. K] of t -> f(x + t v) at t = 0 (n inputs), in one pass on a
  * Taylor level of order K = `order` (0 .. NB_TAYLOR_MAX_ORDER; K = 0 gives f(x) alone). Returns
  * the context's status; NB_E_ARG for NULL c, f or coef, NULL x or v with n > 0 (coef[0 .. K] is
- * NaN then, as on any failure), or K out of range (nothing written). As the drivers of nabla/drivers.h: f is called only when the inputs were
- * made and no error was recorded before; an f that leaves the level stack unbalanced is NB_E_LEVEL
- * (the caller's levels are never popped); x and v are read before coef is written (so coef may
- * alias them); on any other failure coef[0 .. K] is NaN. */
+ * NaN then, as on any failure), or K out of range (nothing written). As the drivers of
+ * nabla/drivers.h: f is called only when the inputs were made and no error was recorded before;
+ * an f that leaves the level stack unbalanced is NB_E_LEVEL (the caller's levels are never
+ * popped); x and v are read before coef is written (so coef may alias them); on any other
+ * failure coef[0 .. K] is NaN. */
 nb_status nb_taylor(nb_ctx *c, nb_fn f, void *env, size_t n, const double *x, const double *v,
                     int order, double *coef);
 
@@ -77,8 +78,9 @@ nb_status nb_taylor_derivatives(nb_ctx *c, nb_fn f, void *env, size_t n, const d
  * rounding error: |d_k - d'_k / 1.5^k|, where d' are the derivatives along 1.5 v (mathematically
  * 1.5^k d_k, rounded differently at every step) - so about twice the cost. An estimate, not a
  * bound: the true error is usually within a small factor of it. It cannot see an error both
- * passes share, such as that of a special function's value (GSL's airy_bi to about 1e-13). err[k] is 0 where the two agree
- * exactly (also for equal infinities) and NaN where one is inf or NaN and the other differs.
+ * passes share, such as that of a special function's value (GSL's airy_bi to about 1e-13).
+ * err[k] is 0 where the two agree exactly (also for equal infinities) and NaN where one is inf
+ * or NaN and the other differs.
  * NB_E_ARG for a NULL err or an order out of range (nothing written); on any other failure d
  * and err are NaN. Otherwise as nb_taylor_derivatives; err must not overlap d (it may overlap x
  * or v: they are read before it is written). */
