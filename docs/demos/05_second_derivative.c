@@ -6,7 +6,7 @@
  * The second derivative differentiates the first derivative's code: a forward level around the
  * reverse level (a Hessian-vector product) must carry a tangent through every op of f, through
  * every derivative rule, and through every product and sum of the sweep. The reverse-over-reverse
- * and forward-over-forward orders show the same growth, with exact counts. */
+ * order shows the same growth, with exact counts. */
 #define _POSIX_C_SOURCE 199309L
 #include <math.h>
 #include <stdio.h>

@@ -36,7 +36,7 @@
  *                rounding size, which k abserr covers. Set it to the size below which
  *                derivatives do not matter to you.
  *   resolve = 1e-2  the central difference must know the derivative to 1%: at a jump within the
- *                stencil (sign at 0) GSL's estimate is about 60% of fd, and the entry is
+ *                stencil (sign at 0) GSL's estimate is 57% of fd, and the entry is
  *                UNRESOLVED rather than passing on a huge error bar.
  *   scale_tol = 1e-8  ... or to 1e-8 of the largest derivative of its order: a derivative that
  *                is zero by cancellation (a Hessian entry of MGH 4, Brown badly scaled) has an fd

@@ -119,8 +119,9 @@ static const struct {
      "Hessian (forward over reverse) against central differences of the gradient, and forward,\n"
      "reverse and Taylor modes against each other. Prints a table with, per derivative, nabla's\n"
      "value, the reference, GSL's error estimate, the difference, the tolerance and a verdict.\n"
-     "An entry passes when |nabla - fd| <= 4 x GSL error + rtol x max(|nabla|, |fd|) + atol and\n"
-     "GSL's error is within 1% of the derivative (beyond rounding); modes agree to 1e-12.\n"
+     "An entry passes when |nabla - fd| <= 4 x GSL error + rtol x max(|nabla|, |fd|) + atol\n"
+     "(or is within 1e-8 of the largest derivative of its order) and GSL's error is within\n"
+     "1% of the derivative (beyond rounding); modes agree to 1e-12.\n"
      "Exit status 0 when every entry passes, 3 when one does not. The finite-difference step\n"
      "is H x max(1, |x_i|) (default H = 1e-4): it assumes f varies on the scale of x_i, so for\n"
      "a function that varies faster far from 0 (sin at x = 1e9) give a smaller H.\n"},
