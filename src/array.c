@@ -46,9 +46,12 @@ nb_status nb_rev_array(nb_ctx *c, size_t n, const double *x, double *dx, nb_arra
     nb_level *L = &c->lv[1];
     if (c->depth != 1 || L->kind != NB_REVERSE || L->mode != NB_MODE_PLAIN)
         return nb__fail(c, NB_E_LEVEL);
-    /* one array's gradient must not be written over another's values */
+    /* one array's gradient must not be written over another's values, nor share its memory
+     * with another's gradient (making this array would zero that one, and the two would then
+     * collect into one buffer) */
     for (size_t k = 0; k < L->narr; k++)
-        if (overlap(L->arr[k].x, L->arr[k].n, dx, n) || overlap(x, n, L->arr[k].dx, L->arr[k].n))
+        if (overlap(L->arr[k].x, L->arr[k].n, dx, n) || overlap(x, n, L->arr[k].dx, L->arr[k].n) ||
+            overlap(L->arr[k].dx, L->arr[k].n, dx, n))
             return nb__fail(c, NB_E_ARG);
     nb_status s = nb__arrays_grow(c, L, 1, 0, 0);
     if (s) return nb__fail(c, s);

@@ -1,5 +1,6 @@
 /* gsl.c - drivers on gsl_vector and gsl_matrix: contiguous objects are used in place, strided
  * ones through temporary copies from the context's allocation hook. */
+#include <math.h>
 #include <string.h>
 
 #include "internal.h"
@@ -56,6 +57,15 @@ static void mout(nb_ctx *c, gsl_matrix *M, double *p, int owned) {
     c->alloc(c->alloc_ud, p, M->size1 * M->size2 * sizeof(double), 0);
 }
 
+/* Where a temporary copy could not be made, the driver did not run: its outputs get NaN here, as
+ * the driver itself gives them on a failure (nothing of the copies is copied out). */
+static void nan_vec(gsl_vector *v) {
+    if (v) gsl_vector_set_all(v, (double)NAN);
+}
+static void nan_fx(double *fx) {
+    if (fx) *fx = (double)NAN;
+}
+
 #define CHECK(cond_)                                   \
     do {                                               \
         if (!(cond_)) return nb__fail(c, NB_E_ARG);    \
@@ -67,9 +77,10 @@ nb_status nb_gradient_gsl(nb_ctx *c, nb_fn f, void *env, const gsl_vector *x, do
     CHECK(x && g && g->size == x->size);
     struct vview X, G;
     nb_status s = vin(c, x, &X, 1);
-    if (s) return nb__fail(c, s);
-    if ((s = vin(c, g, &G, 0))) {
-        vout(c, (gsl_vector *)x, &X, 0);
+    if (!s && (s = vin(c, g, &G, 0))) vout(c, (gsl_vector *)x, &X, 0);
+    if (s) {
+        nan_fx(fx);
+        nan_vec(g);
         return nb__fail(c, s);
     }
     s = nb_gradient(c, f, env, X.n, X.p, fx, G.p);
@@ -87,12 +98,18 @@ nb_status nb_hvp_gsl(nb_ctx *c, nb_fn f, void *env, const gsl_vector *x, const g
     if (!s) s = vin(c, v, &V, 1);
     if (!s && g) s = vin(c, g, &G, 0);
     if (!s) s = vin(c, hv, &HV, 0);
-    if (!s) s = nb_hvp(c, f, env, X.n, X.p, V.p, fx, g ? G.p : NULL, HV.p);
+    const int ran = !s;
+    if (ran) s = nb_hvp(c, f, env, X.n, X.p, V.p, fx, g ? G.p : NULL, HV.p);
     else nb__fail(c, s);
-    vout(c, hv, &HV, 1);
-    if (g) vout(c, g, &G, 1);
+    vout(c, hv, &HV, ran);
+    if (g) vout(c, g, &G, ran);
     vout(c, (gsl_vector *)v, &V, 0);
     vout(c, (gsl_vector *)x, &X, 0);
+    if (!ran) {
+        nan_fx(fx);
+        nan_vec(g);
+        nan_vec(hv);
+    }
     return s;
 }
 
@@ -106,11 +123,17 @@ nb_status nb_hessian_gsl(nb_ctx *c, nb_fn f, void *env, const gsl_vector *x, dou
     nb_status s = vin(c, x, &X, 1);
     if (!s && g) s = vin(c, g, &G, 0);
     if (!s) s = min_(c, H, &h, &owned);
-    if (!s) s = nb_hessian(c, f, env, X.n, X.p, fx, g ? G.p : NULL, h);
+    const int ran = !s;
+    if (ran) s = nb_hessian(c, f, env, X.n, X.p, fx, g ? G.p : NULL, h);
     else nb__fail(c, s);
     if (h) mout(c, H, h, owned);
-    if (g) vout(c, g, &G, 1);
+    if (g) vout(c, g, &G, ran);
     vout(c, (gsl_vector *)x, &X, 0);
+    if (!ran) {
+        nan_fx(fx);
+        nan_vec(g);
+        gsl_matrix_set_all(H, (double)NAN);
+    }
     return s;
 }
 
@@ -124,11 +147,16 @@ nb_status nb_jacobian_gsl(nb_ctx *c, nb_vfn f, void *env, const gsl_vector *x, n
     nb_status s = vin(c, x, &X, 1);
     if (!s && y) s = vin(c, y, &Y, 0);
     if (!s) s = min_(c, J, &j, &owned);
-    if (!s) s = nb_jacobian(c, f, env, X.n, J->size1, X.p, mode, y ? Y.p : NULL, j);
+    const int ran = !s;
+    if (ran) s = nb_jacobian(c, f, env, X.n, J->size1, X.p, mode, y ? Y.p : NULL, j);
     else nb__fail(c, s);
     if (j) mout(c, J, j, owned);
-    if (y) vout(c, y, &Y, 1);
+    if (y) vout(c, y, &Y, ran);
     vout(c, (gsl_vector *)x, &X, 0);
+    if (!ran) {
+        nan_vec(y);
+        gsl_matrix_set_all(J, (double)NAN);
+    }
     return s;
 }
 
@@ -141,12 +169,17 @@ nb_status nb_vjp_gsl(nb_ctx *c, nb_vfn f, void *env, const gsl_vector *x, const 
     if (!s) s = vin(c, v, &V, 1);
     if (!s && y) s = vin(c, y, &Y, 0);
     if (!s) s = vin(c, out, &O, 0);
-    if (!s) s = nb_vjp(c, f, env, X.n, V.n, X.p, V.p, y ? Y.p : NULL, O.p);
+    const int ran = !s;
+    if (ran) s = nb_vjp(c, f, env, X.n, V.n, X.p, V.p, y ? Y.p : NULL, O.p);
     else nb__fail(c, s);
-    vout(c, out, &O, 1);
-    if (y) vout(c, y, &Y, 1);
+    vout(c, out, &O, ran);
+    if (y) vout(c, y, &Y, ran);
     vout(c, (gsl_vector *)v, &V, 0);
     vout(c, (gsl_vector *)x, &X, 0);
+    if (!ran) {
+        nan_vec(y);
+        nan_vec(out);
+    }
     return s;
 }
 
@@ -159,11 +192,16 @@ nb_status nb_jvp_gsl(nb_ctx *c, nb_vfn f, void *env, const gsl_vector *x, const 
     if (!s) s = vin(c, u, &U, 1);
     if (!s && y) s = vin(c, y, &Y, 0);
     if (!s) s = vin(c, out, &O, 0);
-    if (!s) s = nb_jvp_vec(c, f, env, X.n, O.n, X.p, U.p, y ? Y.p : NULL, O.p);
+    const int ran = !s;
+    if (ran) s = nb_jvp_vec(c, f, env, X.n, O.n, X.p, U.p, y ? Y.p : NULL, O.p);
     else nb__fail(c, s);
-    vout(c, out, &O, 1);
-    if (y) vout(c, y, &Y, 1);
+    vout(c, out, &O, ran);
+    if (y) vout(c, y, &Y, ran);
     vout(c, (gsl_vector *)u, &U, 0);
     vout(c, (gsl_vector *)x, &X, 0);
+    if (!ran) {
+        nan_vec(y);
+        nan_vec(out);
+    }
     return s;
 }

@@ -299,7 +299,7 @@ nb_status nb_plot_write_data(FILE *f, const nb_plot_data *d, const char *xname) 
         }
         fputc('\n', f);
     }
-    return ferror(f) ? NB_E_IO : NB_OK;
+    return fflush(f) == 0 && !ferror(f) ? NB_OK : NB_E_IO; /* also what stdio still buffered */
 }
 
 static int cmp_double(const void *a, const void *b) {
@@ -691,5 +691,5 @@ nb_status nb_plot_write_script(FILE *f, const nb_plot *p, const nb_plot_data *d)
     }
     fputc('\n', f);
     if (p->output) fputs("unset output\n", f);
-    return ferror(f) ? NB_E_IO : NB_OK;
+    return fflush(f) == 0 && !ferror(f) ? NB_OK : NB_E_IO; /* also what stdio still buffered */
 }

@@ -242,13 +242,24 @@ nb_status nb_zero_grad(nb_ctx *c) {
     return NB_OK;
 }
 
+/* On a failure of the array calls below: NaN constants into out (when there is one), as the
+ * one-at-a-time calls give; the status is returned as it is. */
+static nb_status nan_vars(nb_var *out, size_t n, nb_status s) {
+    for (size_t i = 0; out && i < n; i++) out[i] = nb_const((double)NAN);
+    return s;
+}
+static nb_status nan_doubles(double *out, size_t n, nb_status s) {
+    for (size_t i = 0; out && i < n; i++) out[i] = (double)NAN;
+    return s;
+}
+
 nb_status nb_rev_inputs(nb_ctx *c, size_t n, const double *x, nb_var *out) {
-    if (!c) return NB_E_ARG;
-    if (n && (!x || !out)) return nb__fail(c, NB_E_ARG);
+    if (!c) return nan_vars(out, n, NB_E_ARG);
+    if (n && (!x || !out)) return nan_vars(out, n, nb__fail(c, NB_E_ARG));
     nb_level *L = top_of_kind(c, NB_REVERSE);
-    if (!L) return c->err;
+    if (!L) return nan_vars(out, n, c->err);
     nb_status s = nb__level_grow(c, L, n, 0);
-    if (s) return nb__fail(c, s);
+    if (s) return nan_vars(out, n, nb__fail(c, s));
     const uint32_t end = (uint32_t)L->nops, tag = L->tag, first = (uint32_t)L->n;
     for (size_t i = 0; i < n; i++) {
         L->stmt_end[first + i] = end;
@@ -266,12 +277,12 @@ nb_status nb_rev_inputs(nb_ctx *c, size_t n, const double *x, nb_var *out) {
 }
 
 nb_status nb_fwd_inputs(nb_ctx *c, size_t n, const double *x, const double *dx, nb_var *out) {
-    if (!c) return NB_E_ARG;
-    if (n && (!x || !dx || !out)) return nb__fail(c, NB_E_ARG);
+    if (!c) return nan_vars(out, n, NB_E_ARG);
+    if (n && (!x || !dx || !out)) return nan_vars(out, n, nb__fail(c, NB_E_ARG));
     nb_level *L = top_of_kind(c, NB_FORWARD);
-    if (!L) return c->err;
+    if (!L) return nan_vars(out, n, c->err);
     nb_status s = nb__level_grow(c, L, n, 0);
-    if (s) return nb__fail(c, s);
+    if (s) return nan_vars(out, n, nb__fail(c, s));
     for (size_t i = 0; i < n; i++) {
         L->tan[L->n] = dx[i];
         if (L->depth >= 2) {
@@ -287,10 +298,10 @@ nb_status nb_fwd_inputs(nb_ctx *c, size_t n, const double *x, const double *dx, 
 }
 
 nb_status nb_grads(nb_ctx *c, size_t n, const nb_var *x, double *g) {
-    if (!c) return NB_E_ARG;
-    if (n && (!x || !g)) return nb__fail(c, NB_E_ARG);
+    if (!c) return nan_doubles(g, n, NB_E_ARG);
+    if (n && (!x || !g)) return nan_doubles(g, n, nb__fail(c, NB_E_ARG));
     nb_level *L = top_of_kind(c, NB_REVERSE);
-    if (!L) return c->err;
+    if (!L) return nan_doubles(g, n, c->err);
     const uint32_t tag = L->tag;
     const size_t limit = L->adj_n;
     for (size_t i = 0; i < n; i++) /* the common case inline: a swept leaf of the top level */
@@ -300,8 +311,8 @@ nb_status nb_grads(nb_ctx *c, size_t n, const nb_var *x, double *g) {
 }
 
 nb_status nb_tangents(nb_ctx *c, size_t n, const nb_var *y, double *t) {
-    if (!c) return NB_E_ARG;
-    if (n && (!y || !t)) return nb__fail(c, NB_E_ARG);
+    if (!c) return nan_doubles(t, n, NB_E_ARG);
+    if (n && (!y || !t)) return nan_doubles(t, n, nb__fail(c, NB_E_ARG));
     for (size_t i = 0; i < n; i++) t[i] = nb_tangent(c, y[i]).v;
     return c->err;
 }

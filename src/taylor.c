@@ -762,14 +762,26 @@ nb_status nb_taylor_derivatives_err(nb_ctx *c, nb_fn f, void *env, size_t n, con
     double *d2 = scratch_k(c, K);
     s = d2 ? pass_along(c, f, env, n, x, v, scale, K, d2, nb_taylor_derivatives)
            : nb__fail(c, NB_E_NOMEM);
-    double p = 1; /* scale^k */
-    for (int k = 0; k <= K && !s; k++, p *= scale) {
-        const double back = d2[k] / p;
+    /* where d_k 1.5^k overflows although d_k does not (d_k near DBL_MAX at high orders: the
+     * derivatives of 1/(1-x) are k!), that order is compared along 0.75 v instead, whose
+     * derivatives are smaller: a third pass, only when needed */
+    int over = 0;
+    for (int k = 0; k <= K && !s; k++) over |= isfinite(d[k]) && !isfinite(d2[k]);
+    double *d3 = NULL;
+    if (over && !s) {
+        d3 = scratch_k(c, K);
+        s = d3 ? pass_along(c, f, env, n, x, v, 0.75, K, d3, nb_taylor_derivatives)
+               : nb__fail(c, NB_E_NOMEM);
+    }
+    double p = 1, q = 1; /* scale^k, 0.75^k */
+    for (int k = 0; k <= K && !s; k++, p *= scale, q *= 0.75) {
+        const double back = d3 && isfinite(d[k]) && !isfinite(d2[k]) ? d3[k] / q : d2[k] / p;
         err[k] = d[k] == back ? 0.0 : isfinite(d[k]) && isfinite(back) ? fabs(d[k] - back)
                                                                          : (double)NAN;
     }
     if (s)
         for (int k = 0; k <= K; k++) d[k] = err[k] = (double)NAN;
+    scratch_k_free(c, d3, K);
     scratch_k_free(c, d2, K);
     return s;
 }

@@ -26,6 +26,16 @@ static inline nb_ctx *new_ctx(void) {
     return c;
 }
 
+/* A context whose tape may hold at most max_tape_bytes (nb_ctx_opts). */
+static inline nb_ctx *capped_ctx(size_t max_tape_bytes) {
+    nb_ctx_opts o;
+    nb_ctx_opts_init(&o);
+    o.max_tape_bytes = max_tape_bytes;
+    nb_ctx *c = NULL;
+    cr_assert_eq(nb_ctx_new(&c, &o), NB_OK);
+    return c;
+}
+
 /* A uniform double in [lo, hi) from a 64-bit linear congruential state s (reproducible across
  * platforms, unlike rand()). */
 static inline double uniform(unsigned long long *s, double lo, double hi) {

@@ -619,6 +619,103 @@ static nb_var dom_fn(nb_ctx *c, const nb_var *x, void *env) {
     const struct dom_case *d = env;
     return nb_apply(c, d->op, x[0], nb_const(d->y), 0);
 }
+/* 1 when every element of v (a strided view) is NaN. */
+static int all_nan_vec(const gsl_vector *v) {
+    for (size_t i = 0; i < v->size; i++)
+        if (!isnan(gsl_vector_get(v, i))) return 0;
+    return 1;
+}
+static int all_nan_mat(const gsl_matrix *m) {
+    for (size_t i = 0; i < m->size1; i++)
+        for (size_t j = 0; j < m->size2; j++)
+            if (!isnan(gsl_matrix_get(m, i, j))) return 0;
+    return 1;
+}
+
+/* The GSL wrappers copy strided vectors and padded matrices through the context's hook. When a
+ * copy cannot be made (each allocation of each call failed in turn) the driver does not run and
+ * every output is NaN, as the drivers give on any failure - never the old contents, never an
+ * uninitialized copy. */
+Test(drivers, gsl_types_nan_outputs_when_a_copy_fails) {
+    struct failing f = {0, 0};
+    nb_ctx_opts o = failing_opts(&f);
+    nb_ctx *c = NULL;
+    cr_assert_eq(nb_ctx_new(&c, &o), NB_OK);
+    size_t n = 3;
+    gsl_vector *xs = gsl_vector_alloc(6), *vs = gsl_vector_alloc(6), *gs = gsl_vector_alloc(6),
+               *hs = gsl_vector_alloc(6), *ys = gsl_vector_alloc(6), *x2s = gsl_vector_alloc(4);
+    gsl_vector_view x = gsl_vector_subvector_with_stride(xs, 0, 2, 3);
+    gsl_vector_view v = gsl_vector_subvector_with_stride(vs, 0, 2, 3);
+    gsl_vector_view g = gsl_vector_subvector_with_stride(gs, 1, 2, 3);
+    gsl_vector_view hv = gsl_vector_subvector_with_stride(hs, 1, 2, 3);
+    gsl_vector_view y = gsl_vector_subvector_with_stride(ys, 1, 2, 3);
+    gsl_vector_view x2 = gsl_vector_subvector_with_stride(x2s, 0, 2, 2);
+    gsl_vector_view g2 = gsl_vector_subvector_with_stride(gs, 1, 2, 2);
+    gsl_matrix *big = gsl_matrix_alloc(5, 5);
+    gsl_matrix_view H = gsl_matrix_submatrix(big, 1, 1, 3, 3);
+    gsl_matrix_view J = gsl_matrix_submatrix(big, 0, 0, 3, 2);
+    gsl_vector_set_all(&x.vector, 0.5);
+    gsl_vector_set_all(&v.vector, 1);
+    gsl_vector_set_all(&x2.vector, 0.25);
+    for (int call = 0; call < 6; call++) {
+        int ok = 0;
+        for (int k = 1; k < 40 && !ok; k++) {
+            double fx = 7;
+            gsl_vector_set_all(&g.vector, 7);
+            gsl_vector_set_all(&hv.vector, 7);
+            gsl_vector_set_all(&y.vector, 7);
+            gsl_matrix_set_all(big, 7);
+            nb_ctx_clear_error(c);
+            f.fail_at = f.count + k;
+            nb_status s;
+            int nan = 0;
+            switch (call) {
+            case 0:
+                s = nb_gradient_gsl(c, rosen, &n, &x.vector, &fx, &g.vector);
+                nan = isnan(fx) && all_nan_vec(&g.vector);
+                break;
+            case 1:
+                s = nb_hvp_gsl(c, rosen, &n, &x.vector, &v.vector, &fx, &g.vector, &hv.vector);
+                nan = isnan(fx) && all_nan_vec(&g.vector) && all_nan_vec(&hv.vector);
+                break;
+            case 2:
+                s = nb_hessian_gsl(c, rosen, &n, &x.vector, &fx, &g.vector, &H.matrix);
+                nan = isnan(fx) && all_nan_vec(&g.vector) && all_nan_mat(&H.matrix);
+                break;
+            case 3:
+                s = nb_jacobian_gsl(c, vfn2, NULL, &x2.vector, NB_JAC_AUTO, &y.vector, &J.matrix);
+                nan = all_nan_vec(&y.vector) && all_nan_mat(&J.matrix);
+                break;
+            case 4:
+                s = nb_vjp_gsl(c, vfn2, NULL, &x2.vector, &v.vector, &y.vector, &g2.vector);
+                nan = all_nan_vec(&y.vector) && all_nan_vec(&g2.vector);
+                break;
+            default:
+                s = nb_jvp_gsl(c, vfn2, NULL, &x2.vector, &x2.vector, &y.vector, &hv.vector);
+                nan = all_nan_vec(&y.vector) && all_nan_vec(&hv.vector);
+                break;
+            }
+            if (s == NB_OK) {
+                ok = 1;
+                cr_expect(f.count < f.fail_at, "call %d succeeded past a failed allocation", call);
+            } else {
+                cr_expect_eq(s, NB_E_NOMEM, "call %d, allocation %d", call, k);
+                cr_expect(nan, "call %d, allocation %d failed: an output is not NaN", call, k);
+            }
+        }
+        cr_expect(ok, "call %d never succeeded", call);
+    }
+    f.fail_at = 0;
+    gsl_vector_free(xs);
+    gsl_vector_free(vs);
+    gsl_vector_free(gs);
+    gsl_vector_free(hs);
+    gsl_vector_free(ys);
+    gsl_vector_free(x2s);
+    gsl_matrix_free(big);
+    nb_ctx_free(c);
+}
+
 Test(nan_policy, domain_errors_at_second_order) {
     nb_ctx *c = NULL;
     cr_assert_eq(nb_ctx_new(&c, NULL), NB_OK);

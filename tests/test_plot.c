@@ -1,7 +1,8 @@
 /* test_plot.c - plotting, in the library: sampling by automatic differentiation against the
  * library's derivatives (expressions and user functions), the TSV table, labels, the script's
  * data for poles (tan, 1/x: no segment spikes across the visible range), kinks and gaps, and the
- * finite-difference overlay (its columns against analytic derivatives, its log axis). */
+ * finite-difference overlay (its columns against analytic derivatives, its log axis), and write
+ * errors. */
 #define _POSIX_C_SOURCE 200809L /* open_memstream */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -514,4 +515,36 @@ Test(overlay, tsv_columns_and_script) {
     free(buf);
     nb_plot_data_free(&d);
     nb_expr_free(e);
+}
+
+/* A write error is NB_E_IO even when the whole output still fits in stdio's buffer: the writers
+ * flush (a two-sample table to /dev/full used to report NB_OK, the error surfacing only at
+ * fclose). A read-only stream fails at once. */
+Test(write, errors_that_stdio_buffers_are_reported) {
+    double xs[2] = {0, 1}, ys[2] = {0, 1};
+    nb_plot_data d = {0};
+    d.n = 2;
+    d.ncurves = 1;
+    d.x = xs;
+    d.y = ys;
+    nb_plot p;
+    nb_plot_init(&p);
+    FILE *f = fopen("/dev/full", "w");
+    cr_assert(f != NULL);
+    cr_expect_eq(nb_plot_write_data(f, &d, "x"), NB_E_IO);
+    clearerr(f);
+    cr_expect_eq(nb_plot_write_script(f, &p, &d), NB_E_IO);
+    fclose(f);
+    f = fopen("/dev/null", "r");
+    cr_assert(f != NULL);
+    cr_expect_eq(nb_plot_write_data(f, &d, "x"), NB_E_IO);
+    fclose(f);
+    char *buf = NULL;
+    size_t len = 0;
+    f = open_memstream(&buf, &len);
+    cr_assert(f != NULL);
+    cr_expect_eq(nb_plot_write_data(f, &d, "x"), NB_OK);
+    cr_expect(len > 0, "the table is flushed into the stream: %zu bytes", len);
+    fclose(f);
+    free(buf);
 }

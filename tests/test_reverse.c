@@ -398,18 +398,47 @@ Test(errors, handle_of_another_context) {
 }
 
 Test(errors, tape_cap) {
-    nb_ctx_opts o;
-    nb_ctx_opts_init(&o);
-    o.max_tape_bytes = 64 * 1024;
-    nb_ctx *c = NULL;
-    cr_assert_eq(nb_ctx_new(&c, &o), NB_OK);
+    nb_ctx *c = capped_ctx(64 * 1024);
     nb_push(c, NB_REVERSE);
     nb_var x = nb_rev_input(c, nb_const(1.0001));
     nb_var y = x;
     for (int i = 0; i < 100000; i++) y = nb_mul(c, y, x);
     cr_expect_eq(nb_ctx_status(c), NB_E_TAPE_FULL);
-    cr_expect(nb_ctx_bytes(c) <= o.max_tape_bytes);
+    cr_expect(nb_ctx_bytes(c) <= 64 * 1024);
     cr_expect_eq(nb_reserve(c, 1000000, 0), NB_E_TAPE_FULL);
+    nb_ctx_free(c);
+}
+
+/* The array calls leave no uninitialized handle behind: where no input can be made, every out[i]
+ * is a NaN constant (as nb_rev_input and nb_fwd_input give one at a time), and nb_grads /
+ * nb_tangents write NaN where the top level is of another kind. */
+Test(errors, array_inputs_on_failure_are_nan_constants) {
+    nb_ctx *c = capped_ctx(4096);
+    enum { N = 10000 };
+    static double x[N], dx[N], g[3];
+    static nb_var out[N];
+    memset(out, 0xab, sizeof out);
+    cr_expect_eq(nb_rev_inputs(c, N, x, out), NB_E_LEVEL); /* no level */
+    for (int i = 0; i < N; i++) cr_assert(nb_is_const(out[i]) && isnan(out[i].v), "out[%d]", i);
+    nb_push(c, NB_REVERSE);
+    memset(out, 0xab, sizeof out);
+    cr_expect_eq(nb_fwd_inputs(c, 2, x, dx, out), NB_E_LEVEL); /* the wrong kind */
+    cr_expect(nb_is_const(out[0]) && isnan(out[0].v) && nb_is_const(out[1]) && isnan(out[1].v));
+    cr_expect_eq(nb_tangents(c, 3, out, g), NB_E_LEVEL);
+    nb_reset(c);
+    memset(out, 0xab, sizeof out);
+    cr_expect_eq(nb_rev_inputs(c, N, x, out), NB_E_TAPE_FULL); /* beyond the cap */
+    for (int i = 0; i < N; i++) cr_assert(nb_is_const(out[i]) && isnan(out[i].v), "out[%d]", i);
+    nb_reset(c);
+    memset(out, 0xab, sizeof out);
+    cr_expect_eq(nb_fwd_inputs(c, 3, NULL, dx, out), NB_E_ARG);
+    cr_expect(nb_is_const(out[2]) && isnan(out[2].v));
+    nb_pop(c);
+    nb_push(c, NB_FORWARD);
+    g[0] = g[1] = g[2] = 5;
+    cr_expect_eq(nb_grads(c, 3, out, g), NB_E_LEVEL);
+    cr_expect(isnan(g[0]) && isnan(g[1]) && isnan(g[2]));
+    cr_expect_eq(nb_rev_inputs(NULL, 2, x, out), NB_E_ARG);
     nb_ctx_free(c);
 }
 
@@ -567,11 +596,7 @@ Test(drivers, an_unbalanced_function_is_an_error_and_the_callers_levels_survive)
 
 Test(drivers, failed_inputs_never_reach_f) {
     /* a tape cap too small for the inputs: f is not called, the outputs are NaN */
-    nb_ctx_opts o;
-    nb_ctx_opts_init(&o);
-    o.max_tape_bytes = 2000;
-    nb_ctx *c = NULL;
-    cr_assert_eq(nb_ctx_new(&c, &o), NB_OK);
+    nb_ctx *c = capped_ctx(2000);
     enum { N = 1000 };
     static double x[N], g[N], v[N], hv[N];
     for (int i = 0; i < N; i++) x[i] = v[i] = 1;
@@ -606,11 +631,7 @@ Test(drivers, forward_jacobian_calls_f_on_good_inputs_only) {
     size_t n = N;
     int failures = 0;
     for (size_t cap = 16000; cap <= 40000; cap += 512) {
-        nb_ctx_opts o;
-        nb_ctx_opts_init(&o);
-        o.max_tape_bytes = cap;
-        nb_ctx *c = NULL;
-        cr_assert_eq(nb_ctx_new(&c, &o), NB_OK);
+        nb_ctx *c = capped_ctx(cap);
         bad_calls = 0;
         nb_status s = nb_jacobian(c, sum_to_one, &n, N, 1, x, NB_JAC_FORWARD, y, J);
         cr_expect_eq(bad_calls, 0, "cap %zu: f called on failed inputs (status %d)", cap, s);

@@ -569,11 +569,7 @@ Test(taylor_driver, an_unbalanced_function_is_an_error_and_the_callers_levels_su
 }
 
 Test(taylor_driver, failed_inputs_or_an_earlier_error_never_reach_f) {
-    nb_ctx_opts o;
-    nb_ctx_opts_init(&o);
-    o.max_tape_bytes = 3000; /* too small for 1000 inputs of order 3 */
-    nb_ctx *c = NULL;
-    cr_assert_eq(nb_ctx_new(&c, &o), NB_OK);
+    nb_ctx *c = capped_ctx(3000); /* too small for 1000 inputs of order 3 */
     enum { N = 1000 };
     static double x[N], v[N];
     for (int i = 0; i < N; i++) x[i] = v[i] = 1;
@@ -855,36 +851,59 @@ Test(rounding, estimate_follows_the_true_error) {
     nb_ctx_free(c);
 }
 
+/* Derivatives near DBL_MAX: those of 1/(1.01 - x) at 0 are k!/1.01^(k+1), 1.3e306 at order 170,
+ * where the second pass along 1.5 v overflows (1.5^170 = 9e29). The estimate is still finite
+ * there (those orders are compared along 0.75 v) and small: nothing cancels. */
+F1(pole_101, nb_div(c, nb_const(1), nb_sub(c, nb_const(1.01), x)))
+Test(rounding, estimate_at_derivatives_near_overflow) {
+    nb_ctx *c = new_ctx();
+    double x = 0, v = 1, d[171], e[171], want = 1 / 1.01;
+    cr_assert_eq(nb_taylor_derivatives_err(c, pole_101, NULL, 1, &x, &v, 170, d, e), NB_OK);
+    for (int k = 0; k <= 170; k++, want *= k / 1.01) {
+        cr_expect(close_to(d[k], want, 1e-12, 0), "order %d: %g, want %g", k, d[k], want);
+        cr_expect(isfinite(e[k]) && e[k] <= 1e-13 * d[k], "order %d: estimate %g of %g", k, e[k],
+                  d[k]);
+    }
+    nb_ctx_free(c);
+}
+
 /* Every allocation of nb_taylor_derivatives_err failed in turn (the Taylor level, the underflow
  * pass's arrays, the second evaluation's): NB_E_NOMEM with NaN everywhere, never a crash or a
  * leak (the sanitizer build), and the right numbers once nothing fails. exp(x/100) at 0 takes
  * the underflow pass too (its coefficient 100 is 0). */
 F1(exp_slow1, nb_exp(c, nb_mul(c, x, nb_const(0.01))))
 Test(rounding, estimate_survives_failing_allocations) {
-    int total = 0;
-    for (int k = 1; k < 200; k++) {
-        struct failing fl = {0, k};
-        const nb_ctx_opts o = failing_opts(&fl);
-        nb_ctx *c = NULL;
-        double x = 0, v = 1, d[101], e[101];
-        nb_status s = nb_ctx_new(&c, &o);
-        const int made = s == NB_OK;
-        if (made) {
-            s = nb_taylor_derivatives_err(c, exp_slow1, NULL, 1, &x, &v, 100, d, e);
-            nb_ctx_free(c);
+    /* exp(x/100) to order 100 (the underflow pass), 1/(1.01 - x) to order 170 (the pass along
+     * 0.75 v) */
+    for (int which = 0; which < 2; which++) {
+        const int K = which ? 170 : 100;
+        int total = 0;
+        for (int k = 1; k < 200; k++) {
+            struct failing fl = {0, k};
+            const nb_ctx_opts o = failing_opts(&fl);
+            nb_ctx *c = NULL;
+            double x = 0, v = 1, d[171], e[171];
+            nb_status s = nb_ctx_new(&c, &o);
+            const int made = s == NB_OK;
+            if (made) {
+                s = nb_taylor_derivatives_err(c, which ? pole_101 : exp_slow1, NULL, 1, &x, &v, K,
+                                              d, e);
+                nb_ctx_free(c);
+            }
+            if (fl.count < k) { /* nothing failed */
+                cr_assert_eq(s, NB_OK);
+                const double want = which ? 1.3238143302323383e306 : 1e-200;
+                cr_expect(close_to(d[K], want, 1e-13, 0), "%g", d[K]);
+                cr_expect(e[K] <= 1e-13 * d[K], "%g", e[K]);
+                total = k - 1;
+                break;
+            }
+            cr_expect_eq(s, NB_E_NOMEM, "allocation %d failed: status %d", k, s);
+            if (made) /* the outputs say NaN */
+                cr_expect(isnan(d[0]) && isnan(d[K]) && isnan(e[K]), "allocation %d", k);
         }
-        if (fl.count < k) { /* nothing failed */
-            cr_assert_eq(s, NB_OK);
-            cr_expect(close_to(d[100], 1e-200, 1e-13, 0), "%g", d[100]);
-            cr_expect(e[100] <= 1e-13 * d[100], "%g", e[100]);
-            total = k - 1;
-            break;
-        }
-        cr_expect_eq(s, NB_E_NOMEM, "allocation %d failed: status %d", k, s);
-        if (made) /* the outputs say NaN */
-            cr_expect(isnan(d[0]) && isnan(d[100]) && isnan(e[100]), "allocation %d", k);
+        cr_expect_gt(total, 3, "the test must have failed several allocations (%d)", total);
     }
-    cr_expect_gt(total, 3, "the test must have failed several allocations (%d)", total);
 }
 
 /* Powers whose recurrence overflows where the derivatives do not (a second fuzzing round):

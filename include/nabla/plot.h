@@ -111,17 +111,17 @@ nb_status nb_plot_sample_fn(const nb_plot *p, nb_ctx *c, nb_fn f, void *env, siz
 
 /* The table as TSV: a header "x f f' ..." (xname: the first column's name, NULL: "x"), then one
  * row per sample; numbers as %.17g, NaN as nan, infinities as inf and -inf. A table with the
- * overlay has three more columns, "fd", "fd_err" and "|f'-fd|" (fd, fd_err, fd_diff). NB_E_IO on
- * a write error. */
+ * overlay has three more columns, "fd", "fd_err" and "|f'-fd|" (fd, fd_err, fd_diff). f is
+ * flushed at the end: NB_E_IO on a write error, including one stdio had still buffered. */
 nb_status nb_plot_write_data(FILE *f, const nb_plot_data *d, const char *xname);
 
 /* The gnuplot script that draws d as p says, with the data inline (and d's overlay, when it has
- * one, whatever p->check says). NB_E_IO on a write error,
- * NB_E_ARG for a table with no samples or no curves, an x range beyond +-8.9e307 (gnuplot takes
- * numbers beyond about DBL_MAX / 2 as undefined; y values beyond it are gaps in the drawing and
- * the y-range stays within it), a term that is not a plain gnuplot terminal
- * name (letters, digits, '_'), an output that is empty or begins with '|' (gnuplot would run it as
- * a command), or an output whose extension names no format when p->term is NULL. */
+ * one, whatever p->check says). f is flushed at the end: NB_E_IO on a write error (including one
+ * stdio had still buffered), NB_E_ARG for a table with no samples or no curves, an x range
+ * beyond +-8.9e307 (gnuplot takes numbers beyond about DBL_MAX / 2 as undefined; y values beyond
+ * it are gaps in the drawing and the y-range stays within it), a term that is not a plain gnuplot
+ * terminal name (letters, digits, '_'), an output that is empty or begins with '|' (gnuplot would
+ * run it as a command), or an output whose extension names no format when p->term is NULL. */
 nb_status nb_plot_write_script(FILE *f, const nb_plot *p, const nb_plot_data *d);
 
 /* Whether nb_plot_write_script and nb_plot_render accept p and d: NB_OK, or NB_E_ARG (NULL p or

@@ -76,7 +76,9 @@ nb_status nb_taylor_derivatives(nb_ctx *c, nb_fn f, void *env, size_t n, const d
 
 /* nb_taylor_derivatives into d[0 .. K], and into err[0 .. K] an estimate of each derivative's
  * rounding error: |d_k - d'_k / 1.5^k|, where d' are the derivatives along 1.5 v (mathematically
- * 1.5^k d_k, rounded differently at every step) - so about twice the cost. An estimate, not a
+ * 1.5^k d_k, rounded differently at every step) - so about twice the cost. Where d'_k overflows
+ * but d_k does not (derivatives near DBL_MAX), a third pass along 0.75 v takes its place for
+ * those orders: |d_k - d''_k / 0.75^k|. An estimate, not a
  * bound: the true error is usually within a small factor of it. It cannot see an error both
  * passes share, such as that of a special function's value (GSL's airy_bi to about 1e-13).
  * err[k] is 0 where the two agree exactly (also for equal infinities) and NaN where one is inf

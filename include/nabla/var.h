@@ -422,7 +422,9 @@ NB__HOT nb_var nb_rev_input(nb_ctx *nb_c_, nb_var nb_x_) {
 
 /* n inputs at once: out[i] = nb_rev_input(c, nb_const(x[i])) (reverse top level) or
  * nb_fwd_input(c, nb_const(x[i]), nb_const(dx[i])) (forward top level), in one call. Return the
- * context's status; NB_E_ARG for NULL arrays with n > 0. */
+ * context's status; NB_E_ARG for NULL arrays with n > 0. When no input can be made (that status,
+ * a NULL context, a top level of another kind, a tape that cannot grow) every out[i] is a NaN
+ * constant, as the one-at-a-time calls give (out may be NULL then). */
 nb_status nb_rev_inputs(nb_ctx *c, size_t n, const double *x, nb_var *out);
 nb_status nb_fwd_inputs(nb_ctx *c, size_t n, const double *x, const double *dx, nb_var *out);
 
@@ -471,7 +473,9 @@ NB__HOT nb_var nb_grad(nb_ctx *nb_c_, nb_var nb_x_) {
 }
 
 /* The values of nb_grad(c, x[i]) into g[i], and of nb_tangent(c, y[i]) into t[i]: the plain
- * doubles of depth 1 (the values of the handles at deeper levels). Return the context's status. */
+ * doubles of depth 1 (the values of the handles at deeper levels). Return the context's status;
+ * NB_E_ARG for NULL arrays with n > 0, and NaN into every g[i] (t[i]) for that status, a NULL
+ * context or a top level of another kind. */
 nb_status nb_grads(nb_ctx *c, size_t n, const nb_var *x, double *g);
 nb_status nb_tangents(nb_ctx *c, size_t n, const nb_var *y, double *t);
 

@@ -73,6 +73,8 @@ int cli_usage_error(const char *cmd, const char *fmt, ...);
  * (a closed pipe: SIGPIPE is ignored, so it is EPIPE here; a full disk). GNU: --help and
  * --version into a full disk are errors too. */
 int cli_output_flushed(void);
+/* "cannot write to standard output", with strerror(err) when err is not 0; exit status 1. */
+int cli_write_failed(int err);
 int cli_syntax_error(const char *what, const char *src, size_t len, const nb_expr *e);
 void cli_print_number(FILE *f, double v);
 

@@ -40,12 +40,16 @@ int cli_fail(int status, const char *fmt, ...) {
     return status;
 }
 
+int cli_write_failed(int err) {
+    return cli_fail(CLI_ERROR, "cannot write to standard output%s%s", err ? ": " : "",
+                    err ? strerror(err) : "");
+}
+
 int cli_output_flushed(void) {
     errno = 0;
     if (fflush(stdout) == 0 && !ferror(stdout)) return 0;
     /* errno is fflush's when it failed; an error flag from an earlier write has no reason left */
-    return cli_fail(CLI_ERROR, "cannot write to standard output%s%s", errno ? ": " : "",
-                    errno ? strerror(errno) : "");
+    return cli_write_failed(errno);
 }
 
 int cli_usage_error(const char *cmd, const char *fmt, ...) {

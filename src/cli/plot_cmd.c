@@ -2,6 +2,7 @@
  * them through gnuplot, print the table (--data) or the script (--script); --check adds the
  * finite-difference overlay. */
 #define _POSIX_C_SOURCE 200809L
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -132,15 +133,17 @@ int cli_plot(const cli_args *a, nb_expr *e) {
                     "(at %s = %.6g), " CLI_ROUNDING_WHY,
                  d.rounding_order, d.rounding, var, d.rounding_x);
     if (!rc && a->data) {
-        /* a write error is the only failure here; stdout's error flag keeps it */
-        if (nb_plot_write_data(stdout, &d, var)) rc = cli_output_flushed();
+        /* a write error is the only failure here; the library flushes, so errno has its reason */
+        errno = 0;
+        if (nb_plot_write_data(stdout, &d, var)) rc = cli_write_failed(errno);
     } else if (!rc && a->script) {
         char msg[512];
         s = nb_plot_validate(&p, &d, msg, sizeof msg);
+        errno = 0;
         if (s)
             rc = cli_usage_error(a->cmd, "%s", msg);
         else if (nb_plot_write_script(stdout, &p, &d))
-            rc = cli_output_flushed(); /* validated: only a write error is left */
+            rc = cli_write_failed(errno); /* validated: only a write error is left */
     } else if (!rc) {
         char msg[512];
         fflush(stdout);
