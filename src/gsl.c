@@ -66,15 +66,23 @@ static void nan_fx(double *fx) {
     if (fx) *fx = (double)NAN;
 }
 
-#define CHECK(cond_)                                   \
-    do {                                               \
-        if (!(cond_)) return nb__fail(c, NB_E_ARG);    \
-    } while (0)
+static void nan_mat(gsl_matrix *m) {
+    if (m) gsl_matrix_set_all(m, (double)NAN);
+}
+
+/* Invalid arguments (a NULL context or object, sizes that disagree): NaN into every output given,
+ * each over its own size, as the drivers do; NB_E_ARG, recorded when there is a context. */
+static nb_status bad_args(nb_ctx *c, double *fx, gsl_vector *a, gsl_vector *b, gsl_matrix *m) {
+    nan_fx(fx);
+    nan_vec(a);
+    nan_vec(b);
+    nan_mat(m);
+    return c ? nb__fail(c, NB_E_ARG) : NB_E_ARG;
+}
 
 nb_status nb_gradient_gsl(nb_ctx *c, nb_fn f, void *env, const gsl_vector *x, double *fx,
                           gsl_vector *g) {
-    if (!c) return NB_E_ARG;
-    CHECK(x && g && g->size == x->size);
+    if (!c || !x || !g || g->size != x->size) return bad_args(c, fx, g, NULL, NULL);
     struct vview X, G;
     nb_status s = vin(c, x, &X, 1);
     if (!s && (s = vin(c, g, &G, 0))) vout(c, (gsl_vector *)x, &X, 0);
@@ -91,8 +99,9 @@ nb_status nb_gradient_gsl(nb_ctx *c, nb_fn f, void *env, const gsl_vector *x, do
 
 nb_status nb_hvp_gsl(nb_ctx *c, nb_fn f, void *env, const gsl_vector *x, const gsl_vector *v,
                      double *fx, gsl_vector *g, gsl_vector *hv) {
-    if (!c) return NB_E_ARG;
-    CHECK(x && v && hv && v->size == x->size && hv->size == x->size && (!g || g->size == x->size));
+    if (!c || !x || !v || !hv || v->size != x->size || hv->size != x->size ||
+        (g && g->size != x->size))
+        return bad_args(c, fx, g, hv, NULL);
     struct vview X = {0}, V = {0}, G = {0}, HV = {0};
     nb_status s = vin(c, x, &X, 1);
     if (!s) s = vin(c, v, &V, 1);
@@ -115,8 +124,8 @@ nb_status nb_hvp_gsl(nb_ctx *c, nb_fn f, void *env, const gsl_vector *x, const g
 
 nb_status nb_hessian_gsl(nb_ctx *c, nb_fn f, void *env, const gsl_vector *x, double *fx,
                          gsl_vector *g, gsl_matrix *H) {
-    if (!c) return NB_E_ARG;
-    CHECK(x && H && H->size1 == x->size && H->size2 == x->size && (!g || g->size == x->size));
+    if (!c || !x || !H || H->size1 != x->size || H->size2 != x->size || (g && g->size != x->size))
+        return bad_args(c, fx, g, NULL, H);
     struct vview X = {0}, G = {0};
     double *h = NULL;
     int owned = 0;
@@ -139,8 +148,8 @@ nb_status nb_hessian_gsl(nb_ctx *c, nb_fn f, void *env, const gsl_vector *x, dou
 
 nb_status nb_jacobian_gsl(nb_ctx *c, nb_vfn f, void *env, const gsl_vector *x, nb_jac_mode mode,
                           gsl_vector *y, gsl_matrix *J) {
-    if (!c) return NB_E_ARG;
-    CHECK(x && J && J->size2 == x->size && (!y || y->size == J->size1));
+    if (!c || !x || !J || J->size2 != x->size || (y && y->size != J->size1))
+        return bad_args(c, NULL, y, NULL, J);
     struct vview X = {0}, Y = {0};
     double *j = NULL;
     int owned = 0;
@@ -162,8 +171,8 @@ nb_status nb_jacobian_gsl(nb_ctx *c, nb_vfn f, void *env, const gsl_vector *x, n
 
 nb_status nb_vjp_gsl(nb_ctx *c, nb_vfn f, void *env, const gsl_vector *x, const gsl_vector *v,
                      gsl_vector *y, gsl_vector *out) {
-    if (!c) return NB_E_ARG;
-    CHECK(x && v && out && out->size == x->size && (!y || y->size == v->size));
+    if (!c || !x || !v || !out || out->size != x->size || (y && y->size != v->size))
+        return bad_args(c, NULL, y, out, NULL);
     struct vview X = {0}, V = {0}, Y = {0}, O = {0};
     nb_status s = vin(c, x, &X, 1);
     if (!s) s = vin(c, v, &V, 1);
@@ -185,8 +194,8 @@ nb_status nb_vjp_gsl(nb_ctx *c, nb_vfn f, void *env, const gsl_vector *x, const 
 
 nb_status nb_jvp_gsl(nb_ctx *c, nb_vfn f, void *env, const gsl_vector *x, const gsl_vector *u,
                      gsl_vector *y, gsl_vector *out) {
-    if (!c) return NB_E_ARG;
-    CHECK(x && u && out && u->size == x->size && (!y || y->size == out->size));
+    if (!c || !x || !u || !out || u->size != x->size || (y && y->size != out->size))
+        return bad_args(c, NULL, y, out, NULL);
     struct vview X = {0}, U = {0}, Y = {0}, O = {0};
     nb_status s = vin(c, x, &X, 1);
     if (!s) s = vin(c, u, &U, 1);

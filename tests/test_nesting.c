@@ -635,8 +635,8 @@ static int all_nan_mat(const gsl_matrix *m) {
 /* The GSL wrappers copy strided vectors and padded matrices through the context's hook. When a
  * copy cannot be made (each allocation of each call failed in turn) the driver does not run and
  * every output is NaN, as the drivers give on any failure - never the old contents, never an
- * uninitialized copy. */
-Test(drivers, gsl_types_nan_outputs_when_a_copy_fails) {
+ * uninitialized copy. The same for invalid arguments. */
+Test(drivers, gsl_types_nan_outputs_when_a_copy_fails_or_arguments_are_bad) {
     struct failing f = {0, 0};
     nb_ctx_opts o = failing_opts(&f);
     nb_ctx *c = NULL;
@@ -706,6 +706,50 @@ Test(drivers, gsl_types_nan_outputs_when_a_copy_fails) {
         cr_expect(ok, "call %d never succeeded", call);
     }
     f.fail_at = 0;
+    /* invalid arguments (sizes that disagree, a NULL context): NaN in every output given, each
+     * over its own size, as the drivers write it */
+    for (int call = 0; call < 7; call++) {
+        double fx = 7;
+        gsl_vector_set_all(gs, 7);
+        gsl_vector_set_all(hs, 7);
+        gsl_vector_set_all(ys, 7);
+        gsl_matrix_set_all(big, 7);
+        nb_ctx_clear_error(c);
+        nb_status s;
+        int nan;
+        switch (call) {
+        case 0: /* g of size 2 for x of size 3 */
+            s = nb_gradient_gsl(c, rosen, &n, &x.vector, &fx, &g2.vector);
+            nan = isnan(fx) && all_nan_vec(&g2.vector);
+            break;
+        case 1:
+            s = nb_gradient_gsl(NULL, rosen, &n, &x.vector, &fx, &g.vector);
+            nan = isnan(fx) && all_nan_vec(&g.vector);
+            break;
+        case 2:
+            s = nb_hvp_gsl(c, rosen, &n, &x.vector, &v.vector, &fx, &g2.vector, &hv.vector);
+            nan = isnan(fx) && all_nan_vec(&g2.vector) && all_nan_vec(&hv.vector);
+            break;
+        case 3:
+            s = nb_hessian_gsl(c, rosen, &n, &x.vector, &fx, &g.vector, &J.matrix);
+            nan = isnan(fx) && all_nan_vec(&g.vector) && all_nan_mat(&J.matrix);
+            break;
+        case 4:
+            s = nb_jacobian_gsl(c, vfn2, NULL, &x2.vector, NB_JAC_AUTO, &g2.vector, &J.matrix);
+            nan = all_nan_vec(&g2.vector) && all_nan_mat(&J.matrix);
+            break;
+        case 5:
+            s = nb_vjp_gsl(c, vfn2, NULL, &x2.vector, &v.vector, &g2.vector, &g2.vector);
+            nan = all_nan_vec(&g2.vector);
+            break;
+        default:
+            s = nb_jvp_gsl(c, vfn2, NULL, &x2.vector, &x.vector, &y.vector, &hv.vector);
+            nan = all_nan_vec(&y.vector) && all_nan_vec(&hv.vector);
+            break;
+        }
+        cr_expect_eq(s, NB_E_ARG, "call %d", call);
+        cr_expect(nan, "call %d: an output is not NaN", call);
+    }
     gsl_vector_free(xs);
     gsl_vector_free(vs);
     gsl_vector_free(gs);

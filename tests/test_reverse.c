@@ -424,7 +424,9 @@ Test(errors, array_inputs_on_failure_are_nan_constants) {
     memset(out, 0xab, sizeof out);
     cr_expect_eq(nb_fwd_inputs(c, 2, x, dx, out), NB_E_LEVEL); /* the wrong kind */
     cr_expect(nb_is_const(out[0]) && isnan(out[0].v) && nb_is_const(out[1]) && isnan(out[1].v));
+    g[0] = g[1] = g[2] = 5;
     cr_expect_eq(nb_tangents(c, 3, out, g), NB_E_LEVEL);
+    cr_expect(isnan(g[0]) && isnan(g[1]) && isnan(g[2]));
     nb_reset(c);
     memset(out, 0xab, sizeof out);
     cr_expect_eq(nb_rev_inputs(c, N, x, out), NB_E_TAPE_FULL); /* beyond the cap */
@@ -438,7 +440,27 @@ Test(errors, array_inputs_on_failure_are_nan_constants) {
     g[0] = g[1] = g[2] = 5;
     cr_expect_eq(nb_grads(c, 3, out, g), NB_E_LEVEL);
     cr_expect(isnan(g[0]) && isnan(g[1]) && isnan(g[2]));
+    memset(out, 0xab, sizeof out);
+    cr_expect_eq(nb_fwd_inputs(c, N, x, dx, out), NB_E_TAPE_FULL); /* beyond the cap */
+    for (int i = 0; i < N; i++) cr_assert(nb_is_const(out[i]) && isnan(out[i].v), "out[%d]", i);
+    memset(out, 0xab, 2 * sizeof *out);
     cr_expect_eq(nb_rev_inputs(NULL, 2, x, out), NB_E_ARG);
+    cr_expect(nb_is_const(out[1]) && isnan(out[1].v));
+    memset(out, 0xab, 2 * sizeof *out);
+    cr_expect_eq(nb_fwd_inputs(NULL, 2, x, dx, out), NB_E_ARG);
+    cr_expect(nb_is_const(out[1]) && isnan(out[1].v));
+    g[0] = g[1] = g[2] = 5;
+    cr_expect_eq(nb_grads(NULL, 3, out, g), NB_E_ARG);
+    cr_expect(isnan(g[0]) && isnan(g[2]));
+    g[0] = g[1] = g[2] = 5;
+    cr_expect_eq(nb_grads(c, 3, NULL, g), NB_E_ARG);
+    cr_expect(isnan(g[0]) && isnan(g[2]));
+    g[0] = g[1] = g[2] = 5;
+    cr_expect_eq(nb_tangents(NULL, 3, out, g), NB_E_ARG);
+    cr_expect(isnan(g[0]) && isnan(g[2]));
+    g[0] = g[1] = g[2] = 5;
+    cr_expect_eq(nb_tangents(c, 3, NULL, g), NB_E_ARG);
+    cr_expect(isnan(g[0]) && isnan(g[2]));
     nb_ctx_free(c);
 }
 

@@ -29,9 +29,10 @@
  * it too. x must stay unchanged and x and dx valid until the level is reset or popped: the
  * backward pass reads x again. dx must not overlap x, nor the x or dx of another array of the
  * level. Errors are recorded in the context (a NaN constant from the ops), as for every op:
- * NB_E_ARG for NULL arrays with n > 0, such an overlap, or lengths that differ; NB_E_STALE for an array of a popped or reset level; NB_E_FOREIGN
- * for one of another context (detected as reliably as for handles, nabla/var.h); NB_E_LEVEL as
- * above; NB_E_NOMEM / NB_E_TAPE_FULL when the tape cannot grow.
+ * NB_E_ARG for NULL arrays with n > 0, such an overlap, or lengths that differ; NB_E_STALE for
+ * an array of a popped or reset level; NB_E_FOREIGN for one of another context (detected as
+ * reliably as for handles, nabla/var.h); NB_E_LEVEL as above; NB_E_NOMEM / NB_E_TAPE_FULL when
+ * the tape cannot grow.
  */
 #ifndef NABLA_ARRAY_H
 #define NABLA_ARRAY_H

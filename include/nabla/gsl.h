@@ -1,9 +1,10 @@
 /* gsl.h - the drivers with GSL's vector and matrix types in and out.
  *
  * Same contracts as nabla/drivers.h; sizes come from the GSL objects and must agree (NB_E_ARG
- * otherwise, recorded in the context). Vectors with stride 1 and matrices with tda == size2 are
- * used in place; others go through a temporary copy from the context's allocation hook. The
- * library never calls GSL's error handler from these functions and never changes it.
+ * otherwise, recorded in the context, and NaN in every output given, each over its own size).
+ * Vectors with stride 1 and matrices with tda == size2 are used in place; others go through a
+ * temporary copy from the context's allocation hook. The library never calls GSL's error
+ * handler from these functions and never changes it.
  *
  * Not included by nabla/nabla.h: include it where GSL types are wanted (nabla.pc carries GSL's
  * flags). */

@@ -78,14 +78,13 @@ nb_status nb_taylor_derivatives(nb_ctx *c, nb_fn f, void *env, size_t n, const d
  * rounding error: |d_k - d'_k / 1.5^k|, where d' are the derivatives along 1.5 v (mathematically
  * 1.5^k d_k, rounded differently at every step) - so about twice the cost. Where d'_k overflows
  * but d_k does not (derivatives near DBL_MAX), a third pass along 0.75 v takes its place for
- * those orders: |d_k - d''_k / 0.75^k|. An estimate, not a
- * bound: the true error is usually within a small factor of it. It cannot see an error both
- * passes share, such as that of a special function's value (GSL's airy_bi to about 1e-13).
- * err[k] is 0 where the two agree exactly (also for equal infinities) and NaN where one is inf
- * or NaN and the other differs.
- * NB_E_ARG for a NULL err or an order out of range (nothing written); on any other failure d
- * and err are NaN. Otherwise as nb_taylor_derivatives; err must not overlap d (it may overlap x
- * or v: they are read before it is written). */
+ * those orders, |d_k - d''_k / 0.75^k|: three times the cost. An estimate, not a bound: the true
+ * error is usually within a small factor of it. It cannot see an error both passes share, such
+ * as that of a special function's value (GSL's airy_bi to about 1e-13). err[k] is 0 where the
+ * two agree exactly (also for equal infinities) and NaN where one is inf or NaN and the other
+ * differs. NB_E_ARG for a NULL err or an order out of range (nothing written); on any other
+ * failure d and err are NaN. Otherwise as nb_taylor_derivatives; err must not overlap d (it may
+ * overlap x or v: they are read before it is written). */
 nb_status nb_taylor_derivatives_err(nb_ctx *c, nb_fn f, void *env, size_t n, const double *x,
                                     const double *v, int order, double *d, double *err);
 

@@ -139,10 +139,13 @@ static inline double nb__rnd(double nb_v_) {
 
 /* NB__HOT: how the depth-1 tier's functions are declared. GCC at -O2 leaves an op this size out of
  * line (a call per op, and the handle through memory: recording Rosenbrock took 45% longer than
- * at -O3), so when optimizing for speed they are forced inline; unoptimized and -Os builds get
- * plain static inline. */
+ * at -O3), so wherever the compiler optimizes for speed (-O1 to -O3, and -Og, which also defines
+ * __OPTIMIZE__) they are forced inline; -O0 and -Os builds get plain static inline. It costs code
+ * size (an op inlined at every call): define NB_NO_FORCE_INLINE before including nabla headers to
+ * leave the choice to the compiler. The library itself is built so: it records little through
+ * these ops, and forcing them there made its Taylor passes 20% slower (a larger code). */
 #if (defined(__GNUC__) || defined(__clang__)) && defined(__OPTIMIZE__) && \
-    !defined(__OPTIMIZE_SIZE__)
+    !defined(__OPTIMIZE_SIZE__) && !defined(NB_NO_FORCE_INLINE)
 #define NB__HOT static inline __attribute__((always_inline))
 #else
 #define NB__HOT static inline
