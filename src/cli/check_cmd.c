@@ -99,6 +99,18 @@ static void failures(const cli_args *a, const nb_check_report *r, size_t *listed
     }
 }
 
+/* The largest finite |value| or |ref| of r's entries (all[1]), and of its failing ones (all[0]). */
+static void magnitudes(const nb_check_report *r, double all[2]) {
+    for (size_t k = 0; k < r->count; k++) {
+        const nb_check_entry *x = &r->entries[k];
+        double s = 0;
+        if (isfinite(x->value)) s = fabs(x->value);
+        if (isfinite(x->ref)) s = fmax(s, fabs(x->ref));
+        all[1] = fmax(all[1], s);
+        if (x->verdict != NB_CHECK_PASS) all[0] = fmax(all[0], s);
+    }
+}
+
 int cli_check(const cli_args *a, nb_expr *e) {
     size_t n = a->nbind;
     if (n == 0)
@@ -115,7 +127,7 @@ int cli_check(const cli_args *a, nb_expr *e) {
     nb_check_opts_init(&o);
     if (a->order > 0) o.order = a->order;
     if (a->have_rtol) o.rtol = a->rtol;
-    if (a->have_atol) o.atol = a->atol;
+    if (a->have_atol) o.atol = o.mode_atol = a->atol; /* both rules: "below A does not matter" */
     if (a->have_step) o.step = a->step;
     nb_ctx *c = NULL;
     if (nb_ctx_new(&c, NULL)) return cli_fail(CLI_ERROR, "out of memory");
@@ -163,6 +175,16 @@ int cli_check(const cli_args *a, nb_expr *e) {
             puts("  NONFINITE: a derivative, central difference or GSL error estimate is NaN or "
                  "infinite (f undefined\n  or singular within the step, or so large that GSL's "
                  "estimate overflows)");
+        /* derivatives that are 0 up to rounding (hypot(x,x)'' = 0 comes out 2.4e-16): the rules
+         * are relative, and with every entry of an order that small nothing scales them */
+        double mag[2] = {0, 0};
+        magnitudes(&fd, mag);
+        magnitudes(&modes, mag);
+        if (!(seen & (1u << NB_CHECK_NONFINITE)) && mag[0] <= 1e-10 * mag[1])
+            printf("  every failing entry is below 1e-10 of the largest derivative (%.3g): where "
+                   "they are zero up to\n  rounding, --atol A takes differences below A as "
+                   "agreement\n",
+                   mag[1]);
     }
     nb_check_report_free(&fd);
     nb_check_report_free(&modes);

@@ -181,7 +181,7 @@ static void command_help(FILE *out, int i) {
     if (strcmp(commands[i].name, "check") == 0)
         fputs("  --order N      1: first derivatives only; 2: also second derivatives (default)\n"
               "  --rtol R       the relative tolerance (default 1e-7), a constant expression\n"
-              "  --atol A       the absolute tolerance (default 0)\n"
+              "  --atol A       the absolute tolerance, of the modes' rule too (default 0)\n"
               "  --step H       the relative finite-difference step (default 1e-4)\n",
               out);
     if (strcmp(commands[i].name, "plot") == 0)
