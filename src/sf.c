@@ -24,11 +24,25 @@ double nb_sf_lgamma(double x) {
 
 static int is_pole(double x) { return x <= 0 && x == floor(x); }
 
+/* cot(pi x) for x not an integer, from x's distance r to the nearest integer (exact: |r| <= 1/2)
+ * as cos(pi r) / sin(pi r), with cos(pi r) = sin(pi (1/2 - |r|)) so that a half-integer gives
+ * exactly 0. Accurate for any x: pi x itself is never formed. */
+static double cot_pi(double x) {
+    double r = x - nearbyint(x);
+    double ar = fabs(r);
+    double c = sin(M_PI * (0.5 - ar)) / sin(M_PI * ar);
+    return r < 0 ? -c : c;
+}
+
 double nb_sf_digamma(double x) {
     if (isnan(x) || is_pole(x)) return NAN; /* -inf is a limit of poles: NaN too */
     if (x == INFINITY) return INFINITY;
     /* gsl_sf_psi reports nothing for any other finite double (checked down to 1e-320 and at
-     * +-1e300), so it is called directly. */
+     * +-1e300), so it is called directly for x > 0. For x < 0 its reflection loses digits as |x|
+     * grows (relative error 4.8e-6 at -1e12 - 0.3, median 1.4e-14 over random x in (-1e14, 0));
+     * psi(x) = psi(1 - x) - pi cot(pi x) (DLMF 5.5.4) with cot_pi is good to a few ulps (median
+     * 1e-16) except next to psi's own zeros, where any formula cancels. */
+    if (x < 0) return gsl_sf_psi(1.0 - x) - M_PI * cot_pi(x);
     return gsl_sf_psi(x);
 }
 
@@ -100,15 +114,11 @@ static double psi_n_positive(double x, int n) {
  * of one sign, and it is exactly 0 at c = 0 for even n. The recurrence runs on
  * R_k = pi^(k+1) P_k / k! (R_(k+1) = -pi (1 + c^2) R_k' / (k + 1)), whose coefficients stay below
  * about 2^k, and the result is n! R_n(c): P_n's own coefficients overflow from n = 160 on, and
- * inf * 0 made every half-integer NaN. cot(pi x) is taken from x's distance r to the nearest
- * integer (exact) as cos(pi r) / sin(pi r), with cos(pi r) = sin(pi (1/2 - |r|)) so that a
- * half-integer gives exactly 0. Beyond REFLECT_MAX_N, n! overflows. */
+ * inf * 0 made every half-integer NaN. cot(pi x) comes from cot_pi. Beyond REFLECT_MAX_N, n!
+ * overflows. */
 enum { REFLECT_MAX_N = 170 };
 static double psi_n_reflect(double x, int n) {
-    double r = x - nearbyint(x); /* exact: |r| <= 1/2 */
-    double ar = fabs(r);
-    double c = sin(M_PI * (0.5 - ar)) / sin(M_PI * ar);
-    if (r < 0) c = -c;
+    const double c = cot_pi(x);
     double p[REFLECT_MAX_N + 2], q[REFLECT_MAX_N + 2];
     memset(p, 0, sizeof p);
     p[1] = M_PI; /* R_0 = pi c */
