@@ -54,7 +54,9 @@ void nb_ctx_free(nb_ctx *c);
 /* The context's first recorded error (NB_OK if none). Ops on handles cannot return a status, so
  * an op that fails (a stale or foreign handle, the tape cap, an allocation) returns a NaN
  * constant and records its status here; later errors do not overwrite the first. Drivers return
- * it. */
+ * it. The level calls of this header (nb_push, nb_push_taylor, nb_pop, nb_reset, nb_reserve)
+ * return their status without recording it: inside a user function, check what they return (a
+ * failed nb_push leaves the function's ops on the caller's level). */
 nb_status nb_ctx_status(const nb_ctx *c);
 
 /* Returns the recorded error and clears it. */
