@@ -119,6 +119,12 @@ static double psi_n_positive(double x, int n) {
 enum { REFLECT_MAX_N = 170 };
 static double psi_n_reflect(double x, int n) {
     const double c = cot_pi(x);
+    if (isinf(c)) {
+        /* |x| below about 1.8e-309: psi^(n)(x) ~ (-1)^(n+1) n! / x^(n+1) overflows (+inf for
+         * x -> 0-, every n); the polynomial below would give inf * 0 = NaN */
+        const double r = x - nearbyint(x);
+        return (n % 2 || r < 0) ? (double)INFINITY : -(double)INFINITY;
+    }
     double p[REFLECT_MAX_N + 2], q[REFLECT_MAX_N + 2];
     memset(p, 0, sizeof p);
     p[1] = M_PI; /* R_0 = pi c */

@@ -46,6 +46,20 @@ Test(sf, digamma_far_left) {
     }
 }
 
+/* Next to 0 from below, where cot(pi x) overflows (|x| < 1.8e-309): psi^(n)(x) ~ n! / |x|^(n+1)
+ * is +inf for every n (the reflection's polynomial gave inf * 0 = NaN); from above, (-1)^(n+1)
+ * inf. */
+Test(sf, polygamma_next_to_zero) {
+    const double xs[2] = {-1e-310, -4.9e-324};
+    for (int k = 0; k < 2; k++)
+        for (int n = 0; n <= 4; n++) {
+            double v = nb_sf_psi_n(xs[k], n);
+            cr_expect(isinf(v) && v > 0, "psi_%d(%g) = %g", n, xs[k], v);
+            double w = nb_sf_psi_n(-xs[k], n);
+            cr_expect(isinf(w) && (w > 0) == (n % 2 == 1), "psi_%d(%g) = %g", n, -xs[k], w);
+        }
+}
+
 Test(sf, poles_and_bad_arguments) {
     cr_expect(isnan(nb_sf_digamma(0)));
     cr_expect(isnan(nb_sf_digamma(-3)));

@@ -124,8 +124,10 @@ static const struct {
      "reverse and Taylor modes against each other. Prints a table with, per derivative, nabla's\n"
      "value, the reference, GSL's error estimate, the difference, the tolerance and a verdict.\n"
      "An entry passes when |nabla - fd| <= 4 x GSL error + rtol x max(|nabla|, |fd|) + atol\n"
-     "(or is within 1e-8 of the largest derivative of its order) and GSL's error is within\n"
-     "1% of the derivative (beyond rounding); modes agree to 1e-12.\n"
+     "and GSL's error is within 1% of the derivative or 1e-8 of the largest derivative of its\n"
+     "order (beyond rounding); modes agree to 1e-12 of the largest derivative of the order,\n"
+     "plus atol. Every rule is relative: a second derivative that is zero up to rounding, in\n"
+     "an order whose derivatives are all zero, needs --atol (a note says when it may be so).\n"
      "Exit status 0 when every entry passes, 3 when one does not. The finite-difference step\n"
      "is H x max(1, |x_i|) (default H = 1e-4): it assumes f varies on the scale of x_i, so for\n"
      "a function that varies faster far from 0 (sin at x = 1e9) give a smaller H.\n"},
