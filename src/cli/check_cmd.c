@@ -99,46 +99,6 @@ static void failures(const cli_args *a, const nb_check_report *r, size_t *listed
     }
 }
 
-/* max(|value|, |ref|) of an entry, over the finite ones (0 when neither is). */
-static double magnitude(const nb_check_entry *x) {
-    double s = 0;
-    if (isfinite(x->value)) s = fabs(x->value);
-    if (isfinite(x->ref)) s = fmax(s, fabs(x->ref));
-    return s;
-}
-static int first_order(const nb_check_entry *x) {
-    return x->kind == NB_CHECK_GRAD || x->kind == NB_CHECK_JVP || x->kind == NB_CHECK_FWD_REV ||
-           x->kind == NB_CHECK_TAYLOR_REV;
-}
-
-/* Whether every failing entry of the two reports looks like rounding noise on a derivative that
- * is zero: a second derivative d2f/dx_i dx_j below 1e-10 of the largest first or second
- * derivative in x_i and x_j alone (df/dx_i, df/dx_j, d2f/dx_i^2, d2f/dx_j^2), so that a large
- * derivative in other variables says nothing about it. A failing first derivative never is.
- * scale: 2 n doubles of scratch. */
-static int failures_look_like_rounding(const nb_check_report *r[2], size_t n, double *scale) {
-    double *g = scale, *h = scale + n; /* per variable: first derivatives, d2f/dx_i^2 */
-    for (size_t i = 0; i < 2 * n; i++) scale[i] = 0;
-    for (int k = 0; k < 2; k++)
-        for (size_t e = 0; e < r[k]->count; e++) {
-            const nb_check_entry *x = &r[k]->entries[e];
-            if (x->i >= n || x->j >= n) return 0;
-            if (first_order(x)) g[x->i] = fmax(g[x->i], magnitude(x));
-            else if (x->i == x->j) h[x->i] = fmax(h[x->i], magnitude(x));
-        }
-    int any = 0;
-    for (int k = 0; k < 2; k++)
-        for (size_t e = 0; e < r[k]->count; e++) {
-            const nb_check_entry *x = &r[k]->entries[e];
-            if (x->verdict == NB_CHECK_PASS) continue;
-            if (first_order(x) || x->verdict == NB_CHECK_NONFINITE) return 0;
-            double s = fmax(fmax(g[x->i], g[x->j]), fmax(h[x->i], h[x->j]));
-            if (!(magnitude(x) <= 1e-10 * s)) return 0;
-            any = 1;
-        }
-    return any;
-}
-
 int cli_check(const cli_args *a, nb_expr *e) {
     size_t n = a->nbind;
     if (n == 0)
@@ -203,16 +163,6 @@ int cli_check(const cli_args *a, nb_expr *e) {
             puts("  NONFINITE: a derivative, central difference or GSL error estimate is NaN or "
                  "infinite (f undefined\n  or singular within the step, or so large that GSL's "
                  "estimate overflows)");
-        /* second derivatives that are 0 up to rounding (hypot(x,x)'' = 0 comes out 2.4e-16):
-         * the rules are relative, and with every entry of an order that small nothing scales
-         * them */
-        const nb_check_report *both[2] = {&fd, &modes};
-        double *scale = a->have_atol ? NULL : malloc(2 * n * sizeof *scale);
-        if (scale && failures_look_like_rounding(both, n, scale))
-            puts("  every failing entry is a second derivative below 1e-10 of the first and second "
-                 "derivatives\n  in its variables: where they are zero up to rounding, --atol A "
-                 "takes differences below A\n  as agreement");
-        free(scale);
     }
     nb_check_report_free(&fd);
     nb_check_report_free(&modes);
