@@ -57,26 +57,20 @@ static void mout(nb_ctx *c, gsl_matrix *M, double *p, int owned) {
     c->alloc(c->alloc_ud, p, M->size1 * M->size2 * sizeof(double), 0);
 }
 
-/* Where a temporary copy could not be made, the driver did not run: its outputs get NaN here, as
- * the driver itself gives them on a failure (nothing of the copies is copied out). */
-static void nan_vec(gsl_vector *v) {
-    if (v) gsl_vector_set_all(v, (double)NAN);
-}
-static void nan_fx(double *fx) {
+/* NaN into every output given (NULL ones skipped), each over its own size, as the drivers give on
+ * a failure: for invalid arguments, and where a temporary copy could not be made and the driver
+ * did not run (nothing of the copies is copied out then). */
+static void nan_outputs(double *fx, gsl_vector *a, gsl_vector *b, gsl_matrix *m) {
     if (fx) *fx = (double)NAN;
-}
-
-static void nan_mat(gsl_matrix *m) {
+    if (a) gsl_vector_set_all(a, (double)NAN);
+    if (b) gsl_vector_set_all(b, (double)NAN);
     if (m) gsl_matrix_set_all(m, (double)NAN);
 }
 
-/* Invalid arguments (a NULL context or object, sizes that disagree): NaN into every output given,
- * each over its own size, as the drivers do; NB_E_ARG, recorded when there is a context. */
+/* Invalid arguments (a NULL context or object, sizes that disagree): NaN outputs and NB_E_ARG,
+ * recorded when there is a context. */
 static nb_status bad_args(nb_ctx *c, double *fx, gsl_vector *a, gsl_vector *b, gsl_matrix *m) {
-    nan_fx(fx);
-    nan_vec(a);
-    nan_vec(b);
-    nan_mat(m);
+    nan_outputs(fx, a, b, m);
     return c ? nb__fail(c, NB_E_ARG) : NB_E_ARG;
 }
 
@@ -87,8 +81,7 @@ nb_status nb_gradient_gsl(nb_ctx *c, nb_fn f, void *env, const gsl_vector *x, do
     nb_status s = vin(c, x, &X, 1);
     if (!s && (s = vin(c, g, &G, 0))) vout(c, (gsl_vector *)x, &X, 0);
     if (s) {
-        nan_fx(fx);
-        nan_vec(g);
+        nan_outputs(fx, g, NULL, NULL);
         return nb__fail(c, s);
     }
     s = nb_gradient(c, f, env, X.n, X.p, fx, G.p);
@@ -114,11 +107,7 @@ nb_status nb_hvp_gsl(nb_ctx *c, nb_fn f, void *env, const gsl_vector *x, const g
     if (g) vout(c, g, &G, ran);
     vout(c, (gsl_vector *)v, &V, 0);
     vout(c, (gsl_vector *)x, &X, 0);
-    if (!ran) {
-        nan_fx(fx);
-        nan_vec(g);
-        nan_vec(hv);
-    }
+    if (!ran) nan_outputs(fx, g, hv, NULL);
     return s;
 }
 
@@ -138,11 +127,7 @@ nb_status nb_hessian_gsl(nb_ctx *c, nb_fn f, void *env, const gsl_vector *x, dou
     if (h) mout(c, H, h, owned);
     if (g) vout(c, g, &G, ran);
     vout(c, (gsl_vector *)x, &X, 0);
-    if (!ran) {
-        nan_fx(fx);
-        nan_vec(g);
-        gsl_matrix_set_all(H, (double)NAN);
-    }
+    if (!ran) nan_outputs(fx, g, NULL, H);
     return s;
 }
 
@@ -162,10 +147,7 @@ nb_status nb_jacobian_gsl(nb_ctx *c, nb_vfn f, void *env, const gsl_vector *x, n
     if (j) mout(c, J, j, owned);
     if (y) vout(c, y, &Y, ran);
     vout(c, (gsl_vector *)x, &X, 0);
-    if (!ran) {
-        nan_vec(y);
-        gsl_matrix_set_all(J, (double)NAN);
-    }
+    if (!ran) nan_outputs(NULL, y, NULL, J);
     return s;
 }
 
@@ -185,10 +167,7 @@ nb_status nb_vjp_gsl(nb_ctx *c, nb_vfn f, void *env, const gsl_vector *x, const 
     if (y) vout(c, y, &Y, ran);
     vout(c, (gsl_vector *)v, &V, 0);
     vout(c, (gsl_vector *)x, &X, 0);
-    if (!ran) {
-        nan_vec(y);
-        nan_vec(out);
-    }
+    if (!ran) nan_outputs(NULL, y, out, NULL);
     return s;
 }
 
@@ -208,9 +187,6 @@ nb_status nb_jvp_gsl(nb_ctx *c, nb_vfn f, void *env, const gsl_vector *x, const 
     if (y) vout(c, y, &Y, ran);
     vout(c, (gsl_vector *)u, &U, 0);
     vout(c, (gsl_vector *)x, &X, 0);
-    if (!ran) {
-        nan_vec(y);
-        nan_vec(out);
-    }
+    if (!ran) nan_outputs(NULL, y, out, NULL);
     return s;
 }
