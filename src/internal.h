@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "nabla/ctx.h"
+#include "nabla/custom.h"
 #include "nabla/dual.h"
 #include "nabla/var.h"
 
@@ -177,6 +178,16 @@ nb_var nb__taylor_op(nb_ctx *c, nb_level *L, nb_op op, nb_var x, nb_var y, int n
 /* A reduction at Taylor level L, composed of scalar ops. */
 nb_var nb__taylor_reduce(nb_ctx *c, nb_level *L, nb_op op, size_t n, const nb_var *x,
                          const nb_var *y);
+
+/* A custom op at Taylor level L (which owns an operand); u0 and p are scratch for k handles
+ * each (src/taylor.c). */
+nb_var nb__taylor_custom(nb_ctx *c, nb_level *L, const nb_custom_op *op, const nb_var *x, size_t k,
+                         void *env, nb_var *u0, nb_var *p);
+/* Runs op's rule on px[0 .. k-1] into p (filled with NaN constants first) and checks that every
+ * partial is a constant or a live handle of depth <= max_depth. The rule's status, NB_E_ARG for a
+ * partial too deep, or the (recorded) status of a stale or foreign one; not recorded otherwise. */
+nb_status nb__custom_partials(nb_ctx *c, const nb_custom_op *op, const nb_var *px, size_t k,
+                              nb_var *p, void *env, uint32_t max_depth);
 
 /* ---- dual mode (forward over reverse at depths 1 and 2) ---- */
 

@@ -18,6 +18,7 @@ const char *nb_strerror(nb_status s) {
     case NB_E_NOTFOUND: return "program not found";
     case NB_E_IO: return "input/output error";
     case NB_E_CHILD: return "external program failed";
+    case NB_E_NODIFF: return "op has no derivative rule";
     }
     return "unknown status";
 }

@@ -561,6 +561,35 @@ nb_var nb__taylor_op(nb_ctx *c, nb_level *L, nb_op op, nb_var x, nb_var y, int n
     return finish(L, wi);
 }
 
+/* A custom op (nabla/custom.h): the value at the levels below, then, as the fallback does for a
+ * registry op without a recurrence, the partials as series of order T-1 from the user's rule run
+ * at this level, and w_k = (1/k) sum_{j=1..k} j sum_i u_{i,j} p_{i,k-j}. */
+nb_var nb__taylor_custom(nb_ctx *c, nb_level *L, const nb_custom_op *op, const nb_var *x, size_t k,
+                         void *env, nb_var *u0, nb_var *p) {
+    const int T = L->trunc;
+    for (size_t i = 0; i < k; i++) u0[i] = J(L, x[i], 0);
+    const nb_var w0 = nb_custom(c, op, u0, k, env);
+    L->ops++;
+    if (T <= 0) return w0;
+    if (!op->rule) return nb__fail_var(c, NB_E_NODIFF);
+    size_t wi = new_node(c, L);
+    if (!wi) return nb_const((double)NAN);
+    W(L, wi)[0] = w0;
+    L->trunc = T - 1;
+    nb_status s = nb__custom_partials(c, op, x, k, p, env, L->depth);
+    L->trunc = T;
+    if (s) return nb__fail_var(c, s);
+    for (int m = 1; m <= T; m++) {
+        nb_var sum = nb_const(0);
+        for (int j = 1; j <= m; j++)
+            for (size_t i = 0; i < k; i++)
+                if (x[i].tag == L->tag)
+                    sum = cadd(c, sum, cscale(c, (double)j, cmul(c, J(L, x[i], j), J(L, p[i], m - j))));
+        W(L, wi)[m] = cdivk(c, sum, m); /* after the loop: the ops above create no nodes at L */
+    }
+    return finish(L, wi);
+}
+
 nb_var nb__taylor_reduce(nb_ctx *c, nb_level *L, nb_op op, size_t n, const nb_var *x,
                          const nb_var *y) {
     if (op == NB_OP_norm) {

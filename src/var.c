@@ -563,6 +563,180 @@ static nb_var reduce_by_id(nb_ctx *c, nb_op op, size_t n, const nb_var *x, const
     return nb__fail_var(c, NB_E_ARG);
 }
 
+/* ---- custom ops (nabla/custom.h) ----
+ * Bound like a registry op to the deepest level owning an operand. The value is computed at the
+ * levels below (recursively, down to doubles), the user's rule runs there on the operands'
+ * primals, and the partials it returns are recorded as a registry op's are. Taylor levels:
+ * src/taylor.c (nb__taylor_custom). */
+
+/* Up to this many operands the scratch of one call is on the stack; more come from the hook. */
+#define CUSTOM_SMALL 8
+
+typedef struct custom_buf {
+    nb_var *px, *p; /* k handles each: the operands at the levels below, the partials */
+    double *xv;     /* k doubles: the operands' values */
+    size_t bytes;   /* allocated through the context's hook (0: the small arrays) */
+    nb_var small_v[2 * CUSTOM_SMALL];
+    double small_d[CUSTOM_SMALL];
+} custom_buf;
+
+static nb_status custom_buf_get(nb_ctx *c, custom_buf *b, size_t k) {
+    b->bytes = 0;
+    if (k <= CUSTOM_SMALL) {
+        b->px = b->small_v, b->p = b->small_v + k, b->xv = b->small_d;
+        return NB_OK;
+    }
+    b->bytes = k * (2 * sizeof(nb_var) + sizeof(double));
+    nb_var *m = c->alloc(c->alloc_ud, NULL, 0, b->bytes);
+    if (!m) return NB_E_NOMEM;
+    b->px = m, b->p = m + k, b->xv = (double *)(void *)(m + 2 * k);
+    return NB_OK;
+}
+
+static void custom_buf_put(nb_ctx *c, custom_buf *b) {
+    if (b->bytes) c->alloc(c->alloc_ud, b->px, b->bytes, 0);
+}
+
+nb_status nb__custom_partials(nb_ctx *c, const nb_custom_op *op, const nb_var *px, size_t k,
+                              nb_var *p, void *env, uint32_t max_depth) {
+    for (size_t i = 0; i < k; i++) p[i] = nb_const((double)NAN);
+    nb_status s = op->rule(c, px, k, p, env);
+    if (s) return s;
+    for (size_t i = 0; i < k; i++) {
+        if (p[i].tag == 0) continue;
+        const nb_level *O = nb__owner(c, p[i]);
+        if (!O) {
+            nb__bad_handle(c, p[i]);
+            return c->err ? c->err : NB_E_ARG;
+        }
+        if (O->depth > max_depth) return NB_E_ARG;
+    }
+    return NB_OK;
+}
+
+/* The custom op at level L (depth 1, plain): the value and rule on doubles. */
+static nb_var custom_plain(nb_ctx *c, nb_level *L, const nb_custom_op *op, const nb_var *x,
+                           size_t k, void *env, custom_buf *b) {
+    for (size_t i = 0; i < k; i++) b->xv[i] = x[i].v, b->px[i] = nb_const(x[i].v);
+    const double r = op->value(b->xv, k, env);
+    nb_status s = nb__custom_partials(c, op, b->px, k, b->p, env, 0);
+    if (s) return nb__fail_var(c, s);
+    L->ops++;
+    if (L->kind == NB_FORWARD) {
+        double t = 0;
+        for (size_t i = 0; i < k; i++)
+            if (x[i].tag == L->tag) t += nb__szmul(b->p[i].v, L->tan[x[i].idx]);
+        return fwd1(c, L, r, t);
+    }
+    if ((s = nb__level_grow(c, L, 1, k))) return nb__fail_var(c, s);
+    size_t o = L->nops;
+    for (size_t i = 0; i < k; i++) {
+        if (x[i].tag != L->tag || b->p[i].v == 0) continue;
+        L->op_idx[o] = x[i].idx;
+        L->op_mul[o++] = b->p[i].v;
+    }
+    if (o == L->nops) return nb_const(r);
+    L->nops = o;
+    L->stmt_end[L->n] = (uint32_t)o;
+    nb_var out = {r, (uint32_t)L->n++, L->tag};
+    return out;
+}
+
+/* The custom op at a dual-mode level: the primals as level-1 handles, the rule at level 1. */
+static nb_var custom_dual(nb_ctx *c, nb_level *L, const nb_custom_op *op, const nb_var *x,
+                          size_t k, void *env, custom_buf *b) {
+    for (size_t i = 0; i < k; i++)
+        b->px[i] = x[i].tag == L->tag ? nb__level1_var(c, x[i].v, L->prim_t[x[i].idx]) : x[i];
+    const nb_var r = nb_custom(c, op, b->px, k, env);
+    nb_status s = nb__custom_partials(c, op, b->px, k, b->p, env, 1);
+    if (s) return nb__fail_var(c, s);
+    L->ops++;
+    if ((s = nb__level_grow(c, L, 1, k))) return nb__fail_var(c, s);
+    size_t o = L->nops;
+    for (size_t i = 0; i < k; i++) {
+        if (x[i].tag != L->tag) continue;
+        const nb_dual q = nb__dual_low(c, b->p[i]);
+        if (!dnonzero(q)) continue;
+        L->op_idx[o] = x[i].idx;
+        L->op_mul[o] = q.v;
+        L->op_mt[o++] = q.d;
+    }
+    if (o == L->nops) return r;
+    L->nops = o;
+    L->stmt_end[L->n] = (uint32_t)o;
+    L->prim_t[L->n] = nb__dual_low(c, r).d;
+    nb_var out = {r.v, (uint32_t)L->n++, L->tag};
+    return out;
+}
+
+/* The custom op at a generic level (depth >= 2): the rule at the levels below. */
+static nb_var custom_generic(nb_ctx *c, nb_level *L, const nb_custom_op *op, const nb_var *x,
+                             size_t k, void *env, custom_buf *b) {
+    for (size_t i = 0; i < k; i++) b->px[i] = x[i].tag == L->tag ? primal_of(L, x[i]) : x[i];
+    const nb_var r = nb_custom(c, op, b->px, k, env);
+    nb_status s = nb__custom_partials(c, op, b->px, k, b->p, env, L->depth - 1);
+    if (s) return nb__fail_var(c, s);
+    L->ops++;
+    if (L->kind == NB_FORWARD) {
+        nb_var t = nb_const(0);
+        for (size_t i = 0; i < k; i++) {
+            if (x[i].tag != L->tag || nb__szero(b->p[i])) continue;
+            const nb_var tx = tangent_of(L, x[i]);
+            if (!nb__szero(tx)) t = acc(c, t, nb_smul(c, b->p[i], tx));
+        }
+        if (nb__szero(t)) return r;
+        if ((s = nb__level_grow(c, L, 1, 0))) return nb__fail_var(c, s);
+        L->tan[L->n] = t.v;
+        L->tan_ref[L->n] = nb__var_ref(t);
+        L->prim_ref[L->n] = nb__var_ref(r);
+        nb_var out = {r.v, (uint32_t)L->n++, L->tag};
+        return out;
+    }
+    if ((s = nb__level_grow(c, L, 1, k))) return nb__fail_var(c, s);
+    size_t o = L->nops;
+    for (size_t i = 0; i < k; i++) {
+        if (x[i].tag != L->tag || nb__szero(b->p[i])) continue;
+        L->op_idx[o] = x[i].idx;
+        L->op_mul[o] = b->p[i].v;
+        L->op_ref[o++] = nb__var_ref(b->p[i]);
+    }
+    if (o == L->nops) return r;
+    L->nops = o;
+    L->stmt_end[L->n] = (uint32_t)o;
+    L->prim_ref[L->n] = nb__var_ref(r);
+    nb_var out = {r.v, (uint32_t)L->n++, L->tag};
+    return out;
+}
+
+nb_var nb_custom(nb_ctx *c, const nb_custom_op *op, const nb_var *x, size_t k, void *env) {
+    if (!c) return nb_const((double)NAN);
+    if (!op || !op->value || !x || k == 0 || k > NB_CUSTOM_MAX_ARGS)
+        return nb__fail_var(c, NB_E_ARG);
+    const int d = elements_depth(c, k, x);
+    if (d < 0) return nb_const((double)NAN);
+    nb_level *L = d ? &c->lv[d] : NULL;
+    /* a Taylor level asks for the rule only above order 0 (its own check) */
+    if (L && !op->rule && L->mode != NB_MODE_TAYLOR) return nb__fail_var(c, NB_E_NODIFF);
+    custom_buf b;
+    nb_status s = custom_buf_get(c, &b, k);
+    if (s) return nb__fail_var(c, s);
+    nb_var r;
+    if (!L) {
+        for (size_t i = 0; i < k; i++) b.xv[i] = x[i].v;
+        r = nb_const(op->value(b.xv, k, env));
+    } else if (L->mode == NB_MODE_PLAIN) {
+        r = custom_plain(c, L, op, x, k, env, &b);
+    } else if (L->mode == NB_MODE_DUAL) {
+        r = custom_dual(c, L, op, x, k, env, &b);
+    } else if (L->mode == NB_MODE_TAYLOR) {
+        r = nb__taylor_custom(c, L, op, x, k, env, b.px, b.p);
+    } else {
+        r = custom_generic(c, L, op, x, k, env, &b);
+    }
+    custom_buf_put(c, &b);
+    return r;
+}
+
 nb_var nb_apply(nb_ctx *c, nb_op op, nb_var x, nb_var y, int n) {
     switch (op) {
 #define NB_OP1(name_, ...) \

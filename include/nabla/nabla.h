@@ -13,6 +13,7 @@
 #include "nabla/ctx.h"
 #include "nabla/var.h"
 #include "nabla/array.h"
+#include "nabla/custom.h"
 #include "nabla/drivers.h"
 #include "nabla/taylor.h"
 #include "nabla/expr.h"

@@ -1,0 +1,94 @@
+/* custom.h - ops of your own: a function the registry does not have (a GSL routine, a closed form
+ * of your model, a black box with a known derivative), given as its value on doubles and its
+ * partials written with ops on handles, usable like any registry op in every mode.
+ *
+ * The partials are written once, with the ops of nabla/var.h, and run at the levels below the
+ * op's own, as the registry's rules do (docs/design.md, "Ops of your own"). So they are
+ * themselves differentiated where a higher derivative is asked for: nested levels of every kind,
+ * Hessians, Taylor coefficients of any order. A rule may call its own op or another custom op (the
+ * derivative of a special function is often the function again); a rule that is NULL makes an op
+ * whose derivative is not known, and differentiating it is the error NB_E_NODIFF - never a
+ * wrong number. So an op whose first derivative is known only as another black box is the op,
+ * with a rule that calls a second custom op, whose rule is NULL: first derivatives work, second
+ * derivatives are NB_E_NODIFF.
+ *
+ * Example (docs/examples/custom_op.c has it complete): the Lambert W function from GSL,
+ * W'(x) = W(x) / (x (1 + W(x))), whose derivatives of any order then follow:
+ *
+ *     static double lw_value(const double *x, size_t k, void *env) {
+ *         (void)k, (void)env;
+ *         return gsl_sf_lambert_W0(x[0]);
+ *     }
+ *     static nb_status lw_rule(nb_ctx *c, const nb_var *x, size_t k, nb_var *dfdx, void *env);
+ *     static const nb_custom_op lambert_w = {lw_value, lw_rule};
+ *     static nb_status lw_rule(nb_ctx *c, const nb_var *x, size_t k, nb_var *dfdx, void *env) {
+ *         (void)k;
+ *         nb_var w = nb_custom(c, &lambert_w, x, 1, env);
+ *         dfdx[0] = nb_div(c, w, nb_mul(c, x[0], nb_add(c, nb_const(1), w)));
+ *         return NB_OK;
+ *     }
+ */
+#ifndef NABLA_CUSTOM_H
+#define NABLA_CUSTOM_H
+
+#include <stddef.h>
+
+#include "nabla/ctx.h"
+#include "nabla/status.h"
+#include "nabla/var.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* A custom op of k operands.
+ *
+ * value(x, k, env): the op's value at the doubles x[0 .. k-1]. Called only with plain doubles
+ *   (the values of the operands at the lowest level). It may return NaN or +-inf as the math says
+ *   (a domain error is NaN, as for the registry's ops); it must not call nabla on the context.
+ *
+ * rule(c, x, k, dfdx, env): writes the partial derivatives d op / d x_i into dfdx[0 .. k-1],
+ *   computed with ops on c from the handles x[0 .. k-1] it is given (and constants, and handles
+ *   of levels below the op's). Those handles are the operands' primals at the levels below: plain
+ *   constants when the op runs at depth 1, handles of the lower levels when it is nested, and, on
+ *   a Taylor level, the operands' own series. A rule must use them, not the handles the op was
+ *   called with: a partial that is a handle of the op's own level or above (or a stale or foreign
+ *   handle) is NB_E_ARG. It returns NB_OK, or a status that the op records in the context (its
+ *   result is then a NaN constant). dfdx comes filled with NaN constants, so a partial it forgets
+ *   to write is NaN, not 0. A partial that is the constant 0 is never recorded, whatever the
+ *   operand's tangent or adjoint (the strong-zero policy of nabla/dual.h); any other value,
+ *   inf and NaN included, is multiplied as the registry's partials are.
+ *   NULL: the op has no derivative; it may then be applied only where no operand is
+ *   differentiated (constants, or a Taylor level's zeroth coefficient).
+ *
+ * The value and the rule must agree: nabla cannot check that they do (nabla/check.h can, against
+ * finite differences). env is the caller's, passed through unchanged; both calls may happen many
+ * times per op (once per level a value passes through), so they must not have side effects that
+ * matter. */
+typedef struct nb_custom_op {
+    double (*value)(const double *x, size_t k, void *env);
+    nb_status (*rule)(nb_ctx *c, const nb_var *x, size_t k, nb_var *dfdx, void *env);
+} nb_custom_op;
+
+/* The custom op `op` applied to the handles x[0 .. k-1], bound like a registry op to the deepest
+ * level owning an operand: one node there with k operands (zero partials dropped) on a reverse
+ * level, one tangent on a forward level, K + 1 coefficients on a Taylor level (by the chain rule
+ * on the rule's series, as the registry's ops without a recurrence: O(K^2) per partial), and a
+ * constant when every operand is a constant. It counts one op at its level (nb_op_count); the
+ * value and rule count theirs where they run. k is at least 1 and at most NB_CUSTOM_MAX_ARGS.
+ * Errors are recorded in the context and give a NaN constant: NB_E_ARG for a NULL op, op->value
+ * or x, k out of range, or a rule's partial of the wrong level (above); NB_E_STALE / NB_E_FOREIGN
+ * for an operand as for any op; NB_E_NODIFF when op->rule is NULL and an operand is
+ * differentiated; NB_E_NOMEM / NB_E_TAPE_FULL as for any op; and the rule's own status. With a
+ * NULL context: a NaN constant. */
+nb_var nb_custom(nb_ctx *c, const nb_custom_op *op, const nb_var *x, size_t k, void *env);
+
+/* The most operands of one custom op (a reduction over more inputs is better written with the
+ * registry's reductions, nabla/var.h). */
+#define NB_CUSTOM_MAX_ARGS 64
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* NABLA_CUSTOM_H */

@@ -1,0 +1,449 @@
+/* Custom ops (nabla/custom.h): a value on doubles and partials written with ops, in every mode and
+ * nesting order, against the same function written with registry ops, closed forms and GSL's
+ * central differences; the errors of the contract. */
+#include <float.h>
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <criterion/criterion.h>
+#include <gsl/gsl_sf_lambert.h>
+
+#include "nabla/nabla.h"
+#include "oracle.h"
+
+/* ---- hypot3(x, y, z) = sqrt(x^2 + y^2 + z^2): partials x / r, y / r, z / r, where r is the op
+ * itself (a rule that calls its own op) ---- */
+
+static double h3_value(const double *x, size_t k, void *env) {
+    (void)k, (void)env;
+    return sqrt(x[0] * x[0] + x[1] * x[1] + x[2] * x[2]);
+}
+static nb_status h3_rule(nb_ctx *c, const nb_var *x, size_t k, nb_var *dfdx, void *env);
+static const nb_custom_op hypot3 = {h3_value, h3_rule};
+static nb_status h3_rule(nb_ctx *c, const nb_var *x, size_t k, nb_var *dfdx, void *env) {
+    nb_var r = nb_custom(c, &hypot3, x, k, env);
+    for (size_t i = 0; i < k; i++) dfdx[i] = nb_div(c, x[i], r);
+    return NB_OK;
+}
+
+/* f(x) = hypot3(x0, x1 * x2, sin x2) * exp(x0), once through the custom op and once through the
+ * registry's ops (the same value to rounding). */
+static nb_var f_custom(nb_ctx *c, const nb_var *x, void *env) {
+    (void)env;
+    nb_var a[3] = {x[0], nb_mul(c, x[1], x[2]), nb_sin(c, x[2])};
+    return nb_mul(c, nb_custom(c, &hypot3, a, 3, NULL), nb_exp(c, x[0]));
+}
+static nb_var f_registry(nb_ctx *c, const nb_var *x, void *env) {
+    (void)env;
+    nb_var a[3] = {x[0], nb_mul(c, x[1], x[2]), nb_sin(c, x[2])};
+    return nb_mul(c, nb_sqrt(c, nb_sumsq(c, 3, a)), nb_exp(c, x[0]));
+}
+
+static const double X3[3] = {0.7, -1.3, 0.4};
+
+Test(custom, gradient_jvp_hessian_match_the_registry) {
+    nb_ctx *c = new_ctx();
+    double g1[3], g2[3], f1, f2, H1[9], H2[9], d1, d2;
+    const double v[3] = {0.3, -0.8, 1.1};
+    cr_assert_eq(nb_gradient(c, f_custom, NULL, 3, X3, &f1, g1), NB_OK);
+    cr_assert_eq(nb_gradient(c, f_registry, NULL, 3, X3, &f2, g2), NB_OK);
+    cr_expect(close_to(f1, f2, 4e-16, 0), "%.17g vs %.17g", f1, f2);
+    for (int i = 0; i < 3; i++)
+        cr_expect(close_to(g1[i], g2[i], 1e-14, 0), "g[%d] %.17g vs %.17g", i, g1[i], g2[i]);
+    cr_assert_eq(nb_jvp(c, f_custom, NULL, 3, X3, v, NULL, &d1), NB_OK);
+    cr_assert_eq(nb_jvp(c, f_registry, NULL, 3, X3, v, NULL, &d2), NB_OK);
+    cr_expect(close_to(d1, d2, 1e-14, 0), "jvp %.17g vs %.17g", d1, d2);
+    cr_expect(close_to(d1, g1[0] * v[0] + g1[1] * v[1] + g1[2] * v[2], 1e-14, 0));
+    /* forward over reverse (the dual-mode level) */
+    cr_assert_eq(nb_hessian(c, f_custom, NULL, 3, X3, NULL, NULL, H1), NB_OK);
+    cr_assert_eq(nb_hessian(c, f_registry, NULL, 3, X3, NULL, NULL, H2), NB_OK);
+    for (int i = 0; i < 9; i++)
+        cr_expect(close_to(H1[i], H2[i], 1e-13, 1e-15), "H[%d] %.17g vs %.17g", i, H1[i], H2[i]);
+    cr_expect_eq(nb_ctx_status(c), NB_OK);
+    nb_ctx_free(c);
+}
+
+/* The Hessian by the four nesting orders: FWD/FWD, REV/FWD, FWD/REV and REV/REV, through the
+ * *_var drivers, each at the level kinds it names. */
+struct partial_env {
+    nb_fn f;
+    size_t n, j;
+    int inner_rev;
+};
+static nb_var inner_partial(nb_ctx *c, const nb_var *x, void *p) {
+    struct partial_env *e = p;
+    nb_var g[3], d, u[3];
+    if (e->inner_rev) {
+        nb_gradient_var(c, e->f, NULL, e->n, x, NULL, g);
+        return g[e->j];
+    }
+    for (size_t i = 0; i < e->n; i++) u[i] = nb_const(i == e->j);
+    nb_jvp_var(c, e->f, NULL, e->n, x, u, NULL, &d);
+    return d;
+}
+static void hessian_by(nb_fn f, int outer_rev, int inner_rev, double *H) {
+    nb_ctx *c = new_ctx();
+    for (size_t j = 0; j < 3; j++) {
+        struct partial_env e = {f, 3, j, inner_rev};
+        if (outer_rev) {
+            double row[3];
+            cr_assert_eq(nb_gradient(c, inner_partial, &e, 3, X3, NULL, row), NB_OK);
+            for (size_t i = 0; i < 3; i++) H[i * 3 + j] = row[i];
+        } else {
+            for (size_t i = 0; i < 3; i++) {
+                double u[3] = {i == 0, i == 1, i == 2};
+                cr_assert_eq(nb_jvp(c, inner_partial, &e, 3, X3, u, NULL, &H[i * 3 + j]), NB_OK);
+            }
+        }
+    }
+    cr_expect_eq(nb_depth(c), 0);
+    nb_ctx_free(c);
+}
+
+Test(custom, hessian_in_every_nesting_order) {
+    for (int o = 0; o < 4; o++) {
+        double H1[9], H2[9];
+        hessian_by(f_custom, o >> 1, o & 1, H1);
+        hessian_by(f_registry, o >> 1, o & 1, H2);
+        for (int i = 0; i < 9; i++)
+            cr_expect(close_to(H1[i], H2[i], 1e-13, 1e-15), "order %d H[%d] %.17g vs %.17g", o, i,
+                      H1[i], H2[i]);
+        cr_expect(close_to(H1[1], H1[3], 1e-13, 1e-15), "symmetric");
+    }
+}
+
+Test(custom, taylor_coefficients_match_the_registry) {
+    nb_ctx *c = new_ctx();
+    const double v[3] = {0.3, -0.8, 1.1};
+    double w1[13], w2[13];
+    cr_assert_eq(nb_taylor(c, f_custom, NULL, 3, X3, v, 12, w1), NB_OK);
+    cr_assert_eq(nb_taylor(c, f_registry, NULL, 3, X3, v, 12, w2), NB_OK);
+    for (int k = 0; k <= 12; k++)
+        cr_expect(close_to(w1[k], w2[k], 1e-11, 1e-15), "coefficient %d: %.17g vs %.17g", k, w1[k],
+                  w2[k]);
+    cr_expect_eq(nb_ctx_status(c), NB_OK);
+    nb_ctx_free(c);
+}
+
+/* ---- the Lambert W function from GSL: W' = W / (x (1 + W)) ---- */
+
+static double lw_value(const double *x, size_t k, void *env) {
+    (void)k, (void)env;
+    return gsl_sf_lambert_W0(x[0]);
+}
+static nb_status lw_rule(nb_ctx *c, const nb_var *x, size_t k, nb_var *dfdx, void *env);
+static const nb_custom_op lambert_w = {lw_value, lw_rule};
+static nb_status lw_rule(nb_ctx *c, const nb_var *x, size_t k, nb_var *dfdx, void *env) {
+    nb_var w = nb_custom(c, &lambert_w, x, k, env);
+    dfdx[0] = nb_div(c, w, nb_mul(c, x[0], nb_add(c, nb_const(1), w)));
+    return NB_OK;
+}
+static nb_var lw_fn(nb_ctx *c, const nb_var *x, void *env) {
+    return nb_custom(c, &lambert_w, x, 1, env);
+}
+
+/* W^(n)(x) = exp(-n W) p_n(W) / (1 + W)^(2n - 1), p_1 = 1,
+ * p_{n+1}(w) = -(n w + 3n - 1) p_n(w) + (1 + w) p_n'(w) (Corless, Gonnet, Hare, Jeffrey, Knuth,
+ * "On the Lambert W function", Adv. Comput. Math. 5 (1996), the derivatives of section 3). */
+static void lambert_derivatives(double x, int K, double *d) {
+    double w = gsl_sf_lambert_W0(x), p[16] = {1}, q[16];
+    d[0] = w;
+    for (int n = 1; n <= K; n++) {
+        double pw = 0;
+        for (int i = n - 1; i >= 0; i--) pw = pw * w + p[i]; /* p_n has degree n - 1 */
+        d[n] = exp(-n * w) * pw / pow(1 + w, 2 * n - 1);
+        memset(q, 0, sizeof q);
+        for (int i = 0; i < n; i++) {
+            q[i + 1] -= n * p[i];
+            q[i] -= (3 * n - 1) * p[i];
+            if (i > 0) q[i - 1] += i * p[i], q[i] += i * p[i];
+        }
+        memcpy(p, q, sizeof p);
+    }
+}
+
+static double lw_plain(double x, void *p) {
+    (void)p;
+    return gsl_sf_lambert_W0(x);
+}
+/* The first derivative by nabla, as a function of x (for a central difference of it). */
+static double lw_first(double x, void *p) {
+    double d = NAN;
+    nb_derivative(p, lw_fn, NULL, x, NULL, &d);
+    return d;
+}
+
+Test(custom, lambert_w_to_order_eight_by_taylor_and_nesting) {
+    nb_ctx *c = new_ctx();
+    const double xs[3] = {1.0, 0.05, 7.5}, one = 1;
+    for (int t = 0; t < 3; t++) {
+        double ref[9], d[9], e[9];
+        lambert_derivatives(xs[t], 8, ref);
+        /* the rule W / (x (1 + W)) divides series by x: near 0 their coefficients grow like
+         * (1/x)^k and cancel to W's, which grow like (1/(x + 1/e))^k, so high orders lose digits
+         * there (1e-10 at order 8 at x = 0.05): the bound takes nabla's own error estimate */
+        cr_assert_eq(nb_taylor_derivatives_err(c, lw_fn, NULL, 1, &xs[t], &one, 8, d, e), NB_OK);
+        for (int k = 0; k <= 8; k++)
+            cr_expect(close_to(d[k], ref[k], 1e-12, 8 * e[k]), "x %g taylor order %d: %.17g vs "
+                      "%.17g (estimate %g)", xs[t], k, d[k], ref[k], e[k]);
+        cr_expect(e[8] < 1e-9 * fabs(ref[8]));
+        /* eight nested forward levels, and reverse over forward at order two */
+        nb_var x = nb_const(xs[t]);
+        for (int k = 0; k < 8; k++) {
+            cr_assert_eq(nb_push(c, NB_FORWARD), NB_OK);
+            x = nb_fwd_input(c, x, nb_const(1));
+        }
+        nb_var y = lw_fn(c, &x, NULL);
+        for (int k = 7; k >= 0; k--) y = nb_tangent(c, y), nb_pop(c);
+        cr_expect(close_to(nb_value(y), ref[8], 1e-12, 8 * e[8]), "x %g nested order 8: %.17g vs %.17g",
+                  xs[t], nb_value(y), ref[8]);
+        /* the first and second derivatives against GSL's central differences of W and of
+         * nabla's W' (independent of the closed form) */
+        double err, fd = fd_central(lw_plain, NULL, xs[t], 1e-2 * xs[t], &err);
+        cr_expect(close_to(d[1], fd, 0, 10 * err + 1e-9), "x %g: W' %.17g vs %.17g", xs[t], d[1], fd);
+        fd = fd_central(lw_first, c, xs[t], 1e-2 * xs[t], &err);
+        cr_expect(close_to(d[2], fd, 0, 10 * err + 1e-9), "x %g: W'' %.17g vs %.17g", xs[t], d[2],
+                  fd);
+    }
+    cr_expect_eq(nb_ctx_status(c), NB_OK);
+    nb_ctx_free(c);
+}
+
+/* ---- perturbation confusion: d/dx [x * d/dy plus(x, y)] at x = y = 1 is 1 in every order ---- */
+
+static double plus_value(const double *x, size_t k, void *env) {
+    (void)k, (void)env;
+    return x[0] + x[1];
+}
+static nb_status plus_rule(nb_ctx *c, const nb_var *x, size_t k, nb_var *dfdx, void *env) {
+    (void)c, (void)x, (void)k, (void)env;
+    dfdx[0] = dfdx[1] = nb_const(1);
+    return NB_OK;
+}
+static const nb_custom_op plus = {plus_value, plus_rule};
+
+static nb_var inner_plus(nb_ctx *c, const nb_var *y, void *env) {
+    nb_var a[2] = {*(const nb_var *)env, y[0]};
+    return nb_custom(c, &plus, a, 2, NULL);
+}
+static nb_var outer_confusion(nb_ctx *c, const nb_var *x, void *env) {
+    const int inner_rev = *(const int *)env;
+    nb_var one = nb_const(1), d;
+    nb_var xv = x[0];
+    if (inner_rev)
+        nb_gradient_var(c, inner_plus, &xv, 1, &one, NULL, &d);
+    else
+        nb_jvp_var(c, inner_plus, &xv, 1, &one, &one, NULL, &d);
+    return nb_mul(c, x[0], d);
+}
+
+Test(custom, no_perturbation_confusion) {
+    nb_ctx *c = new_ctx();
+    const double one = 1;
+    for (int o = 0; o < 4; o++) {
+        int inner_rev = o & 1;
+        double d = NAN;
+        if (o >> 1)
+            cr_assert_eq(nb_gradient(c, outer_confusion, &inner_rev, 1, &one, NULL, &d), NB_OK);
+        else
+            cr_assert_eq(nb_jvp(c, outer_confusion, &inner_rev, 1, &one, &one, NULL, &d), NB_OK);
+        cr_expect_eq(d, 1.0, "order %d: %.17g", o, d);
+    }
+    nb_ctx_free(c);
+}
+
+/* ---- an op whose derivative is known to first order only ---- */
+
+/* g(x) = x^3 with derivative d(x) = 3 x^2, where d is a black box without a rule */
+static double d_value(const double *x, size_t k, void *env) {
+    (void)k, (void)env;
+    return 3 * x[0] * x[0];
+}
+static const nb_custom_op d_op = {d_value, NULL};
+static double g_value(const double *x, size_t k, void *env) {
+    (void)k, (void)env;
+    return x[0] * x[0] * x[0];
+}
+static nb_status g_rule(nb_ctx *c, const nb_var *x, size_t k, nb_var *dfdx, void *env) {
+    dfdx[0] = nb_custom(c, &d_op, x, k, env);
+    return NB_OK;
+}
+static const nb_custom_op g_op = {g_value, g_rule};
+static nb_var g_fn(nb_ctx *c, const nb_var *x, void *env) { return nb_custom(c, &g_op, x, 1, env); }
+
+Test(custom, first_order_only_op_refuses_second_derivatives) {
+    nb_ctx *c = new_ctx();
+    double f, d, H, w[3];
+    const double x = 1.5, one = 1;
+    cr_expect_eq(nb_derivative(c, g_fn, NULL, x, &f, &d), NB_OK);
+    cr_expect_eq(f, 3.375);
+    cr_expect_eq(d, 6.75);
+    cr_expect_eq(nb_gradient(c, g_fn, NULL, 1, &x, NULL, &d), NB_OK);
+    cr_expect_eq(d, 6.75);
+    cr_expect_eq(nb_taylor(c, g_fn, NULL, 1, &x, &one, 1, w), NB_OK);
+    cr_expect_eq(w[1], 6.75);
+    /* second derivatives: an error, never a number */
+    cr_expect_eq(nb_hessian(c, g_fn, NULL, 1, &x, NULL, NULL, &H), NB_E_NODIFF);
+    cr_expect(isnan(H));
+    nb_ctx_clear_error(c);
+    cr_expect_eq(nb_taylor(c, g_fn, NULL, 1, &x, &one, 2, w), NB_E_NODIFF);
+    cr_expect(isnan(w[2]));
+    nb_ctx_clear_error(c);
+    /* the black box itself: its value on constants, an error once differentiated */
+    nb_var k = nb_const(2);
+    cr_expect_eq(nb_value(nb_custom(c, &d_op, &k, 1, NULL)), 12.0);
+    cr_expect_eq(nb_ctx_status(c), NB_OK);
+    cr_assert_eq(nb_push(c, NB_REVERSE), NB_OK);
+    nb_var xi = nb_rev_input(c, k);
+    cr_expect(isnan(nb_value(nb_custom(c, &d_op, &xi, 1, NULL))));
+    cr_expect_eq(nb_ctx_status(c), NB_E_NODIFF);
+    nb_pop(c);
+    cr_expect_str_eq(nb_strerror(NB_E_NODIFF), "op has no derivative rule");
+    nb_ctx_free(c);
+}
+
+/* ---- the recording: one statement with one operand per live, non-zero partial ---- */
+
+static double lin_value(const double *x, size_t k, void *env) {
+    const double *a = env;
+    double s = 0;
+    for (size_t i = 0; i < k; i++) s += a[i] * x[i];
+    return s;
+}
+static nb_status lin_rule(nb_ctx *c, const nb_var *x, size_t k, nb_var *dfdx, void *env) {
+    (void)c, (void)x;
+    const double *a = env;
+    for (size_t i = 0; i < k; i++) dfdx[i] = nb_const(a[i]);
+    return NB_OK;
+}
+static const nb_custom_op lin = {lin_value, lin_rule};
+
+Test(custom, one_statement_and_strong_zeros) {
+    nb_ctx *c = new_ctx();
+    double a[20];
+    nb_var x[20];
+    for (int i = 0; i < 20; i++) a[i] = i % 5 == 0 ? 0.0 : i + 0.5; /* four zero partials */
+    cr_assert_eq(nb_push(c, NB_REVERSE), NB_OK);
+    for (int i = 0; i < 20; i++) x[i] = nb_rev_input(c, nb_const(i));
+    x[19] = nb_const(2); /* a constant operand is not recorded either */
+    nb_tape_info before, after;
+    cr_assert_eq(nb_tape_info_get(c, 1, &before), NB_OK);
+    nb_var y = nb_custom(c, &lin, x, 20, a);
+    cr_assert_eq(nb_tape_info_get(c, 1, &after), NB_OK);
+    cr_expect_eq(after.statements - before.statements, 1);
+    cr_expect_eq(after.operands - before.operands, 15); /* 20 - 4 zeros - 1 constant */
+    cr_expect_eq(after.ops - before.ops, 1);
+    cr_assert_eq(nb_backward(c, y), NB_OK);
+    for (int i = 0; i < 19; i++) cr_expect_eq(nb_value(nb_grad(c, x[i])), a[i], "x[%d]", i);
+    nb_pop(c);
+    /* forward: a zero partial annihilates an infinite tangent (the strong-zero policy) */
+    cr_assert_eq(nb_push(c, NB_FORWARD), NB_OK);
+    nb_var u[2] = {nb_fwd_input(c, nb_const(1), nb_const(INFINITY)),
+                   nb_fwd_input(c, nb_const(1), nb_const(2))};
+    double b[2] = {0, 3};
+    cr_expect_eq(nb_value(nb_tangent(c, nb_custom(c, &lin, u, 2, b))), 6.0);
+    nb_pop(c);
+    cr_expect_eq(nb_ctx_status(c), NB_OK);
+    nb_ctx_free(c);
+}
+
+/* ---- errors ---- */
+
+static nb_var captured; /* set by the test: a handle of the op's own level */
+static nb_status bad_rule(nb_ctx *c, const nb_var *x, size_t k, nb_var *dfdx, void *env) {
+    (void)c, (void)x, (void)k, (void)env;
+    dfdx[0] = captured;
+    dfdx[1] = nb_const(1);
+    return NB_OK;
+}
+static nb_status failing_rule(nb_ctx *c, const nb_var *x, size_t k, nb_var *dfdx, void *env) {
+    (void)c, (void)x, (void)k, (void)dfdx, (void)env;
+    return NB_E_BIND;
+}
+static nb_status lazy_rule(nb_ctx *c, const nb_var *x, size_t k, nb_var *dfdx, void *env) {
+    (void)c, (void)x, (void)k, (void)env;
+    dfdx[1] = nb_const(1); /* dfdx[0] forgotten */
+    return NB_OK;
+}
+
+Test(custom, errors_are_statuses_and_nan) {
+    nb_ctx *c = new_ctx();
+    const nb_custom_op bad = {plus_value, bad_rule}, failing = {plus_value, failing_rule},
+                       lazy = {plus_value, lazy_rule}, novalue = {NULL, plus_rule};
+    nb_var two[2] = {nb_const(1), nb_const(2)};
+    cr_expect(isnan(nb_value(nb_custom(NULL, &plus, two, 2, NULL))));
+    struct {
+        const nb_custom_op *op;
+        const nb_var *x;
+        size_t k;
+    } args[] = {{NULL, two, 2}, {&novalue, two, 2}, {&plus, NULL, 2}, {&plus, two, 0},
+                {&plus, two, NB_CUSTOM_MAX_ARGS + 1}};
+    for (size_t i = 0; i < sizeof args / sizeof *args; i++) {
+        cr_expect(isnan(nb_value(nb_custom(c, args[i].op, args[i].x, args[i].k, NULL))),
+                  "case %zu", i);
+        cr_expect_eq(nb_ctx_clear_error(c), NB_E_ARG, "case %zu", i);
+    }
+    cr_assert_eq(nb_push(c, NB_REVERSE), NB_OK);
+    nb_var x[2] = {nb_rev_input(c, nb_const(1)), nb_rev_input(c, nb_const(2))};
+    /* a partial of the op's own level: perturbation confusion, refused */
+    captured = x[1];
+    cr_expect(isnan(nb_value(nb_custom(c, &bad, x, 2, NULL))));
+    cr_expect_eq(nb_ctx_clear_error(c), NB_E_ARG);
+    /* the rule's own status */
+    cr_expect(isnan(nb_value(nb_custom(c, &failing, x, 2, NULL))));
+    cr_expect_eq(nb_ctx_clear_error(c), NB_E_BIND);
+    /* a partial not written is NaN, not 0 */
+    nb_var y = nb_custom(c, &lazy, x, 2, NULL);
+    cr_expect_eq(nb_value(y), 3.0);
+    cr_assert_eq(nb_backward(c, y), NB_OK);
+    cr_expect(isnan(nb_value(nb_grad(c, x[0]))));
+    cr_expect_eq(nb_value(nb_grad(c, x[1])), 1.0);
+    cr_expect_eq(nb_ctx_status(c), NB_OK);
+    nb_pop(c);
+    /* stale operands and partials */
+    cr_expect(isnan(nb_value(nb_custom(c, &plus, x, 2, NULL))));
+    cr_expect_eq(nb_ctx_clear_error(c), NB_E_STALE);
+    cr_assert_eq(nb_push(c, NB_FORWARD), NB_OK);
+    nb_var u = nb_fwd_input(c, nb_const(1), nb_const(1)), uu[2] = {u, u};
+    cr_expect(isnan(nb_value(nb_custom(c, &bad, uu, 2, NULL)))); /* captured is stale now */
+    cr_expect_eq(nb_ctx_clear_error(c), NB_E_STALE);
+    nb_pop(c);
+    nb_ctx_free(c);
+}
+
+/* Every allocation of a recording with a 20-operand op (its scratch comes from the hook) failing
+ * in turn: a status, never a crash or a leak (the sanitizer build checks the leak). */
+Test(custom, allocation_failures) {
+    double a[20];
+    for (int i = 0; i < 20; i++) a[i] = i + 1;
+    int failed = 0, done = 0;
+    for (int at = 1; at < 200 && !done; at++) {
+        struct failing f = {0, at};
+        nb_ctx_opts o = failing_opts(&f);
+        nb_ctx *c = NULL;
+        if (nb_ctx_new(&c, &o) != NB_OK) {
+            failed++;
+            continue;
+        }
+        nb_status s = nb_push(c, NB_REVERSE);
+        nb_var x[20], y = nb_const(NAN);
+        if (!s) {
+            for (int i = 0; i < 20; i++) x[i] = nb_rev_input(c, nb_const(i));
+            y = nb_custom(c, &lin, x, 20, a);
+            s = nb_ctx_status(c);
+            if (!s) s = nb_backward(c, y);
+        }
+        if (s) {
+            cr_expect_eq(s, NB_E_NOMEM, "failing allocation %d", at);
+            failed++;
+        } else {
+            cr_expect_eq(nb_value(y), 2660.0, "allocation %d", at); /* sum (i + 1) i */
+            cr_expect_eq(nb_value(nb_grad(c, x[7])), 8.0);
+        }
+        nb_ctx_free(c);
+        done = f.count < at; /* the hook was not reached: every allocation was tried */
+    }
+    cr_expect(done);
+    cr_expect_gt(failed, 3);
+}
