@@ -183,11 +183,14 @@ nb_var nb__taylor_reduce(nb_ctx *c, nb_level *L, nb_op op, size_t n, const nb_va
  * each (src/taylor.c). */
 nb_var nb__taylor_custom(nb_ctx *c, nb_level *L, const nb_custom_op *op, const nb_var *x, size_t k,
                          void *env, nb_var *u0, nb_var *p);
-/* Runs op's rule on px[0 .. k-1] into p (filled with NaN constants first) and checks that every
- * partial is a constant or a live handle of depth <= max_depth. The rule's status, NB_E_ARG for a
- * partial too deep, or the (recorded) status of a stale or foreign one; not recorded otherwise. */
-nb_status nb__custom_partials(nb_ctx *c, const nb_custom_op *op, const nb_var *px, size_t k,
-                              nb_var *p, void *env, uint32_t max_depth);
+/* Runs op's rule on px[0 .. k-1] into p (filled with NaN constants first) for an op at level L,
+ * and checks that every partial is a constant or a live handle of depth <= max_depth. The rule's
+ * status; NB_E_LEVEL (recorded) when the rule left the level stack changed (popped back to where
+ * it was, never below) or replaced L; NB_E_ARG for a partial too deep; the (recorded) status of a
+ * stale or foreign one. */
+nb_status nb__custom_partials(nb_ctx *c, const nb_level *L, const nb_custom_op *op,
+                              const nb_var *px, size_t k, nb_var *p, void *env,
+                              uint32_t max_depth);
 
 /* ---- dual mode (forward over reverse at depths 1 and 2) ---- */
 

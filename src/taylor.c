@@ -575,9 +575,10 @@ nb_var nb__taylor_custom(nb_ctx *c, nb_level *L, const nb_custom_op *op, const n
     size_t wi = new_node(c, L);
     if (!wi) return nb_const((double)NAN);
     W(L, wi)[0] = w0;
+    const uint32_t tag = L->tag;
     L->trunc = T - 1;
-    nb_status s = nb__custom_partials(c, op, x, k, p, env, L->depth);
-    L->trunc = T;
+    nb_status s = nb__custom_partials(c, L, op, x, k, p, env, L->depth);
+    if (L->tag == tag) L->trunc = T; /* (not if the rule replaced the level: NB_E_LEVEL) */
     if (s) return nb__fail_var(c, s);
     for (int m = 1; m <= T; m++) {
         nb_var sum = nb_const(0);

@@ -597,10 +597,15 @@ static void custom_buf_put(nb_ctx *c, custom_buf *b) {
     if (b->bytes) c->alloc(c->alloc_ud, b->px, b->bytes, 0);
 }
 
-nb_status nb__custom_partials(nb_ctx *c, const nb_custom_op *op, const nb_var *px, size_t k,
-                              nb_var *p, void *env, uint32_t max_depth) {
+nb_status nb__custom_partials(nb_ctx *c, const nb_level *L, const nb_custom_op *op,
+                              const nb_var *px, size_t k, nb_var *p, void *env,
+                              uint32_t max_depth) {
     for (size_t i = 0; i < k; i++) p[i] = nb_const((double)NAN);
+    const size_t d0 = c->depth;
+    const uint32_t tag = L->tag;
     nb_status s = op->rule(c, px, k, p, env);
+    /* a rule may push and pop levels of its own, but must leave the stack as it found it */
+    if (!nb__balanced(c, d0) || L->tag != tag) return nb__fail(c, NB_E_LEVEL);
     if (s) return s;
     for (size_t i = 0; i < k; i++) {
         if (p[i].tag == 0) continue;
@@ -619,7 +624,7 @@ static nb_var custom_plain(nb_ctx *c, nb_level *L, const nb_custom_op *op, const
                            size_t k, void *env, custom_buf *b) {
     for (size_t i = 0; i < k; i++) b->xv[i] = x[i].v, b->px[i] = nb_const(x[i].v);
     const double r = op->value(b->xv, k, env);
-    nb_status s = nb__custom_partials(c, op, b->px, k, b->p, env, 0);
+    nb_status s = nb__custom_partials(c, L, op, b->px, k, b->p, env, 0);
     if (s) return nb__fail_var(c, s);
     L->ops++;
     if (L->kind == NB_FORWARD) {
@@ -648,7 +653,7 @@ static nb_var custom_dual(nb_ctx *c, nb_level *L, const nb_custom_op *op, const 
     for (size_t i = 0; i < k; i++)
         b->px[i] = x[i].tag == L->tag ? nb__level1_var(c, x[i].v, L->prim_t[x[i].idx]) : x[i];
     const nb_var r = nb_custom(c, op, b->px, k, env);
-    nb_status s = nb__custom_partials(c, op, b->px, k, b->p, env, 1);
+    nb_status s = nb__custom_partials(c, L, op, b->px, k, b->p, env, 1);
     if (s) return nb__fail_var(c, s);
     L->ops++;
     if ((s = nb__level_grow(c, L, 1, k))) return nb__fail_var(c, s);
@@ -674,7 +679,7 @@ static nb_var custom_generic(nb_ctx *c, nb_level *L, const nb_custom_op *op, con
                              size_t k, void *env, custom_buf *b) {
     for (size_t i = 0; i < k; i++) b->px[i] = x[i].tag == L->tag ? primal_of(L, x[i]) : x[i];
     const nb_var r = nb_custom(c, op, b->px, k, env);
-    nb_status s = nb__custom_partials(c, op, b->px, k, b->p, env, L->depth - 1);
+    nb_status s = nb__custom_partials(c, L, op, b->px, k, b->p, env, L->depth - 1);
     if (s) return nb__fail_var(c, s);
     L->ops++;
     if (L->kind == NB_FORWARD) {

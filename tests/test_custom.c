@@ -447,3 +447,54 @@ Test(custom, allocation_failures) {
     cr_expect(done);
     cr_expect_gt(failed, 3);
 }
+
+/* ---- rules that push levels: balanced is fine (a partial computed by a driver), unbalanced is
+ * NB_E_LEVEL with the stack restored ---- */
+
+/* softplus(x) = log(1 + e^x), whose rule differentiates the same function written with ops by
+ * nb_derivative_var: the partial is the logistic function 1 / (1 + e^-x) */
+static double sp_value(const double *x, size_t k, void *env) {
+    (void)k, (void)env;
+    return log1p(exp(x[0]));
+}
+static nb_var sp_ops(nb_ctx *c, const nb_var *x, void *env) {
+    (void)env;
+    return nb_log1p(c, nb_exp(c, x[0]));
+}
+static nb_status sp_rule(nb_ctx *c, const nb_var *x, size_t k, nb_var *dfdx, void *env) {
+    (void)k;
+    return nb_derivative_var(c, sp_ops, env, x[0], NULL, &dfdx[0]);
+}
+static const nb_custom_op softplus = {sp_value, sp_rule};
+static nb_var sp_fn(nb_ctx *c, const nb_var *x, void *env) {
+    return nb_custom(c, &softplus, x, 1, env);
+}
+static nb_status pushing_rule(nb_ctx *c, const nb_var *x, size_t k, nb_var *dfdx, void *env) {
+    (void)x, (void)k, (void)env;
+    nb_push(c, NB_FORWARD);
+    dfdx[0] = nb_const(1);
+    return NB_OK;
+}
+
+Test(custom, rules_that_push_levels) {
+    nb_ctx *c = new_ctx();
+    const double x = 0.3, s = 1 / (1 + exp(-x)), one = 1;
+    double d[4], g, h;
+    cr_assert_eq(nb_gradient(c, sp_fn, NULL, 1, &x, NULL, &g), NB_OK);
+    cr_expect(close_to(g, s, 1e-15, 0), "%.17g vs %.17g", g, s);
+    cr_assert_eq(nb_hessian(c, sp_fn, NULL, 1, &x, NULL, NULL, &h), NB_OK);
+    cr_expect(close_to(h, s * (1 - s), 1e-14, 0), "%.17g vs %.17g", h, s * (1 - s));
+    cr_assert_eq(nb_taylor_derivatives(c, sp_fn, NULL, 1, &x, &one, 3, d), NB_OK);
+    cr_expect(close_to(d[3], s * (1 - s) * (1 - 2 * s), 1e-13, 0), "%.17g", d[3]);
+    const nb_custom_op pushing = {plus_value, pushing_rule};
+    for (int kind = 0; kind < 2; kind++) {
+        cr_assert_eq(nb_push(c, kind ? NB_REVERSE : NB_FORWARD), NB_OK);
+        nb_var u = kind ? nb_rev_input(c, nb_const(1)) : nb_fwd_input(c, nb_const(1), nb_const(1));
+        nb_var uu[2] = {u, u};
+        cr_expect(isnan(nb_value(nb_custom(c, &pushing, uu, 2, NULL))));
+        cr_expect_eq(nb_ctx_clear_error(c), NB_E_LEVEL);
+        cr_expect_eq(nb_depth(c), 1, "the rule's level was popped");
+        nb_pop(c);
+    }
+    nb_ctx_free(c);
+}

@@ -58,6 +58,8 @@ extern "C" {
  *   to write is NaN, not 0. A partial that is the constant 0 is never recorded, whatever the
  *   operand's tangent or adjoint (the strong-zero policy of nabla/dual.h); any other value,
  *   inf and NaN included, is multiplied as the registry's partials are.
+ *   A rule may push and pop levels of its own (a partial computed by a driver such as
+ *   nb_derivative_var) but must leave the level stack as it found it.
  *   NULL: the op has no derivative; it may then be applied only where no operand is
  *   differentiated (constants, or a Taylor level's zeroth coefficient).
  *
@@ -79,13 +81,14 @@ typedef struct nb_custom_op {
  * Errors are recorded in the context and give a NaN constant: NB_E_ARG for a NULL op, op->value
  * or x, k out of range, or a rule's partial of the wrong level (above); NB_E_STALE / NB_E_FOREIGN
  * for an operand as for any op; NB_E_NODIFF when op->rule is NULL and an operand is
- * differentiated; NB_E_NOMEM / NB_E_TAPE_FULL as for any op; and the rule's own status. With a
- * NULL context: a NaN constant. */
+ * differentiated; NB_E_LEVEL when the rule left the level stack changed (the levels it pushed
+ * are popped); NB_E_NOMEM / NB_E_TAPE_FULL as for any op; and the rule's own status. With a NULL
+ * context: a NaN constant. */
 nb_var nb_custom(nb_ctx *c, const nb_custom_op *op, const nb_var *x, size_t k, void *env);
 
-/* The most operands of one custom op (a reduction over more inputs is better written with the
- * registry's reductions, nabla/var.h). */
-#define NB_CUSTOM_MAX_ARGS 64
+/* The most operands of one custom op (2^20). Up to 8 need no allocation; more take a scratch of
+ * 40 bytes per operand from the context's allocation hook for the call (NB_E_NOMEM if it fails). */
+#define NB_CUSTOM_MAX_ARGS 1048576
 
 #ifdef __cplusplus
 }
