@@ -498,3 +498,39 @@ Test(custom, rules_that_push_levels) {
     }
     nb_ctx_free(c);
 }
+
+/* ---- nb_check finds a rule that disagrees with the value ---- */
+
+static nb_status lw_wrong_rule(nb_ctx *c, const nb_var *x, size_t k, nb_var *dfdx, void *env);
+static const nb_custom_op lambert_wrong = {lw_value, lw_wrong_rule};
+/* W / x, the factor 1 / (1 + W) forgotten */
+static nb_status lw_wrong_rule(nb_ctx *c, const nb_var *x, size_t k, nb_var *dfdx, void *env) {
+    dfdx[0] = nb_div(c, nb_custom(c, &lambert_wrong, x, k, env), x[0]);
+    return NB_OK;
+}
+static nb_var lw_wrong_fn(nb_ctx *c, const nb_var *x, void *env) {
+    /* a function of two inputs, so that the Hessian has off-diagonal entries */
+    nb_var a = nb_add(c, x[0], nb_mul(c, x[1], x[1]));
+    return nb_mul(c, nb_custom(c, env ? &lambert_wrong : &lambert_w, &a, 1, NULL), x[1]);
+}
+
+Test(custom, gradient_check_finds_a_wrong_rule) {
+    nb_ctx *c = new_ctx();
+    const double x[2] = {1.2, 0.8};
+    int wrong = 1;
+    nb_check_report r;
+    cr_assert_eq(nb_check(c, lw_wrong_fn, NULL, 2, x, NULL, &r), NB_OK);
+    cr_expect(r.pass, "the right rule: %zu entries failed", r.failed);
+    nb_check_report_free(&r);
+    cr_assert_eq(nb_check_modes(c, lw_wrong_fn, NULL, 2, x, NULL, &r), NB_OK);
+    cr_expect(r.pass, "the modes agree: %zu entries failed", r.failed);
+    nb_check_report_free(&r);
+    cr_assert_eq(nb_check(c, lw_wrong_fn, &wrong, 2, x, NULL, &r), NB_OK);
+    cr_expect(!r.pass);
+    size_t grad_differ = 0;
+    for (size_t i = 0; i < r.count; i++)
+        grad_differ += r.entries[i].kind == NB_CHECK_GRAD && r.entries[i].verdict == NB_CHECK_DIFFER;
+    cr_expect_eq(grad_differ, 2, "both gradient entries differ");
+    nb_check_report_free(&r);
+    nb_ctx_free(c);
+}
