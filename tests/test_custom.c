@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include <criterion/criterion.h>
+#include <gsl/gsl_sf_dawson.h>
 #include <gsl/gsl_sf_lambert.h>
 
 #include "nabla/nabla.h"
@@ -126,7 +127,8 @@ Test(custom, taylor_coefficients_match_the_registry) {
     nb_ctx_free(c);
 }
 
-/* ---- the Lambert W function from GSL: W' = W / (x (1 + W)) ---- */
+/* ---- the Lambert W function from GSL, W' = W / (x (1 + W)), as a custom op: the registry has it
+ * too (lambert_w0), so every mode can be held against the registry's row as well ---- */
 
 static double lw_value(const double *x, size_t k, void *env) {
     (void)k, (void)env;
@@ -141,6 +143,10 @@ static nb_status lw_rule(nb_ctx *c, const nb_var *x, size_t k, nb_var *dfdx, voi
 }
 static nb_var lw_fn(nb_ctx *c, const nb_var *x, void *env) {
     return nb_custom(c, &lambert_w, x, 1, env);
+}
+static nb_var lw_registry(nb_ctx *c, const nb_var *x, void *env) {
+    (void)env;
+    return nb_lambert_w0(c, x[0]);
 }
 
 /* W^(n)(x) = exp(-n W) p_n(W) / (1 + W)^(2n - 1), p_1 = 1,
@@ -188,6 +194,11 @@ Test(custom, lambert_w_to_order_eight_by_taylor_and_nesting) {
             cr_expect(close_to(d[k], ref[k], 1e-12, 8 * e[k]), "x %g taylor order %d: %.17g vs "
                       "%.17g (estimate %g)", xs[t], k, d[k], ref[k], e[k]);
         cr_expect(e[8] < 1e-9 * fabs(ref[8]));
+        double dr[9];
+        cr_assert_eq(nb_derivatives(c, lw_registry, NULL, xs[t], 8, dr), NB_OK);
+        for (int k = 0; k <= 8; k++)
+            cr_expect(close_to(d[k], dr[k], 1e-12, 8 * e[k]), "x %g order %d: registry %.17g",
+                      xs[t], k, dr[k]);
         /* eight nested forward levels, and reverse over forward at order two */
         nb_var x = nb_const(xs[t]);
         for (int k = 0; k < 8; k++) {
@@ -532,5 +543,55 @@ Test(custom, gradient_check_finds_a_wrong_rule) {
         grad_differ += r.entries[i].kind == NB_CHECK_GRAD && r.entries[i].verdict == NB_CHECK_DIFFER;
     cr_expect_eq(grad_differ, 2, "both gradient entries differ");
     nb_check_report_free(&r);
+    nb_ctx_free(c);
+}
+
+/* ---- Dawson's integral F (GSL), which the registry does not have: F' = 1 - 2 x F, and
+ * F^(n+1) = -2 x F^(n) - 2 n F^(n-1) (the definition, DLMF 7.2.5, differentiated) ---- */
+
+static double dawson_value(const double *x, size_t k, void *env) {
+    (void)k, (void)env;
+    return gsl_sf_dawson(x[0]);
+}
+static nb_status dawson_rule(nb_ctx *c, const nb_var *x, size_t k, nb_var *dfdx, void *env);
+static const nb_custom_op dawson = {dawson_value, dawson_rule};
+static nb_status dawson_rule(nb_ctx *c, const nb_var *x, size_t k, nb_var *dfdx, void *env) {
+    nb_var F = nb_custom(c, &dawson, x, k, env);
+    dfdx[0] = nb_sub(c, nb_const(1), nb_mul(c, nb_mul(c, nb_const(2), x[0]), F));
+    return NB_OK;
+}
+static nb_var dawson_fn(nb_ctx *c, const nb_var *x, void *env) {
+    return nb_custom(c, &dawson, x, 1, env);
+}
+static double dawson_plain(double x, void *p) {
+    (void)p;
+    return gsl_sf_dawson(x);
+}
+
+Test(custom, dawson_to_order_ten) {
+    nb_ctx *c = new_ctx();
+    /* (not at large |x|: there 2 x F -> 1 and the rule 1 - 2 x F cancels, 2.5 digits per order
+     * at x = 12, in the reference recurrence as in nabla; custom.h says so) */
+    const double xs[4] = {0.8, -2.5, 0.0, 1.7}, one = 1;
+    for (int t = 0; t < 4; t++) {
+        double ref[11], d[11], e[11];
+        ref[0] = gsl_sf_dawson(xs[t]);
+        ref[1] = 1 - 2 * xs[t] * ref[0];
+        for (int n = 1; n < 10; n++) ref[n + 1] = -2 * xs[t] * ref[n] - 2 * n * ref[n - 1];
+        cr_assert_eq(nb_taylor_derivatives_err(c, dawson_fn, NULL, 1, &xs[t], &one, 10, d, e),
+                     NB_OK);
+        for (int k = 0; k <= 10; k++)
+            cr_expect(close_to(d[k], ref[k], 1e-12, 1e-14 + 8 * e[k]),
+                      "x %g order %d: %.17g vs %.17g (estimate %g)", xs[t], k, d[k], ref[k], e[k]);
+        double err, fd = fd_central(dawson_plain, NULL, xs[t], 1e-3, &err);
+        cr_expect(close_to(d[1], fd, 0, 10 * err + 1e-10), "x %g: F' %.17g vs %.17g", xs[t], d[1],
+                  fd);
+        double g, h;
+        cr_assert_eq(nb_gradient(c, dawson_fn, NULL, 1, &xs[t], NULL, &g), NB_OK);
+        cr_assert_eq(nb_hessian(c, dawson_fn, NULL, 1, &xs[t], NULL, NULL, &h), NB_OK);
+        cr_expect(close_to(g, ref[1], 1e-14, 1e-16), "x %g: gradient %.17g", xs[t], g);
+        cr_expect(close_to(h, ref[2], 1e-13, 1e-15), "x %g: Hessian %.17g", xs[t], h);
+    }
+    cr_expect_eq(nb_ctx_status(c), NB_OK);
     nb_ctx_free(c);
 }
