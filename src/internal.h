@@ -121,6 +121,27 @@ typedef struct nb_level {
     size_t naelem, cap_aelem;
 } nb_level;
 
+/* While a custom op's rule runs at the levels below: the op, env, operands and value it was
+ * given (src/var.c), so that the rule calling the op on them gets the value back. */
+typedef struct nb__custom_frame {
+    const nb_custom_op *op;
+    void *env;
+    size_t k;
+    const nb_var *px;
+    nb_var r;
+    const struct nb__custom_frame *prev;
+} nb__custom_frame;
+
+/* One application of a custom op: what it was called with, and the level stack it found (depth
+ * and the top level's tag) to compare after the user's callbacks. */
+typedef struct nb__custom_call {
+    const nb_custom_op *op;
+    void *env;
+    size_t k;
+    size_t d0;
+    uint32_t top_tag;
+} nb__custom_call;
+
 struct nb_ctx {
     nb__hot *hot1, *hot2; /* &lv[1].hot, &lv[2].hot; first, for the inline ops (nabla/ctx.h) */
     nb_alloc_fn alloc;
@@ -133,6 +154,7 @@ struct nb_ctx {
     uint32_t gen_first, gen_next; /* generations issued: [gen_first, gen_next) mod 2^27 */
     int gen_wrapped;              /* 1 once all 2^27 generations were issued */
     unsigned long long ops_done[NB_MAX_DEPTH + 1]; /* ops of popped levels, per depth */
+    const nb__custom_frame *custom_memo;           /* innermost custom rule running (var.c) */
     nb_level lv[NB_MAX_DEPTH + 1]; /* lv[0] unused: depth 0 means a constant */
 };
 
@@ -181,16 +203,18 @@ nb_var nb__taylor_reduce(nb_ctx *c, nb_level *L, nb_op op, size_t n, const nb_va
 
 /* A custom op at Taylor level L (which owns an operand); u0 and p are scratch for k handles
  * each (src/taylor.c). */
-nb_var nb__taylor_custom(nb_ctx *c, nb_level *L, const nb_custom_op *op, const nb_var *x, size_t k,
-                         void *env, nb_var *u0, nb_var *p);
-/* Runs op's rule on px[0 .. k-1] into p (filled with NaN constants first) for an op at level L,
- * and checks that every partial is a constant or a live handle of depth <= max_depth. The rule's
- * status; NB_E_LEVEL (recorded) when the rule left the level stack changed (popped back to where
- * it was, never below) or replaced L; NB_E_ARG for a partial too deep; the (recorded) status of a
- * stale or foreign one. */
-nb_status nb__custom_partials(nb_ctx *c, const nb_level *L, const nb_custom_op *op,
-                              const nb_var *px, size_t k, nb_var *p, void *env,
-                              uint32_t max_depth);
+nb_var nb__taylor_custom(nb_ctx *c, nb_level *L, const nb__custom_call *cc, const nb_var *x,
+                         nb_var *u0, nb_var *p);
+/* 1 when the level stack is as cc found it; else records NB_E_LEVEL, pops the levels the user's
+ * callback left pushed above it (when the level it found on top is still there) and returns 0. */
+int nb__custom_stack_ok(nb_ctx *c, const nb__custom_call *cc);
+/* Runs the op's rule on px[0 .. k-1] into p (filled with NaN constants first) and checks that
+ * every partial is a constant or a live handle of depth <= max_depth. With r not NULL, a call of
+ * the op on px inside the rule gives *r. The rule's status; NB_E_LEVEL (recorded) when it changed
+ * the level stack; NB_E_ARG for a partial too deep; the (recorded) status of a stale or foreign
+ * one. */
+nb_status nb__custom_partials(nb_ctx *c, const nb__custom_call *cc, const nb_var *px, nb_var *p,
+                              uint32_t max_depth, const nb_var *r);
 
 /* ---- dual mode (forward over reverse at depths 1 and 2) ---- */
 

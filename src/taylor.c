@@ -563,23 +563,33 @@ nb_var nb__taylor_op(nb_ctx *c, nb_level *L, nb_op op, nb_var x, nb_var y, int n
 
 /* A custom op (nabla/custom.h): the value at the levels below, then, as the fallback does for a
  * registry op without a recurrence, the partials as series of order T-1 from the user's rule run
- * at this level, and w_k = (1/k) sum_{j=1..k} j sum_i u_{i,j} p_{i,k-j}. */
-nb_var nb__taylor_custom(nb_ctx *c, nb_level *L, const nb_custom_op *op, const nb_var *x, size_t k,
-                         void *env, nb_var *u0, nb_var *p) {
+ * at this level, and w_k = (1/k) sum_{j=1..k} j sum_i u_{i,j} p_{i,k-j}. A partial of this level
+ * must be a node the rule made (after the op's own) or an operand: an older node is a handle the
+ * rule captured instead of using the ones it was given, NB_E_ARG as at the other levels. */
+nb_var nb__taylor_custom(nb_ctx *c, nb_level *L, const nb__custom_call *cc, const nb_var *x,
+                         nb_var *u0, nb_var *p) {
     const int T = L->trunc;
+    const size_t k = cc->k;
     for (size_t i = 0; i < k; i++) u0[i] = J(L, x[i], 0);
-    const nb_var w0 = nb_custom(c, op, u0, k, env);
+    const nb_var w0 = nb_custom(c, cc->op, u0, k, cc->env);
+    if (!nb__custom_stack_ok(c, cc)) return nb_const((double)NAN);
     L->ops++;
     if (T <= 0) return w0;
-    if (!op->rule) return nb__fail_var(c, NB_E_NODIFF);
+    if (!cc->op->rule) return nb__fail_var(c, NB_E_NODIFF);
     size_t wi = new_node(c, L);
     if (!wi) return nb_const((double)NAN);
     W(L, wi)[0] = w0;
     const uint32_t tag = L->tag;
     L->trunc = T - 1;
-    nb_status s = nb__custom_partials(c, L, op, x, k, p, env, L->depth);
+    nb_status s = nb__custom_partials(c, cc, x, p, L->depth, NULL);
     if (L->tag == tag) L->trunc = T; /* (not if the rule replaced the level: NB_E_LEVEL) */
     if (s) return nb__fail_var(c, s);
+    for (size_t i = 0; i < k; i++) {
+        if (p[i].tag != L->tag || p[i].idx > wi) continue;
+        int operand = 0;
+        for (size_t j = 0; j < k && !operand; j++) operand = x[j].tag == L->tag && x[j].idx == p[i].idx;
+        if (!operand) return nb__fail_var(c, NB_E_ARG);
+    }
     for (int m = 1; m <= T; m++) {
         nb_var sum = nb_const(0);
         for (int j = 1; j <= m; j++)
@@ -702,6 +712,9 @@ nb_status nb_taylor(nb_ctx *c, nb_fn f, void *env, size_t n, const double *x, co
     } else {
         nb_level *L = &c->lv[c->depth];
         nb__driver_own(L);
+        /* K = 0: a level of order 1 (the least there is) that computes coefficient 0 alone, so
+         * that no rule runs (an op without a derivative, nabla/custom.h, has f(x) here) */
+        if (K == 0) L->trunc = 0;
         if ((s = nb__inputs_reserve(c, L, n ? n : 1))) {
             nb__fail(c, s);
         } else {

@@ -5,6 +5,7 @@
  * Adept-style tape entry. At depth >= 2 the rule compiled with handles runs at the levels below
  * (the generic tier), so the derivative is itself differentiable. */
 #include <math.h>
+#include <string.h>
 
 #include "internal.h"
 
@@ -567,7 +568,14 @@ static nb_var reduce_by_id(nb_ctx *c, nb_op op, size_t n, const nb_var *x, const
  * Bound like a registry op to the deepest level owning an operand. The value is computed at the
  * levels below (recursively, down to doubles), the user's rule runs there on the operands'
  * primals, and the partials it returns are recorded as a registry op's are. Taylor levels:
- * src/taylor.c (nb__taylor_custom). */
+ * src/taylor.c (nb__taylor_custom).
+ *
+ * Two things guard the user's callbacks. The level stack is compared after each step that ran one
+ * (the depth and the top level's tag: a level below the top cannot be replaced without replacing
+ * the top); a change is NB_E_LEVEL and the op stops there. And while a rule runs at the levels
+ * below, the op's value at the operands it was given is remembered in the context (a chain of
+ * frames on the C stack): a rule that calls its own op on them gets that value back instead of
+ * recomputing it, which at depth d would be 2^d calls. */
 
 /* Up to this many operands the scratch of one call is on the stack; more come from the hook. */
 #define CUSTOM_SMALL 8
@@ -597,15 +605,23 @@ static void custom_buf_put(nb_ctx *c, custom_buf *b) {
     if (b->bytes) c->alloc(c->alloc_ud, b->px, b->bytes, 0);
 }
 
-nb_status nb__custom_partials(nb_ctx *c, const nb_level *L, const nb_custom_op *op,
-                              const nb_var *px, size_t k, nb_var *p, void *env,
-                              uint32_t max_depth) {
+int nb__custom_stack_ok(nb_ctx *c, const nb__custom_call *cc) {
+    if (c->depth == cc->d0 && c->lv[c->depth].tag == cc->top_tag) return 1;
+    nb__fail(c, NB_E_LEVEL);
+    if (c->depth > cc->d0 && c->lv[cc->d0].tag == cc->top_tag)
+        while (c->depth > cc->d0) nb_pop(c); /* levels the rule left pushed */
+    return 0;
+}
+
+nb_status nb__custom_partials(nb_ctx *c, const nb__custom_call *cc, const nb_var *px, nb_var *p,
+                              uint32_t max_depth, const nb_var *r) {
+    const size_t k = cc->k;
     for (size_t i = 0; i < k; i++) p[i] = nb_const((double)NAN);
-    const size_t d0 = c->depth;
-    const uint32_t tag = L->tag;
-    nb_status s = op->rule(c, px, k, p, env);
-    /* a rule may push and pop levels of its own, but must leave the stack as it found it */
-    if (!nb__balanced(c, d0) || L->tag != tag) return nb__fail(c, NB_E_LEVEL);
+    nb__custom_frame frame = {cc->op, cc->env, k, px, r ? *r : nb_const(0), c->custom_memo};
+    if (r) c->custom_memo = &frame;
+    nb_status s = cc->op->rule(c, px, k, p, cc->env);
+    if (r) c->custom_memo = frame.prev;
+    if (!nb__custom_stack_ok(c, cc)) return NB_E_LEVEL;
     if (s) return s;
     for (size_t i = 0; i < k; i++) {
         if (p[i].tag == 0) continue;
@@ -619,19 +635,29 @@ nb_status nb__custom_partials(nb_ctx *c, const nb_level *L, const nb_custom_op *
     return NB_OK;
 }
 
+/* The value the rule of an enclosing call of the same op, env and operands already has, or NULL. */
+static const nb_var *custom_memo(const nb_ctx *c, const nb__custom_call *cc, const nb_var *x) {
+    for (const nb__custom_frame *f = c->custom_memo; f; f = f->prev)
+        if (f->op == cc->op && f->env == cc->env && f->k == cc->k &&
+            memcmp(f->px, x, cc->k * sizeof *x) == 0)
+            return &f->r;
+    return NULL;
+}
+
 /* The custom op at level L (depth 1, plain): the value and rule on doubles. */
-static nb_var custom_plain(nb_ctx *c, nb_level *L, const nb_custom_op *op, const nb_var *x,
-                           size_t k, void *env, custom_buf *b) {
+static nb_var custom_plain(nb_ctx *c, nb_level *L, const nb__custom_call *cc, const nb_var *x,
+                           custom_buf *b) {
+    const size_t k = cc->k;
     for (size_t i = 0; i < k; i++) b->xv[i] = x[i].v, b->px[i] = nb_const(x[i].v);
-    const double r = op->value(b->xv, k, env);
-    nb_status s = nb__custom_partials(c, L, op, b->px, k, b->p, env, 0);
+    const nb_var r = nb_const(cc->op->value(b->xv, k, cc->env));
+    nb_status s = nb__custom_partials(c, cc, b->px, b->p, 0, &r);
     if (s) return nb__fail_var(c, s);
     L->ops++;
     if (L->kind == NB_FORWARD) {
         double t = 0;
         for (size_t i = 0; i < k; i++)
             if (x[i].tag == L->tag) t += nb__szmul(b->p[i].v, L->tan[x[i].idx]);
-        return fwd1(c, L, r, t);
+        return fwd1(c, L, r.v, t);
     }
     if ((s = nb__level_grow(c, L, 1, k))) return nb__fail_var(c, s);
     size_t o = L->nops;
@@ -640,20 +666,22 @@ static nb_var custom_plain(nb_ctx *c, nb_level *L, const nb_custom_op *op, const
         L->op_idx[o] = x[i].idx;
         L->op_mul[o++] = b->p[i].v;
     }
-    if (o == L->nops) return nb_const(r);
+    if (o == L->nops) return r;
     L->nops = o;
     L->stmt_end[L->n] = (uint32_t)o;
-    nb_var out = {r, (uint32_t)L->n++, L->tag};
+    nb_var out = {r.v, (uint32_t)L->n++, L->tag};
     return out;
 }
 
 /* The custom op at a dual-mode level: the primals as level-1 handles, the rule at level 1. */
-static nb_var custom_dual(nb_ctx *c, nb_level *L, const nb_custom_op *op, const nb_var *x,
-                          size_t k, void *env, custom_buf *b) {
+static nb_var custom_dual(nb_ctx *c, nb_level *L, const nb__custom_call *cc, const nb_var *x,
+                          custom_buf *b) {
+    const size_t k = cc->k;
     for (size_t i = 0; i < k; i++)
         b->px[i] = x[i].tag == L->tag ? nb__level1_var(c, x[i].v, L->prim_t[x[i].idx]) : x[i];
-    const nb_var r = nb_custom(c, op, b->px, k, env);
-    nb_status s = nb__custom_partials(c, L, op, b->px, k, b->p, env, 1);
+    const nb_var r = nb_custom(c, cc->op, b->px, k, cc->env);
+    if (!nb__custom_stack_ok(c, cc)) return nb_const((double)NAN);
+    nb_status s = nb__custom_partials(c, cc, b->px, b->p, 1, &r);
     if (s) return nb__fail_var(c, s);
     L->ops++;
     if ((s = nb__level_grow(c, L, 1, k))) return nb__fail_var(c, s);
@@ -675,11 +703,13 @@ static nb_var custom_dual(nb_ctx *c, nb_level *L, const nb_custom_op *op, const 
 }
 
 /* The custom op at a generic level (depth >= 2): the rule at the levels below. */
-static nb_var custom_generic(nb_ctx *c, nb_level *L, const nb_custom_op *op, const nb_var *x,
-                             size_t k, void *env, custom_buf *b) {
+static nb_var custom_generic(nb_ctx *c, nb_level *L, const nb__custom_call *cc, const nb_var *x,
+                             custom_buf *b) {
+    const size_t k = cc->k;
     for (size_t i = 0; i < k; i++) b->px[i] = x[i].tag == L->tag ? primal_of(L, x[i]) : x[i];
-    const nb_var r = nb_custom(c, op, b->px, k, env);
-    nb_status s = nb__custom_partials(c, L, op, b->px, k, b->p, env, L->depth - 1);
+    const nb_var r = nb_custom(c, cc->op, b->px, k, cc->env);
+    if (!nb__custom_stack_ok(c, cc)) return nb_const((double)NAN);
+    nb_status s = nb__custom_partials(c, cc, b->px, b->p, L->depth - 1, &r);
     if (s) return nb__fail_var(c, s);
     L->ops++;
     if (L->kind == NB_FORWARD) {
@@ -719,6 +749,9 @@ nb_var nb_custom(nb_ctx *c, const nb_custom_op *op, const nb_var *x, size_t k, v
         return nb__fail_var(c, NB_E_ARG);
     const int d = elements_depth(c, k, x);
     if (d < 0) return nb_const((double)NAN);
+    const nb__custom_call cc = {op, env, k, c->depth, c->lv[c->depth].tag};
+    const nb_var *memo = custom_memo(c, &cc, x);
+    if (memo) return *memo; /* a rule of this op asking for the value it was given */
     nb_level *L = d ? &c->lv[d] : NULL;
     /* a Taylor level asks for the rule only above order 0 (its own check) */
     if (L && !op->rule && L->mode != NB_MODE_TAYLOR) return nb__fail_var(c, NB_E_NODIFF);
@@ -730,13 +763,13 @@ nb_var nb_custom(nb_ctx *c, const nb_custom_op *op, const nb_var *x, size_t k, v
         for (size_t i = 0; i < k; i++) b.xv[i] = x[i].v;
         r = nb_const(op->value(b.xv, k, env));
     } else if (L->mode == NB_MODE_PLAIN) {
-        r = custom_plain(c, L, op, x, k, env, &b);
+        r = custom_plain(c, L, &cc, x, &b);
     } else if (L->mode == NB_MODE_DUAL) {
-        r = custom_dual(c, L, op, x, k, env, &b);
+        r = custom_dual(c, L, &cc, x, &b);
     } else if (L->mode == NB_MODE_TAYLOR) {
-        r = nb__taylor_custom(c, L, op, x, k, env, b.px, b.p);
+        r = nb__taylor_custom(c, L, &cc, x, b.px, b.p);
     } else {
-        r = custom_generic(c, L, op, x, k, env, &b);
+        r = custom_generic(c, L, &cc, x, &b);
     }
     custom_buf_put(c, &b);
     return r;

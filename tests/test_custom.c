@@ -13,6 +13,22 @@
 #include "nabla/nabla.h"
 #include "oracle.h"
 
+/* d^depth g/dx^depth at x0 by `depth` nested reverse levels. */
+static double mixed_nth_rev(nb_ctx *c, int depth, double x0, nb_var (*g)(nb_ctx *, nb_var)) {
+    nb_var xs[NB_MAX_DEPTH], x = nb_const(x0);
+    for (int k = 0; k < depth; k++) {
+        nb_push(c, NB_REVERSE);
+        xs[k] = x = nb_rev_input(c, x);
+    }
+    nb_var y = g(c, x);
+    for (int k = depth - 1; k >= 0; k--) {
+        nb_backward(c, y);
+        y = nb_grad(c, xs[k]);
+        nb_pop(c);
+    }
+    return nb_value(y);
+}
+
 /* ---- hypot3(x, y, z) = sqrt(x^2 + y^2 + z^2): partials x / r, y / r, z / r, where r is the op
  * itself (a rule that calls its own op) ---- */
 
@@ -233,6 +249,12 @@ static nb_status plus_rule(nb_ctx *c, const nb_var *x, size_t k, nb_var *dfdx, v
     return NB_OK;
 }
 static const nb_custom_op plus = {plus_value, plus_rule};
+/* d(x y) = (y, x): partials that are the operands themselves */
+static nb_status mul_rule(nb_ctx *c, const nb_var *x, size_t k, nb_var *dfdx, void *env) {
+    (void)c, (void)k, (void)env;
+    dfdx[0] = x[1], dfdx[1] = x[0];
+    return NB_OK;
+}
 
 static nb_var inner_plus(nb_ctx *c, const nb_var *y, void *env) {
     nb_var a[2] = {*(const nb_var *)env, y[0]};
@@ -593,5 +615,133 @@ Test(custom, dawson_to_order_ten) {
         cr_expect(close_to(h, ref[2], 1e-13, 1e-15), "x %g: Hessian %.17g", xs[t], h);
     }
     cr_expect_eq(nb_ctx_status(c), NB_OK);
+    nb_ctx_free(c);
+}
+
+/* ---- found by a review: order 0, level changes inside a rule, self-calling rules at depth,
+ * captured handles on Taylor levels ---- */
+
+static nb_var d_fn(nb_ctx *c, const nb_var *x, void *env) { return nb_custom(c, &d_op, x, 1, env); }
+
+Test(custom, an_op_without_derivative_at_taylor_order_zero) {
+    nb_ctx *c = new_ctx();
+    double w = NAN, d[2] = {NAN, NAN};
+    const double x = 2, one = 1;
+    cr_expect_eq(nb_taylor(c, d_fn, NULL, 1, &x, &one, 0, &w), NB_OK);
+    cr_expect_eq(w, 12.0);
+    cr_expect_eq(nb_derivatives(c, d_fn, NULL, x, 0, d), NB_OK);
+    cr_expect_eq(d[0], 12.0);
+    cr_expect_eq(nb_derivatives(c, d_fn, NULL, x, 1, d), NB_E_NODIFF);
+    cr_expect(isnan(d[0]) && isnan(d[1]));
+    nb_ctx_free(c);
+}
+
+/* A rule that pops the level above it on its first call (inside the value's recursion), or
+ * replaces the top level: NB_E_LEVEL, the rule not run again, nothing written. */
+static int pops_calls;
+static double mul_value(const double *x, size_t k, void *env) {
+    (void)k, (void)env;
+    return x[0] * x[1];
+}
+static nb_status popping_rule(nb_ctx *c, const nb_var *x, size_t k, nb_var *dfdx, void *env) {
+    (void)k, (void)env;
+    if (pops_calls++ == 0) nb_pop(c);
+    dfdx[0] = x[1], dfdx[1] = x[0];
+    return NB_OK;
+}
+static nb_status replacing_rule(nb_ctx *c, const nb_var *x, size_t k, nb_var *dfdx, void *env) {
+    (void)k, (void)env;
+    if (pops_calls++ == 0) nb_pop(c), nb_push(c, NB_FORWARD);
+    dfdx[0] = x[1], dfdx[1] = x[0];
+    return NB_OK;
+}
+
+Test(custom, rules_that_change_the_stack_stop_the_op) {
+    nb_ctx *c = new_ctx();
+    const nb_custom_op popping = {mul_value, popping_rule}, replacing = {mul_value, replacing_rule};
+    for (int kind = 0; kind < 4; kind++) {
+        pops_calls = 0;
+        nb_push(c, kind & 1 ? NB_REVERSE : NB_FORWARD);
+        nb_var x1 = kind & 1 ? nb_rev_input(c, nb_const(3)) : nb_fwd_input(c, nb_const(3), nb_const(1));
+        nb_push(c, kind & 2 ? NB_REVERSE : NB_FORWARD);
+        nb_var x2 = kind & 2 ? nb_rev_input(c, x1) : nb_fwd_input(c, x1, nb_const(1));
+        nb_tape_info before, after;
+        nb_tape_info_get(c, 2, &before);
+        nb_var a[2] = {x2, nb_const(5)};
+        nb_var y = nb_custom(c, &popping, a, 2, NULL);
+        cr_expect(isnan(nb_value(y)) && y.tag == 0, "kinds %d", kind);
+        cr_expect_eq(nb_ctx_clear_error(c), NB_E_LEVEL, "kinds %d", kind);
+        cr_expect_eq(pops_calls, 1, "kinds %d: the rule ran %d times", kind, pops_calls);
+        cr_expect_eq(nb_depth(c), 1);
+        /* the top level replaced: depth unchanged, NB_E_LEVEL all the same */
+        pops_calls = 0;
+        nb_push(c, NB_FORWARD);
+        x2 = nb_fwd_input(c, x1, nb_const(1));
+        a[0] = x2;
+        nb_tape_info_get(c, 2, &before);
+        y = nb_custom(c, &replacing, a, 2, NULL);
+        nb_tape_info_get(c, 2, &after);
+        cr_expect(isnan(nb_value(y)), "kinds %d", kind);
+        cr_expect_eq(nb_ctx_clear_error(c), NB_E_LEVEL, "kinds %d", kind);
+        cr_expect_eq(after.statements, 0, "kinds %d: nothing recorded on the new level (%zu)", kind, after.statements);
+        nb_pop(c);
+        nb_pop(c);
+    }
+    nb_ctx_free(c);
+}
+
+/* exp as a custom op whose rule is the op itself: its rule runs once per level, not 2^depth
+ * times, and 12 nested reverse levels give exp(x) as the 12th derivative. */
+static int exp_rule_calls;
+static double exp_value(const double *x, size_t k, void *env) {
+    (void)k, (void)env;
+    return exp(x[0]);
+}
+static nb_status exp_rule(nb_ctx *c, const nb_var *x, size_t k, nb_var *dfdx, void *env);
+static const nb_custom_op own_exp = {exp_value, exp_rule};
+static nb_status exp_rule(nb_ctx *c, const nb_var *x, size_t k, nb_var *dfdx, void *env) {
+    exp_rule_calls++;
+    dfdx[0] = nb_custom(c, &own_exp, x, k, env);
+    return NB_OK;
+}
+static nb_var g_cexp(nb_ctx *c, nb_var x) { return nb_custom(c, &own_exp, &x, 1, NULL); }
+
+Test(custom, a_self_calling_rule_runs_once_per_level) {
+    nb_ctx *c = new_ctx();
+    for (int depth = 1; depth <= 12; depth++) {
+        exp_rule_calls = 0;
+        double d = mixed_nth_rev(c, depth, 0.3, g_cexp);
+        cr_expect(close_to(d, exp(0.3), 1e-14, 0), "depth %d: %.17g", depth, d);
+        cr_expect_leq(exp_rule_calls, 2 * depth, "depth %d: %d rule calls", depth, exp_rule_calls);
+    }
+    cr_expect_eq(nb_ctx_status(c), NB_OK);
+    nb_ctx_free(c);
+}
+
+/* On a Taylor level the rule's partials are series of that level; a node it did not make and
+ * that is not an operand is a captured handle: NB_E_ARG, as at the other levels. */
+static nb_status taylor_capturing_rule(nb_ctx *c, const nb_var *x, size_t k, nb_var *dfdx,
+                                       void *env) {
+    (void)c, (void)x, (void)k, (void)env;
+    dfdx[0] = captured;
+    dfdx[1] = nb_const(1);
+    return NB_OK;
+}
+
+Test(custom, a_captured_handle_on_a_taylor_level) {
+    nb_ctx *c = new_ctx();
+    const nb_custom_op cap = {plus_value, taylor_capturing_rule};
+    cr_assert_eq(nb_push_taylor(c, 3), NB_OK);
+    nb_var t = nb_taylor_input(c, nb_const(1.5), nb_const(1));
+    captured = nb_sin(c, t); /* a node of the level, older than the op's */
+    nb_var a[2] = {t, t};
+    cr_expect(isnan(nb_value(nb_custom(c, &cap, a, 2, NULL))));
+    cr_expect_eq(nb_ctx_clear_error(c), NB_E_ARG);
+    /* an operand as a partial is fine: mul's rule gives (y, x) */
+    const nb_custom_op m = {mul_value, mul_rule};
+    nb_var y = nb_custom(c, &m, a, 2, NULL);
+    cr_expect_eq(nb_ctx_status(c), NB_OK);
+    cr_expect(close_to(nb_value(nb_taylor_coef(c, y, 2)), 1.0, 1e-15, 0)); /* (1.5 + t)^2 */
+    nb_pop(c);
     nb_ctx_free(c);
 }

@@ -52,13 +52,19 @@ extern "C" {
  *   constants when the op runs at depth 1, handles of the lower levels when it is nested, and, on
  *   a Taylor level, the operands' own series. A rule must use them, not the handles the op was
  *   called with: a partial that is a handle of the op's own level or above (or a stale or foreign
- *   handle) is NB_E_ARG. It returns NB_OK, or a status that the op records in the context (its
+ *   handle) is NB_E_ARG. (On a Taylor level the partials are series of that level: there a
+ *   partial may be a node the rule made or one of the operands it was given, and any other node of
+ *   the level is NB_E_ARG.) It returns NB_OK, or a status that the op records in the context (its
  *   result is then a NaN constant). dfdx comes filled with NaN constants, so a partial it forgets
  *   to write is NaN, not 0. A partial that is the constant 0 is never recorded, whatever the
  *   operand's tangent or adjoint (the strong-zero policy of nabla/dual.h); any other value,
  *   inf and NaN included, is multiplied as the registry's partials are.
  *   A rule may push and pop levels of its own (a partial computed by a driver such as
- *   nb_derivative_var) but must leave the level stack as it found it.
+ *   nb_derivative_var) but must leave the level stack as it found it: a rule (or a value
+ *   recursion) that pops, pushes or replaces a level it did not make is NB_E_LEVEL, the op stops
+ *   there and writes nothing, and levels it left pushed are popped.
+ *   A rule that calls its own op on the handles it was given (F' in terms of F) gets the op's
+ *   value back without a second evaluation: the rule runs once per level the op passes through.
  *   NULL: the op has no derivative; it may then be applied only where no operand is
  *   differentiated (constants, or a Taylor level's zeroth coefficient).
  *
@@ -66,9 +72,10 @@ extern "C" {
  * finite differences). The partials are computed as the rule is written, digits lost included: a
  * rule that cancels loses them at every order above it (Dawson's F' = 1 - 2 x F at x = 12, where
  * 2 x F is 1.0035: F' keeps 14 digits, F'' 12, F^(5) 6), and nb_taylor_derivatives_err cannot see
- * it (the error is in the value both of its passes share). env is the caller's, passed through unchanged; both calls may happen many
- * times per op (once per level a value passes through), so they must not have side effects that
- * matter. */
+ * it (the error is in the value both of its passes share). env is the caller's, passed through
+ * unchanged. One application of the op at depth d calls value once and rule up to d times (on a
+ * Taylor level of order K, up to K times, each call one order shorter), so neither may have side
+ * effects that matter. */
 typedef struct nb_custom_op {
     double (*value)(const double *x, size_t k, void *env);
     nb_status (*rule)(nb_ctx *c, const nb_var *x, size_t k, nb_var *dfdx, void *env);
