@@ -5,10 +5,12 @@
 #include <math.h>
 #include <string.h>
 
+#include <gsl/gsl_blas.h>
+
 #include "internal.h"
 #include "nabla/gsl.h"
 
-enum kind { MULTIMIN, MULTIROOT, MULTIFIT, FUNCTION };
+enum kind { MULTIMIN, MULTIROOT, MULTIFIT, MULTILARGE, FUNCTION };
 
 struct nb_gsl_adapter {
     enum kind kind;
@@ -17,13 +19,16 @@ struct nb_gsl_adapter {
     nb_fn f;
     nb_vfn vf;
     void *env;
-    size_t n, m; /* inputs, outputs */
-    double *x, *y, *g, *jac, *v; /* scratch: x (n), y (m), g (n), jac (m n), v (n) */
+    size_t n, m;  /* inputs, outputs */
+    size_t nv;    /* elements of v and g: n, or max(n, m) for multilarge (J^T u reads m) */
+    double *x, *y, *g, *jac, *v; /* scratch: x (n), y (m), g (nv), jac (m n; multilarge: made
+                                    at the first J^T J), v (nv) */
     nb_var *hx, *hy;             /* scratch handles: n, m */
     union {
         gsl_multimin_function_fdf multimin;
         gsl_multiroot_function_fdf multiroot;
         gsl_multifit_nlinear_fdf multifit;
+        gsl_multilarge_nlinear_fdf multilarge;
         struct {
             gsl_function plain;
             gsl_function_fdf fdf;
@@ -205,6 +210,51 @@ static int fit_fvv(const gsl_vector *x, const gsl_vector *v, void *params, gsl_v
     return GSL_SUCCESS;
 }
 
+/* ---- large least squares: J u, J^T u and J^T J without a Jacobian in the solver ---- */
+
+static void *alloc_in(nb_ctx *c, size_t count, size_t size);
+
+/* v = J u (NoTrans: one forward pass along u) or J^T u (Trans: one reverse sweep seeded with u),
+ * and, when GSL passes JTJ, J^T J into its lower half from the Jacobian (nb_jacobian, whose
+ * m x n array the adapter makes at the first such call and keeps). */
+static int large_df(CBLAS_TRANSPOSE_t trans_j, const gsl_vector *x, const gsl_vector *u,
+                    void *params, gsl_vector *v, gsl_matrix *JTJ) {
+    nb_gsl_adapter *a = params;
+    const int known = trans_j == CblasNoTrans || trans_j == CblasTrans || trans_j == CblasConjTrans;
+    const int tr = trans_j != CblasNoTrans;
+    const size_t nu = tr ? a->m : a->n, nout = tr ? a->n : a->m;
+    const int jtj_ok = !JTJ || (JTJ->size1 == a->n && JTJ->size2 == a->n);
+    if (!known || !x || !u != !v || bad_size(a, x, a->n) || bad_size(a, u, nu) ||
+        bad_size(a, v, nout) || !jtj_ok) {
+        if ((!known || !jtj_ok || (!u != !v)) && !a->err) a->err = NB_E_ARG;
+        if (known && v && v->size == nout) put_nan(v);
+        if (JTJ && jtj_ok) gsl_matrix_set_all(JTJ, NAN);
+        return GSL_EBADFUNC;
+    }
+    get(x, a->x, a->n);
+    nb_status s = NB_OK;
+    if (u) {
+        get(u, a->v, nu);
+        s = tr ? nb_vjp(a->c, a->vf, a->env, a->n, a->m, a->x, a->v, NULL, a->g)
+               : nb_jvp_vec(a->c, a->vf, a->env, a->n, a->m, a->x, a->v, NULL, a->g);
+    }
+    if (!s && JTJ) {
+        if (!a->jac && !(a->jac = alloc_in(a->c, a->m * a->n, sizeof(double)))) s = NB_E_NOMEM;
+        if (!s) s = nb_jacobian(a->c, a->vf, a->env, a->n, a->m, a->x, NB_JAC_AUTO, NULL, a->jac);
+    }
+    if (failed(a, s)) {
+        put_nan(v);
+        if (JTJ) gsl_matrix_set_all(JTJ, NAN);
+        return GSL_EBADFUNC;
+    }
+    if (v) put(v, a->g, nout);
+    if (JTJ) {
+        gsl_matrix_const_view J = gsl_matrix_const_view_array(a->jac, a->m, a->n);
+        gsl_blas_dsyrk(CblasLower, CblasTrans, 1.0, &J.matrix, 0.0, JTJ);
+    }
+    return GSL_SUCCESS;
+}
+
 /* ---- one dimension ---- */
 
 static double fn_f(double x, void *params) {
@@ -239,8 +289,8 @@ void nb_gsl_adapter_free(nb_gsl_adapter *a) {
     if (!a) return;
     nb_ctx *c = a->c;
     free_in(c, a->x, a->n, sizeof(double));
-    free_in(c, a->g, a->n, sizeof(double));
-    free_in(c, a->v, a->n, sizeof(double));
+    free_in(c, a->g, a->nv, sizeof(double));
+    free_in(c, a->v, a->nv, sizeof(double));
     free_in(c, a->y, a->m, sizeof(double));
     free_in(c, a->jac, a->m * a->n, sizeof(double)); /* m * n cannot overflow: make checked it */
     free_in(c, a->hx, a->n, sizeof(nb_var));
@@ -268,14 +318,16 @@ static nb_status make(nb_gsl_adapter **out, enum kind kind, size_t n, size_t m,
     a->c = c;
     a->n = n;
     a->m = m;
+    a->nv = kind == MULTILARGE && m > n ? m : n;
     a->x = alloc_in(c, n, sizeof(double));
-    a->g = alloc_in(c, n, sizeof(double));
-    a->v = alloc_in(c, n, sizeof(double));
+    a->g = alloc_in(c, a->nv, sizeof(double));
+    a->v = alloc_in(c, a->nv, sizeof(double));
     a->y = alloc_in(c, m, sizeof(double));
-    a->jac = alloc_in(c, m * n, sizeof(double));
+    /* (multilarge: the Jacobian only if GSL asks for J^T J, and then once) */
+    a->jac = kind == MULTILARGE ? NULL : alloc_in(c, m * n, sizeof(double));
     a->hx = alloc_in(c, n, sizeof(nb_var));
     a->hy = alloc_in(c, m, sizeof(nb_var));
-    if (!a->x || !a->g || !a->v || !a->y || !a->jac || !a->hx || !a->hy) {
+    if (!a->x || !a->g || !a->v || !a->y || (!a->jac && kind != MULTILARGE) || !a->hx || !a->hy) {
         nb_gsl_adapter_free(a);
         return NB_E_NOMEM;
     }
@@ -335,6 +387,24 @@ nb_status nb_gsl_multifit_new(nb_gsl_adapter **out, nb_vfn f, void *env, size_t 
     return NB_OK;
 }
 
+nb_status nb_gsl_multilarge_new(nb_gsl_adapter **out, nb_vfn f, void *env, size_t p, size_t n,
+                                const nb_ctx_opts *opts) {
+    if (out) *out = NULL;
+    if (!f) return NB_E_ARG;
+    nb_status s = make(out, MULTILARGE, p, n, opts);
+    if (s) return s;
+    nb_gsl_adapter *a = *out;
+    a->vf = f;
+    a->env = env;
+    a->u.multilarge.f = vec_f;
+    a->u.multilarge.df = large_df;
+    a->u.multilarge.fvv = fit_fvv;
+    a->u.multilarge.n = n;
+    a->u.multilarge.p = p;
+    a->u.multilarge.params = a;
+    return NB_OK;
+}
+
 nb_status nb_gsl_function_new(nb_gsl_adapter **out, nb_fn f, void *env,
                          const nb_ctx_opts *opts) {
     if (out) *out = NULL;
@@ -361,6 +431,9 @@ gsl_multiroot_function_fdf *nb_gsl_multiroot_fdf(nb_gsl_adapter *a) {
 }
 gsl_multifit_nlinear_fdf *nb_gsl_multifit_fdf(nb_gsl_adapter *a) {
     return a && a->kind == MULTIFIT ? &a->u.multifit : NULL;
+}
+gsl_multilarge_nlinear_fdf *nb_gsl_multilarge_fdf(nb_gsl_adapter *a) {
+    return a && a->kind == MULTILARGE ? &a->u.multilarge : NULL;
 }
 gsl_function *nb_gsl_function(nb_gsl_adapter *a) {
     return a && a->kind == FUNCTION ? &a->u.fn.plain : NULL;

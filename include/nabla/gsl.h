@@ -14,6 +14,7 @@
 #include <gsl/gsl_math.h>
 #include <gsl/gsl_matrix.h>
 #include <gsl/gsl_multifit_nlinear.h>
+#include <gsl/gsl_multilarge_nlinear.h>
 #include <gsl/gsl_multimin.h>
 #include <gsl/gsl_multiroots.h>
 #include <gsl/gsl_vector.h>
@@ -52,7 +53,8 @@ nb_status nb_jvp_gsl(nb_ctx *c, nb_vfn f, void *env, const gsl_vector *x, const 
 /* ---- adapters for GSL's solvers ----
  *
  * An adapter fills the function object a GSL solver asks for (gsl_multimin_function_fdf,
- * gsl_multiroot_function_fdf, gsl_multifit_nlinear_fdf, gsl_function, gsl_function_fdf) from a
+ * gsl_multiroot_function_fdf, gsl_multifit_nlinear_fdf, gsl_multilarge_nlinear_fdf,
+ * gsl_function, gsl_function_fdf) from a
  * user function written once against nb_ctx / nb_var: gradients by reverse mode, Jacobians by
  * nb_jacobian, the second directional derivative fvv of least squares by forward over forward.
  * The adapter owns its context and its tape and reuses them across iterations: after the first
@@ -93,6 +95,18 @@ gsl_multiroot_function_fdf *nb_gsl_multiroot_fdf(nb_gsl_adapter *a);
 nb_status nb_gsl_multifit_new(nb_gsl_adapter **out, nb_vfn f, void *env, size_t p, size_t n,
                               const nb_ctx_opts *opts);
 gsl_multifit_nlinear_fdf *nb_gsl_multifit_fdf(nb_gsl_adapter *a);
+
+/* A large least-squares adapter for residuals r: R^p -> R^n (gsl_multilarge_nlinear, whose
+ * solvers never hold the Jacobian): f; df, which gives J u by one forward pass along u or J^T u by
+ * one reverse sweep seeded with u, and, when GSL passes a JTJ matrix (the trust-region methods
+ * with a Cholesky solve; cgst passes none), J^T J into its lower half from the n x p Jacobian,
+ * which the adapter then holds (n p doubles, made at the first such call); and fvv as above. Set
+ * fvv to NULL for GSL's finite difference. A TransJ other than CblasNoTrans, CblasTrans or
+ * CblasConjTrans (the same for real J: v is then left alone), a JTJ that is not p x p, or u
+ * without v (or v without u) is NB_E_ARG the way a wrong size is. */
+nb_status nb_gsl_multilarge_new(nb_gsl_adapter **out, nb_vfn f, void *env, size_t p, size_t n,
+                                const nb_ctx_opts *opts);
+gsl_multilarge_nlinear_fdf *nb_gsl_multilarge_fdf(nb_gsl_adapter *a);
 
 /* A one-dimensional adapter for f: R -> R (an nb_fn of one input): a gsl_function (the value)
  * and a gsl_function_fdf (value and derivative, by forward mode). */
