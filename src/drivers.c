@@ -1,5 +1,9 @@
 /* drivers.c - gradient and jvp of user functions: push a level, make the inputs, run the
- * function, sweep or read tangents, pop. */
+ * function, sweep or read tangents, pop; and loops through checkpoints (nb_loop_vjp). */
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
 #include "internal.h"
 #include "nabla/drivers.h"
 
@@ -394,4 +398,99 @@ nb_status nb_hessian(nb_ctx *c, nb_fn f, void *env, size_t n, const double *x, d
         nan_doubles(H, n * n);
     }
     return s;
+}
+
+/* ---- loops with checkpoints ---- */
+
+/* Steps first .. first + len - 1 of a loop as one vector function (state in, state out), the
+ * intermediate states in two scratch arrays of handles. */
+struct loop_segment {
+    nb_step_fn step;
+    void *env;
+    size_t first, len;
+    nb_var *a, *b;
+};
+static void loop_segment_vfn(nb_ctx *c, const nb_var *x, nb_var *y, void *p) {
+    const struct loop_segment *w = p;
+    const nb_var *cur = x;
+    for (size_t t = 0; t < w->len; t++) {
+        nb_var *out = t + 1 == w->len ? y : t % 2 ? w->b : w->a;
+        w->step(c, w->first + t, cur, out, w->env);
+        cur = out;
+    }
+}
+
+/* x_next = step_i(x) on plain values (constant handles, no level); the context's status. */
+static nb_status loop_plain(nb_ctx *c, nb_step_fn step, void *env, size_t i, size_t n,
+                            const double *x, double *out, nb_var *hx, nb_var *hy) {
+    for (size_t k = 0; k < n; k++) hx[k] = nb_const(x[k]), hy[k] = nb_const(0);
+    const size_t d0 = c->depth;
+    step(c, i, hx, hy, env);
+    nb__balanced(c, d0);
+    for (size_t k = 0; k < n; k++) out[k] = hy[k].v;
+    return c->err;
+}
+
+nb_status nb_loop_vjp(nb_ctx *c, nb_step_fn step, void *env, size_t n, size_t steps,
+                      const double *x0, const double *seed, size_t interval, double *xn,
+                      double *x0bar) {
+    if (too_many(n)) return arg_error(c);
+    if (!c || !step || (n && (!x0 || !seed || !x0bar))) return arg_error_d(c, xn, n, x0bar, n, NULL, 0);
+    if (c->err) { /* as the other drivers: nothing runs after an error already recorded */
+        nan_doubles(xn, n);
+        nan_doubles(x0bar, n);
+        return c->err;
+    }
+    if (n == 0) return NB_OK;
+    /* s steps per segment (interval 0: the smallest s with s * s >= steps); nck checkpoints,
+     * the states at steps 0, s, 2s, ... */
+    size_t s = interval;
+    if (s == 0)
+        for (s = 1; s < steps / s + (steps % s != 0); s++) {
+        }
+    if (s > steps) s = steps ? steps : 1;
+    const size_t nck = steps ? (steps - 1) / s + 1 : 1;
+    /* doubles: nck checkpoints, the state and the adjoint, a scratch state; handles: 2 n */
+    const size_t rows = nck + 3;
+    if (rows < nck || rows > SIZE_MAX / sizeof(double) / n || n > SIZE_MAX / sizeof(nb_var) / 2)
+        return arg_error_d(c, xn, n, x0bar, n, NULL, 0);
+    const size_t dbytes = rows * n * sizeof(double), hbytes = 2 * n * sizeof(nb_var);
+    double *ck = c->alloc(c->alloc_ud, NULL, 0, dbytes);
+    nb_var *hx = ck ? c->alloc(c->alloc_ud, NULL, 0, hbytes) : NULL;
+    if (!hx) {
+        if (ck) c->alloc(c->alloc_ud, ck, dbytes, 0);
+        nan_doubles(xn, n);
+        nan_doubles(x0bar, n);
+        return nb__fail(c, NB_E_NOMEM);
+    }
+    double *cur = ck + nck * n, *abar = cur + n, *next = abar + n;
+    nb_var *hy = hx + n;
+    const size_t bytes = n * sizeof(double);
+    /* the inputs are read before any output is written (xn or x0bar may be x0 or seed) */
+    memcpy(cur, x0, bytes);
+    memcpy(abar, seed, bytes);
+    /* forward, on plain values: the checkpoints, and x_N */
+    nb_status st = NB_OK;
+    for (size_t i = 0; i < steps && !st; i++) {
+        if (i % s == 0) memcpy(ck + (i / s) * n, cur, bytes);
+        st = loop_plain(c, step, env, i, n, cur, next, hx, hy);
+        memcpy(cur, next, bytes);
+    }
+    if (!st && xn) memcpy(xn, cur, bytes);
+    /* backward, a segment at a time from the last: the segment recorded from its checkpoint on a
+     * tape of its own and swept once, seeded with the adjoint of its last state */
+    for (size_t j = nck; j-- > 0 && !st && steps;) {
+        const size_t first = j * s, len = steps - first < s ? steps - first : s;
+        struct loop_segment w = {step, env, first, len, hx, hy};
+        st = nb_vjp(c, loop_segment_vfn, &w, n, n, ck + j * n, abar, NULL, abar);
+    }
+    if (st) {
+        nan_doubles(xn, n);
+        nan_doubles(x0bar, n);
+    } else {
+        memcpy(x0bar, abar, bytes);
+    }
+    c->alloc(c->alloc_ud, hx, hbytes, 0);
+    c->alloc(c->alloc_ud, ck, dbytes, 0);
+    return st ? nb__fail(c, st) : NB_OK;
 }

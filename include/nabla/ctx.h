@@ -36,7 +36,10 @@ typedef struct nb_ctx_opts {
     nb_alloc_fn alloc;     /* NULL: the C library's realloc and free */
     void *alloc_ud;        /* passed to alloc */
     size_t max_tape_bytes; /* cap on all memory the context holds for levels (tapes, tangents,
-                              adjoints); 0: no cap. Reaching it is NB_E_TAPE_FULL. */
+                              adjoints); 0: no cap. Reaching it is NB_E_TAPE_FULL. Storage kept
+                              by popped levels counts (nb_ctx_bytes): after NB_E_TAPE_FULL a
+                              smaller computation can hit the cap again until nb_ctx_trim
+                              releases what the failed one grew. */
     nb_grad_mode grad_mode;
 } nb_ctx_opts;
 
