@@ -258,6 +258,7 @@ static int takes(const char *cmd, const char *opt) {
         {"diff", " --at -f --order --wrt "},
         {"grad", " --at -f "},
         {"hess", " --at -f "},
+        {"jac", " --at -f "},
         {"plot", " --at -f --order --orders --wrt --range --samples -o --term --title --data --script --check "},
         {"check", " --at -f --order --rtol --atol --step "},
     };

@@ -76,6 +76,9 @@ int cli_output_flushed(void);
 /* "cannot write to standard output", with strerror(err) when err is not 0; exit status 1. */
 int cli_write_failed(int err);
 int cli_syntax_error(const char *what, const char *src, size_t len, const nb_expr *e);
+/* The same for e parsed from src + offset (one of jac's expressions): the column is src's. */
+int cli_syntax_error_at(const char *what, const char *src, size_t len, const nb_expr *e,
+                        size_t offset);
 void cli_print_number(FILE *f, double v);
 
 #endif

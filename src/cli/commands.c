@@ -1,5 +1,5 @@
-/* commands.c - eval, diff, grad, hess: parse EXPR, bind the --at names, run the library (plot and
- * check have files of their own). */
+/* commands.c - eval, diff, grad, hess, jac: parse EXPR, bind the --at names, run the library (plot
+ * and check have files of their own). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -151,12 +151,94 @@ static int cmd_hess(const cli_args *a, nb_expr *e) {
     return s ? library_error(s) : 0;
 }
 
+/* ---- jac: several expressions, split at the commas outside parentheses ---- */
+
+struct jac_env {
+    nb_expr **e;
+    size_t m;
+};
+static void jac_fn(nb_ctx *c, const nb_var *x, nb_var *y, void *p) {
+    const struct jac_env *j = p;
+    for (size_t i = 0; i < j->m; i++) y[i] = nb_expr_run(c, j->e[i], x);
+}
+
+static int cmd_jac(const cli_args *a) {
+    const char *src = a->expr;
+    const size_t len = a->expr_len, n = a->nbind;
+    size_t m = 1;
+    int depth = 0;
+    for (size_t i = 0; i < len; i++) {
+        depth += src[i] == '(' ? 1 : src[i] == ')' ? -1 : 0;
+        m += src[i] == ',' && depth == 0;
+    }
+    if (n && m > ((size_t)1 << 24) / n)
+        return cli_fail(CLI_ERROR, "too large a Jacobian (%zu expressions, %zu variables)", m, n);
+    nb_expr **e = calloc(m, sizeof *e);
+    double *J = malloc((m * n != 0 ? m * n : 1) * sizeof *J);
+    if (!e || !J) {
+        free(e);
+        free(J);
+        return cli_fail(CLI_ERROR, "out of memory");
+    }
+    int rc = 0;
+    size_t start = 0, k = 0;
+    depth = 0;
+    for (size_t i = 0; i <= len && !rc; i++) {
+        if (i < len) {
+            depth += src[i] == '(' ? 1 : src[i] == ')' ? -1 : 0;
+            if (src[i] != ',' || depth != 0) continue;
+        }
+        /* expression k is src[start .. i) */
+        nb_status s = nb_expr_parse(&e[k], src + start, i - start, NULL);
+        if (s == NB_E_NOMEM) {
+            rc = cli_fail(CLI_ERROR, "out of memory");
+        } else if (s != NB_OK) {
+            char what[64];
+            snprintf(what, sizeof what, "%s (expression %zu)",
+                     strcmp(a->expr_origin, "EXPR") == 0 ? "syntax error" : a->expr_origin, k + 1);
+            rc = cli_syntax_error_at(what, src, len, e[k], start);
+        } else if ((s = nb_expr_bind(e[k], n, (const char *const *)a->names)) != NB_OK) {
+            rc = cli_fail(CLI_ERROR, "expression %zu: %s%s", k + 1, nb_expr_error(e[k]),
+                          s == NB_E_UNBOUND ? " (bind it with --at NAME=VALUE)" : "");
+        }
+        k++;
+        start = i + 1;
+    }
+    nb_ctx *c = NULL;
+    if (!rc && nb_ctx_new(&c, NULL)) rc = cli_fail(CLI_ERROR, "out of memory");
+    if (!rc) {
+        struct jac_env env = {e, m};
+        nb_status s = nb_jacobian(c, jac_fn, &env, n, m, a->values, NB_JAC_AUTO, NULL, J);
+        if (s) {
+            rc = library_error(s);
+        } else {
+            for (size_t i = 0; i < m; i++) {
+                for (size_t j = 0; j < n; j++) {
+                    if (j) putchar(' ');
+                    cli_print_number(stdout, J[i * n + j]);
+                }
+                putchar('\n');
+            }
+        }
+    }
+    nb_ctx_free(c);
+    for (size_t i = 0; i < m; i++) nb_expr_free(e[i]);
+    free(e);
+    free(J);
+    return rc;
+}
+
 int cli_run(const cli_args *a) {
     /* diff differentiates at a point, so its --wrt needs a value: a usage error, found before the
      * expression is read (whether or not the expression uses the name) */
     if (a->wrt && strcmp(a->cmd, "diff") == 0 && cli_at_index(a, a->wrt) == a->nbind)
         return cli_usage_error(a->cmd, "--wrt %s: '%s' has no value; bind it with --at %s=VALUE",
                                a->wrt, a->wrt, a->wrt);
+    if (strcmp(a->cmd, "jac") == 0) {
+        int rc = cmd_jac(a);
+        if (!rc) rc = cli_output_flushed();
+        return rc;
+    }
     nb_expr *e = NULL;
     int rc = compile(a, &e);
     if (rc) return rc;

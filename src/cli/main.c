@@ -68,7 +68,13 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) {
  * for long ones, unprintable bytes shown as '?') and a caret under the column; an empty
  * expression too (an empty echo), so that every syntax error has its three lines. */
 int cli_syntax_error(const char *what, const char *src, size_t len, const nb_expr *e) {
+    return cli_syntax_error_at(what, src, len, e, 0);
+}
+
+int cli_syntax_error_at(const char *what, const char *src, size_t len, const nb_expr *e,
+                        size_t offset) {
     size_t col = nb_expr_error_column(e);
+    if (col) col += offset;
     fprintf(stderr, "nabla: %s: column %zu: %s\n", what, col, nb_expr_error(e));
     if (col == 0) return CLI_ERROR;
     size_t at = col - 1, from = at > 40 ? at - 40 : 0, to = from + 72;
@@ -108,6 +114,11 @@ static const struct {
     {"hess", "nabla hess EXPR --at x=V,y=W,...",
      "Prints the Hessian, one row per line, numbers separated by one space, variables in --at\n"
      "order (forward over reverse).\n"},
+    {"jac", "nabla jac 'EXPR1, EXPR2, ...' --at x=V,y=W,...",
+     "Prints the Jacobian of the comma-separated expressions (commas outside parentheses\n"
+     "separate them): one row per expression, in order, numbers separated by one space,\n"
+     "variables in --at order. One reverse sweep per expression when they are no more than\n"
+     "the variables, else one forward pass per variable.\n"},
     {"plot", "nabla plot EXPR [--range A:B] [--order N | --orders 0,1,3] [--samples N] [--wrt x]\n"
              "                [--at a=V,...] [-o FILE] [--term TERM] [--title T] [--data | --script]\n"
              "                [--check]",
@@ -164,6 +175,7 @@ static void general_help(FILE *out) {
           "  nabla diff 'sin(x)' --at x=pi/4 --order 4\n"
           "  nabla grad 'x*y^2' --at x=1,y=2\n"
           "  nabla hess 'x*y^2' --at x=1,y=2\n"
+          "  nabla jac 'x*y, x+sin(y)' --at x=1,y=2\n"
           "  nabla plot 'sin(x)' --range -2*pi:2*pi -o sin.png\n"
           "  nabla check 'x*stop_gradient(x)' --at x=1.5\n"
           "\n"
