@@ -54,6 +54,13 @@ static int bad_size(nb_gsl_adapter *a, const gsl_vector *v, size_t n) {
     return 1;
 }
 
+/* 1 (and NB_E_ARG kept in the adapter) when a vector the callback needs is NULL. */
+static int missing(nb_gsl_adapter *a, const void *v) {
+    if (v) return 0;
+    if (!a->err) a->err = NB_E_ARG;
+    return 1;
+}
+
 /* Likewise for a Jacobian that is not m x n. */
 static int bad_shape(nb_gsl_adapter *a, const gsl_matrix *J) {
     if (!J || (J->size1 == a->m && J->size2 == a->n)) return 0;
@@ -104,13 +111,13 @@ static int value_vf(nb_gsl_adapter *a) {
 
 static double mm_f(const gsl_vector *x, void *params) {
     nb_gsl_adapter *a = params;
-    if (!x || bad_size(a, x, a->n)) return NAN;
+    if (missing(a, x) || bad_size(a, x, a->n)) return NAN;
     return value_f(a, view_in(x, a->x, a->n));
 }
 /* The gradient goes straight into g when its stride is 1 (nb_gradient lets g alias x). */
 static void mm_fdf(const gsl_vector *x, void *params, double *f, gsl_vector *g) {
     nb_gsl_adapter *a = params;
-    if (!x || !g || bad_size(a, x, a->n) || bad_size(a, g, a->n)) {
+    if (missing(a, x) || missing(a, g) || bad_size(a, x, a->n) || bad_size(a, g, a->n)) {
         if (f) *f = NAN;
         if (g && g->size == a->n) put_nan(g);
         return;
@@ -129,7 +136,7 @@ static void mm_df(const gsl_vector *x, void *params, gsl_vector *g) { mm_fdf(x, 
 /* ---- the Jacobian of a vector function (multiroot, multifit) ---- */
 
 static int jacobian(nb_gsl_adapter *a, const gsl_vector *x, gsl_matrix *J, gsl_vector *f) {
-    if (!x || bad_size(a, x, a->n) || bad_size(a, f, a->m) || bad_shape(a, J)) {
+    if (missing(a, x) || bad_size(a, x, a->n) || bad_size(a, f, a->m) || bad_shape(a, J)) {
         if (J && J->size1 == a->m && J->size2 == a->n) gsl_matrix_set_all(J, NAN);
         if (f && f->size == a->m) put_nan(f);
         return GSL_EBADFUNC;
@@ -149,7 +156,7 @@ static int jacobian(nb_gsl_adapter *a, const gsl_vector *x, gsl_matrix *J, gsl_v
 
 static int vec_f(const gsl_vector *x, void *params, gsl_vector *f) {
     nb_gsl_adapter *a = params;
-    if (!x || !f || bad_size(a, x, a->n) || bad_size(a, f, a->m)) {
+    if (missing(a, x) || missing(a, f) || bad_size(a, x, a->n) || bad_size(a, f, a->m)) {
         if (f && f->size == a->m) put_nan(f);
         return GSL_EBADFUNC;
     }
@@ -173,7 +180,8 @@ static int vec_fdf(const gsl_vector *x, void *params, gsl_vector *f, gsl_matrix 
 static int fit_fvv(const gsl_vector *x, const gsl_vector *v, void *params, gsl_vector *fvv) {
     nb_gsl_adapter *a = params;
     nb_ctx *c = a->c;
-    if (!x || !v || !fvv || bad_size(a, x, a->n) || bad_size(a, v, a->n) || bad_size(a, fvv, a->m)) {
+    if (missing(a, x) || missing(a, v) || missing(a, fvv) || bad_size(a, x, a->n) ||
+        bad_size(a, v, a->n) || bad_size(a, fvv, a->m)) {
         if (fvv && fvv->size == a->m) put_nan(fvv);
         return GSL_EBADFUNC;
     }
@@ -214,6 +222,12 @@ static int fit_fvv(const gsl_vector *x, const gsl_vector *v, void *params, gsl_v
 
 static void *alloc_in(nb_ctx *c, size_t count, size_t size);
 
+/* NaN in the lower half of a square matrix (GSL owns the upper half of JTJ). */
+static void nan_lower(gsl_matrix *M) {
+    for (size_t i = 0; i < M->size1; i++)
+        for (size_t j = 0; j <= i; j++) M->data[i * M->tda + j] = NAN;
+}
+
 /* v = J u (NoTrans: one forward pass along u) or J^T u (Trans: one reverse sweep seeded with u),
  * and, when GSL passes JTJ, J^T J into its lower half from the Jacobian (nb_jacobian, whose
  * m x n array the adapter makes at the first such call and keeps). */
@@ -224,11 +238,11 @@ static int large_df(CBLAS_TRANSPOSE_t trans_j, const gsl_vector *x, const gsl_ve
     const int tr = trans_j != CblasNoTrans;
     const size_t nu = tr ? a->m : a->n, nout = tr ? a->n : a->m;
     const int jtj_ok = !JTJ || (JTJ->size1 == a->n && JTJ->size2 == a->n);
-    if (!known || !x || !u != !v || bad_size(a, x, a->n) || bad_size(a, u, nu) ||
+    if (!known || missing(a, x) || !u != !v || bad_size(a, x, a->n) || bad_size(a, u, nu) ||
         bad_size(a, v, nout) || !jtj_ok) {
         if ((!known || !jtj_ok || (!u != !v)) && !a->err) a->err = NB_E_ARG;
         if (known && v && v->size == nout) put_nan(v);
-        if (JTJ && jtj_ok) gsl_matrix_set_all(JTJ, NAN);
+        if (JTJ && jtj_ok) nan_lower(JTJ);
         return GSL_EBADFUNC;
     }
     get(x, a->x, a->n);
@@ -244,7 +258,7 @@ static int large_df(CBLAS_TRANSPOSE_t trans_j, const gsl_vector *x, const gsl_ve
     }
     if (failed(a, s)) {
         put_nan(v);
-        if (JTJ) gsl_matrix_set_all(JTJ, NAN);
+        if (JTJ) nan_lower(JTJ);
         return GSL_EBADFUNC;
     }
     if (v) put(v, a->g, nout);

@@ -133,13 +133,14 @@ typedef struct nb__custom_frame {
 } nb__custom_frame;
 
 /* One application of a custom op: what it was called with, and the level stack it found (depth
- * and the top level's tag) to compare after the user's callbacks. */
+ * and the top level's tag) and the context's error, to compare after the user's callbacks. */
 typedef struct nb__custom_call {
     const nb_custom_op *op;
     void *env;
     size_t k;
     size_t d0;
     uint32_t top_tag;
+    nb_status err0;
 } nb__custom_call;
 
 struct nb_ctx {
@@ -205,14 +206,15 @@ nb_var nb__taylor_reduce(nb_ctx *c, nb_level *L, nb_op op, size_t n, const nb_va
  * each (src/taylor.c). */
 nb_var nb__taylor_custom(nb_ctx *c, nb_level *L, const nb__custom_call *cc, const nb_var *x,
                          nb_var *u0, nb_var *p);
-/* 1 when the level stack is as cc found it; else records NB_E_LEVEL, pops the levels the user's
- * callback left pushed above it (when the level it found on top is still there) and returns 0. */
-int nb__custom_stack_ok(nb_ctx *c, const nb__custom_call *cc);
+/* 1 when the level stack is as cc found it and no error was recorded since (when none was
+ * before); else 0, after recording NB_E_LEVEL for a changed stack and popping the levels the
+ * user's callback left pushed above it (when the level it found on top is still there). */
+int nb__custom_ok(nb_ctx *c, const nb__custom_call *cc);
 /* Runs the op's rule on px[0 .. k-1] into p (filled with NaN constants first) and checks that
  * every partial is a constant or a live handle of depth <= max_depth. With r not NULL, a call of
- * the op on px inside the rule gives *r. The rule's status; NB_E_LEVEL (recorded) when it changed
- * the level stack; NB_E_ARG for a partial too deep; the (recorded) status of a stale or foreign
- * one. */
+ * the op on px inside the rule gives *r. The rule's status; the recorded error when the rule
+ * changed the level stack (NB_E_LEVEL) or an op in it failed; NB_E_ARG for a partial too deep;
+ * the (recorded) status of a stale or foreign one. */
 nb_status nb__custom_partials(nb_ctx *c, const nb__custom_call *cc, const nb_var *px, nb_var *p,
                               uint32_t max_depth, const nb_var *r);
 

@@ -572,7 +572,7 @@ nb_var nb__taylor_custom(nb_ctx *c, nb_level *L, const nb__custom_call *cc, cons
     const size_t k = cc->k;
     for (size_t i = 0; i < k; i++) u0[i] = J(L, x[i], 0);
     const nb_var w0 = nb_custom(c, cc->op, u0, k, cc->env);
-    if (!nb__custom_stack_ok(c, cc)) return nb_const((double)NAN);
+    if (!nb__custom_ok(c, cc)) return nb_const((double)NAN);
     L->ops++;
     if (T <= 0) return w0;
     if (!cc->op->rule) return nb__fail_var(c, NB_E_NODIFF);
@@ -586,9 +586,11 @@ nb_var nb__taylor_custom(nb_ctx *c, nb_level *L, const nb__custom_call *cc, cons
     if (s) return nb__fail_var(c, s);
     for (size_t i = 0; i < k; i++) {
         if (p[i].tag != L->tag || p[i].idx > wi) continue;
-        int operand = 0;
-        for (size_t j = 0; j < k && !operand; j++) operand = x[j].tag == L->tag && x[j].idx == p[i].idx;
-        if (!operand) return nb__fail_var(c, NB_E_ARG);
+        int known = 0; /* an operand, or the value an enclosing op's rule was given (the memo) */
+        for (size_t j = 0; j < k && !known; j++) known = x[j].tag == L->tag && x[j].idx == p[i].idx;
+        for (const nb__custom_frame *f = c->custom_memo; f && !known; f = f->prev)
+            known = f->r.tag == p[i].tag && f->r.idx == p[i].idx;
+        if (!known) return nb__fail_var(c, NB_E_ARG);
     }
     for (int m = 1; m <= T; m++) {
         nb_var sum = nb_const(0);

@@ -605,8 +605,9 @@ static void custom_buf_put(nb_ctx *c, custom_buf *b) {
     if (b->bytes) c->alloc(c->alloc_ud, b->px, b->bytes, 0);
 }
 
-int nb__custom_stack_ok(nb_ctx *c, const nb__custom_call *cc) {
-    if (c->depth == cc->d0 && c->lv[c->depth].tag == cc->top_tag) return 1;
+int nb__custom_ok(nb_ctx *c, const nb__custom_call *cc) {
+    if (c->depth == cc->d0 && c->lv[c->depth].tag == cc->top_tag)
+        return !c->err || cc->err0; /* a new error (possibly a nested op's NB_E_LEVEL) stops it */
     nb__fail(c, NB_E_LEVEL);
     if (c->depth > cc->d0 && c->lv[cc->d0].tag == cc->top_tag)
         while (c->depth > cc->d0) nb_pop(c); /* levels the rule left pushed */
@@ -621,8 +622,9 @@ nb_status nb__custom_partials(nb_ctx *c, const nb__custom_call *cc, const nb_var
     if (r) c->custom_memo = &frame;
     nb_status s = cc->op->rule(c, px, k, p, cc->env);
     if (r) c->custom_memo = frame.prev;
-    if (!nb__custom_stack_ok(c, cc)) return NB_E_LEVEL;
+    const int ok = nb__custom_ok(c, cc); /* first: it pops what the rule left pushed */
     if (s) return s;
+    if (!ok) return c->err;
     for (size_t i = 0; i < k; i++) {
         if (p[i].tag == 0) continue;
         const nb_level *O = nb__owner(c, p[i]);
@@ -680,7 +682,7 @@ static nb_var custom_dual(nb_ctx *c, nb_level *L, const nb__custom_call *cc, con
     for (size_t i = 0; i < k; i++)
         b->px[i] = x[i].tag == L->tag ? nb__level1_var(c, x[i].v, L->prim_t[x[i].idx]) : x[i];
     const nb_var r = nb_custom(c, cc->op, b->px, k, cc->env);
-    if (!nb__custom_stack_ok(c, cc)) return nb_const((double)NAN);
+    if (!nb__custom_ok(c, cc)) return nb_const((double)NAN);
     nb_status s = nb__custom_partials(c, cc, b->px, b->p, 1, &r);
     if (s) return nb__fail_var(c, s);
     L->ops++;
@@ -708,7 +710,7 @@ static nb_var custom_generic(nb_ctx *c, nb_level *L, const nb__custom_call *cc, 
     const size_t k = cc->k;
     for (size_t i = 0; i < k; i++) b->px[i] = x[i].tag == L->tag ? primal_of(L, x[i]) : x[i];
     const nb_var r = nb_custom(c, cc->op, b->px, k, cc->env);
-    if (!nb__custom_stack_ok(c, cc)) return nb_const((double)NAN);
+    if (!nb__custom_ok(c, cc)) return nb_const((double)NAN);
     nb_status s = nb__custom_partials(c, cc, b->px, b->p, L->depth - 1, &r);
     if (s) return nb__fail_var(c, s);
     L->ops++;
@@ -749,7 +751,7 @@ nb_var nb_custom(nb_ctx *c, const nb_custom_op *op, const nb_var *x, size_t k, v
         return nb__fail_var(c, NB_E_ARG);
     const int d = elements_depth(c, k, x);
     if (d < 0) return nb_const((double)NAN);
-    const nb__custom_call cc = {op, env, k, c->depth, c->lv[c->depth].tag};
+    const nb__custom_call cc = {op, env, k, c->depth, c->lv[c->depth].tag, c->err};
     const nb_var *memo = custom_memo(c, &cc, x);
     if (memo) return *memo; /* a rule of this op asking for the value it was given */
     nb_level *L = d ? &c->lv[d] : NULL;

@@ -745,3 +745,102 @@ Test(custom, a_captured_handle_on_a_taylor_level) {
     nb_pop(c);
     nb_ctx_free(c);
 }
+
+/* ---- found by a second review ---- */
+
+/* Two ops whose rules call each other (sinh' = cosh, cosh' = sinh), under a forward or reverse
+ * level over a Taylor level: the memo hands the inner rule the outer op's value, a node of the
+ * Taylor level older than the inner op's, which is not a captured handle. */
+static double sh_value(const double *x, size_t k, void *env) {
+    (void)k, (void)env;
+    return sinh(x[0]);
+}
+static double ch_value(const double *x, size_t k, void *env) {
+    (void)k, (void)env;
+    return cosh(x[0]);
+}
+static nb_status sh_rule(nb_ctx *c, const nb_var *x, size_t k, nb_var *dfdx, void *env);
+static nb_status ch_rule(nb_ctx *c, const nb_var *x, size_t k, nb_var *dfdx, void *env);
+static const nb_custom_op own_sinh = {sh_value, sh_rule}, own_cosh = {ch_value, ch_rule};
+static nb_status sh_rule(nb_ctx *c, const nb_var *x, size_t k, nb_var *dfdx, void *env) {
+    dfdx[0] = nb_custom(c, &own_cosh, x, k, env);
+    return NB_OK;
+}
+static nb_status ch_rule(nb_ctx *c, const nb_var *x, size_t k, nb_var *dfdx, void *env) {
+    dfdx[0] = nb_custom(c, &own_sinh, x, k, env);
+    return NB_OK;
+}
+static nb_var sinh_of(nb_ctx *c, const nb_var *x, void *env) {
+    return env ? nb_custom(c, &own_sinh, x, 1, NULL) : nb_sinh(c, x[0]);
+}
+struct over_taylor {
+    int custom, reverse;
+};
+static nb_var d_sinh(nb_ctx *c, const nb_var *x, void *p) {
+    const struct over_taylor *o = p;
+    nb_var d;
+    if (o->reverse)
+        nb_gradient_var(c, sinh_of, o->custom ? (void *)1 : NULL, 1, x, NULL, &d);
+    else
+        nb_derivative_var(c, sinh_of, o->custom ? (void *)1 : NULL, x[0], NULL, &d);
+    return d;
+}
+
+Test(custom, ops_calling_each_other_over_a_taylor_level) {
+    nb_ctx *c = new_ctx();
+    const double x = 0.5, one = 1;
+    for (int reverse = 0; reverse < 2; reverse++) {
+        double w[2][5];
+        for (int custom = 0; custom < 2; custom++) {
+            struct over_taylor o = {custom, reverse};
+            cr_assert_eq(nb_taylor(c, d_sinh, &o, 1, &x, &one, 4, w[custom]), NB_OK,
+                         "custom %d reverse %d", custom, reverse);
+        }
+        for (int k = 0; k <= 4; k++)
+            cr_expect(close_to(w[1][k], w[0][k], 1e-15, 0), "reverse %d coefficient %d: %.17g vs "
+                      "%.17g", reverse, k, w[1][k], w[0][k]);
+        cr_expect(close_to(w[1][2], cosh(x) / 2, 1e-15, 0));
+    }
+    nb_ctx_free(c);
+}
+
+/* A rule that fails inside the value's recursion (leaves a level pushed, or returns a status):
+ * the op stops there - the rule runs once, nothing is recorded, the result is a NaN constant. */
+static int stop_calls;
+static nb_status pushing_once_rule(nb_ctx *c, const nb_var *x, size_t k, nb_var *dfdx, void *env) {
+    (void)k, (void)env;
+    if (stop_calls++ == 0) nb_push(c, NB_FORWARD);
+    dfdx[0] = x[1], dfdx[1] = x[0];
+    return NB_OK;
+}
+static nb_status failing_once_rule(nb_ctx *c, const nb_var *x, size_t k, nb_var *dfdx, void *env) {
+    (void)c, (void)k, (void)env;
+    dfdx[0] = x[1], dfdx[1] = x[0];
+    return stop_calls++ == 0 ? NB_E_BIND : NB_OK;
+}
+
+Test(custom, a_failure_inside_the_value_recursion_stops_the_op) {
+    nb_ctx *c = new_ctx();
+    const nb_custom_op pushing = {mul_value, pushing_once_rule},
+                       failing = {mul_value, failing_once_rule};
+    for (int kind = 0; kind < 8; kind++) {
+        stop_calls = 0;
+        nb_push(c, kind & 1 ? NB_REVERSE : NB_FORWARD);
+        nb_var x1 = kind & 1 ? nb_rev_input(c, nb_const(3)) : nb_fwd_input(c, nb_const(3), nb_const(1));
+        nb_push(c, kind & 2 ? NB_REVERSE : NB_FORWARD);
+        nb_var x2 = kind & 2 ? nb_rev_input(c, x1) : nb_fwd_input(c, x1, nb_const(1));
+        nb_tape_info before, after;
+        nb_tape_info_get(c, 2, &before);
+        nb_var a[2] = {x2, nb_const(5)};
+        nb_var y = nb_custom(c, kind & 4 ? &failing : &pushing, a, 2, NULL);
+        nb_tape_info_get(c, 2, &after);
+        cr_expect(isnan(nb_value(y)) && y.tag == 0, "kind %d", kind);
+        cr_expect_eq(nb_ctx_clear_error(c), kind & 4 ? NB_E_BIND : NB_E_LEVEL, "kind %d", kind);
+        cr_expect_eq(stop_calls, 1, "kind %d: the rule ran %d times", kind, stop_calls);
+        cr_expect_eq(after.statements, before.statements, "kind %d: nothing recorded", kind);
+        cr_expect_eq(nb_depth(c), 2);
+        nb_pop(c);
+        nb_pop(c);
+    }
+    nb_ctx_free(c);
+}

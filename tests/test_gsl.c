@@ -644,8 +644,20 @@ Test(multilarge, products_and_normal_matrix_against_the_jacobian) {
     cr_expect_eq(F->df(CblasTrans, &x.vector, &u3.vector, F->params, v2, bad), GSL_EBADFUNC);
     cr_expect_eq(nb_gsl_adapter_status(a), NB_E_ARG);
     nb_gsl_adapter_clear(a);
+    gsl_matrix_set_all(JTJ, 7);
     cr_expect_eq(F->df(CblasTrans, &x.vector, &u3.vector, F->params, NULL, JTJ), GSL_EBADFUNC);
-    cr_expect(isnan(gsl_matrix_get(JTJ, 1, 1)));
+    cr_expect(isnan(gsl_matrix_get(JTJ, 1, 1)) && isnan(gsl_matrix_get(JTJ, 1, 0)));
+    cr_expect_eq(gsl_matrix_get(JTJ, 0, 1), 7, "the upper half is GSL's, on errors too");
+    cr_expect_eq(nb_gsl_adapter_status(a), NB_E_ARG);
+    /* a NULL x, to every callback */
+    nb_gsl_adapter_clear(a);
+    cr_expect_eq(F->df(CblasTrans, NULL, &u3.vector, F->params, v2, NULL), GSL_EBADFUNC);
+    cr_expect_eq(nb_gsl_adapter_status(a), NB_E_ARG);
+    nb_gsl_adapter_clear(a);
+    cr_expect_eq(F->f(NULL, F->params, v3), GSL_EBADFUNC);
+    cr_expect_eq(nb_gsl_adapter_status(a), NB_E_ARG);
+    nb_gsl_adapter_clear(a);
+    cr_expect_eq(F->fvv(NULL, &u2.vector, F->params, fvv), GSL_EBADFUNC);
     cr_expect_eq(nb_gsl_adapter_status(a), NB_E_ARG);
     gsl_matrix_free(bad);
     gsl_vector_free(fvv);

@@ -60,9 +60,10 @@ extern "C" {
  *   operand's tangent or adjoint (the strong-zero policy of nabla/dual.h); any other value,
  *   inf and NaN included, is multiplied as the registry's partials are.
  *   A rule may push and pop levels of its own (a partial computed by a driver such as
- *   nb_derivative_var) but must leave the level stack as it found it: a rule (or a value
- *   recursion) that pops, pushes or replaces a level it did not make is NB_E_LEVEL, the op stops
- *   there and writes nothing, and levels it left pushed are popped.
+ *   nb_derivative_var) but must leave the level stack as it found it: a rule that pops a level
+ *   it did not push, leaves one pushed or replaces one is NB_E_LEVEL (levels it left pushed are
+ *   popped). Any error in a rule or value - this, the rule's status, an op of the rule failing -
+ *   stops the op there: nothing is recorded and its result is a NaN constant.
  *   A rule that calls its own op on the handles it was given (F' in terms of F) gets the op's
  *   value back without a second evaluation: the rule runs once per level the op passes through.
  *   NULL: the op has no derivative; it may then be applied only where no operand is
@@ -73,9 +74,9 @@ extern "C" {
  * rule that cancels loses them at every order above it (Dawson's F' = 1 - 2 x F at x = 12, where
  * 2 x F is 1.0035: F' keeps 14 digits, F'' 12, F^(5) 6), and nb_taylor_derivatives_err cannot see
  * it (the error is in the value both of its passes share). env is the caller's, passed through
- * unchanged. One application of the op at depth d calls value once and rule up to d times (on a
- * Taylor level of order K, up to K times, each call one order shorter), so neither may have side
- * effects that matter. */
+ * unchanged. value and rule run several times per application of the op - once per level it
+ * passes through, and on a Taylor level of order K once per order (each one order shorter), with
+ * more under levels nested above a Taylor level - so neither may have side effects that matter. */
 typedef struct nb_custom_op {
     double (*value)(const double *x, size_t k, void *env);
     nb_status (*rule)(nb_ctx *c, const nb_var *x, size_t k, nb_var *dfdx, void *env);

@@ -62,9 +62,9 @@ nb_status nb_jvp_gsl(nb_ctx *c, nb_vfn f, void *env, const gsl_vector *x, const 
  *
  * GSL's callbacks return a double or a GSL status, so an error inside the user function (a
  * nabla status) is kept in the adapter: the callback returns NaN (or GSL_EBADFUNC with NaN
- * outputs), and nb_gsl_adapter_status tells what went wrong. A callback given a vector or matrix
- * whose size is not the adapter's (n inputs, m outputs) does the same with NB_E_ARG, leaving a
- * wrongly sized output untouched. nabla never calls gsl_error and never
+ * outputs), and nb_gsl_adapter_status tells what went wrong. A callback given a NULL vector it
+ * needs, or a vector or matrix whose size is not the adapter's (n inputs, m outputs), does the
+ * same with NB_E_ARG, leaving a wrongly sized output untouched. nabla never calls gsl_error and never
  * changes GSL's error handler; GSL's own solvers may call it (e.g. on a singular matrix), and its
  * default handler aborts, so a program that wants statuses instead should call
  * gsl_set_error_handler_off() (or install its own handler) before iterating.
@@ -100,8 +100,13 @@ gsl_multifit_nlinear_fdf *nb_gsl_multifit_fdf(nb_gsl_adapter *a);
  * solvers never hold the Jacobian): f; df, which gives J u by one forward pass along u or J^T u by
  * one reverse sweep seeded with u, and, when GSL passes a JTJ matrix (the trust-region methods
  * with a Cholesky solve; cgst passes none), J^T J into its lower half from the n x p Jacobian,
- * which the adapter then holds (n p doubles, made at the first such call); and fvv as above. Set
- * fvv to NULL for GSL's finite difference. A TransJ other than CblasNoTrans, CblasTrans or
+ * which the adapter then holds (n p doubles, made at the first such call); and fvv as above.
+ * GSL 2.7 has no finite-difference fvv for these solvers (its code is disabled: with fvv NULL,
+ * lmaccel reads an unset vector), so keep nabla's fvv for lmaccel. GSL 2.7 does not apply the
+ * weights of gsl_multilarge_nlinear_winit to df's products either (a weighted fit through it
+ * stops at a point that is neither fit): put the weights into the residuals instead, r_i sqrt(w_i),
+ * with gsl_multilarge_nlinear_init. On an error the lower half of JTJ is NaN, as df's output;
+ * GSL's upper half is left alone. A TransJ other than CblasNoTrans, CblasTrans or
  * CblasConjTrans (the same for real J: v is then left alone), a JTJ that is not p x p, or u
  * without v (or v without u) is NB_E_ARG the way a wrong size is. */
 nb_status nb_gsl_multilarge_new(nb_gsl_adapter **out, nb_vfn f, void *env, size_t p, size_t n,
