@@ -656,15 +656,21 @@ static nb_status replacing_rule(nb_ctx *c, const nb_var *x, size_t k, nb_var *df
     return NB_OK;
 }
 
+/* Two levels, of the kinds of bits 0 and 1 of `kind` (set: reverse), with an input each: x at
+ * level 2 (returned) over x1 = 3 at level 1. */
+static nb_var two_levels(nb_ctx *c, int kind, nb_var *x1) {
+    nb_push(c, kind & 1 ? NB_REVERSE : NB_FORWARD);
+    *x1 = kind & 1 ? nb_rev_input(c, nb_const(3)) : nb_fwd_input(c, nb_const(3), nb_const(1));
+    nb_push(c, kind & 2 ? NB_REVERSE : NB_FORWARD);
+    return kind & 2 ? nb_rev_input(c, *x1) : nb_fwd_input(c, *x1, nb_const(1));
+}
+
 Test(custom, rules_that_change_the_stack_stop_the_op) {
     nb_ctx *c = new_ctx();
     const nb_custom_op popping = {mul_value, popping_rule}, replacing = {mul_value, replacing_rule};
     for (int kind = 0; kind < 4; kind++) {
         pops_calls = 0;
-        nb_push(c, kind & 1 ? NB_REVERSE : NB_FORWARD);
-        nb_var x1 = kind & 1 ? nb_rev_input(c, nb_const(3)) : nb_fwd_input(c, nb_const(3), nb_const(1));
-        nb_push(c, kind & 2 ? NB_REVERSE : NB_FORWARD);
-        nb_var x2 = kind & 2 ? nb_rev_input(c, x1) : nb_fwd_input(c, x1, nb_const(1));
+        nb_var x1, x2 = two_levels(c, kind, &x1);
         nb_tape_info before, after;
         nb_tape_info_get(c, 2, &before);
         nb_var a[2] = {x2, nb_const(5)};
@@ -825,10 +831,7 @@ Test(custom, a_failure_inside_the_value_recursion_stops_the_op) {
                        failing = {mul_value, failing_once_rule};
     for (int kind = 0; kind < 8; kind++) {
         stop_calls = 0;
-        nb_push(c, kind & 1 ? NB_REVERSE : NB_FORWARD);
-        nb_var x1 = kind & 1 ? nb_rev_input(c, nb_const(3)) : nb_fwd_input(c, nb_const(3), nb_const(1));
-        nb_push(c, kind & 2 ? NB_REVERSE : NB_FORWARD);
-        nb_var x2 = kind & 2 ? nb_rev_input(c, x1) : nb_fwd_input(c, x1, nb_const(1));
+        nb_var x1, x2 = two_levels(c, kind, &x1);
         nb_tape_info before, after;
         nb_tape_info_get(c, 2, &before);
         nb_var a[2] = {x2, nb_const(5)};
