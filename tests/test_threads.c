@@ -1,7 +1,9 @@
 /* test_threads.c - four threads, each with its own context, compute gradients, Jacobians (both
- * modes), vector-Jacobian products, Hessians and Taylor coefficients, and each runs GSL's BFGS2
- * and a Levenberg-Marquardt fit with geodesic acceleration through its own GSL adapters; all must
- * give bit-identical results to a serial run.
+ * modes), vector-Jacobian products, Hessians and Taylor coefficients, Hessians through a custom
+ * op whose rule calls itself (nabla/custom.h: its memo lives in the context), gradients through a
+ * loop from checkpoints (nb_loop_vjp), and each runs GSL's BFGS2 and a Levenberg-Marquardt fit
+ * with geodesic acceleration through its own GSL adapters; all must give bit-identical results to
+ * a serial run.
  *
  * A plain pthread program (Criterion cannot start under ThreadSanitizer); .ci/run also runs it in
  * a -Db_sanitize=thread build. Exit status 0 on success, 1 with a message on any difference. */
@@ -18,7 +20,7 @@
 #include "nabla/nabla.h"
 
 enum { NT = 4, N = 40, M = 6, POINTS = 6, ORDER = 6 };
-enum { PER_POINT = N + 1 + 2 * M * N + N + M + N * N + ORDER + 1 };
+enum { PER_POINT = N + 1 + 2 * M * N + N + M + N * N + ORDER + 1 + N * N + N };
 enum { FIT_P = 3, FIT_N = 20 };
 /* after the points: BFGS2's x, f and iterations; the fit's parameters, residual sum of squares
  * and iterations; the adapters' statuses */
@@ -109,6 +111,34 @@ static nb_status solves(double *o) {
     return NB_OK;
 }
 
+/* exp as a custom op whose rule is the op itself */
+static double exp_value(const double *x, size_t k, void *env) {
+    (void)k, (void)env;
+    return exp(x[0]);
+}
+static nb_status exp_rule(nb_ctx *c, const nb_var *x, size_t k, nb_var *dfdx, void *env);
+static const nb_custom_op own_exp = {exp_value, exp_rule};
+static nb_status exp_rule(nb_ctx *c, const nb_var *x, size_t k, nb_var *dfdx, void *env) {
+    dfdx[0] = nb_custom(c, &own_exp, x, k, env);
+    return NB_OK;
+}
+/* sum_i own_exp(x_i / 10) x_{i+1} */
+static nb_var with_custom(nb_ctx *c, const nb_var *x, void *env) {
+    (void)env;
+    nb_var s = nb_const(0);
+    for (int i = 0; i + 1 < N; i++) {
+        nb_var t = nb_mul(c, nb_const(0.1), x[i]);
+        s = nb_add(c, s, nb_mul(c, nb_custom(c, &own_exp, &t, 1, NULL), x[i + 1]));
+    }
+    return s;
+}
+/* a loop step: x_i <- x_i + 0.01 sin(x_{i+1}) */
+static void loop_step(nb_ctx *c, size_t k, const nb_var *x, nb_var *y, void *env) {
+    (void)k, (void)env;
+    for (int i = 0; i < N; i++)
+        y[i] = nb_add(c, x[i], nb_mul(c, nb_const(0.01), nb_sin(c, x[(i + 1) % N])));
+}
+
 static void compute(struct work *w) {
     nb_ctx *c = NULL;
     w->status = nb_ctx_new(&c, NULL);
@@ -126,6 +156,9 @@ static void compute(struct work *w) {
         double *h = o + N + 1 + 2 * M * N + N + M;
         if (!s) s = nb_hessian(c, rosen, NULL, N, x, NULL, NULL, h);
         if (!s) s = nb_taylor_derivatives(c, rosen, NULL, N, x, x, ORDER, h + N * N);
+        double *hc = h + N * N + ORDER + 1;
+        if (!s) s = nb_hessian(c, with_custom, NULL, N, x, NULL, NULL, hc);
+        if (!s) s = nb_loop_vjp(c, loop_step, NULL, N, 60, x, x, 7, NULL, hc + N * N);
         if (s) {
             w->status = s;
             break;
