@@ -435,7 +435,8 @@ nb_status nb_loop_vjp(nb_ctx *c, nb_step_fn step, void *env, size_t n, size_t st
                       const double *x0, const double *seed, size_t interval, double *xn,
                       double *x0bar) {
     if (too_many(n)) return arg_error(c);
-    if (!c || !step || (n && (!x0 || !seed || !x0bar))) return arg_error_d(c, xn, n, x0bar, n, NULL, 0);
+    if (!c || !step || (n && (!x0 || (x0bar && !seed))))
+        return arg_error_d(c, xn, n, x0bar, n, NULL, 0);
     if (c->err) { /* as the other drivers: nothing runs after an error already recorded */
         nan_doubles(xn, n);
         nan_doubles(x0bar, n);
@@ -468,7 +469,7 @@ nb_status nb_loop_vjp(nb_ctx *c, nb_step_fn step, void *env, size_t n, size_t st
     const size_t bytes = n * sizeof(double);
     /* the inputs are read before any output is written (xn or x0bar may be x0 or seed) */
     memcpy(cur, x0, bytes);
-    memcpy(abar, seed, bytes);
+    if (x0bar) memcpy(abar, seed, bytes);
     /* forward, on plain values: the checkpoints, and x_N */
     nb_status st = NB_OK;
     for (size_t i = 0; i < steps && !st; i++) {
@@ -479,7 +480,7 @@ nb_status nb_loop_vjp(nb_ctx *c, nb_step_fn step, void *env, size_t n, size_t st
     if (!st && xn) memcpy(xn, cur, bytes);
     /* backward, a segment at a time from the last: the segment recorded from its checkpoint on a
      * tape of its own and swept once, seeded with the adjoint of its last state */
-    for (size_t j = nck; j-- > 0 && !st && steps;) {
+    for (size_t j = nck; x0bar && j-- > 0 && !st && steps;) {
         const size_t first = j * s, len = steps - first < s ? steps - first : s;
         struct loop_segment w = {step, env, first, len, hx, hy};
         st = nb_vjp(c, loop_segment_vfn, &w, n, n, ck + j * n, abar, NULL, abar);
@@ -487,7 +488,7 @@ nb_status nb_loop_vjp(nb_ctx *c, nb_step_fn step, void *env, size_t n, size_t st
     if (st) {
         nan_doubles(xn, n);
         nan_doubles(x0bar, n);
-    } else {
+    } else if (x0bar) {
         memcpy(x0bar, abar, bytes);
     }
     c->alloc(c->alloc_ud, hx, hbytes, 0);

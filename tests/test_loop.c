@@ -78,7 +78,7 @@ static nb_var energy_fn(nb_ctx *c, const nb_var *x, void *env) {
 /* the gradient through the loop: the energy's gradient at x_N as the seed */
 static nb_status loop_gradient(nb_ctx *c, const double *x0, size_t interval, double *g) {
     double xn[3], seed[3];
-    nb_status s = nb_loop_vjp(c, pendulum_step, NULL, 3, PEND_STEPS, x0, x0, interval, xn, seed);
+    nb_status s = nb_loop_vjp(c, pendulum_step, NULL, 3, PEND_STEPS, x0, NULL, interval, xn, NULL);
     if (s) return s;
     if ((s = nb_gradient(c, energy_fn, NULL, 3, xn, NULL, seed))) return s;
     return nb_loop_vjp(c, pendulum_step, NULL, 3, PEND_STEPS, x0, seed, interval, NULL, g);
@@ -241,5 +241,28 @@ Test(loop, each_step_with_its_own_index) {
         cr_expect(close_to(xn, 0.8 * prod, 1e-13, 0), "interval %zu: %.17g", intervals[t], xn);
         cr_expect(close_to(g, 2 * prod, 1e-13, 0), "interval %zu: %.17g", intervals[t], g);
     }
+    nb_ctx_free(c);
+}
+
+/* x0bar NULL: the loop alone, each step once, no level pushed; seed may then be NULL */
+static int counted_steps;
+static void counting_step(nb_ctx *c, size_t i, const nb_var *x, nb_var *y, void *env) {
+    counted_steps++;
+    cr_expect_eq(nb_depth(c), 0, "step %zu ran under a level", i);
+    linear_step(c, i, x, y, env);
+}
+
+Test(loop, forward_only) {
+    nb_ctx *c = new_ctx();
+    const double x0[2] = {0.3, -1.2};
+    double xn[2], xr[2] = {x0[0], x0[1]};
+    for (int k = 0; k < 30; k++) {
+        double y0 = A[0][0] * xr[0] + A[0][1] * xr[1], y1 = A[1][0] * xr[0] + A[1][1] * xr[1];
+        xr[0] = y0, xr[1] = y1;
+    }
+    counted_steps = 0;
+    cr_assert_eq(nb_loop_vjp(c, counting_step, NULL, 2, 30, x0, NULL, 4, xn, NULL), NB_OK);
+    cr_expect_eq(counted_steps, 30);
+    cr_expect(xn[0] == xr[0] && xn[1] == xr[1], "x_N %.17g %.17g", xn[0], xn[1]);
     nb_ctx_free(c);
 }

@@ -55,7 +55,7 @@ int main(void) {
     const double x0[3] = {1.0, 0.0, 9.81};
     double xn[3], seed[3], grad[3];
     /* x_N, then the energy's gradient at x_N, then that seed back through the loop */
-    nb_loop_vjp(c, step, NULL, 3, STEPS, x0, x0, 1000, xn, seed);
+    nb_loop_vjp(c, step, NULL, 3, STEPS, x0, NULL, 1000, xn, NULL);
     nb_gradient(c, energy, NULL, 3, xn, NULL, seed);
     nb_loop_vjp(c, step, NULL, 3, STEPS, x0, seed, 1000, NULL, grad);
     int ok = nb_ctx_status(c) == NB_OK;

@@ -51,12 +51,13 @@ extern "C" {
  *   of levels below the op's). Those handles are the operands' primals at the levels below: plain
  *   constants when the op runs at depth 1, handles of the lower levels when it is nested, and, on
  *   a Taylor level, the operands' own series. A rule must use them, not the handles the op was
- *   called with: a partial that is a handle of the op's own level or above (or a stale or foreign
- *   handle) is NB_E_ARG. (On a Taylor level the partials are series of that level: there a
- *   partial may be a node the rule made or one of the operands it was given, and any other node of
- *   the level is NB_E_ARG.) It returns NB_OK, or a status that the op records in the context (its
+ *   called with: a partial that is a handle of the op's own level or above is NB_E_ARG (a stale
+ *   or foreign one NB_E_STALE or NB_E_FOREIGN). On a Taylor level the partials are series of that
+ *   level: there a partial may be a node the rule made or one of the operands it was given, and
+ *   any other node of the level is NB_E_ARG - but a partial the rule computed from a captured
+ *   handle is a node it made, and cannot be told apart (nb_gradient of the same code refuses it). It returns NB_OK, or a status that the op records in the context (its
  *   result is then a NaN constant). dfdx comes filled with NaN constants, so a partial it forgets
- *   to write is NaN, not 0. A partial that is the constant 0 is never recorded, whatever the
+ *   to write is NaN, not 0 (silently: nb_check of nabla/check.h is the way to find it). A partial that is the constant 0 is never recorded, whatever the
  *   operand's tangent or adjoint (the strong-zero policy of nabla/dual.h); any other value,
  *   inf and NaN included, is multiplied as the registry's partials are.
  *   A rule may push and pop levels of its own (a partial computed by a driver such as
@@ -67,7 +68,7 @@ extern "C" {
  *   A rule that calls its own op on the handles it was given (F' in terms of F) gets the op's
  *   value back without a second evaluation: the rule runs once per level the op passes through.
  *   NULL: the op has no derivative; it may then be applied only where no operand is
- *   differentiated (constants, or a Taylor level's zeroth coefficient).
+ *   differentiated (constants, or a Taylor pass of order 0).
  *
  * The value and the rule must agree: nabla cannot check that they do (nabla/check.h can, against
  * finite differences). The partials are computed as the rule is written, digits lost included: a
@@ -85,7 +86,8 @@ typedef struct nb_custom_op {
 /* The custom op `op` applied to the handles x[0 .. k-1], bound like a registry op to the deepest
  * level owning an operand: one node there with k operands (zero partials dropped) on a reverse
  * level, one tangent on a forward level, K + 1 coefficients on a Taylor level (by the chain rule
- * on the rule's series, as the registry's ops without a recurrence: O(K^2) per partial), and a
+ * on the rule's series, as the registry's ops without a recurrence: O(K^2) per partial, O(K^3) in
+ * all when the rule calls the op, which recurses once per order), and a
  * constant when every operand is a constant. It counts one op at its level (nb_op_count); the
  * value and rule count theirs where they run. k is at least 1 and at most NB_CUSTOM_MAX_ARGS.
  * Errors are recorded in the context and give a NaN constant: NB_E_ARG for a NULL op, op->value

@@ -126,20 +126,29 @@ nb_status nb_vjp_var(nb_ctx *c, nb_vfn f, void *env, size_t n, size_t m, const n
 typedef void (*nb_step_fn)(nb_ctx *c, size_t i, const nb_var *x, nb_var *x_next, void *env);
 
 /* A loop of `steps` steps, x_{i+1} = step_i(x_i) from x_0 = x0 (n doubles): x_N into xn (NULL to
- * skip), and seed^T dx_N/dx_0 into x0bar (n doubles) - the gradient of any scalar function of
- * x_N with respect to x_0, given that function's gradient at x_N as the seed. For loops whose
- * whole tape would not fit (NB_E_TAPE_FULL, or simply too much memory): a first pass on plain
- * values keeps the state at every `interval`-th step (checkpoints; interval 0 means about
- * sqrt(steps)), and the backward pass records each segment of `interval` steps from its
- * checkpoint on a tape of its own and sweeps it once (nb_vjp), last segment first. Memory:
- * (steps / interval + 3) n doubles and 2n handles from the context's hook for the call, plus the
- * tape of one segment; time: one evaluation of the loop on plain values more than a gradient
- * through one tape. Parameters that the steps use and whose gradient is wanted belong in the
- * state (as components that each step copies). The numbers are those of nb_vjp through the
- * whole loop, up to the order in which contributions are summed.
+ * skip), and seed^T dx_N/dx_0 into x0bar (n doubles; NULL to skip the backward pass, seed then
+ * unused) - the gradient of any scalar function of x_N with respect to x_0, given that
+ * function's gradient at x_N as the seed. For a loss of x_N, call once with x0bar NULL for x_N,
+ * take the loss's gradient there (nb_gradient), and call again with it as the seed
+ * (docs/examples/loop_gradient.c); or let the last step (i == steps - 1) compute the loss into a
+ * state component and seed that component with 1.
+ * For loops whose whole tape would not fit (NB_E_TAPE_FULL, or simply too much memory): a first
+ * pass on plain values keeps the state at every `interval`-th step (checkpoints; interval 0
+ * means about sqrt(steps)), and the backward pass records each segment of `interval` steps from
+ * its checkpoint on a tape of its own and sweeps it once (nb_vjp), last segment first. So step
+ * runs twice for each index: first in order, on constant handles at the caller's depth, then
+ * segment by segment from the last, under a reverse level that nb_vjp pushes. Memory: (steps /
+ * interval + 3) n doubles and 2n handles from the context's hook for the call (scratch, not
+ * counted in nb_ctx_bytes or against max_tape_bytes), plus the tape of one segment; time: one
+ * evaluation of the loop on plain values more than a gradient through one tape. After a whole-
+ * loop attempt failed with NB_E_TAPE_FULL, clear the error (nb_ctx_clear_error: a recorded error
+ * is returned at once) and release the grown tape (nb_ctx_trim) before calling this.
+ * Parameters that the steps use and whose gradient is wanted belong in the state (as components
+ * that each step copies). The numbers are those of nb_vjp through the whole loop, up to the
+ * order in which contributions are summed.
  * steps 0: xn = x0 and x0bar = seed; n 0: nothing is called. Errors as for nb_vjp (the step is
  * f; an error recorded before the call is returned, with NaN outputs); NB_E_ARG for a NULL step,
- * or x0, seed or x0bar with n > 0, or sizes whose memory overflows; NB_E_NOMEM when the
+ * x0 with n > 0, seed with x0bar given, or sizes whose memory overflows; NB_E_NOMEM when the
  * checkpoints cannot be allocated. Inputs are read before outputs are written; xn and x0bar must
  * not overlap each other. */
 nb_status nb_loop_vjp(nb_ctx *c, nb_step_fn step, void *env, size_t n, size_t steps,

@@ -101,8 +101,9 @@ gsl_multifit_nlinear_fdf *nb_gsl_multifit_fdf(nb_gsl_adapter *a);
  * one reverse sweep seeded with u, and, when GSL passes a JTJ matrix (the trust-region methods
  * with a Cholesky solve; cgst passes none), J^T J into its lower half from the n x p Jacobian,
  * which the adapter then holds (n p doubles, made at the first such call); and fvv as above.
- * GSL 2.7 has no finite-difference fvv for these solvers (its code is disabled: with fvv NULL,
- * lmaccel reads an unset vector), so keep nabla's fvv for lmaccel. GSL 2.7 does not apply the
+ * GSL 2.7 has no finite-difference df or fvv for these solvers (the fvv code is disabled: with
+ * either NULL a fit reads memory never written and may report success at a wrong point), so keep
+ * both of nabla's. GSL 2.7 does not apply the
  * weights of gsl_multilarge_nlinear_winit to df's products either (a weighted fit through it
  * stops at a point that is neither fit): put the weights into the residuals instead, r_i sqrt(w_i),
  * with gsl_multilarge_nlinear_init. On an error the lower half of JTJ is NaN, as df's output;
