@@ -2,6 +2,7 @@
  * handles (`fwd`) and hand-written derivatives (`hand`), each against the plain double function.
  *
  *   rosen  extended Rosenbrock sum_i 100 (x_{i+1} - x_i^2)^2 + (1 - x_i)^2, n = 10^6: gradient
+ *          (rev_custom: each term one custom op, nabla/custom.h)
  *   chain  sum_i sin(exp(x_i) cos(x_{i+1})) + log(1 + x_i^2) tanh(x_i), n = 10^5: gradient (rev,
  *          hand) and one directional derivative (fwd)
  * BENCHINFO rosen bytes_per_op: tape bytes in use after recording (statements, operand indices,
@@ -59,6 +60,31 @@ static nb_var rosen_f(nb_ctx *c, const nb_var *x, size_t n) {
         s = nb_add(c, s, nb_add(c, nb_mul(c, nb_const(100), nb_mul(c, a, a)), nb_mul(c, b, b)));
     }
     return s;
+}
+/* the same, one custom op (nabla/custom.h) per term: its value and partials on doubles at depth 1,
+ * one statement of two operands where the registry's ops record eight */
+static double term_value(const double *x, size_t k, void *env) {
+    (void)k, (void)env;
+    double a = x[1] - x[0] * x[0], b = 1 - x[0];
+    return 100 * a * a + b * b;
+}
+static nb_status term_rule(nb_ctx *c, const nb_var *x, size_t k, nb_var *d, void *env) {
+    (void)k, (void)env;
+    nb_var a = nb_sub(c, x[1], nb_mul(c, x[0], x[0])), b = nb_sub(c, nb_const(1), x[0]);
+    d[0] = nb_sub(c, nb_mul(c, nb_const(-400), nb_mul(c, a, x[0])), nb_mul(c, nb_const(2), b));
+    d[1] = nb_mul(c, nb_const(200), a);
+    return NB_OK;
+}
+static const nb_custom_op rosen_term = {term_value, term_rule};
+static void rosen_rev_custom(void *p) {
+    struct env *e = p;
+    nb_reset(e->c);
+    for (size_t i = 0; i < e->n; i++) e->in[i] = nb_rev_input(e->c, nb_const(e->x[i]));
+    nb_var y = nb_const(0);
+    for (size_t i = 0; i + 1 < e->n; i++) y = nb_add(e->c, y, nb_custom(e->c, &rosen_term, e->in + i, 2, NULL));
+    nb_backward(e->c, y);
+    for (size_t i = 0; i < e->n; i++) e->g[i] = nb_value(nb_grad(e->c, e->in[i]));
+    bench_sink = nb_value(y) + e->g[e->n / 2];
 }
 static void rosen_rev(void *p) {
     struct env *e = p;
@@ -141,6 +167,8 @@ int main(void) {
     nb_push(e.c, NB_REVERSE);
     bench_report("rosen", "hand" BENCH_SUFFIX, bench_ratio(rosen_plain, rosen_hand, &e, 7, 0.1));
     bench_report("rosen", "rev" BENCH_SUFFIX, bench_ratio(rosen_plain, rosen_rev, &e, 7, 0.1));
+    bench_report("rosen", "rev_custom" BENCH_SUFFIX,
+                 bench_ratio(rosen_plain, rosen_rev_custom, &e, 7, 0.1));
     /* bytes per op of the last recording */
     nb_reset(e.c);
     for (size_t i = 0; i < e.n; i++) e.in[i] = nb_rev_input(e.c, nb_const(e.x[i]));
