@@ -446,9 +446,11 @@ nb_status nb_loop_vjp(nb_ctx *c, nb_step_fn step, void *env, size_t n, size_t st
     /* s steps per segment (interval 0: the smallest s with s * s >= steps); nck checkpoints,
      * the states at steps 0, s, 2s, ... */
     size_t s = interval;
-    if (s == 0)
-        for (s = 1; s < steps / s + (steps % s != 0); s++) {
-        }
+    if (s == 0) { /* from the double square root, then exact */
+        s = (size_t)sqrt((double)steps);
+        while (s > 1 && (s - 1) >= steps / (s - 1) + (steps % (s - 1) != 0)) s--;
+        while (s == 0 || s < steps / s + (steps % s != 0)) s++;
+    }
     if (s > steps) s = steps ? steps : 1;
     const size_t nck = steps ? (steps - 1) / s + 1 : 1;
     /* doubles: nck checkpoints, the state and the adjoint, a scratch state; handles: 2 n */
