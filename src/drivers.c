@@ -452,7 +452,8 @@ nb_status nb_loop_vjp(nb_ctx *c, nb_step_fn step, void *env, size_t n, size_t st
         while (s == 0 || s < steps / s + (steps % s != 0)) s++;
     }
     if (s > steps) s = steps ? steps : 1;
-    const size_t nck = steps ? (steps - 1) / s + 1 : 1;
+    /* (the loop alone, x0bar NULL, keeps no checkpoint) */
+    const size_t nck = !x0bar ? 0 : steps ? (steps - 1) / s + 1 : 1;
     /* doubles: nck checkpoints, the state and the adjoint, a scratch state; handles: 2 n */
     const size_t rows = nck + 3;
     if (rows < nck || rows > SIZE_MAX / sizeof(double) / n || n > SIZE_MAX / sizeof(nb_var) / 2)
@@ -475,7 +476,7 @@ nb_status nb_loop_vjp(nb_ctx *c, nb_step_fn step, void *env, size_t n, size_t st
     /* forward, on plain values: the checkpoints, and x_N */
     nb_status st = NB_OK;
     for (size_t i = 0; i < steps && !st; i++) {
-        if (i % s == 0) memcpy(ck + (i / s) * n, cur, bytes);
+        if (nck && i % s == 0) memcpy(ck + (i / s) * n, cur, bytes);
         st = loop_plain(c, step, env, i, n, cur, next, hx, hy);
         memcpy(cur, next, bytes);
     }

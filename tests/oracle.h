@@ -79,4 +79,28 @@ static inline nb_ctx_opts failing_opts(struct failing *f) {
     return o;
 }
 
+/* An allocation hook (nb_ctx_opts.alloc) that counts the bytes held and their peak. */
+struct alloc_peak {
+    size_t bytes, peak;
+};
+static inline void *peak_alloc(void *ud, void *ptr, size_t old, size_t size) {
+    struct alloc_peak *k = (struct alloc_peak *)ud;
+    k->bytes = k->bytes - old + size;
+    if (k->bytes > k->peak) k->peak = k->bytes;
+    if (size == 0) {
+        free(ptr);
+        return NULL;
+    }
+    return realloc(ptr, size);
+}
+
+/* Context options whose allocations go through peak_alloc, counted in k. */
+static inline nb_ctx_opts peak_opts(struct alloc_peak *k) {
+    nb_ctx_opts o;
+    nb_ctx_opts_init(&o);
+    o.alloc = peak_alloc;
+    o.alloc_ud = k;
+    return o;
+}
+
 #endif

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "nabla/nabla.h"
 #include "op_table.h"
@@ -118,4 +120,45 @@ Test(cli, plot_check_data_columns) {
     int st = pclose(p);
     cr_expect_eq(WIFEXITED(st) ? WEXITSTATUS(st) : -1, 0);
     cr_expect_eq(rows, 36);
+}
+
+/* nabla jac -f: a file over the 1 MiB limit is refused as a whole (each of its expressions is
+ * short, but the text is cut at the limit: a silently truncated Jacobian before), and a syntax
+ * error names the file in full and the expression. */
+static int run_text(const char *cmd, char *out, size_t cap) {
+    FILE *p = popen(cmd, "r");
+    cr_assert_not_null(p, "popen %s", cmd);
+    size_t n = fread(out, 1, cap - 1, p);
+    out[n] = 0;
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+Test(cli, jac_file_limits_and_messages) {
+    const char *nabla = getenv("NABLA");
+    cr_assert_not_null(nabla, "NABLA must name the nabla executable");
+    char dir[] = "/tmp/nabla_jac_XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    char path[512], cmd[1024], out[4096];
+    snprintf(path, sizeof path, "%s/an_expression_file_with_a_rather_long_name_for_messages.txt",
+             dir);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    for (int i = 0; i < 1048570; i++) fputc(' ', f);
+    fputs("x, x*123456\n", f);
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "%s jac -f %s --at x=1 2>&1", nabla, path);
+    cr_expect_eq(run_text(cmd, out, sizeof out), 1, "%s", out);
+    cr_expect(strstr(out, "expression too long") != NULL, "%s", out);
+    f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fputs("x*y, x+*y\n", f);
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "%s jac -f %s --at x=1,y=2 2>&1", nabla, path);
+    cr_expect_eq(run_text(cmd, out, sizeof out), 1, "%s", out);
+    char want[600];
+    snprintf(want, sizeof want, "nabla: %s (expression 2): column 8: unexpected '*'", path);
+    cr_expect(strstr(out, want) != NULL, "%s", out);
+    remove(path);
+    rmdir(dir);
 }

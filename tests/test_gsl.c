@@ -673,19 +673,6 @@ Test(multilarge, products_and_normal_matrix_against_the_jacobian) {
  * only for J u and J^T u, so the adapter never makes the Jacobian (its allocations, counted
  * through the hook, stay far below it), and the fit reaches x*; at p = 200 the dense interface
  * reaches the same point. */
-struct counting {
-    size_t bytes, peak;
-};
-static void *counting_alloc(void *ud, void *ptr, size_t old, size_t size) {
-    struct counting *k = ud;
-    k->bytes = k->bytes - old + size;
-    if (k->bytes > k->peak) k->peak = k->bytes;
-    if (size == 0) {
-        free(ptr);
-        return NULL;
-    }
-    return realloc(ptr, size);
-}
 struct banded {
     size_t p;
     double *c, norm2; /* c_i, |x*|^2 */
@@ -708,11 +695,8 @@ static void solve_banded(size_t p, int large, double *err, size_t *peak) {
         b.c[i] = xi + (i + 1 < p ? sin(xstar(i + 1)) : 0) / 4 + 0.1 * xi * xi * xi;
         b.norm2 += xi * xi;
     }
-    struct counting k = {0, 0};
-    nb_ctx_opts o;
-    nb_ctx_opts_init(&o);
-    o.alloc = counting_alloc;
-    o.alloc_ud = &k;
+    struct alloc_peak k = {0, 0};
+    const nb_ctx_opts o = peak_opts(&k);
     nb_gsl_adapter *a = NULL;
     gsl_vector *x0 = gsl_vector_alloc(p);
     gsl_vector_set_all(x0, 1);

@@ -137,10 +137,14 @@ typedef void (*nb_step_fn)(nb_ctx *c, size_t i, const nb_var *x, nb_var *x_next,
  * means about sqrt(steps)), and the backward pass records each segment of `interval` steps from
  * its checkpoint on a tape of its own and sweeps it once (nb_vjp), last segment first. So step
  * runs twice for each index: first in order, on constant handles at the caller's depth, then
- * segment by segment from the last, under a reverse level that nb_vjp pushes. Memory: (steps /
- * interval + 3) n doubles and 2n handles from the context's hook for the call (scratch, not
- * counted in nb_ctx_bytes or against max_tape_bytes), plus the tape of one segment; time: one
- * evaluation of the loop on plain values more than a gradient through one tape. After a whole-
+ * segment by segment from the last, under a reverse level that nb_vjp pushes. Memory: (ceil(steps
+ * / s) + 3) n doubles, s the segment length used (interval, at most steps), and 2n handles from
+ * the context's hook for the call (scratch, not counted in nb_ctx_bytes or against
+ * max_tape_bytes), plus the tape of one segment; with x0bar NULL, 3n doubles and no tape. Time:
+ * one evaluation of the loop on plain values more than a gradient through one tape.
+ * Its inputs and outputs are doubles: called inside a function that is being differentiated, on
+ * the values of that function's handles, it gives the right numbers, but they are constants to
+ * the caller's levels - derivatives do not flow through it (there is no handle version). After a whole-
  * loop attempt failed with NB_E_TAPE_FULL, clear the error (nb_ctx_clear_error: a recorded error
  * is returned at once) and release the grown tape (nb_ctx_trim) before calling this.
  * Parameters that the steps use and whose gradient is wanted belong in the state (as components

@@ -165,6 +165,18 @@ static void jac_fn(nb_ctx *c, const nb_var *x, nb_var *y, void *p) {
 static int cmd_jac(const cli_args *a) {
     const char *src = a->expr;
     const size_t len = a->expr_len, n = a->nbind;
+    const char *origin = strcmp(a->expr_origin, "EXPR") == 0 ? "syntax error" : a->expr_origin;
+    /* the length limit is the whole text's, as for one expression (-f reads one byte more than
+     * the limit so that a longer file is refused, not cut): the parser's own message */
+    nb_expr_opts lim;
+    nb_expr_opts_init(&lim);
+    if (len > lim.max_length) {
+        nb_expr *whole = NULL;
+        if (nb_expr_parse(&whole, src, len, NULL) == NB_E_NOMEM) return cli_fail(CLI_ERROR, "out of memory");
+        int rc = cli_syntax_error(origin, src, len, whole);
+        nb_expr_free(whole);
+        return rc;
+    }
     size_t m = 1;
     int depth = 0;
     for (size_t i = 0; i < len; i++) {
@@ -193,10 +205,15 @@ static int cmd_jac(const cli_args *a) {
         if (s == NB_E_NOMEM) {
             rc = cli_fail(CLI_ERROR, "out of memory");
         } else if (s != NB_OK) {
-            char what[64];
-            snprintf(what, sizeof what, "%s (expression %zu)",
-                     strcmp(a->expr_origin, "EXPR") == 0 ? "syntax error" : a->expr_origin, k + 1);
-            rc = cli_syntax_error_at(what, src, len, e[k], start);
+            const size_t wl = strlen(origin) + 40;
+            char *what = malloc(wl);
+            if (!what) {
+                rc = cli_fail(CLI_ERROR, "out of memory");
+            } else {
+                snprintf(what, wl, "%s (expression %zu)", origin, k + 1);
+                rc = cli_syntax_error_at(what, src, len, e[k], start);
+                free(what);
+            }
         } else if ((s = nb_expr_bind(e[k], n, (const char *const *)a->names)) != NB_OK) {
             rc = cli_fail(CLI_ERROR, "expression %zu: %s%s", k + 1, nb_expr_error(e[k]),
                           s == NB_E_UNBOUND ? " (bind it with --at NAME=VALUE)" : "");
