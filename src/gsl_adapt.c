@@ -10,7 +10,7 @@
 #include "internal.h"
 #include "nabla/gsl.h"
 
-enum kind { MULTIMIN, MULTIROOT, MULTIFIT, MULTILARGE, FUNCTION };
+enum kind { MULTIMIN, MULTIROOT, MULTIFIT, MULTILARGE, FUNCTION, ODEIV2 };
 
 struct nb_gsl_adapter {
     enum kind kind;
@@ -19,6 +19,8 @@ struct nb_gsl_adapter {
     nb_fn f;
     nb_vfn vf;
     void *env;
+    nb_odefn of; /* odeiv2: the user's right-hand side (vf is ode_vfn, env the adapter) */
+    void *oenv;
     size_t n, m;  /* inputs, outputs */
     size_t nv;    /* elements of v and g: n, or max(n, m) for multilarge (J^T u reads m) */
     double *x, *y, *g, *jac, *v; /* scratch: x (n), y (m), g (nv), jac (m n; multilarge: made
@@ -29,6 +31,7 @@ struct nb_gsl_adapter {
         gsl_multiroot_function_fdf multiroot;
         gsl_multifit_nlinear_fdf multifit;
         gsl_multilarge_nlinear_fdf multilarge;
+        gsl_odeiv2_system ode;
         struct {
             gsl_function plain;
             gsl_function_fdf fdf;
@@ -269,6 +272,54 @@ static int large_df(CBLAS_TRANSPOSE_t trans_j, const gsl_vector *x, const gsl_ve
     return GSL_SUCCESS;
 }
 
+/* ---- ODE systems: dy/dt = f(t, y) and its Jacobian ---- */
+
+/* The right-hand side as a vector function of (t, y_0 .. y_{n-1}). */
+static void ode_vfn(nb_ctx *c, const nb_var *x, nb_var *y, void *p) {
+    const nb_gsl_adapter *a = p;
+    a->of(c, x[0], x + 1, y, a->oenv);
+}
+
+static void ode_point(nb_gsl_adapter *a, double t, const double *y) {
+    a->x[0] = t;
+    memcpy(a->x + 1, y, a->m * sizeof *y);
+}
+
+static int ode_function(double t, const double y[], double dydt[], void *params) {
+    nb_gsl_adapter *a = params;
+    const size_t n = a->m;
+    if (missing(a, y) || missing(a, dydt)) {
+        if (dydt)
+            for (size_t i = 0; i < n; i++) dydt[i] = NAN;
+        return GSL_EBADFUNC;
+    }
+    ode_point(a, t, y);
+    if (value_vf(a)) {
+        for (size_t i = 0; i < n; i++) dydt[i] = NAN;
+        return GSL_EBADFUNC;
+    }
+    memcpy(dydt, a->y, n * sizeof *dydt);
+    return GSL_SUCCESS;
+}
+
+/* dfdy (n x n, row-major) and dfdt from the n x (n + 1) Jacobian of (t, y) -> f: n reverse
+ * sweeps over one recording. */
+static int ode_jacobian(double t, const double y[], double *dfdy, double dfdt[], void *params) {
+    nb_gsl_adapter *a = params;
+    const size_t n = a->m, w = n + 1;
+    int bad = missing(a, y) || (!dfdy && missing(a, dfdt));
+    if (!bad) {
+        ode_point(a, t, y);
+        bad = failed(a, nb_jacobian(a->c, a->vf, a->env, w, n, a->x, NB_JAC_AUTO, NULL, a->jac));
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (dfdt) dfdt[i] = bad ? NAN : a->jac[i * w];
+        if (dfdy)
+            for (size_t j = 0; j < n; j++) dfdy[i * n + j] = bad ? NAN : a->jac[i * w + 1 + j];
+    }
+    return bad ? GSL_EBADFUNC : GSL_SUCCESS;
+}
+
 /* ---- one dimension ---- */
 
 static double fn_f(double x, void *params) {
@@ -419,6 +470,24 @@ nb_status nb_gsl_multilarge_new(nb_gsl_adapter **out, nb_vfn f, void *env, size_
     return NB_OK;
 }
 
+nb_status nb_gsl_odeiv2_new(nb_gsl_adapter **out, nb_odefn f, void *env, size_t dim,
+                            const nb_ctx_opts *opts) {
+    if (out) *out = NULL;
+    if (!f || dim == SIZE_MAX) return NB_E_ARG;
+    nb_status s = make(out, ODEIV2, dim + 1, dim, opts);
+    if (s) return s;
+    nb_gsl_adapter *a = *out;
+    a->of = f;
+    a->oenv = env;
+    a->vf = ode_vfn;
+    a->env = a;
+    a->u.ode.function = ode_function;
+    a->u.ode.jacobian = ode_jacobian;
+    a->u.ode.dimension = dim;
+    a->u.ode.params = a;
+    return NB_OK;
+}
+
 nb_status nb_gsl_function_new(nb_gsl_adapter **out, nb_fn f, void *env,
                          const nb_ctx_opts *opts) {
     if (out) *out = NULL;
@@ -448,6 +517,9 @@ gsl_multifit_nlinear_fdf *nb_gsl_multifit_fdf(nb_gsl_adapter *a) {
 }
 gsl_multilarge_nlinear_fdf *nb_gsl_multilarge_fdf(nb_gsl_adapter *a) {
     return a && a->kind == MULTILARGE ? &a->u.multilarge : NULL;
+}
+gsl_odeiv2_system *nb_gsl_odeiv2_system(nb_gsl_adapter *a) {
+    return a && a->kind == ODEIV2 ? &a->u.ode : NULL;
 }
 gsl_function *nb_gsl_function(nb_gsl_adapter *a) {
     return a && a->kind == FUNCTION ? &a->u.fn.plain : NULL;

@@ -1,6 +1,7 @@
 /* test_gsl.c - GSL's solvers with only nabla's derivatives: least squares (gsl_multifit_nlinear,
- * with and without geodesic acceleration through nabla's fvv) on the NIST StRD problems, root
- * finding (gsl_multiroot hybridsj), one-dimensional root finding and minimization, and the
+ * with and without geodesic acceleration through nabla's fvv, and gsl_multilarge_nlinear through
+ * products with the Jacobian) on the NIST StRD problems, root finding (gsl_multiroot hybridsj),
+ * stiff ODEs (gsl_odeiv2 msbdf and bsimp), one-dimensional root finding and minimization, and the
  * adapters' contracts (no allocation after the first call, errors kept in the adapter). The
  * Moré-Garbow-Hillstrom minimization runs are in test_mgh.c. */
 #include <criterion/criterion.h>
@@ -785,4 +786,174 @@ Test(multilarge, every_allocation_failure_is_a_status) {
         cr_expect(isnan(v0) && isnan(h00), "a failure never gives a number (k = %d)", k);
     }
     cr_expect_gt(total, 5, "%d allocations", total);
+}
+
+/* ---- gsl_odeiv2: the Jacobian the implicit steppers ask for ---- */
+
+/* forced Van der Pol: y0' = y1, y1' = mu (1 - y0^2) y1 - y0 + A cos(w t) */
+struct vdp {
+    double mu, A, w;
+};
+static void vdp_rhs(nb_ctx *c, nb_var t, const nb_var *y, nb_var *d, void *env) {
+    const struct vdp *p = env;
+    d[0] = y[1];
+    nb_var damp = nb_mul(c, nb_const(p->mu), nb_sub(c, nb_const(1), nb_mul(c, y[0], y[0])));
+    d[1] = nb_add(c, nb_sub(c, nb_mul(c, damp, y[1]), y[0]),
+                  nb_mul(c, nb_const(p->A), nb_cos(c, nb_mul(c, nb_const(p->w), t))));
+}
+
+Test(odeiv2, jacobian_against_the_analytic_one) {
+    gsl_set_error_handler_off();
+    struct vdp p = {3.5, 0.7, 1.3};
+    nb_gsl_adapter *a = NULL;
+    cr_assert_eq(nb_gsl_odeiv2_new(&a, vdp_rhs, &p, 2, NULL), NB_OK);
+    gsl_odeiv2_system *S = nb_gsl_odeiv2_system(a);
+    cr_assert_not_null(S);
+    cr_expect_null(nb_gsl_multifit_fdf(a));
+    cr_expect_eq(S->dimension, 2);
+    unsigned long long seed = 11;
+    for (int r = 0; r < 20; r++) {
+        double t = uniform(&seed, -5, 5), y[2] = {uniform(&seed, -3, 3), uniform(&seed, -3, 3)};
+        double f[2], J[4], dt[2];
+        cr_assert_eq(S->function(t, y, f, S->params), GSL_SUCCESS);
+        cr_assert_eq(S->jacobian(t, y, J, dt, S->params), GSL_SUCCESS);
+        const double damp = p.mu * (1 - y[0] * y[0]);
+        cr_expect(close_to(f[1], damp * y[1] - y[0] + p.A * cos(p.w * t), 1e-14, 1e-15));
+        cr_expect(J[0] == 0 && J[1] == 1, "row 0: %g %g", J[0], J[1]);
+        cr_expect(close_to(J[2], -2 * p.mu * y[0] * y[1] - 1, 1e-14, 1e-15), "%.17g", J[2]);
+        cr_expect(close_to(J[3], damp, 1e-14, 1e-15), "%.17g", J[3]);
+        cr_expect(dt[0] == 0);
+        cr_expect(close_to(dt[1], -p.A * p.w * sin(p.w * t), 1e-14, 1e-15), "%.17g", dt[1]);
+    }
+    cr_expect_eq(nb_gsl_adapter_status(a), NB_OK);
+    nb_gsl_adapter_free(a);
+}
+
+/* Robertson's stiff chemical kinetics (Hairer & Wanner, Solving Ordinary Differential Equations
+ * II, problem ROBER), with msbdf and bsimp: nabla's Jacobian equals the hand-written one to
+ * rounding along the way, the solution agrees with the hand-written Jacobian's within the
+ * integration's tolerance (1e-10: the Jacobian enters through Newton iterations and bsimp's
+ * extrapolation, where its last bits move the result by about that much - msbdf's is the same
+ * to the bit), and both reach the reference at t = 40 (0.7158270687193, 9.185534764e-6,
+ * 0.2841637457, as published there). */
+static void rober(nb_ctx *c, nb_var t, const nb_var *y, nb_var *d, void *env) {
+    (void)t, (void)env;
+    nb_var a = nb_mul(c, nb_const(0.04), y[0]), b = nb_mul(c, nb_const(1e4), nb_mul(c, y[1], y[2]));
+    nb_var q = nb_mul(c, nb_const(3e7), nb_mul(c, y[1], y[1]));
+    d[0] = nb_add(c, nb_neg(c, a), b);
+    d[1] = nb_sub(c, nb_sub(c, a, b), q);
+    d[2] = q;
+}
+static int rober_plain(double t, const double y[], double d[], void *p) {
+    (void)t, (void)p;
+    d[0] = -0.04 * y[0] + 1e4 * y[1] * y[2];
+    d[1] = 0.04 * y[0] - 1e4 * y[1] * y[2] - 3e7 * y[1] * y[1];
+    d[2] = 3e7 * y[1] * y[1];
+    return GSL_SUCCESS;
+}
+static int rober_jac(double t, const double y[], double *J, double *dt, void *p) {
+    (void)t, (void)p;
+    const double rows[9] = {-0.04, 1e4 * y[2], 1e4 * y[1], 0.04, -1e4 * y[2] - 6e7 * y[1],
+                            -1e4 * y[1], 0, 6e7 * y[1], 0};
+    memcpy(J, rows, sizeof rows);
+    dt[0] = dt[1] = dt[2] = 0;
+    return GSL_SUCCESS;
+}
+static int integrate(const gsl_odeiv2_system *S, const gsl_odeiv2_step_type *T, double tol,
+                     double *y) {
+    gsl_odeiv2_driver *d = gsl_odeiv2_driver_alloc_y_new(S, T, 1e-8, tol, tol);
+    double t = 0;
+    y[0] = 1, y[1] = 0, y[2] = 0;
+    int s = gsl_odeiv2_driver_apply(d, &t, 40, y);
+    gsl_odeiv2_driver_free(d);
+    return s;
+}
+
+Test(odeiv2, robertson_with_msbdf_and_bsimp) {
+    gsl_set_error_handler_off();
+    nb_gsl_adapter *a = NULL;
+    cr_assert_eq(nb_gsl_odeiv2_new(&a, rober, NULL, 3, NULL), NB_OK);
+    const gsl_odeiv2_system hand = {rober_plain, rober_jac, 3, NULL};
+    const double ref[3] = {0.7158270687193, 9.185534764e-6, 0.2841637457};
+    const gsl_odeiv2_step_type *types[2] = {gsl_odeiv2_step_msbdf, gsl_odeiv2_step_bsimp};
+    for (int k = 0; k < 2; k++) {
+        double y[3], yh[3];
+        cr_assert_eq(integrate(nb_gsl_odeiv2_system(a), types[k], 1e-10, y), GSL_SUCCESS);
+        cr_assert_eq(integrate(&hand, types[k], 1e-10, yh), GSL_SUCCESS);
+        for (int i = 0; i < 3; i++) {
+            cr_expect(close_to(y[i], yh[i], 1e-9, 0), "%s y%d: %.15g vs hand %.15g",
+                      types[k]->name, i + 1, y[i], yh[i]);
+            /* the Jacobians at the end point, to rounding */
+            double J[9], Jh[9], dt[3], dth[3];
+            gsl_odeiv2_system *S = nb_gsl_odeiv2_system(a);
+            S->jacobian(40, y, J, dt, S->params);
+            rober_jac(40, y, Jh, dth, NULL);
+            for (int j = 0; j < 9; j++)
+                cr_expect(close_to(J[j], Jh[j], 1e-15, 0), "J[%d] %.17g vs %.17g", j, J[j], Jh[j]);
+            cr_expect(close_to(y[i], ref[i], 1e-7, 0), "%s y%d: %.15g vs reference %.15g",
+                      types[k]->name, i + 1, y[i], ref[i]);
+        }
+    }
+    cr_expect_eq(nb_gsl_adapter_status(a), NB_OK);
+    nb_gsl_adapter_free(a);
+}
+
+static void broken_rhs(nb_ctx *c, nb_var t, const nb_var *y, nb_var *d, void *env) {
+    (void)env;
+    d[0] = nb_value(t) > 1 ? nb_apply(c, NB_OP_COUNT, y[0], y[0], 0) : nb_neg(c, y[0]);
+}
+
+Test(odeiv2, errors_are_kept_and_stop_the_stepper) {
+    gsl_set_error_handler_off();
+    nb_gsl_adapter *a = NULL;
+    cr_expect_eq(nb_gsl_odeiv2_new(&a, vdp_rhs, NULL, 0, NULL), NB_E_ARG);
+    cr_expect_null(a);
+    cr_expect_eq(nb_gsl_odeiv2_new(&a, NULL, NULL, 2, NULL), NB_E_ARG);
+    cr_assert_eq(nb_gsl_odeiv2_new(&a, broken_rhs, NULL, 1, NULL), NB_OK);
+    gsl_odeiv2_system *S = nb_gsl_odeiv2_system(a);
+    gsl_odeiv2_driver *d = gsl_odeiv2_driver_alloc_y_new(S, gsl_odeiv2_step_msbdf, 1e-3, 1e-8, 0);
+    double t = 0, y = 1;
+    cr_expect_eq(gsl_odeiv2_driver_apply(d, &t, 0.5, &y), GSL_SUCCESS);
+    cr_expect(close_to(y, exp(-0.5), 1e-6, 0), "%.15g", y);
+    cr_expect_eq(gsl_odeiv2_driver_apply(d, &t, 3, &y), GSL_EBADFUNC);
+    cr_expect_eq(nb_gsl_adapter_status(a), NB_E_ARG);
+    gsl_odeiv2_driver_free(d);
+    nb_gsl_adapter_clear(a);
+    double f = 0, J = 0, dt = 0, yy = 1;
+    cr_expect_eq(S->function(0, NULL, &f, S->params), GSL_EBADFUNC);
+    cr_expect_eq(nb_gsl_adapter_status(a), NB_E_ARG);
+    nb_gsl_adapter_clear(a);
+    cr_expect_eq(S->jacobian(2, &yy, &J, &dt, S->params), GSL_EBADFUNC);
+    cr_expect(isnan(J) && isnan(dt));
+    cr_expect_eq(nb_gsl_adapter_status(a), NB_E_ARG);
+    nb_gsl_adapter_free(a);
+}
+
+Test(odeiv2, every_allocation_failure_is_a_status) {
+    gsl_set_error_handler_off();
+    struct vdp p = {3.5, 0.7, 1.3};
+    int total = -1;
+    for (int k = 1; k < 1000; k++) {
+        struct failing f = {0, k};
+        const nb_ctx_opts o = failing_opts(&f);
+        nb_gsl_adapter *a = NULL;
+        nb_status s = nb_gsl_odeiv2_new(&a, vdp_rhs, &p, 2, &o);
+        double J[4] = {0, 0, 0, 0}, dt[2] = {0, 0}, y[2] = {0.5, -1}, fy[2];
+        if (s == NB_OK) {
+            gsl_odeiv2_system *S = nb_gsl_odeiv2_system(a);
+            S->function(0.3, y, fy, S->params);
+            S->jacobian(0.3, y, J, dt, S->params);
+            s = nb_gsl_adapter_status(a);
+            nb_gsl_adapter_free(a);
+        }
+        if (f.count < k) {
+            cr_assert_eq(s, NB_OK);
+            cr_expect(close_to(J[2], -2 * 3.5 * 0.5 * -1 - 1, 1e-15, 0));
+            total = k - 1;
+            break;
+        }
+        cr_expect_eq(s, NB_E_NOMEM, "allocation %d", k);
+        if (s == NB_E_NOMEM && a) cr_expect(isnan(J[3]) && isnan(dt[1]));
+    }
+    cr_expect_gt(total, 3, "%d allocations", total);
 }

@@ -17,6 +17,7 @@
 #include <gsl/gsl_multilarge_nlinear.h>
 #include <gsl/gsl_multimin.h>
 #include <gsl/gsl_multiroots.h>
+#include <gsl/gsl_odeiv2.h>
 #include <gsl/gsl_vector.h>
 
 #include "nabla/drivers.h"
@@ -54,7 +55,7 @@ nb_status nb_jvp_gsl(nb_ctx *c, nb_vfn f, void *env, const gsl_vector *x, const 
  *
  * An adapter fills the function object a GSL solver asks for (gsl_multimin_function_fdf,
  * gsl_multiroot_function_fdf, gsl_multifit_nlinear_fdf, gsl_multilarge_nlinear_fdf,
- * gsl_function, gsl_function_fdf) from a
+ * gsl_odeiv2_system, gsl_function, gsl_function_fdf) from a
  * user function written once against nb_ctx / nb_var: gradients by reverse mode, Jacobians by
  * nb_jacobian, the second directional derivative fvv of least squares by forward over forward.
  * The adapter owns its context and its tape and reuses them across iterations: after the first
@@ -113,6 +114,20 @@ gsl_multifit_nlinear_fdf *nb_gsl_multifit_fdf(nb_gsl_adapter *a);
 nb_status nb_gsl_multilarge_new(nb_gsl_adapter **out, nb_vfn f, void *env, size_t p, size_t n,
                                 const nb_ctx_opts *opts);
 gsl_multilarge_nlinear_fdf *nb_gsl_multilarge_fdf(nb_gsl_adapter *a);
+
+/* The right-hand side of an ODE system dy/dt = f(t, y) with dim components: writes
+ * dydt[0 .. dim-1] from t and y[0 .. dim-1]. */
+typedef void (*nb_odefn)(nb_ctx *c, nb_var t, const nb_var *y, nb_var *dydt, void *env);
+
+/* An ODE adapter for gsl_odeiv2 (the implicit steppers rk1imp, rk2imp, rk4imp, bsimp and msbdf
+ * ask for the Jacobian): the system's function, and its jacobian - dfdy[i * dim + j] =
+ * df_i/dy_j and dfdt[i] = df_i/dt - by dim reverse sweeps over one recording of f as a function
+ * of (t, y). A callback given a NULL y or dydt (jacobian: NULL dfdy and dfdt both; either alone
+ * is skipped) is NB_E_ARG as above; on any error the outputs are NaN and the callback returns
+ * GSL_EBADFUNC, which GSL's steppers pass on. */
+nb_status nb_gsl_odeiv2_new(nb_gsl_adapter **out, nb_odefn f, void *env, size_t dim,
+                            const nb_ctx_opts *opts);
+gsl_odeiv2_system *nb_gsl_odeiv2_system(nb_gsl_adapter *a);
 
 /* A one-dimensional adapter for f: R -> R (an nb_fn of one input): a gsl_function (the value)
  * and a gsl_function_fdf (value and derivative, by forward mode). */
