@@ -10,8 +10,12 @@
  *   thurber  the whole NIST Thurber fit from start 2 (trust region, Levenberg scaling): the
  *            reference is GSL's internal finite-difference Jacobian (fdf.df = NULL); `jac` uses
  *            nabla's Jacobian, `jacfvv` adds geodesic acceleration with nabla's fvv
+ *   robertson  Robertson's stiff kinetics (Hairer & Wanner's ROBER) from t = 0 to 4e5 with
+ *            gsl_odeiv2's msbdf (tolerance 1e-8): the reference is the hand-written right-hand
+ *            side and Jacobian; `jac` nabla's ODE adapter for both
  * BENCHINFO: the iterations of each run. */
 #include <gsl/gsl_errno.h>
+#include <gsl/gsl_odeiv2.h>
 #include <math.h>
 #include <stdlib.h>
 
@@ -159,8 +163,53 @@ static void thurber_jacfvv(void *q) {
     e->fit_iters = fit(nb_gsl_multifit_fdf(e->a), e->p, 1);
 }
 
+/* ---- robertson ---- */
+static int rober_f(double t, const double y[], double d[], void *p) {
+    (void)t, (void)p;
+    d[0] = -0.04 * y[0] + 1e4 * y[1] * y[2];
+    d[1] = 0.04 * y[0] - 1e4 * y[1] * y[2] - 3e7 * y[1] * y[1];
+    d[2] = 3e7 * y[1] * y[1];
+    return GSL_SUCCESS;
+}
+static int rober_j(double t, const double y[], double *J, double *dt, void *p) {
+    (void)t, (void)p;
+    J[0] = -0.04, J[1] = 1e4 * y[2], J[2] = 1e4 * y[1];
+    J[3] = 0.04, J[4] = -1e4 * y[2] - 6e7 * y[1], J[5] = -1e4 * y[1];
+    J[6] = 0, J[7] = 6e7 * y[1], J[8] = 0;
+    dt[0] = dt[1] = dt[2] = 0;
+    return GSL_SUCCESS;
+}
+static void rober(nb_ctx *c, nb_var t, const nb_var *y, nb_var *d, void *env) {
+    (void)t, (void)env;
+    nb_var a = nb_mul(c, nb_const(0.04), y[0]), b = nb_mul(c, nb_const(1e4), nb_mul(c, y[1], y[2]));
+    nb_var q = nb_mul(c, nb_const(3e7), nb_mul(c, y[1], y[1]));
+    d[0] = nb_sub(c, b, a);
+    d[1] = nb_sub(c, nb_sub(c, a, b), q);
+    d[2] = q;
+}
+static void rober_solve(const gsl_odeiv2_system *S) {
+    gsl_odeiv2_driver *d = gsl_odeiv2_driver_alloc_y_new(S, gsl_odeiv2_step_msbdf, 1e-8, 1e-8, 1e-8);
+    double t = 0, y[3] = {1, 0, 0};
+    gsl_odeiv2_driver_apply(d, &t, 4e5, y);
+    gsl_odeiv2_driver_free(d);
+    bench_sink = y[0];
+}
+struct oenv {
+    gsl_odeiv2_system hand, *nabla;
+};
+static void rober_hand(void *p) { rober_solve(&((struct oenv *)p)->hand); }
+static void rober_jac(void *p) { rober_solve(((struct oenv *)p)->nabla); }
+
 int main(void) {
     gsl_set_error_handler_off();
+    {
+        nb_gsl_adapter *oa = NULL;
+        if (nb_gsl_odeiv2_new(&oa, rober, NULL, 3, NULL)) return 1;
+        struct oenv o = {{rober_f, rober_j, 3, NULL}, nb_gsl_odeiv2_system(oa)};
+        bench_report("robertson", "jac", bench_ratio(rober_hand, rober_jac, &o, 11, 0.05));
+        if (nb_gsl_adapter_status(oa)) return 1;
+        nb_gsl_adapter_free(oa);
+    }
     struct env e = {{rosen_plain, rosen_hand_df, rosen_hand_fdf, N, NULL},
                     {rosen_plain, rosen_fd_df, rosen_fd_fdf, N, NULL}, NULL, 0, NULL, 0};
     if (nb_gsl_multimin_new(&e.a, rosen, NULL, N, NULL)) return 1;
