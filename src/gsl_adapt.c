@@ -308,6 +308,8 @@ static int ode_jacobian(double t, const double y[], double *dfdy, double dfdt[],
     nb_gsl_adapter *a = params;
     const size_t n = a->m, w = n + 1;
     int bad = missing(a, y) || (!dfdy && missing(a, dfdt));
+    if (!bad && !a->jac && !(a->jac = alloc_in(a->c, n * w, sizeof(double))))
+        bad = failed(a, NB_E_NOMEM); /* made at the first call, kept */
     if (!bad) {
         ode_point(a, t, y);
         bad = failed(a, nb_jacobian(a->c, a->vf, a->env, w, n, a->x, NB_JAC_AUTO, NULL, a->jac));
@@ -383,16 +385,18 @@ static nb_status make(nb_gsl_adapter **out, enum kind kind, size_t n, size_t m,
     a->c = c;
     a->n = n;
     a->m = m;
-    a->nv = kind == MULTILARGE && m > n ? m : n;
+    a->nv = kind == ODEIV2 ? 0 : kind == MULTILARGE && m > n ? m : n; /* (odeiv2 uses neither) */
     a->x = alloc_in(c, n, sizeof(double));
     a->g = alloc_in(c, a->nv, sizeof(double));
     a->v = alloc_in(c, a->nv, sizeof(double));
     a->y = alloc_in(c, m, sizeof(double));
-    /* (multilarge: the Jacobian only if GSL asks for J^T J, and then once) */
-    a->jac = kind == MULTILARGE ? NULL : alloc_in(c, m * n, sizeof(double));
+    /* (multilarge: the Jacobian only if GSL asks for J^T J, and then once; odeiv2: only if the
+     * stepper asks for it, which the explicit ones never do) */
+    const int lazy_jac = kind == MULTILARGE || kind == ODEIV2;
+    a->jac = lazy_jac ? NULL : alloc_in(c, m * n, sizeof(double));
     a->hx = alloc_in(c, n, sizeof(nb_var));
     a->hy = alloc_in(c, m, sizeof(nb_var));
-    if (!a->x || !a->g || !a->v || !a->y || (!a->jac && kind != MULTILARGE) || !a->hx || !a->hy) {
+    if (!a->x || !a->g || !a->v || !a->y || (!a->jac && !lazy_jac) || !a->hx || !a->hy) {
         nb_gsl_adapter_free(a);
         return NB_E_NOMEM;
     }

@@ -122,7 +122,8 @@ typedef void (*nb_odefn)(nb_ctx *c, nb_var t, const nb_var *y, nb_var *dydt, voi
 /* An ODE adapter for gsl_odeiv2 (the implicit steppers rk1imp, rk2imp, rk4imp, bsimp and msbdf
  * ask for the Jacobian): the system's function, and its jacobian - dfdy[i * dim + j] =
  * df_i/dy_j and dfdt[i] = df_i/dt - by dim reverse sweeps over one recording of f as a function
- * of (t, y). A callback given a NULL y or dydt (jacobian: NULL dfdy and dfdt both; either alone
+ * of (t, y), into a dim x (dim + 1) array the adapter makes at the first jacobian call (the
+ * explicit steppers never call it, so a large system costs them nothing of the kind). A callback given a NULL y or dydt (jacobian: NULL dfdy and dfdt both; either alone
  * is skipped) is NB_E_ARG as above; on any error the outputs are NaN and the callback returns
  * GSL_EBADFUNC, which GSL's steppers pass on. */
 nb_status nb_gsl_odeiv2_new(nb_gsl_adapter **out, nb_odefn f, void *env, size_t dim,
