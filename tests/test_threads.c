@@ -1,9 +1,9 @@
 /* test_threads.c - four threads, each with its own context, compute gradients, Jacobians (both
  * modes), vector-Jacobian products, Hessians and Taylor coefficients, Hessians through a custom
  * op whose rule calls itself (nabla/custom.h: its memo lives in the context), gradients through a
- * loop from checkpoints (nb_loop_vjp), and each runs GSL's BFGS2 and a Levenberg-Marquardt fit
- * with geodesic acceleration through its own GSL adapters; all must give bit-identical results to
- * a serial run.
+ * loop from checkpoints (nb_loop_vjp), and each runs GSL's BFGS2, a Levenberg-Marquardt fit
+ * with geodesic acceleration and a stiff ODE (msbdf) through its own GSL adapters; all must give
+ * bit-identical results to a serial run.
  *
  * A plain pthread program (Criterion cannot start under ThreadSanitizer); .ci/run also runs it in
  * a -Db_sanitize=thread build. Exit status 0 on success, 1 with a message on any difference. */
@@ -15,6 +15,7 @@
 #include <gsl/gsl_errno.h>
 #include <gsl/gsl_multifit_nlinear.h>
 #include <gsl/gsl_multimin.h>
+#include <gsl/gsl_odeiv2.h>
 
 #include "nabla/gsl.h"
 #include "nabla/nabla.h"
@@ -23,8 +24,9 @@ enum { NT = 4, N = 40, M = 6, POINTS = 6, ORDER = 6 };
 enum { PER_POINT = N + 1 + 2 * M * N + N + M + N * N + ORDER + 1 + N * N + N };
 enum { FIT_P = 3, FIT_N = 20 };
 /* after the points: BFGS2's x, f and iterations; the fit's parameters, residual sum of squares
- * and iterations; the adapters' statuses */
-enum { SOLVES = N + 2 + FIT_P + 2 + 2 };
+ * and iterations; the adapters' statuses; Robertson's state at t = 40 by msbdf and the ODE
+ * adapter's status */
+enum { SOLVES = N + 2 + FIT_P + 2 + 2 + 3 + 1 };
 
 struct work {
     double out[POINTS * PER_POINT + SOLVES];
@@ -61,7 +63,17 @@ static void fit_residuals(nb_ctx *c, const nb_var *p, nb_var *r, void *env) {
     }
 }
 
-/* BFGS2 on rosen and the fit, each through an adapter of its own; results into o. */
+/* Robertson's stiff kinetics */
+static void rober(nb_ctx *c, nb_var t, const nb_var *y, nb_var *d, void *env) {
+    (void)t, (void)env;
+    nb_var a = nb_mul(c, nb_const(0.04), y[0]), b = nb_mul(c, nb_const(1e4), nb_mul(c, y[1], y[2]));
+    nb_var q = nb_mul(c, nb_const(3e7), nb_mul(c, y[1], y[1]));
+    d[0] = nb_sub(c, b, a);
+    d[1] = nb_sub(c, nb_sub(c, a, b), q);
+    d[2] = q;
+}
+
+/* BFGS2 on rosen, the fit and an ODE, each through an adapter of its own; results into o. */
 static nb_status solves(double *o) {
     nb_gsl_adapter *a = NULL, *b = NULL;
     nb_status s = nb_gsl_multimin_new(&a, rosen, NULL, N, NULL);
@@ -108,6 +120,18 @@ static nb_status solves(double *o) {
     o[FIT_P + 3] = nb_gsl_adapter_status(b);
     nb_gsl_adapter_free(a);
     nb_gsl_adapter_free(b);
+    o += FIT_P + 4;
+
+    /* a stiff ODE with msbdf, the Jacobian from the ODE adapter */
+    if ((s = nb_gsl_odeiv2_new(&a, rober, NULL, 3, NULL))) return s;
+    gsl_odeiv2_driver *d =
+        gsl_odeiv2_driver_alloc_y_new(nb_gsl_odeiv2_system(a), gsl_odeiv2_step_msbdf, 1e-8, 1e-10, 1e-10);
+    double t = 0, y[3] = {1, 0, 0};
+    gsl_odeiv2_driver_apply(d, &t, 40, y);
+    gsl_odeiv2_driver_free(d);
+    for (int i = 0; i < 3; i++) o[i] = y[i];
+    o[3] = nb_gsl_adapter_status(a);
+    nb_gsl_adapter_free(a);
     return NB_OK;
 }
 
