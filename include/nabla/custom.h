@@ -1,6 +1,7 @@
 /* custom.h - ops of your own: a function the registry does not have (a GSL routine, a closed form
  * of your model, a black box with a known derivative), given as its value on doubles and its
- * partials written with ops on handles, usable like any registry op in every mode.
+ * partials written with ops on handles, usable like any registry op on every level kind of a
+ * context (not on the context-free nb_dual numbers, nor in the expression language).
  *
  * The partials are written once, with the ops of nabla/var.h, and run at the levels below the
  * op's own, as the registry's rules do (docs/design.md, "Ops of your own"). So they are

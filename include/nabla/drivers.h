@@ -22,8 +22,8 @@
  *     arrays as inputs (y = x in a Jacobian, y = v in a vjp, g = x in a Hessian). Outputs must
  *     not overlap each other.
  * The same holds for nb_taylor and nb_derivatives (nabla/taylor.h); and wherever the library
- * calls f on plain values (the gradient check, the GSL adapters, plot samples), an f that changes
- * the depth is NB_E_LEVEL and the depth is restored.
+ * calls f on plain values (the gradient check, the GSL adapters, plot samples, nb_loop_vjp's
+ * first pass), an f that changes the depth is NB_E_LEVEL and the depth is restored.
  * c must not be NULL for any function of nabla/var.h; the drivers return NB_E_ARG for it.
  */
 #ifndef NABLA_DRIVERS_H

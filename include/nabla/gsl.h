@@ -74,8 +74,8 @@ nb_status nb_jvp_gsl(nb_ctx *c, nb_vfn f, void *env, const gsl_vector *x, const 
  *
  * Every constructor takes the options of the adapter's context last (NULL: nb_ctx_opts_init's
  * defaults), so its allocations go through the caller's hook and its tape can be capped. On
- * failure *out is NULL: NB_E_ARG for a NULL out or f, n = 0, or sizes whose product overflows;
- * NB_E_NOMEM when an allocation fails (nothing is leaked). */
+ * failure *out is NULL: NB_E_ARG for a NULL out or f, a zero size (n, p or dim), or sizes whose
+ * product overflows; NB_E_NOMEM when an allocation fails (nothing is leaked). */
 
 typedef struct nb_gsl_adapter nb_gsl_adapter;
 

@@ -1,4 +1,5 @@
-/* nabla.h - the umbrella header: includes every public header of libnabla.
+/* nabla.h - the umbrella header: includes every public header of libnabla except nabla/gsl.h
+ * (GSL's types: include it where they are wanted).
  *
  * nabla is automatic differentiation for C11: dual-number forward mode and tape-based reverse
  * mode over one op registry (nabla/ops.def). Link with `pkg-config --cflags --libs nabla`.

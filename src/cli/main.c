@@ -1,4 +1,4 @@
-/* main.c - the nabla command: eval, diff, grad, hess, plot, check on expressions, with nabla's
+/* main.c - the nabla command: eval, diff, grad, hess, jac, plot, check on expressions, with nabla's
  * own engine.
  *
  * Exit status: 0 success (a NaN result is a success), 1 an error in the expression or its

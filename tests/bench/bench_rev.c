@@ -62,7 +62,8 @@ static nb_var rosen_f(nb_ctx *c, const nb_var *x, size_t n) {
     return s;
 }
 /* the same, one custom op (nabla/custom.h) per term: its value and partials on doubles at depth 1,
- * one statement of two operands where the registry's ops record eight */
+ * one statement of two operands where the registry's ops record seven (and the add into the sum
+ * in both) */
 static double term_value(const double *x, size_t k, void *env) {
     (void)k, (void)env;
     double a = x[1] - x[0] * x[0], b = 1 - x[0];
