@@ -452,3 +452,25 @@ nb_status nb_check_modes(nb_ctx *c, nb_fn f, void *env, size_t n, const double *
     report_finish(out);
     return NB_OK;
 }
+
+/* ---- a custom op alone (nabla/custom.h) ---- */
+
+struct custom_alone {
+    const nb_custom_op *op;
+    size_t k;
+    void *env;
+};
+static nb_var custom_alone_fn(nb_ctx *c, const nb_var *x, void *p) {
+    const struct custom_alone *a = p;
+    return nb_custom(c, a->op, x, a->k, a->env);
+}
+
+nb_status nb_custom_check(nb_ctx *c, const nb_custom_op *op, const double *x, size_t k,
+                          void *env, const nb_check_opts *opts, nb_check_report *out) {
+    if (out) memset(out, 0, sizeof *out);
+    if (!c) return NB_E_ARG;
+    if (!op || !op->value || !x || k == 0 || k > NB_CUSTOM_MAX_ARGS) return nb__fail(c, NB_E_ARG);
+    if (!op->rule) return nb__fail(c, NB_E_NODIFF);
+    struct custom_alone a = {op, k, env};
+    return nb_check(c, custom_alone_fn, &a, k, x, opts, out);
+}

@@ -847,3 +847,59 @@ Test(custom, a_failure_inside_the_value_recursion_stops_the_op) {
     }
     nb_ctx_free(c);
 }
+
+/* ---- nb_custom_check: the op alone against central differences ---- */
+
+/* Dawson's F with a rule that gives the right first derivative as a plain number: right to first
+ * order, but not differentiable as written (its derivative is 0) */
+static nb_status dawson_flat_rule(nb_ctx *c, const nb_var *x, size_t k, nb_var *dfdx, void *env) {
+    (void)c, (void)k, (void)env;
+    dfdx[0] = nb_const(1 - 2 * nb_value(x[0]) * gsl_sf_dawson(nb_value(x[0])));
+    return NB_OK;
+}
+
+Test(custom, custom_check_finds_wrong_and_flat_rules) {
+    nb_ctx *c = new_ctx();
+    const double x = 0.8, xy[3] = {0.7, -1.3, 0.4};
+    nb_check_report r;
+    cr_assert_eq(nb_custom_check(c, &dawson, &x, 1, NULL, NULL, &r), NB_OK);
+    cr_expect(r.pass, "Dawson: %zu failed", r.failed);
+    nb_check_report_free(&r);
+    cr_assert_eq(nb_custom_check(c, &hypot3, xy, 3, NULL, NULL, &r), NB_OK);
+    cr_expect(r.pass, "hypot3: %zu failed", r.failed);
+    nb_check_report_free(&r);
+    /* the wrong rule of Lambert W: the first derivative differs */
+    const double w = 1.2;
+    cr_assert_eq(nb_custom_check(c, &lambert_wrong, &w, 1, NULL, NULL, &r), NB_OK);
+    cr_expect(!r.pass);
+    cr_expect(r.entries[0].kind == NB_CHECK_GRAD && r.entries[0].verdict == NB_CHECK_DIFFER);
+    nb_check_report_free(&r);
+    /* the flat rule: first derivatives pass, the second does not */
+    const nb_custom_op flat = {dawson_value, dawson_flat_rule};
+    cr_assert_eq(nb_custom_check(c, &flat, &x, 1, NULL, NULL, &r), NB_OK);
+    size_t first_bad = 0, second_bad = 0;
+    for (size_t i = 0; i < r.count; i++) {
+        const size_t bad = r.entries[i].verdict != NB_CHECK_PASS;
+        if (r.entries[i].kind == NB_CHECK_HESS) second_bad += bad;
+        else first_bad += bad;
+    }
+    cr_expect_eq(first_bad, 0);
+    cr_expect_eq(second_bad, 1);
+    nb_check_report_free(&r);
+    nb_check_opts o;
+    nb_check_opts_init(&o);
+    o.order = 1;
+    cr_assert_eq(nb_custom_check(c, &flat, &x, 1, NULL, &o, &r), NB_OK);
+    cr_expect(r.pass);
+    nb_check_report_free(&r);
+    /* errors */
+    cr_expect_eq(nb_custom_check(c, &d_op, &x, 1, NULL, NULL, &r), NB_E_NODIFF);
+    cr_expect_eq(r.count, 0);
+    nb_ctx_clear_error(c);
+    cr_expect_eq(nb_custom_check(c, NULL, &x, 1, NULL, NULL, &r), NB_E_ARG);
+    nb_ctx_clear_error(c);
+    cr_expect_eq(nb_custom_check(c, &dawson, &x, 0, NULL, NULL, &r), NB_E_ARG);
+    nb_ctx_clear_error(c);
+    cr_expect_eq(nb_custom_check(NULL, &dawson, &x, 1, NULL, NULL, &r), NB_E_ARG);
+    nb_ctx_free(c);
+}

@@ -33,6 +33,7 @@
 
 #include <stddef.h>
 
+#include "nabla/check.h"
 #include "nabla/ctx.h"
 #include "nabla/status.h"
 #include "nabla/var.h"
@@ -58,7 +59,7 @@ extern "C" {
  *   any other node of the level is NB_E_ARG - but a partial the rule computed from a captured
  *   handle is a node it made, and cannot be told apart (nb_gradient of the same code refuses it). It returns NB_OK, or a status that the op records in the context (its
  *   result is then a NaN constant). dfdx comes filled with NaN constants, so a partial it forgets
- *   to write is NaN, not 0 (silently: nb_check of nabla/check.h is the way to find it). A partial that is the constant 0 is never recorded, whatever the
+ *   to write is NaN, not 0 (silently: nb_custom_check below is the way to find it). A partial that is the constant 0 is never recorded, whatever the
  *   operand's tangent or adjoint (the strong-zero policy of nabla/dual.h); any other value,
  *   inf and NaN included, is multiplied as the registry's partials are.
  *   A rule may push and pop levels of its own (a partial computed by a driver such as
@@ -71,8 +72,8 @@ extern "C" {
  *   NULL: the op has no derivative; it may then be applied only where no operand is
  *   differentiated (constants, or a Taylor pass of order 0).
  *
- * The value and the rule must agree: nabla cannot check that they do (nabla/check.h can, against
- * finite differences). The partials are computed as the rule is written, digits lost included: a
+ * The value and the rule must agree: nabla cannot see that they do, but nb_custom_check (below)
+ * checks them against central differences, the rule's own derivatives too. The partials are computed as the rule is written, digits lost included: a
  * rule that cancels loses them at every order above it (Dawson's F' = 1 - 2 x F at x = 12, where
  * 2 x F is 1.0035: F' keeps 14 digits, F'' 12, F^(5) 6), and nb_taylor_derivatives_err cannot see
  * it (the error is in the value both of its passes share). env is the caller's, passed through
@@ -98,6 +99,16 @@ typedef struct nb_custom_op {
  * are popped); NB_E_NOMEM / NB_E_TAPE_FULL as for any op; and the rule's own status. With a NULL
  * context: a NaN constant. */
 nb_var nb_custom(nb_ctx *c, const nb_custom_op *op, const nb_var *x, size_t k, void *env);
+
+/* nb_check (nabla/check.h) of the op alone at the doubles x[0 .. k-1]: its rule against central
+ * differences of its value (the first derivatives), and the rule differentiated in turn against
+ * central differences of the rule (the second derivatives; not with opts->order 1) - so a rule
+ * that gives the right numbers but is not differentiable as written (a partial computed on
+ * doubles and returned as a constant) is caught there. The report is nb_check's (free it with
+ * nb_check_report_free). Errors as nb_check's; NB_E_ARG for a NULL op, op->value or x, or k out of
+ * range; NB_E_NODIFF for an op with a NULL rule. */
+nb_status nb_custom_check(nb_ctx *c, const nb_custom_op *op, const double *x, size_t k,
+                          void *env, const nb_check_opts *opts, nb_check_report *out);
 
 /* The most operands of one custom op (2^20). Up to 8 need no allocation; more take a scratch of
  * 40 bytes per operand from the context's allocation hook for the call (NB_E_NOMEM if it fails). */
