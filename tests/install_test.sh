@@ -2,7 +2,8 @@
 # install_test.sh BUILD_DIR README CC - installs the build into a temporary DESTDIR, extracts the
 # library example from README.md (between <!-- example:begin --> and <!-- example:end -->),
 # compiles it against the installed headers with `pkg-config --cflags --libs nabla`, runs it and
-# compares its output with the block README shows after <!-- example-output:begin -->.
+# compares its output with the block README shows after <!-- example-output:begin -->; then
+# builds and runs every docs/examples/*.c the same way.
 set -eu
 build=$1 readme=$2 cc=$3
 tmp=$(mktemp -d)
@@ -33,3 +34,15 @@ LD_LIBRARY_PATH="$libdir" ldd "$tmp/example" | grep -q "$tmp/root" || {
     echo "the example did not link the installed libnabla" >&2; exit 1; }
 diff -u "$tmp/expected.txt" "$tmp/got.txt"
 echo "README example: output matches"
+
+# Every example in docs/examples/ builds against the installed headers alone and runs (each exits
+# 0 only when its own check passes).
+examples=$(dirname "$readme")/docs/examples
+for src in "$examples"/*.c; do
+    name=$(basename "$src" .c)
+    # shellcheck disable=SC2086
+    "$cc" -std=c11 -Wall -Wextra -pedantic -Werror -o "$tmp/$name" "$src" $flags -lm
+    LD_LIBRARY_PATH="$libdir" "$tmp/$name" > "$tmp/$name.out" || {
+        echo "installed example $name failed:" >&2; cat "$tmp/$name.out" >&2; exit 1; }
+done
+echo "docs/examples: $(ls "$examples"/*.c | wc -l) examples build and run against the installed library"
