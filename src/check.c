@@ -470,7 +470,8 @@ nb_status nb_custom_check(nb_ctx *c, const nb_custom_op *op, const double *x, si
     if (out) memset(out, 0, sizeof *out);
     if (!c) return NB_E_ARG;
     if (!op || !op->value || !x || k == 0 || k > NB_CUSTOM_MAX_ARGS) return nb__fail(c, NB_E_ARG);
-    if (!op->rule) return nb__fail(c, NB_E_NODIFF);
     struct custom_alone a = {op, k, env};
+    /* a NULL rule is nb_check's own error: f fails (NB_E_NODIFF) once nb_check's argument checks
+     * and its rule about an error already recorded have had their say */
     return nb_check(c, custom_alone_fn, &a, k, x, opts, out);
 }

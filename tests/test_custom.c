@@ -903,3 +903,24 @@ Test(custom, custom_check_finds_wrong_and_flat_rules) {
     cr_expect_eq(nb_custom_check(NULL, &dawson, &x, 1, NULL, NULL, &r), NB_E_ARG);
     nb_ctx_free(c);
 }
+
+/* nb_custom_check's errors come in nb_check's order: an error already recorded, then arguments,
+ * then the op (a NULL rule) */
+Test(custom, custom_check_error_order) {
+    nb_ctx *c = new_ctx();
+    const double x = 0.8;
+    nb_check_report r;
+    nb_apply(c, NB_OP_COUNT, nb_const(1), nb_const(1), 0); /* records NB_E_ARG */
+    cr_expect_eq(nb_custom_check(c, &d_op, &x, 1, NULL, NULL, &r), NB_E_ARG);
+    nb_ctx_clear_error(c);
+    nb_check_opts o;
+    nb_check_opts_init(&o);
+    o.order = 3;
+    cr_expect_eq(nb_custom_check(c, &d_op, &x, 1, NULL, &o, &r), NB_E_ARG);
+    cr_expect_eq(nb_ctx_clear_error(c), NB_E_ARG);
+    cr_expect_eq(nb_custom_check(c, &d_op, &x, 1, NULL, NULL, NULL), NB_E_ARG);
+    nb_ctx_clear_error(c);
+    cr_expect_eq(nb_custom_check(c, &d_op, &x, 1, NULL, NULL, &r), NB_E_NODIFF);
+    cr_expect_eq(r.count, 0);
+    nb_ctx_free(c);
+}

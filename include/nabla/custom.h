@@ -101,10 +101,11 @@ typedef struct nb_custom_op {
 nb_var nb_custom(nb_ctx *c, const nb_custom_op *op, const nb_var *x, size_t k, void *env);
 
 /* nb_check (nabla/check.h) of the op alone at the doubles x[0 .. k-1]: its rule against central
- * differences of its value (the first derivatives), and the rule differentiated in turn against
+ * differences of its value (the first derivatives), and the rule differentiated once against
  * central differences of the rule (the second derivatives; not with opts->order 1) - so a rule
  * that gives the right numbers but is not differentiable as written (a partial computed on
- * doubles and returned as a constant) is caught there. The report is nb_check's (free it with
+ * doubles and returned as a constant) is caught there. Third and higher derivatives are not
+ * checked: a rule calling another custom op whose rule is flat passes here; check that op too. The report is nb_check's (free it with
  * nb_check_report_free). Errors as nb_check's; NB_E_ARG for a NULL op, op->value or x, or k out of
  * range; NB_E_NODIFF for an op with a NULL rule. */
 nb_status nb_custom_check(nb_ctx *c, const nb_custom_op *op, const double *x, size_t k,
