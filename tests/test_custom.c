@@ -924,3 +924,101 @@ Test(custom, custom_check_error_order) {
     cr_expect_eq(r.count, 0);
     nb_ctx_free(c);
 }
+
+/* ---- random programs: registry ops wrapped as custom ops against the ops themselves ----
+ * Each wrapped op's value is the registry primal (nb_prim_apply) and its rule takes the partials
+ * with a driver on the registry op (nb_derivative_var / nb_gradient_var: rules that push levels),
+ * so every mode must give the registry's numbers to rounding. 300 random programs of up to 12
+ * instructions over two inputs, each checked by value, gradient, Hessian (forward over reverse),
+ * reverse over reverse, and Taylor coefficients to order 4. */
+
+enum { PROG_MAX = 12 };
+struct prog {
+    int n;
+    nb_op op[PROG_MAX];
+    int a[PROG_MAX], b[PROG_MAX]; /* operands: 0, 1 the inputs, 2 + j instruction j */
+    int wrap;                     /* 1: through custom ops */
+};
+struct wrapped {
+    nb_op op;
+};
+static double wrapped_value(const double *x, size_t k, void *env) {
+    const struct wrapped *w = env;
+    return nb_prim_apply(w->op, x[0], k > 1 ? x[1] : 0, 0);
+}
+static nb_var registry_unary(nb_ctx *c, const nb_var *x, void *env) {
+    return nb_apply(c, ((const struct wrapped *)env)->op, x[0], nb_const(0), 0);
+}
+static nb_var registry_binary(nb_ctx *c, const nb_var *x, void *env) {
+    return nb_apply(c, ((const struct wrapped *)env)->op, x[0], x[1], 0);
+}
+static nb_status wrapped_rule(nb_ctx *c, const nb_var *x, size_t k, nb_var *dfdx, void *env) {
+    if (k == 1) return nb_derivative_var(c, registry_unary, env, x[0], NULL, &dfdx[0]);
+    return nb_gradient_var(c, registry_binary, env, 2, x, NULL, dfdx);
+}
+static const nb_custom_op wrapped_op = {wrapped_value, wrapped_rule};
+
+static nb_var run_prog(nb_ctx *c, const nb_var *x, void *env) {
+    const struct prog *p = env;
+    nb_var v[2 + PROG_MAX] = {x[0], x[1]};
+    for (int j = 0; j < p->n; j++) {
+        const int binary = nb_op_get(p->op[j])->arity == 2;
+        nb_var args[2] = {v[p->a[j]], v[p->b[j]]};
+        if (p->wrap) {
+            struct wrapped w = {p->op[j]};
+            v[2 + j] = nb_custom(c, &wrapped_op, args, binary ? 2 : 1, &w);
+        } else {
+            v[2 + j] = nb_apply(c, p->op[j], args[0], args[1], 0);
+        }
+    }
+    return v[1 + p->n];
+}
+/* d/dx_j of the program, by reverse mode inside, for reverse over reverse */
+struct prog_partial {
+    struct prog *p;
+    int j;
+};
+static nb_var prog_partial(nb_ctx *c, const nb_var *x, void *env) {
+    const struct prog_partial *pp = env;
+    nb_var g[2];
+    nb_gradient_var(c, run_prog, pp->p, 2, x, NULL, g);
+    return g[pp->j];
+}
+
+Test(custom, random_programs_match_the_registry) {
+    static const nb_op ops[] = {NB_OP_sin, NB_OP_cos, NB_OP_exp, NB_OP_tanh, NB_OP_atan,
+                                NB_OP_asinh, NB_OP_add, NB_OP_mul, NB_OP_atan2, NB_OP_hypot};
+    nb_ctx *c = new_ctx();
+    unsigned long long seed = 2026;
+    int compared = 0;
+    for (int t = 0; t < 300; t++) {
+        struct prog p = {0};
+        p.n = 1 + (int)uniform(&seed, 0, PROG_MAX);
+        for (int j = 0; j < p.n; j++) {
+            p.op[j] = ops[(int)uniform(&seed, 0, sizeof ops / sizeof *ops)];
+            p.a[j] = (int)uniform(&seed, 0, 2 + j);
+            p.b[j] = (int)uniform(&seed, 0, 2 + j);
+        }
+        const double x[2] = {uniform(&seed, -1, 1), uniform(&seed, -1, 1)};
+        const double v[2] = {uniform(&seed, -1, 1), uniform(&seed, -1, 1)};
+        double r[2][16], *o; /* f, gradient 2, Hessian 4, Taylor 5, reverse over reverse 4 */
+        for (p.wrap = 0; p.wrap < 2; p.wrap++) {
+            o = r[p.wrap];
+            cr_assert_eq(nb_gradient(c, run_prog, &p, 2, x, &o[0], &o[1]), NB_OK, "program %d", t);
+            cr_assert_eq(nb_hessian(c, run_prog, &p, 2, x, NULL, NULL, &o[3]), NB_OK);
+            cr_assert_eq(nb_taylor(c, run_prog, &p, 2, x, v, 4, &o[7]), NB_OK);
+            for (int j = 0; j < 2; j++) { /* reverse over reverse: row j of the Hessian */
+                struct prog_partial pp = {&p, j};
+                cr_assert_eq(nb_gradient(c, prog_partial, &pp, 2, x, NULL, &o[12 + 2 * j]), NB_OK);
+            }
+        }
+        for (int i = 0; i < 16; i++) {
+            cr_expect(close_to(r[1][i], r[0][i], 1e-12, 1e-14), "program %d (%d ops) result %d: "
+                      "%.17g custom vs %.17g registry", t, p.n, i, r[1][i], r[0][i]);
+            compared++;
+        }
+    }
+    cr_expect_eq(compared, 300 * 16);
+    cr_expect_eq(nb_ctx_status(c), NB_OK);
+    nb_ctx_free(c);
+}
