@@ -288,16 +288,16 @@ static int rule_uses_r(const char *rule) {
     return 0;
 }
 
-/* w_k = (1/k) sum_{j=1..k} j (u_j a_{k-j} + v_j b_{k-j}) for k in [k0, k1], with a and b the
- * partials' series (handles at L or below, read with J). */
-static void chain(nb_ctx *c, nb_level *L, nb_var u, nb_var v, int ax, int ay, nb_var a, nb_var b,
-                  size_t wi, int k0, int k1) {
+/* w_k = (1/k) sum_{j=1..k} j sum_i u_{i,j} p_{i,k-j} for k in [k0, k1], over the operands u[i]
+ * this level owns, with p[i] their partials' series (handles at L or below, read with J). */
+static void chain(nb_ctx *c, nb_level *L, size_t n, const nb_var *u, const nb_var *p, size_t wi,
+                  int k0, int k1) {
     for (int k = k0; k <= k1; k++) {
         nb_var s = nb_const(0);
-        for (int j = 1; j <= k; j++) {
-            if (ax) s = cadd(c, s, cscale(c, (double)j, cmul(c, J(L, u, j), J(L, a, k - j))));
-            if (ay) s = cadd(c, s, cscale(c, (double)j, cmul(c, J(L, v, j), J(L, b, k - j))));
-        }
+        for (int j = 1; j <= k; j++)
+            for (size_t i = 0; i < n; i++)
+                if (u[i].tag == L->tag)
+                    s = cadd(c, s, cscale(c, (double)j, cmul(c, J(L, u[i], j), J(L, p[i], k - j))));
         s = cdivk(c, s, k);
         W(L, wi)[k] = s; /* after the loop: the ops above create no nodes at L */
     }
@@ -316,7 +316,8 @@ static void fallback(nb_ctx *c, nb_level *L, nb_op op, nb_var u, nb_var v, int n
         nb_var a = ax ? nb__rule(c, op, 0, u, v, r0, n) : nb_const(0);
         nb_var b = ay ? nb__rule(c, op, 1, u, v, r0, n) : nb_const(0);
         L->trunc = saved;
-        chain(c, L, u, v, ax, ay, a, b, wi, 1, T);
+        const nb_var uv[2] = {u, v}, ab[2] = {a, b};
+        chain(c, L, (size_t)info->arity, uv, ab, wi, 1, T);
         return;
     }
     /* R is the series being computed: for each order k, R known to order k-1. A partial whose
@@ -335,7 +336,8 @@ static void fallback(nb_ctx *c, nb_level *L, nb_op op, nb_var u, nb_var v, int n
         nb_var a = ra ? nb__rule(c, op, 0, u, v, r, n) : a1;
         nb_var b = rb ? nb__rule(c, op, 1, u, v, r, n) : b1;
         L->trunc = saved;
-        chain(c, L, u, v, ax, ay, a, b, wi, k, k);
+        const nb_var uv[2] = {u, v}, ab[2] = {a, b};
+        chain(c, L, (size_t)info->arity, uv, ab, wi, k, k);
     }
 }
 
@@ -592,14 +594,7 @@ nb_var nb__taylor_custom(nb_ctx *c, nb_level *L, const nb__custom_call *cc, cons
             known = f->r.tag == p[i].tag && f->r.idx == p[i].idx;
         if (!known) return nb__fail_var(c, NB_E_ARG);
     }
-    for (int m = 1; m <= T; m++) {
-        nb_var sum = nb_const(0);
-        for (int j = 1; j <= m; j++)
-            for (size_t i = 0; i < k; i++)
-                if (x[i].tag == L->tag)
-                    sum = cadd(c, sum, cscale(c, (double)j, cmul(c, J(L, x[i], j), J(L, p[i], m - j))));
-        W(L, wi)[m] = cdivk(c, sum, m); /* after the loop: the ops above create no nodes at L */
-    }
+    chain(c, L, k, x, p, wi, 1, T);
     return finish(L, wi);
 }
 
