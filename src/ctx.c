@@ -299,6 +299,8 @@ static nb_status push(nb_ctx *c, nb_kind kind, int order) {
     L->order = order;
     L->trunc = order;
     L->driven = 0;
+    L->pattern = 0;
+    if (c->depth == 0) c->hot1 = &c->lv[1].hot;
     nb_status s = level_start(c, L, kind);
     if (s) {
         L->tag = 0;
@@ -316,6 +318,15 @@ nb_status nb_push(nb_ctx *c, nb_kind kind) {
     return push(c, kind, 0);
 }
 
+nb_status nb__push_pattern(nb_ctx *c) {
+    if (c->depth != 0) return NB_E_LEVEL;
+    nb_status s = push(c, NB_REVERSE, 0);
+    if (s) return s;
+    c->lv[1].pattern = 1;
+    c->hot1 = &c->hot_off;
+    return NB_OK;
+}
+
 nb_status nb_push_taylor(nb_ctx *c, int K) {
     if (!c) return NB_E_ARG;
     if (K < 1 || K > NB_TAYLOR_MAX_ORDER) return NB_E_ARG;
@@ -329,6 +340,8 @@ nb_status nb_pop(nb_ctx *c) {
     c->ops_done[c->depth] += L->ops;
     L->tag = 0; /* every handle of it is now stale */
     L->top = 0;
+    L->pattern = 0;
+    if (c->depth == 1) c->hot1 = &c->lv[1].hot;
     c->depth--;
     c->lv[c->depth].top = 1;
     return NB_OK;

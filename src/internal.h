@@ -75,6 +75,10 @@ typedef struct nb_level {
     uint32_t depth;
     int driven; /* 1 from a driver's push of this level (nb__driver_own) to the next push here:
                    a level that f popped and replaced by its own is caught (NB_E_LEVEL) */
+    int pattern; /* a reverse level 1 that records every operand, zero partials included, for
+                    sparsity patterns (src/sparse.c): its tape is the dependence graph, never
+                    swept (NB_E_LEVEL), and the inline ops do not record on it (c->hot1 points at
+                    c->hot_off while it is pushed) */
 
     int order;         /* Taylor: K */
     int trunc;         /* Taylor: coefficients computed are 0 .. trunc (K, lowered while a rule is
@@ -156,8 +160,13 @@ struct nb_ctx {
     int gen_wrapped;              /* 1 once all 2^27 generations were issued */
     unsigned long long ops_done[NB_MAX_DEPTH + 1]; /* ops of popped levels, per depth */
     const nb__custom_frame *custom_memo;           /* innermost custom rule running (var.c) */
+    nb__hot hot_off; /* all zero: what hot1 points at while level 1 is a pattern level, so that
+                        the inline ops take the library's path, which keeps zero partials */
     nb_level lv[NB_MAX_DEPTH + 1]; /* lv[0] unused: depth 0 means a constant */
 };
+
+/* Pushes a pattern level (above) at depth 1; NB_E_LEVEL when a level is pushed already. */
+nb_status nb__push_pattern(nb_ctx *c);
 
 /* Records `s` as the context's error unless one is already recorded; returns s. */
 nb_status nb__fail(nb_ctx *c, nb_status s);

@@ -188,6 +188,7 @@ static void sweep(nb_ctx *c, nb_level *L, size_t m, const nb_var *ys, const nb_v
 
 nb_status nb__backward(nb_ctx *c, nb_level *L, size_t m, const nb_var *ys, const nb_var *seeds,
                        int overwrite) {
+    if (L->pattern) return nb__fail(c, NB_E_LEVEL); /* a dependence graph, not a tape to sweep */
     for (size_t j = 0; j < m; j++) {
         if (!below(c, L, seeds ? seeds[j] : nb_const(1))) return c->err;
         if (ys[j].tag != 0 && !nb__owner(c, ys[j])) {

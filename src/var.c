@@ -31,8 +31,27 @@ static nb_status room_for_one(nb_ctx *c, nb_level *L) {
 /* A reverse node with k = 1 or 2 operands; zero partials are not recorded, and a node without
  * operands is a constant (decided before growing, so it never fails). Equal operands (x * x) are
  * merged into one. The recording is the inline tier's (nb__rec1, nb__rec2). */
+/* A node of a pattern level (nb_level.pattern): every operand kept, zero partials included,
+ * equal operands merged. */
+static nb_var rev_keep(nb_ctx *c, nb_level *L, double r, int k, uint32_t i0, double p0,
+                       uint32_t i1, double p1) {
+    nb_status s = room_for_one(c, L);
+    if (s) return nb__fail_var(c, s);
+    if (k == 2 && i0 == i1) p0 += p1, k = 1;
+    L->op_idx[L->nops] = i0;
+    L->op_mul[L->nops++] = p0;
+    if (k == 2) {
+        L->op_idx[L->nops] = i1;
+        L->op_mul[L->nops++] = p1;
+    }
+    L->stmt_end[L->n] = (uint32_t)L->nops;
+    nb_var out = {r, (uint32_t)L->n++, L->tag};
+    return out;
+}
+
 NB_HOT_INLINE nb_var rev1(nb_ctx *c, nb_level *L, double r, int k, uint32_t i0, double p0, uint32_t i1,
                    double p1) {
+    if (L->pattern) return rev_keep(c, L, r, k, i0, p0, i1, p1);
     if (k == 1 ? p0 == 0 : i0 == i1 ? p0 + p1 == 0 : p0 == 0 && p1 == 0) return nb_const(r);
     nb_status s = room_for_one(c, L);
     if (s) return nb__fail_var(c, s);
@@ -82,6 +101,31 @@ static nb_var acc(nb_ctx *c, nb_var a, nb_var b) {
 #undef NB_RED2
 #undef NB_RULE_
 #include "nabla/bits/rule_words_end.h"
+
+/* Each rule's text, to tell the rules that are identically zero (stop_gradient's, sign's): a
+ * pattern level (nb_level.pattern) drops those operands and keeps every other, whatever the
+ * partial's value. */
+static const char *const rule_text[NB_OP_COUNT][2] = {
+#define NB_OP1(name_, lang_, primal_, dX_, ...) [NB_OP_##name_] = {#dX_, 0},
+#define NB_OP2(name_, lang_, primal_, dX_, dY_, ...) [NB_OP_##name_] = {#dX_, #dY_},
+#define NB_OPI(name_, lang_, nmin_, nmax_, primal_, dX_, ...) [NB_OP_##name_] = {#dX_, 0},
+#define NB_RED1(name_, lang_, primal_, dX_, ...) [NB_OP_##name_] = {#dX_, 0},
+#define NB_RED2(name_, lang_, primal_, dX_, dY_, ...) [NB_OP_##name_] = {#dX_, #dY_},
+#include "nabla/ops.def"
+#undef NB_OP1
+#undef NB_OP2
+#undef NB_OPI
+#undef NB_RED1
+#undef NB_RED2
+};
+static int zero_rule(nb_op op, int k) {
+    return rule_text[op][k] && strcmp(rule_text[op][k], "K(0)") == 0;
+}
+/* 1 when partial q of operand k of op is recorded at a level of depth >= 2: not a structural
+ * zero, or kept because level 1 is a pattern level. */
+static int keep_partial(const nb_ctx *c, nb_op op, int k, nb_var q) {
+    return !nb__szero(q) || (c->lv[1].pattern && !zero_rule(op, k));
+}
 
 typedef nb_var (*rule_fn)(nb_ctx *, nb_var, nb_var, nb_var, int);
 static const rule_fn rules[NB_OP_COUNT][2] = {
@@ -170,14 +214,14 @@ static nb_var reduce_generic(nb_ctx *c, nb_level *L, nb_op op, size_t n, const n
             p = acc(c, p, rules[op][1](c, px[i], yi, r, 0));
             ay = 0;
         }
-        if (ax && !nb__szero(p)) {
+        if (ax && keep_partial(c, op, 0, p)) {
             L->op_idx[L->nops] = x[i].idx;
             L->op_mul[L->nops] = p.v;
             L->op_ref[L->nops++] = nb__var_ref(p);
         }
         if (ay) {
             p = rules[op][1](c, px[i], yi, r, 0);
-            if (!nb__szero(p)) {
+            if (keep_partial(c, op, 1, p)) {
                 L->op_idx[L->nops] = y[i].idx;
                 L->op_mul[L->nops] = p.v;
                 L->op_ref[L->nops++] = nb__var_ref(p);
@@ -224,11 +268,11 @@ static nb_var generic(nb_ctx *c, nb_level *L, nb_op op, nb_var x, nb_var y, int 
     int k = 0;
     if (ax) {
         nb_var q = rules[op][0](c, px, py, r, n);
-        if (!nb__szero(q)) idx[k] = x.idx, p[k++] = q;
+        if (keep_partial(c, op, 0, q)) idx[k] = x.idx, p[k++] = q;
     }
     if (ay) {
         nb_var q = rules[op][1](c, px, py, r, n);
-        if (!nb__szero(q)) {
+        if (keep_partial(c, op, 1, q)) {
             if (k == 1 && idx[0] == y.idx)
                 p[0] = acc(c, p[0], q);
             else
@@ -373,7 +417,10 @@ static nb_var reduce_dual(nb_ctx *c, nb_level *L, nb_op op, size_t n, const nb_v
         if (L->mode == NB_MODE_PLAIN) {                                                   \
             const double X = x.v, R = (primal_);                                          \
             L->ops++;                                                                     \
-            if (L->kind == NB_REVERSE) return rev1(c, L, R, 1, x.idx, (dX_), 0, 0);       \
+            if (L->kind == NB_REVERSE)                                                    \
+                return L->pattern && zero_rule(NB_OP_##name_, 0)                          \
+                           ? nb_const(R)                                                  \
+                           : rev1(c, L, R, 1, x.idx, (dX_), 0, 0);                        \
             return fwd1(c, L, R, nb__szmul((dX_), L->tan[x.idx]));                        \
         }                                                                                 \
         if (L->mode == NB_MODE_TAYLOR)                                                    \
@@ -397,7 +444,10 @@ static nb_var reduce_dual(nb_ctx *c, nb_level *L, nb_op op, size_t n, const nb_v
         if (L->mode == NB_MODE_PLAIN) {                                                   \
             const double X = x.v, R = (primal_);                                          \
             L->ops++;                                                                     \
-            if (L->kind == NB_REVERSE) return rev1(c, L, R, 1, x.idx, (dX_), 0, 0);       \
+            if (L->kind == NB_REVERSE)                                                    \
+                return L->pattern && zero_rule(NB_OP_##name_, 0)                          \
+                           ? nb_const(R)                                                  \
+                           : rev1(c, L, R, 1, x.idx, (dX_), 0, 0);                        \
             return fwd1(c, L, R, nb__szmul((dX_), L->tan[x.idx]));                        \
         }                                                                                 \
         if (L->mode == NB_MODE_TAYLOR)                                                    \
@@ -500,8 +550,8 @@ static nb_var reduce_dual(nb_ctx *c, nb_level *L, nb_op op, size_t n, const nb_v
                 any |= ax | ay;                                                           \
                 double p = ax ? (dX_) : 0;                                                \
                 if (ay && ax && y[i].idx == x[i].idx) p += (dY_), ay = 0;                 \
-                if (p != 0) idx[o] = x[i].idx, mul[o++] = p;                              \
-                if (ay && (p = (dY_)) != 0) idx[o] = y[i].idx, mul[o++] = p;              \
+                if (p != 0 || L->pattern) idx[o] = x[i].idx, mul[o++] = p;               \
+                if (ay && ((p = (dY_)) != 0 || L->pattern)) idx[o] = y[i].idx, mul[o++] = p; \
             }                                                                             \
             if (!any) return nb_const(R);                                                 \
             L->ops++;                                                                     \
@@ -664,7 +714,7 @@ static nb_var custom_plain(nb_ctx *c, nb_level *L, const nb__custom_call *cc, co
     if ((s = nb__level_grow(c, L, 1, k))) return nb__fail_var(c, s);
     size_t o = L->nops;
     for (size_t i = 0; i < k; i++) {
-        if (x[i].tag != L->tag || b->p[i].v == 0) continue;
+        if (x[i].tag != L->tag || (b->p[i].v == 0 && !L->pattern)) continue;
         L->op_idx[o] = x[i].idx;
         L->op_mul[o++] = b->p[i].v;
     }
@@ -732,7 +782,7 @@ static nb_var custom_generic(nb_ctx *c, nb_level *L, const nb__custom_call *cc, 
     if ((s = nb__level_grow(c, L, 1, k))) return nb__fail_var(c, s);
     size_t o = L->nops;
     for (size_t i = 0; i < k; i++) {
-        if (x[i].tag != L->tag || nb__szero(b->p[i])) continue;
+        if (x[i].tag != L->tag || (nb__szero(b->p[i]) && !c->lv[1].pattern)) continue;
         L->op_idx[o] = x[i].idx;
         L->op_mul[o] = b->p[i].v;
         L->op_ref[o++] = nb__var_ref(b->p[i]);

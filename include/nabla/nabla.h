@@ -16,6 +16,7 @@
 #include "nabla/array.h"
 #include "nabla/custom.h"
 #include "nabla/drivers.h"
+#include "nabla/sparse.h"
 #include "nabla/taylor.h"
 #include "nabla/expr.h"
 #include "nabla/plot.h"
