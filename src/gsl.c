@@ -1,5 +1,6 @@
 /* gsl.c - drivers on gsl_vector and gsl_matrix: contiguous objects are used in place, strided
  * ones through temporary copies from the context's allocation hook. */
+#include <limits.h>
 #include <math.h>
 #include <string.h>
 
@@ -189,4 +190,19 @@ nb_status nb_jvp_gsl(nb_ctx *c, nb_vfn f, void *env, const gsl_vector *x, const 
     vout(c, (gsl_vector *)x, &X, 0);
     if (!ran) nan_outputs(NULL, y, out, NULL);
     return s;
+}
+
+gsl_spmatrix *nb_gsl_spmatrix_new(const nb_sparse *p) {
+    const size_t m = nb_sparse_rows(p), n = nb_sparse_cols(p), nnz = nb_sparse_nnz(p);
+    if (!p || !m || !n || m > INT_MAX || n > INT_MAX || nnz > INT_MAX) return NULL;
+    gsl_spmatrix *J = gsl_spmatrix_alloc_nzmax(m, n, nnz ? nnz : 1, GSL_SPMATRIX_CSR);
+    if (!J) return NULL;
+    const size_t *rp = nb_sparse_row_ptr(p), *ci = nb_sparse_col_idx(p);
+    for (size_t i = 0; i <= m; i++) J->p[i] = (int)rp[i];
+    for (size_t e = 0; e < nnz; e++) {
+        J->i[e] = (int)ci[e];
+        J->data[e] = 0;
+    }
+    J->nz = nnz;
+    return J;
 }

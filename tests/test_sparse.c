@@ -7,6 +7,9 @@
 
 #include <criterion/criterion.h>
 
+#include <gsl/gsl_spblas.h>
+
+#include "nabla/gsl.h"
 #include "nabla/nabla.h"
 #include "oracle.h"
 
@@ -452,6 +455,71 @@ Test(sparse, rules_chosen_by_value_stay_in_the_pattern) {
     cr_assert_eq(nb_hessian(c, max_sq, NULL, 4, b, NULL, NULL, D), NB_OK);
     cr_expect_eq(memcmp(H, D, sizeof H), 0);
     cr_expect_eq(H[5], 2.0);
+    nb_sparse_free(p);
+    nb_ctx_free(c);
+}
+
+/* ---- into GSL's sparse matrices ---- */
+Test(sparse, gsl_spmatrix_in_place) {
+    nb_ctx *c = new_ctx();
+    size_t n = 30;
+    double x[30], D[900], v[30], w[30];
+    for (size_t i = 0; i < n; i++) x[i] = 0.05 * (double)i - 0.4, v[i] = sin((double)i);
+    nb_sparse *p = NULL;
+    cr_assert_eq(nb_sparse_jac_new(c, broyden, &n, n, n, x, NB_SPARSE_AUTO, &p), NB_OK);
+    gsl_spmatrix *J = nb_gsl_spmatrix_new(p);
+    cr_assert_not_null(J);
+    cr_expect_eq(J->sptype, GSL_SPMATRIX_CSR);
+    cr_expect_eq(J->nz, 3 * n - 2);
+    cr_assert_eq(nb_sparse_jacobian(c, p, broyden, &n, x, NULL, J->data), NB_OK);
+    cr_assert_eq(nb_jacobian(c, broyden, &n, n, n, x, NB_JAC_FORWARD, NULL, D), NB_OK);
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < n; j++)
+            cr_expect_eq(gsl_spmatrix_get(J, i, j), D[i * n + j], "%zu %zu", i, j);
+    gsl_vector_view vv = gsl_vector_view_array(v, n), wv = gsl_vector_view_array(w, n);
+    cr_assert_eq(gsl_spblas_dgemv(CblasNoTrans, 1.0, J, &vv.vector, 0.0, &wv.vector), 0);
+    for (size_t i = 0; i < n; i++) {
+        double s = 0;
+        for (size_t j = 0; j < n; j++) s += D[i * n + j] * v[j];
+        cr_expect(close_to(w[i], s, 1e-14, 1e-15));
+    }
+    gsl_spmatrix_free(J);
+    nb_sparse_free(p);
+    /* no GSL matrix for an empty shape or no plan */
+    size_t none = 0;
+    cr_assert_eq(nb_sparse_jac_new_pattern(c, 0, 3, 0, &none, &none, NB_SPARSE_AUTO, &p), NB_OK);
+    cr_expect_null(nb_gsl_spmatrix_new(p));
+    cr_expect_null(nb_gsl_spmatrix_new(NULL));
+    nb_sparse_free(p);
+    nb_ctx_free(c);
+}
+
+/* ---- the tutorial's claim: sum sin(x_i) exp(-x_i^2) has a diagonal Hessian, one pass ---- */
+static nb_var sinexp_sum(nb_ctx *c, const nb_var *x, void *env) {
+    const size_t n = *(const size_t *)env;
+    nb_var s = nb_const(0);
+    for (size_t i = 0; i < n; i++)
+        s = nb_add(c, s, nb_mul(c, nb_sin(c, x[i]), nb_exp(c, nb_neg(c, nb_powi(c, x[i], 2)))));
+    return s;
+}
+
+Test(sparse, diagonal_hessian_one_pass) {
+    nb_ctx *c = new_ctx();
+    size_t n = 2000;
+    double *x = calloc(n, sizeof *x), *val = malloc(n * sizeof *val);
+    cr_assert(x && val);
+    nb_sparse *p = NULL;
+    cr_assert_eq(nb_sparse_hess_new(c, sinexp_sum, &n, n, x, &p), NB_OK); /* at 0 */
+    cr_expect_eq(nb_sparse_nnz(p), n);
+    cr_expect_eq(nb_sparse_passes(p), 1);
+    for (size_t i = 0; i < n; i++) x[i] = -2 + 4 * (double)i / (double)n;
+    cr_assert_eq(nb_sparse_hessian(c, p, sinexp_sum, &n, x, NULL, NULL, val), NB_OK);
+    for (size_t i = 0; i < n; i++) { /* (sin e^{-x^2})'' = e^{-x^2} ((4x^2 - 3) sin x - 4x cos x) */
+        const double t = x[i], want = exp(-t * t) * ((4 * t * t - 3) * sin(t) - 4 * t * cos(t));
+        cr_expect(close_to(val[i], want, 1e-13, 1e-15), "%zu: %g vs %g", i, val[i], want);
+    }
+    free(x);
+    free(val);
     nb_sparse_free(p);
     nb_ctx_free(c);
 }

@@ -18,9 +18,11 @@
 #include <gsl/gsl_multimin.h>
 #include <gsl/gsl_multiroots.h>
 #include <gsl/gsl_odeiv2.h>
+#include <gsl/gsl_spmatrix.h>
 #include <gsl/gsl_vector.h>
 
 #include "nabla/drivers.h"
+#include "nabla/sparse.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -50,6 +52,17 @@ nb_status nb_vjp_gsl(nb_ctx *c, nb_vfn f, void *env, const gsl_vector *x, const 
 /* nb_jvp_vec: J u into out (n = x->size = u->size, m = out->size); y may be NULL. */
 nb_status nb_jvp_gsl(nb_ctx *c, nb_vfn f, void *env, const gsl_vector *x, const gsl_vector *u,
                      gsl_vector *y, gsl_vector *out);
+
+/* ---- sparse matrices (nabla/sparse.h) ---- */
+
+/* A compressed-row gsl_spmatrix (GSL_SPMATRIX_CSR) with the plan's shape and pattern and every
+ * value 0. Its data array is in the plan's order, so nb_sparse_jacobian(c, p, f, env, x, y,
+ * J->data) (or nb_sparse_hessian) fills it in place, ready for gsl_spblas_dgemv and
+ * gsl_splinalg's iterative solvers (docs/examples/sparse_newton.c). NULL for a NULL plan, a plan
+ * with no rows or no columns (GSL has no empty matrices), a pattern beyond GSL's int indices, or
+ * when GSL cannot allocate the matrix (GSL's error handler is called then, as for any GSL
+ * allocation). Free it with gsl_spmatrix_free. */
+gsl_spmatrix *nb_gsl_spmatrix_new(const nb_sparse *p);
 
 /* ---- adapters for GSL's solvers ----
  *

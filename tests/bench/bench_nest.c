@@ -2,7 +2,9 @@
  *
  *   rosen     extended Rosenbrock, n = 10^6: the Hessian-vector product by forward-over-reverse
  *             (`hvp`, through nb_hvp) and by hand (`hand`), against the plain function
- *   rosen100  extended Rosenbrock, n = 100: the full Hessian (`hess`, nb_hessian: n HVPs)
+ *   rosen100  extended Rosenbrock, n = 100: the full Hessian (`hess`, nb_hessian: n HVPs), its
+ *             nonzeros by a sparse plan (`hess_sparse`, nabla/sparse.h: 3 HVPs), and making that
+ *             plan (`hess_plan`: the pattern from the gradient's record, and its coloring)
  *   sinexp1   sin(x) exp(-x^2) at one point: f^(10) by ten nested forward levels (`nested10`),
  *             f .. f^(10) and f .. f^(100) by one Taylor pass (`taylor10`, `taylor100`)
  * BENCHINFO lines give each level's operation count for one HVP on rosen (n = 1000) and for the
@@ -20,6 +22,7 @@ struct env {
     size_t n;
     double *x, *v, *hv, *H;
     nb_ctx *c;
+    nb_sparse *plan;
     double x0;
 };
 
@@ -64,6 +67,19 @@ static void rosen_hess(void *p) {
     struct env *e = p;
     nb_hessian(e->c, rosen, e, e->n, e->x, NULL, NULL, e->H);
     bench_sink = e->H[e->n + 1];
+}
+
+static void rosen_hess_sparse(void *p) {
+    struct env *e = p;
+    nb_sparse_hessian(e->c, e->plan, rosen, e, e->x, NULL, NULL, e->H);
+    bench_sink = e->H[4];
+}
+static void rosen_hess_plan(void *p) {
+    struct env *e = p;
+    nb_sparse *q = NULL;
+    nb_sparse_hess_new(e->c, rosen, e, e->n, e->x, &q);
+    bench_sink = (double)nb_sparse_passes(q);
+    nb_sparse_free(q);
 }
 
 static double sinexp_plain_at(double x) { return sin(x) * exp(-x * x); }
@@ -132,6 +148,11 @@ int main(void) {
 
     e.n = 100;
     bench_report("rosen100", "hess", bench_ratio(rosen_plain, rosen_hess, &e, 7, 0.05));
+    if (nb_sparse_hess_new(e.c, rosen, &e, e.n, e.x, &e.plan)) return 1;
+    bench_report("rosen100", "hess_sparse", bench_ratio(rosen_plain, rosen_hess_sparse, &e, 7, 0.05));
+    bench_info("rosen100", "sparse_passes", (double)nb_sparse_passes(e.plan));
+    nb_sparse_free(e.plan);
+    bench_report("rosen100", "hess_plan", bench_ratio(rosen_plain, rosen_hess_plan, &e, 7, 0.05));
 
     e.x0 = 0.7;
     double nested10 = bench_ratio(sinexp1_plain, sinexp1_nested10, &e, 5, 0.05);

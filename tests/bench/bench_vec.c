@@ -5,14 +5,18 @@
  *           array (`rev_array`, nabla/array.h: the gradient written into g) and by hand
  *           (`hand`), against the plain loop
  *   jac100  y_i = sin(sum_j A_ij x_j) + x_i^2, R^100 -> R^100: the full Jacobian by reverse
- *           sweeps (`jacrev`) and by forward passes (`jacfwd`), against one plain evaluation */
+ *           sweeps (`jacrev`) and by forward passes (`jacfwd`), against one plain evaluation
+ *   broyden Broyden's tridiagonal system, R^10000 -> R^10000: the Jacobian's nonzeros by a sparse
+ *           plan (`jacsparse`, nabla/sparse.h: 3 forward passes) and making that plan
+ *           (`jacplan`: recording the pattern, walking it, coloring), against one plain
+ *           evaluation */
 #include <math.h>
 #include <stdlib.h>
 
 #include "bench.h"
 #include "nabla/nabla.h"
 
-enum { DOT_N = 1000000, JN = 100 };
+enum { DOT_N = 1000000, JN = 100, BN = 10000 };
 
 struct env {
     size_t n;
@@ -22,6 +26,8 @@ struct env {
     double A[JN * JN];
     nb_var Av[JN * JN];
     double y[JN], jac[JN * JN];
+    nb_sparse *plan;
+    double by[BN], bval[3 * BN];
 };
 
 static void dot2_plain(void *p) {
@@ -84,6 +90,40 @@ static void jac_fwd(void *p) {
     bench_sink = e->jac[JN * JN / 2];
 }
 
+/* y_i = (3 - 2 x_i) x_i - x_{i-1} - 2 x_{i+1} + 1 (More, Garbow & Hillstrom 1981, problem 30) */
+static void broyden_plain(void *p) {
+    struct env *e = p;
+    const double *x = e->x;
+    for (size_t i = 0; i < BN; i++) {
+        double t = (3 - 2 * x[i]) * x[i] + 1;
+        if (i > 0) t -= x[i - 1];
+        if (i + 1 < BN) t -= 2 * x[i + 1];
+        e->by[i] = t;
+    }
+    bench_sink = e->by[BN / 2];
+}
+static void broyden_f(nb_ctx *c, const nb_var *x, nb_var *y, void *env) {
+    (void)env;
+    for (size_t i = 0; i < BN; i++) {
+        nb_var t = nb_mul(c, nb_sub(c, nb_const(3), nb_mul(c, nb_const(2), x[i])), x[i]);
+        if (i > 0) t = nb_sub(c, t, x[i - 1]);
+        if (i + 1 < BN) t = nb_sub(c, t, nb_mul(c, nb_const(2), x[i + 1]));
+        y[i] = nb_add(c, t, nb_const(1));
+    }
+}
+static void broyden_sparse(void *p) {
+    struct env *e = p;
+    nb_sparse_jacobian(e->c, e->plan, broyden_f, e, e->x, e->by, e->bval);
+    bench_sink = e->bval[BN];
+}
+static void broyden_plan(void *p) {
+    struct env *e = p;
+    nb_sparse *q = NULL;
+    nb_sparse_jac_new(e->c, broyden_f, e, BN, BN, e->x, NB_SPARSE_AUTO, &q);
+    bench_sink = (double)nb_sparse_passes(q);
+    nb_sparse_free(q);
+}
+
 int main(void) {
     unsigned long long seed = 11;
     struct env *e = malloc(sizeof *e);
@@ -109,6 +149,11 @@ int main(void) {
     }
     bench_report("jac100", "jacrev", bench_ratio(jac_plain, jac_rev, e, 11, 0.05));
     bench_report("jac100", "jacfwd", bench_ratio(jac_plain, jac_fwd, e, 11, 0.05));
+    if (nb_sparse_jac_new(e->c, broyden_f, e, BN, BN, e->x, NB_SPARSE_AUTO, &e->plan)) return 1;
+    bench_report("broyden", "jacsparse", bench_ratio(broyden_plain, broyden_sparse, e, 11, 0.05));
+    bench_info("broyden", "sparse_passes", (double)nb_sparse_passes(e->plan));
+    nb_sparse_free(e->plan);
+    bench_report("broyden", "jacplan", bench_ratio(broyden_plain, broyden_plan, e, 11, 0.05));
     int ok = right && nb_ctx_status(e->c) == NB_OK;
     nb_ctx_free(e->c);
     free(e->x);
