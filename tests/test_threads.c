@@ -1,7 +1,8 @@
 /* test_threads.c - four threads, each with its own context, compute gradients, Jacobians (both
  * modes), vector-Jacobian products, Hessians and Taylor coefficients, Hessians through a custom
  * op whose rule calls itself (nabla/custom.h: its memo lives in the context), gradients through a
- * loop from checkpoints (nb_loop_vjp), and each runs GSL's BFGS2, a Levenberg-Marquardt fit
+ * loop from checkpoints (nb_loop_vjp), sparse Hessians from a plan each thread finds for
+ * itself (nabla/sparse.h), and each runs GSL's BFGS2, a Levenberg-Marquardt fit
  * with geodesic acceleration and a stiff ODE (msbdf) through its own GSL adapters; all must give
  * bit-identical results to a serial run.
  *
@@ -21,7 +22,7 @@
 #include "nabla/nabla.h"
 
 enum { NT = 4, N = 40, M = 6, POINTS = 6, ORDER = 6 };
-enum { PER_POINT = N + 1 + 2 * M * N + N + M + N * N + ORDER + 1 + N * N + N };
+enum { PER_POINT = N + 1 + 2 * M * N + N + M + N * N + ORDER + 1 + N * N + N + 3 * N - 2 };
 enum { FIT_P = 3, FIT_N = 20 };
 /* after the points: BFGS2's x, f and iterations; the fit's parameters, residual sum of squares
  * and iterations; the adapters' statuses; Robertson's state at t = 40 by msbdf and the ODE
@@ -167,7 +168,11 @@ static void compute(struct work *w) {
     nb_ctx *c = NULL;
     w->status = nb_ctx_new(&c, NULL);
     if (w->status) return;
-    for (int p = 0; p < POINTS; p++) {
+    nb_sparse *plan = NULL;
+    const double zero[N] = {0};
+    w->status = nb_sparse_hess_new(c, rosen, NULL, N, zero, &plan);
+    if (!w->status && nb_sparse_nnz(plan) != 3 * N - 2) w->status = NB_E_ARG;
+    for (int p = 0; p < POINTS && !w->status; p++) {
         double x[N], v[M];
         for (int i = 0; i < N; i++) x[i] = 0.1 * (p + 1) * ((i % 7) - 3) + 0.01 * i;
         for (int j = 0; j < M; j++) v[j] = 1.0 / (j + 1 + p);
@@ -183,11 +188,13 @@ static void compute(struct work *w) {
         double *hc = h + N * N + ORDER + 1;
         if (!s) s = nb_hessian(c, with_custom, NULL, N, x, NULL, NULL, hc);
         if (!s) s = nb_loop_vjp(c, loop_step, NULL, N, 60, x, x, 7, NULL, hc + N * N);
+        if (!s) s = nb_sparse_hessian(c, plan, rosen, NULL, x, NULL, NULL, hc + N * N + N);
         if (s) {
             w->status = s;
             break;
         }
     }
+    nb_sparse_free(plan);
     nb_ctx_free(c);
     if (!w->status) w->status = solves(w->out + POINTS * PER_POINT);
 }
