@@ -9,7 +9,8 @@
 #include "internal.h"
 #include "nabla/sparse.h"
 
-#define NB_SPARSE_BLOCKS 12
+#define NB_SPARSE_BLOCKS 16
+#define NONE SIZE_MAX
 
 struct nb_sparse {
     nb_alloc_fn alloc;
@@ -19,15 +20,18 @@ struct nb_sparse {
     int nblk;
     int hess;
     nb_sparse_mode mode;
-    size_t m, n, nnz, passes;
+    size_t m, n, nnz;
     size_t *row_ptr; /* m + 1 */
     size_t *col;     /* nnz */
-    size_t *erow;    /* the row of each entry */
-    size_t *group;   /* forward, Hessian: each column's; reverse: each row's */
-    size_t *gptr;    /* passes + 1: the entries of group k are gent[gptr[k] .. gptr[k+1]) */
-    size_t *gent;
-    double *seed;    /* max(m, n): a pass's direction (forward, Hessian) */
-    double *out;     /* max(m, n): a pass's result */
+    /* Passes 0 .. nfwd-1 are forward passes (Hessian-vector products for a Hessian), seeded with
+     * the columns j whose cgroup[j] is the pass; passes nfwd .. passes-1 are reverse sweeps of
+     * one recording, seeded with the rows i whose rgroup[i] is the pass (NONE: in no such
+     * pass). Pass k recovers the entries gent[gptr[k] .. gptr[k+1]), entry gent[a] being
+     * component gout[a] of the pass's result. */
+    size_t passes, nfwd;
+    size_t *cgroup, *rgroup;
+    size_t *gptr, *gent, *gout;
+    double *seed, *out, *ysave; /* max(m, n), max(m, n), m */
 };
 
 /* ---- memory: the context's hook, not counted as level storage ---- */
@@ -146,88 +150,206 @@ static int build_rows(nb_sparse *p, size_t nnz, const size_t *rows, const size_t
     return 1;
 }
 
-/* Greedy coloring of nv items, item v touching the "rows" vadj[vptr[v] .. vptr[v+1]) and row r
- * touching the items wadj[wptr[r] .. wptr[r+1]): two items that touch one row get different
- * colors (a distance-2 coloring of the bipartite graph, in the items' natural order, which is
- * optimal for banded patterns). color[v] for each item; returns the number of colors. mark has
- * nv + 1 entries. */
-static size_t greedy(size_t nv, const size_t *vptr, const size_t *vadj, const size_t *wptr,
-                     const size_t *wadj, size_t *color, size_t *mark) {
+/* A bipartite incidence: item v (what gets colored: a column, or a row for reverse sweeps)
+ * touches the lines vadj[vptr[v] .. vptr[v+1]), and line w touches the items wadj[wptr[w] ..
+ * wptr[w+1]). For a Hessian, items and lines are both the columns of the symmetric pattern. */
+typedef struct incidence {
+    size_t nv, nw;
+    const size_t *vptr, *vadj, *wptr, *wadj;
+} incidence;
+
+/* Greedy coloring of the items over the lines that are not dense (dense[w]; for a Hessian
+ * (sym) a dense line is also a dense item, left uncolored): two items that touch one line get
+ * different colors (a distance-2 coloring of the bipartite graph, in the items' natural order,
+ * which is optimal for banded patterns). An item that touches no line left gets NONE. With
+ * `cost` (sum over the lines left of their length squared) above budget, each item its own
+ * color instead (the greedy would cost that much). color[v] for each item; returns the number
+ * of colors. mark has nv + 1 entries. */
+static size_t color_items(const incidence *g, int sym, const unsigned char *dense, size_t cost,
+                          size_t budget, size_t *color, size_t *mark) {
     size_t colors = 0;
-    for (size_t k = 0; k <= nv; k++) mark[k] = SIZE_MAX;
-    for (size_t v = 0; v < nv; v++) {
-        for (size_t a = vptr[v]; a < vptr[v + 1]; a++) {
-            const size_t r = vadj[a];
-            for (size_t b = wptr[r]; b < wptr[r + 1]; b++) {
-                const size_t u = wadj[b];
-                if (u < v) mark[color[u]] = v; /* u's color is taken near v */
+    for (size_t k = 0; k <= g->nv; k++) mark[k] = NONE;
+    for (size_t v = 0; v < g->nv; v++) {
+        color[v] = NONE;
+        if (sym && dense[v]) continue;
+        int any = 0;
+        for (size_t a = g->vptr[v]; a < g->vptr[v + 1]; a++) {
+            const size_t w = g->vadj[a];
+            if (dense[w]) continue;
+            any = 1;
+            if (cost > budget) break;
+            for (size_t b = g->wptr[w]; b < g->wptr[w + 1]; b++) {
+                const size_t u = g->wadj[b];
+                if (u < v && color[u] != NONE) mark[color[u]] = v; /* taken near v */
             }
         }
-        size_t k = 0;
-        while (mark[k] == v) k++;
+        if (!any) continue;
+        size_t k = colors; /* over budget: a color of its own */
+        if (cost <= budget)
+            for (k = 0; mark[k] == v;) k++;
         color[v] = k;
         if (k + 1 > colors) colors = k + 1;
     }
     return colors;
 }
 
-/* Groups (coloring), the entries by group and the scratch vectors: the rest of the plan once its
- * rows are known. 0 when memory runs out. */
+/* The cheapest split of the items' passes: the lines longer than t taken one pass each (dense),
+ * the items colored over the rest, for t from the longest line down by halves to 0 (only the
+ * longest, nothing dense, when !allow). The fewest passes (colors + dense lines) wins, the
+ * larger t on a tie. Fills color and dense for the winner, returns its passes; *ndense gets
+ * the number of dense lines. tcolor, tdense, mark: scratch of nv, nw, nv + 1 entries. */
+static size_t best_split(const incidence *g, int sym, int allow, size_t budget, size_t *color,
+                         unsigned char *dense, size_t *ndense, size_t *tcolor,
+                         unsigned char *tdense, size_t *mark) {
+    size_t maxlen = 0;
+    for (size_t w = 0; w < g->nw; w++)
+        if (g->wptr[w + 1] - g->wptr[w] > maxlen) maxlen = g->wptr[w + 1] - g->wptr[w];
+    size_t best = NONE;
+    for (size_t t = maxlen;; t /= 2) {
+        size_t nd = 0, cost = 0;
+        for (size_t w = 0; w < g->nw; w++) {
+            const size_t len = g->wptr[w + 1] - g->wptr[w];
+            tdense[w] = len > t;
+            nd += tdense[w];
+            if (!tdense[w]) cost += len > SIZE_MAX / (len ? len : 1) ? SIZE_MAX : len * len;
+        }
+        if (cost <= budget || !allow) {
+            const size_t passes = nd + color_items(g, sym, tdense, cost, budget, tcolor, mark);
+            if (passes < best) {
+                best = passes;
+                *ndense = nd;
+                if (g->nv) memcpy(color, tcolor, g->nv * sizeof *color);
+                if (g->nw) memcpy(dense, tdense, g->nw);
+            }
+        }
+        if (!allow || t == 0) break;
+    }
+    return best;
+}
+
+/* The rest of the plan once its rows are known: the split into passes, their seeds, which
+ * entries each pass recovers, and the scratch vectors. 0 when memory runs out. */
 static int finish_plan(nb_sparse *p, nb_sparse_mode mode) {
-    const size_t m = p->m, n = p->n, nnz = p->nnz;
-    /* columns' rows (compressed columns) */
+    const size_t m = p->m, n = p->n, nnz = p->nnz, mn = m > n ? m : n;
+    const size_t budget = 32 * (nnz < SIZE_MAX / 64 ? nnz : SIZE_MAX / 64) + 1000000;
+    /* columns' rows (compressed columns), and the scratch of the splits */
     size_t *cptr = raw_get(p->alloc, p->ud, n + 1, sizeof *cptr);
     size_t *cadj = raw_get(p->alloc, p->ud, nnz, sizeof *cadj);
-    size_t *colg = raw_get(p->alloc, p->ud, n, sizeof *colg);
-    size_t *rowg = raw_get(p->alloc, p->ud, m, sizeof *rowg);
-    size_t *mark = raw_get(p->alloc, p->ud, (m > n ? m : n) + 1, sizeof *mark);
-    p->erow = plan_get(p, nnz, sizeof *p->erow);
-    int ok = cptr && cadj && colg && rowg && mark && p->erow;
+    size_t *erow = raw_get(p->alloc, p->ud, nnz, sizeof *erow);
+    size_t *fcol = raw_get(p->alloc, p->ud, mn, sizeof *fcol);  /* forward-major: columns' colors */
+    size_t *rcol = raw_get(p->alloc, p->ud, mn, sizeof *rcol);  /* reverse-major: rows' colors */
+    size_t *tcol = raw_get(p->alloc, p->ud, mn, sizeof *tcol);
+    size_t *mark = raw_get(p->alloc, p->ud, mn + 1, sizeof *mark);
+    unsigned char *fden = raw_get(p->alloc, p->ud, mn, 1); /* forward-major: dense rows */
+    unsigned char *rden = raw_get(p->alloc, p->ud, mn, 1); /* reverse-major: dense columns */
+    unsigned char *tden = raw_get(p->alloc, p->ud, mn, 1);
+    p->cgroup = plan_get(p, n, sizeof *p->cgroup);
+    p->rgroup = plan_get(p, m, sizeof *p->rgroup);
+    p->gent = plan_get(p, nnz, sizeof *p->gent);
+    p->gout = plan_get(p, nnz, sizeof *p->gout);
+    p->seed = plan_get(p, mn, sizeof *p->seed);
+    p->out = plan_get(p, mn, sizeof *p->out);
+    p->ysave = plan_get(p, m, sizeof *p->ysave);
+    int ok = cptr && cadj && erow && fcol && rcol && tcol && mark && fden && rden && tden &&
+             p->cgroup && p->rgroup && p->gent && p->gout && p->seed && p->out && p->ysave;
     if (ok) {
         memset(cptr, 0, (n + 1) * sizeof *cptr);
         for (size_t e = 0; e < nnz; e++) cptr[p->col[e] + 1]++;
         for (size_t j = 0; j < n; j++) cptr[j + 1] += cptr[j];
         for (size_t i = 0; i < m; i++)
             for (size_t e = p->row_ptr[i]; e < p->row_ptr[i + 1]; e++) {
-                p->erow[e] = i;
+                erow[e] = i;
                 cadj[cptr[p->col[e]]++] = i;
             }
         for (size_t j = n; j > 0; j--) cptr[j] = cptr[j - 1];
         cptr[0] = 0;
-        const size_t pc = greedy(n, cptr, cadj, p->row_ptr, p->col, colg, mark);
-        size_t pr = 0;
+        const incidence fm = {n, m, cptr, cadj, p->row_ptr, p->col}; /* color columns */
+        const incidence rm = {m, n, p->row_ptr, p->col, cptr, cadj}; /* color rows */
+        size_t fd = 0, rd = 0, fpass = NONE, rpass = NONE;
+        if (p->hess || mode != NB_SPARSE_REVERSE)
+            fpass = best_split(&fm, p->hess, mode == NB_SPARSE_AUTO, budget, fcol, fden, &fd,
+                               tcol, tden, mark);
         if (!p->hess && mode != NB_SPARSE_FORWARD)
-            pr = greedy(m, p->row_ptr, p->col, cptr, cadj, rowg, mark);
-        if (p->hess)
-            mode = NB_SPARSE_AUTO;
-        else if (mode == NB_SPARSE_AUTO)
-            mode = pc <= pr + 1 ? NB_SPARSE_FORWARD : NB_SPARSE_REVERSE;
-        p->mode = mode;
-        const int by_row = mode == NB_SPARSE_REVERSE;
-        const size_t ng = by_row ? m : n;
-        p->passes = by_row ? pr : pc;
-        p->group = plan_get(p, ng, sizeof *p->group);
+            rpass = best_split(&rm, 0, mode == NB_SPARSE_AUTO, budget, rcol, rden, &rd, tcol,
+                               tden, mark);
+        /* cost in passes, a recording counted as one more: forward-major has reverse sweeps
+         * for its dense rows, reverse-major always records */
+        const size_t fcost = fpass == NONE ? NONE : fpass + (fd && !p->hess ? 1 : 0);
+        const size_t rcost = rpass == NONE ? NONE : rpass + (rpass > rd ? 1 : 0);
+        const int forward_major = fcost <= rcost;
+        for (size_t j = 0; j < n; j++) p->cgroup[j] = NONE;
+        for (size_t i = 0; i < m; i++) p->rgroup[i] = NONE;
+        if (forward_major) {
+            /* colors 0 .. F-1 forward (or HVPs); then a pass for each dense row: a reverse
+             * sweep, or for a Hessian the HVP along that column */
+            size_t k = fpass - fd;
+            p->nfwd = p->hess ? fpass : k;
+            for (size_t j = 0; j < n; j++) p->cgroup[j] = fcol[j];
+            for (size_t i = 0; i < m; i++)
+                if (fden[i]) {
+                    if (p->hess) p->cgroup[i] = k++;
+                    else p->rgroup[i] = k++;
+                }
+            p->passes = fpass;
+        } else {
+            /* a forward pass for each dense column first, then a sweep per color of rows */
+            size_t k = 0;
+            for (size_t j = 0; j < n; j++)
+                if (rden[j]) p->cgroup[j] = k++;
+            p->nfwd = k;
+            for (size_t i = 0; i < m; i++) p->rgroup[i] = rcol[i] == NONE ? NONE : k + rcol[i];
+            p->passes = rpass;
+        }
+        p->mode = p->hess ? NB_SPARSE_AUTO
+                  : p->nfwd == p->passes ? NB_SPARSE_FORWARD
+                  : p->nfwd == 0 ? NB_SPARSE_REVERSE : NB_SPARSE_MIXED;
+        /* each entry's pass and the component of that pass's result that holds it: a dense
+         * line's pass takes every entry on it */
         p->gptr = plan_get(p, p->passes + 1, sizeof *p->gptr);
-        p->gent = plan_get(p, nnz, sizeof *p->gent);
-        p->seed = plan_get(p, m > n ? m : n, sizeof *p->seed);
-        p->out = plan_get(p, m > n ? m : n, sizeof *p->out);
-        ok = p->group && p->gptr && p->gent && p->seed && p->out;
+        if (!p->gptr) ok = 0;
+        for (size_t e = 0; ok && e < nnz; e++) {
+            const size_t i = erow[e], j = p->col[e];
+            size_t k, o;
+            if (p->hess) {
+                if (fden[j] || !fden[i]) k = p->cgroup[j], o = i; /* column j's pass */
+                else k = p->cgroup[i], o = j; /* column i's pass, by symmetry */
+            } else if (forward_major) {
+                if (fden[i]) k = p->rgroup[i], o = j; /* the sweep seeded with row i */
+                else k = p->cgroup[j], o = i;         /* the forward pass of j's color */
+            } else {
+                if (rden[j]) k = p->cgroup[j], o = i; /* the forward pass along column j */
+                else k = p->rgroup[i], o = j;         /* the sweep of i's color */
+            }
+            p->gent[e] = k; /* the pass, for now */
+            p->gout[e] = o;
+        }
         if (ok) {
-            const size_t *g = by_row ? rowg : colg;
-            if (ng) memcpy(p->group, g, ng * sizeof *g);
             memset(p->gptr, 0, (p->passes + 1) * sizeof *p->gptr);
-            for (size_t e = 0; e < nnz; e++) p->gptr[g[by_row ? p->erow[e] : p->col[e]] + 1]++;
+            for (size_t e = 0; e < nnz; e++) p->gptr[p->gent[e] + 1]++;
             for (size_t k = 0; k < p->passes; k++) p->gptr[k + 1] += p->gptr[k];
-            for (size_t e = 0; e < nnz; e++) p->gent[p->gptr[g[by_row ? p->erow[e] : p->col[e]]]++] = e;
+            /* entries by pass, through erow as scratch: erow[gptr[k]++] = e */
+            for (size_t e = 0; e < nnz; e++) erow[p->gptr[p->gent[e]]++] = e;
             for (size_t k = p->passes; k > 0; k--) p->gptr[k] = p->gptr[k - 1];
             p->gptr[0] = 0;
+            /* gent[a] = entry, gout[a] = its component, in pass order */
+            for (size_t a = 0; a < nnz; a++) {
+                const size_t e = erow[a];
+                cadj[a] = p->gout[e];
+            }
+            memcpy(p->gent, erow, nnz * sizeof *erow);
+            memcpy(p->gout, cadj, nnz * sizeof *cadj);
         }
     }
     raw_put(p->alloc, p->ud, cptr, n + 1, sizeof *cptr);
     raw_put(p->alloc, p->ud, cadj, nnz, sizeof *cadj);
-    raw_put(p->alloc, p->ud, colg, n, sizeof *colg);
-    raw_put(p->alloc, p->ud, rowg, m, sizeof *rowg);
-    raw_put(p->alloc, p->ud, mark, (m > n ? m : n) + 1, sizeof *mark);
+    raw_put(p->alloc, p->ud, erow, nnz, sizeof *erow);
+    raw_put(p->alloc, p->ud, fcol, mn, sizeof *fcol);
+    raw_put(p->alloc, p->ud, rcol, mn, sizeof *rcol);
+    raw_put(p->alloc, p->ud, tcol, mn, sizeof *tcol);
+    raw_put(p->alloc, p->ud, mark, mn + 1, sizeof *mark);
+    raw_put(p->alloc, p->ud, fden, mn, 1);
+    raw_put(p->alloc, p->ud, rden, mn, 1);
+    raw_put(p->alloc, p->ud, tden, mn, 1);
     return ok;
 }
 
@@ -387,15 +509,20 @@ static void nan_fill(double *p, size_t n) {
     for (size_t i = 0; p && i < n; i++) p[i] = (double)NAN;
 }
 
-/* The seed of pass k over the n items' groups. */
-static void seed_of(const nb_sparse *p, size_t k, size_t n, double *seed) {
-    for (size_t j = 0; j < n; j++) seed[j] = p->group[j] == k ? 1.0 : 0.0;
+/* The direction of forward pass k (the columns of cgroup k) into p->seed. */
+static void seed_of(const nb_sparse *p, size_t k) {
+    for (size_t j = 0; j < p->n; j++) p->seed[j] = p->cgroup[j] == k ? 1.0 : 0.0;
 }
 
-/* Jacobian by reverse sweeps: one recording, a sweep per group of rows, seeded with the group's
- * rows; entry (i, j) of group k is component j of the sweep's result. */
-static void jac_reverse(nb_ctx *c, nb_sparse *p, nb_vfn f, void *env, const double *x, double *y,
-                        double *val) {
+/* Entries of pass k from its result r. */
+static void scatter(const nb_sparse *p, size_t k, const double *r, double *val) {
+    for (size_t a = p->gptr[k]; a < p->gptr[k + 1]; a++) val[p->gent[a]] = r[p->gout[a]];
+}
+
+/* The reverse passes: one recording, a sweep per pass seeded with its rows; f's values into
+ * p->ysave. */
+static void jac_sweeps(nb_ctx *c, nb_sparse *p, nb_vfn f, void *env, const double *x,
+                       double *val) {
     const size_t n = p->n, m = p->m, d0 = c->depth;
     nb_status s = nb_push(c, NB_REVERSE);
     if (s) {
@@ -417,16 +544,12 @@ static void jac_reverse(nb_ctx *c, nb_sparse *p, nb_vfn f, void *env, const doub
         for (size_t i = 0; i < m; i++) ys[i] = nb_const(0);
         f(c, L->inputs, ys, env);
         if (nb__driver_ok(c, d0)) {
-            if (y)
-                for (size_t i = 0; i < m; i++) y[i] = ys[i].v;
-            for (size_t k = 0; k < p->passes && c->err == NB_OK; k++) {
-                for (size_t i = 0; i < m; i++) seeds[i] = nb_const(p->group[i] == k ? 1.0 : 0.0);
+            for (size_t i = 0; i < m; i++) p->ysave[i] = ys[i].v;
+            for (size_t k = p->nfwd; k < p->passes && c->err == NB_OK; k++) {
+                for (size_t i = 0; i < m; i++) seeds[i] = nb_const(p->rgroup[i] == k ? 1.0 : 0.0);
                 nb__backward(c, L, m, ys, seeds, 1);
                 nb_grads(c, n, L->inputs, p->out);
-                for (size_t a = p->gptr[k]; a < p->gptr[k + 1]; a++) {
-                    const size_t e = p->gent[a];
-                    val[e] = p->out[p->col[e]];
-                }
+                scatter(p, k, p->out, val);
             }
         }
     }
@@ -445,24 +568,18 @@ nb_status nb_sparse_jacobian(nb_ctx *c, nb_sparse *p, nb_vfn f, void *env, const
     }
     const size_t n = p->n, m = p->m;
     if (c->err == NB_OK) {
-        if (p->mode == NB_SPARSE_REVERSE && p->passes) {
-            jac_reverse(c, p, f, env, x, y, val);
-        } else if (p->passes == 0) { /* no nonzero: the values only */
-            memset(p->seed, 0, (n ? n : 1) * sizeof *p->seed);
-            nb_jvp_vec(c, f, env, n, m, x, p->seed, y, p->out);
-        } else {
-            for (size_t k = 0; k < p->passes && c->err == NB_OK; k++) {
-                seed_of(p, k, n, p->seed);
-                /* y after the last pass: x is read by every pass, and y may be x */
-                if (nb_jvp_vec(c, f, env, n, m, x, p->seed, k + 1 == p->passes ? y : NULL,
-                               p->out))
-                    break;
-                for (size_t a = p->gptr[k]; a < p->gptr[k + 1]; a++) {
-                    const size_t e = p->gent[a];
-                    val[e] = p->out[p->erow[e]];
-                }
-            }
+        /* x is read by every pass, and y may be x: f's values go to ysave, into y at the end */
+        if (p->passes > p->nfwd) jac_sweeps(c, p, f, env, x, val);
+        for (size_t k = 0; k < p->nfwd && c->err == NB_OK; k++) {
+            seed_of(p, k);
+            if (nb_jvp_vec(c, f, env, n, m, x, p->seed, k == 0 ? p->ysave : NULL, p->out)) break;
+            scatter(p, k, p->out, val);
         }
+        if (p->passes == 0 && y) { /* no nonzero: the values only */
+            memset(p->seed, 0, (n ? n : 1) * sizeof *p->seed);
+            nb_jvp_vec(c, f, env, n, m, x, p->seed, p->ysave, p->out);
+        }
+        if (c->err == NB_OK && y && m) memcpy(y, p->ysave, m * sizeof *y);
     }
     if (c->err) {
         nan_fill(y, m);
@@ -492,14 +609,12 @@ nb_status nb_sparse_hessian(nb_ctx *c, nb_sparse *p, nb_fn f, void *env, const d
             }
         } else {
             for (size_t k = 0; k < p->passes && c->err == NB_OK; k++) {
-                seed_of(p, k, n, p->seed);
+                seed_of(p, k);
+                /* fx and g after the last pass: x is read by every pass, and g may be x */
                 const int last = k + 1 == p->passes;
                 if (nb_hvp(c, f, env, n, x, p->seed, last ? fx : NULL, last ? g : NULL, p->out))
                     break;
-                for (size_t a = p->gptr[k]; a < p->gptr[k + 1]; a++) {
-                    const size_t e = p->gent[a];
-                    val[e] = p->out[p->erow[e]];
-                }
+                scatter(p, k, p->out, val);
             }
         }
     }

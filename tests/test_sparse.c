@@ -82,7 +82,7 @@ static void arrow(nb_ctx *c, const nb_var *x, nb_var *y, void *env) {
     for (size_t i = 1; i < n; i++) y[i] = nb_mul(c, nb_mul(c, x[i], x[i]), nb_sin(c, x[i]));
 }
 
-Test(sparse, dense_row_takes_two_reverse_sweeps) {
+Test(sparse, dense_row_takes_two_passes) {
     nb_ctx *c = new_ctx();
     size_t n = 50;
     double x[50], J[50 * 50], D[50 * 50];
@@ -90,7 +90,9 @@ Test(sparse, dense_row_takes_two_reverse_sweeps) {
     nb_sparse *p = NULL;
     cr_assert_eq(nb_sparse_jac_new(c, arrow, &n, n, n, x, NB_SPARSE_AUTO, &p), NB_OK);
     cr_expect_eq(nb_sparse_nnz(p), n + n - 1);
-    cr_expect_eq(nb_sparse_mode_of(p), NB_SPARSE_REVERSE); /* columns: n groups; rows: 2 */
+    /* all forward: n groups of columns (the dense row meets them all); all reverse: 2 groups of
+     * rows; the dense row by a sweep and the rest by one forward pass: 2 as well, taken */
+    cr_expect_eq(nb_sparse_mode_of(p), NB_SPARSE_MIXED);
     cr_expect_eq(nb_sparse_passes(p), 2);
     double val[99];
     cr_assert_eq(nb_sparse_jacobian(c, p, arrow, &n, x, NULL, val), NB_OK);
@@ -100,8 +102,17 @@ Test(sparse, dense_row_takes_two_reverse_sweeps) {
     for (size_t i = 1; i < n; i++)
         cr_expect(close_to(J[i * n + i], 2 * x[i] * sin(x[i]) + x[i] * x[i] * cos(x[i]), 1e-15, 0));
     nb_sparse_free(p);
+    /* forced reverse: two sweeps */
+    cr_assert_eq(nb_sparse_jac_new(c, arrow, &n, n, n, x, NB_SPARSE_REVERSE, &p), NB_OK);
+    cr_expect_eq(nb_sparse_mode_of(p), NB_SPARSE_REVERSE);
+    cr_expect_eq(nb_sparse_passes(p), 2);
+    cr_assert_eq(nb_sparse_jacobian(c, p, arrow, &n, x, NULL, val), NB_OK);
+    densify(p, val, J);
+    cr_expect_eq(memcmp(J, D, sizeof J), 0);
+    nb_sparse_free(p);
     /* forced forward: n passes, the same numbers */
     cr_assert_eq(nb_sparse_jac_new(c, arrow, &n, n, n, x, NB_SPARSE_FORWARD, &p), NB_OK);
+    cr_expect_eq(nb_sparse_mode_of(p), NB_SPARSE_FORWARD);
     cr_expect_eq(nb_sparse_passes(p), n);
     cr_assert_eq(nb_sparse_jacobian(c, p, arrow, &n, x, NULL, val), NB_OK);
     densify(p, val, J);
@@ -521,5 +532,120 @@ Test(sparse, diagonal_hessian_one_pass) {
     free(x);
     free(val);
     nb_sparse_free(p);
+    nb_ctx_free(c);
+}
+
+/* ---- a dense row and a dense column: y_0 = sum x, y_i = x_i x_0 + x_i^3 ---- */
+static void cross(nb_ctx *c, const nb_var *x, nb_var *y, void *env) {
+    const size_t n = *(const size_t *)env;
+    y[0] = nb_sum(c, n, x);
+    for (size_t i = 1; i < n; i++) y[i] = nb_add(c, nb_mul(c, x[i], x[0]), nb_powi(c, x[i], 3));
+}
+
+Test(sparse, dense_row_and_column_mixed) {
+    nb_ctx *c = new_ctx();
+    size_t n = 400;
+    double *x = malloc(n * sizeof *x), *J = malloc(n * n * sizeof *J), *D = malloc(n * n * sizeof *D);
+    double *val = malloc(3 * n * sizeof *val), y[400], yd[400];
+    cr_assert(x && J && D && val);
+    for (size_t i = 0; i < n; i++) x[i] = cos((double)i);
+    nb_sparse *p = NULL;
+    cr_assert_eq(nb_sparse_jac_new(c, cross, &n, n, n, x, NB_SPARSE_AUTO, &p), NB_OK);
+    cr_expect_eq(nb_sparse_nnz(p), n + 2 * (n - 1));
+    /* all forward needs n passes, all reverse n; row 0 by a sweep, column 0 and the diagonal by
+     * two forward passes: 3 */
+    cr_expect_eq(nb_sparse_mode_of(p), NB_SPARSE_MIXED);
+    cr_expect_eq(nb_sparse_passes(p), 3);
+    cr_assert_eq(nb_sparse_jacobian(c, p, cross, &n, x, y, val), NB_OK);
+    densify(p, val, J);
+    cr_assert_eq(nb_jacobian(c, cross, &n, n, n, x, NB_JAC_FORWARD, yd, D), NB_OK);
+    for (size_t k = 0; k < n * n; k++) cr_expect(close_to(J[k], D[k], 1e-15, 0), "%zu", k);
+    cr_expect_eq(memcmp(y, yd, sizeof y), 0);
+    /* y may be x itself: written after every pass has read x */
+    cr_assert_eq(nb_sparse_jacobian(c, p, cross, &n, x, x, val), NB_OK);
+    cr_expect_eq(memcmp(x, yd, sizeof yd), 0);
+    nb_sparse_free(p);
+    free(x), free(J), free(D), free(val);
+    nb_ctx_free(c);
+}
+
+/* ---- an arrowhead Hessian: x_0 couples every other input, sum_i x_0 sin(x_i) ---- */
+static nb_var arrowhead(nb_ctx *c, const nb_var *x, void *env) {
+    const size_t n = *(const size_t *)env;
+    nb_var s = nb_const(0);
+    for (size_t i = 1; i < n; i++) s = nb_add(c, s, nb_mul(c, x[0], nb_sin(c, x[i])));
+    return s;
+}
+
+Test(sparse, arrowhead_hessian_two_passes) {
+    nb_ctx *c = new_ctx();
+    size_t n = 300;
+    double *x = malloc(n * sizeof *x), *H = malloc(n * n * sizeof *H), *D = malloc(n * n * sizeof *D);
+    double *val = malloc(3 * n * sizeof *val);
+    cr_assert(x && H && D && val);
+    for (size_t i = 0; i < n; i++) x[i] = 0.01 * (double)i - 1;
+    nb_sparse *p = NULL;
+    cr_assert_eq(nb_sparse_hess_new(c, arrowhead, &n, n, x, &p), NB_OK);
+    cr_expect_eq(nb_sparse_nnz(p), 3 * (n - 1)); /* (0, i), (i, 0), (i, i); not (0, 0) */
+    /* the columns all meet row 0: n groups without splitting; column 0 alone, then the
+     * diagonal in one pass */
+    cr_expect_eq(nb_sparse_passes(p), 2);
+    cr_assert_eq(nb_sparse_hessian(c, p, arrowhead, &n, x, NULL, NULL, val), NB_OK);
+    densify(p, val, H);
+    cr_assert_eq(nb_hessian(c, arrowhead, &n, n, x, NULL, NULL, D), NB_OK);
+    cr_expect_eq(memcmp(H, D, n * n * sizeof *H), 0);
+    for (size_t i = 1; i < n; i++) {
+        cr_expect_eq(H[i], cos(x[i]));
+        cr_expect_eq(H[i * n], cos(x[i]));
+        cr_expect(close_to(H[i * n + i], -x[0] * sin(x[i]), 1e-15, 0));
+    }
+    nb_sparse_free(p);
+    free(x), free(H), free(D), free(val);
+    nb_ctx_free(c);
+}
+
+/* ---- reverse-major with a dense column: y_0 = sum x, y_i = x_0 x_{2i-1} x_{2i} (i = 1 .. K) ---- */
+static void pairs(nb_ctx *c, const nb_var *x, nb_var *y, void *env) {
+    const size_t k = *(const size_t *)env;
+    y[0] = nb_sum(c, 2 * k + 1, x);
+    for (size_t i = 1; i <= k; i++) y[i] = nb_mul(c, x[0], nb_mul(c, x[2 * i - 1], x[2 * i]));
+}
+
+Test(sparse, dense_column_with_reverse_sweeps) {
+    nb_ctx *c = new_ctx();
+    size_t k = 100, n = 2 * k + 1, m = k + 1;
+    double x[201], J[101 * 201], D[101 * 201], val[201 + 300];
+    for (size_t j = 0; j < n; j++) x[j] = 1 + 0.01 * (double)j;
+    nb_sparse *p = NULL;
+    cr_assert_eq(nb_sparse_jac_new(c, pairs, &k, n, m, x, NB_SPARSE_AUTO, &p), NB_OK);
+    cr_expect_eq(nb_sparse_nnz(p), n + 3 * k);
+    /* columns: x_0 meets every row; rows: y_0 meets every row. Column 0 by a forward pass and
+     * the rows in two sweeps (y_0 alone, the others together): 3 */
+    cr_expect_eq(nb_sparse_mode_of(p), NB_SPARSE_MIXED);
+    cr_expect_eq(nb_sparse_passes(p), 3);
+    cr_assert_eq(nb_sparse_jacobian(c, p, pairs, &k, x, NULL, val), NB_OK);
+    densify(p, val, J);
+    cr_assert_eq(nb_jacobian(c, pairs, &k, n, m, x, NB_JAC_REVERSE, NULL, D), NB_OK);
+    for (size_t e = 0; e < m * n; e++) cr_expect(close_to(J[e], D[e], 1e-15, 0), "%zu", e);
+    nb_sparse_free(p);
+    nb_ctx_free(c);
+}
+
+/* ---- a dense pattern: the coloring falls back to a color per column instead of its cubic
+ * cost, and stays valid ---- */
+Test(sparse, dense_pattern_is_cheap_to_plan) {
+    nb_ctx *c = new_ctx();
+    size_t n = 1500, nnz = n * n;
+    size_t *r = malloc(nnz * sizeof *r), *q = malloc(nnz * sizeof *q);
+    cr_assert(r && q);
+    for (size_t e = 0; e < nnz; e++) r[e] = e / n, q[e] = e % n;
+    nb_sparse *p = NULL;
+    cr_assert_eq(nb_sparse_jac_new_pattern(c, n, n, nnz, r, q, NB_SPARSE_FORWARD, &p), NB_OK);
+    cr_expect_eq(nb_sparse_passes(p), n);
+    nb_sparse_free(p);
+    cr_assert_eq(nb_sparse_jac_new_pattern(c, n, n, nnz, r, q, NB_SPARSE_AUTO, &p), NB_OK);
+    cr_expect_eq(nb_sparse_passes(p), n);
+    nb_sparse_free(p);
+    free(r), free(q);
     nb_ctx_free(c);
 }

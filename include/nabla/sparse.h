@@ -5,8 +5,14 @@
  * from p Jacobian-vector products: J times the sum of a group's unit vectors has, in each row, the
  * one nonzero of that row among the group's columns (Curtis, Powell & Reid 1974). Likewise p
  * vector-Jacobian products for groups of rows, and p Hessian-vector products for a Hessian whose
- * columns are so grouped (Coleman & More 1984; here the same grouping as a Jacobian's, without
- * using symmetry). A tridiagonal Hessian of any size takes 3 passes instead of n.
+ * columns are so grouped (Coleman & More 1984; the grouping is a greedy distance-2 coloring, in
+ * the natural order). A tridiagonal Hessian of any size takes 3 passes instead of n. A few dense
+ * rows would force every column into a group of its own; they are taken one pass each instead
+ * (a reverse sweep seeded with the row, or for a Hessian the product along that column, whose
+ * entries also give the row by symmetry), and the other columns are grouped over the other
+ * rows: an arrowhead Hessian takes 2 passes, a Jacobian with one dense row and one dense column
+ * 3. The plan tries the split at each halving of the longest row's length and keeps the one
+ * with the fewest passes (a recording for reverse sweeps counted as one more).
  *
  * A plan (nb_sparse) holds the pattern, the grouping (the coloring) and the scratch of one
  * evaluation. Make it once, from the function (the pattern is found by recording it; see
@@ -54,13 +60,17 @@ extern "C" {
 
 typedef struct nb_sparse nb_sparse;
 
-/* How a sparse Jacobian is evaluated. */
+/* How a sparse Jacobian is evaluated (AUTO, FORWARD, REVERSE are asked for; MIXED is reported). */
 typedef enum nb_sparse_mode {
-    NB_SPARSE_AUTO = 0, /* forward when the column groups are no more than the row groups + 1
-                           (a forward pass is cheaper than a sweep plus its share of one
-                           recording), reverse otherwise */
-    NB_SPARSE_FORWARD,  /* one forward pass (a jvp) per group of columns */
-    NB_SPARSE_REVERSE   /* one recording and one reverse sweep per group of rows */
+    NB_SPARSE_AUTO = 0, /* the fewest passes, a recording counted as one more, among: forward
+                           passes over groups of columns, reverse sweeps over groups of rows,
+                           and either with its dense lines taken one pass each the other way
+                           (MIXED); forward on a tie */
+    NB_SPARSE_FORWARD,  /* one forward pass (a jvp) per group of columns, nothing else */
+    NB_SPARSE_REVERSE,  /* one recording and one reverse sweep per group of rows, nothing else */
+    NB_SPARSE_MIXED     /* reported, not asked for: a few dense rows by reverse sweeps and the
+                           other rows by forward passes, or dense columns by forward passes and
+                           the rest by sweeps (AUTO's choice when it takes fewer passes) */
 } nb_sparse_mode;
 
 /* A plan for the m x n Jacobian of f, the pattern found by recording f at x (n doubles), as the
@@ -90,9 +100,9 @@ nb_status nb_sparse_hess_new_pattern(nb_ctx *c, size_t n, size_t nnz, const size
 
 /* The plan's shape, its number of nonzeros, its pattern in compressed sparse rows (row i's
  * columns are col_idx[row_ptr[i] .. row_ptr[i+1] - 1], ascending; m + 1 row pointers), the
- * number of passes one evaluation makes (the groups), and the mode it uses (NB_SPARSE_FORWARD or
- * NB_SPARSE_REVERSE for a Jacobian; NB_SPARSE_AUTO for a Hessian, whose passes are
- * Hessian-vector products). All 0 or NULL for a NULL plan. */
+ * number of passes one evaluation makes (groups and dense lines), and the mode it uses
+ * (NB_SPARSE_FORWARD, NB_SPARSE_REVERSE or NB_SPARSE_MIXED for a Jacobian; NB_SPARSE_AUTO for a
+ * Hessian, whose passes are Hessian-vector products). All 0 or NULL for a NULL plan. */
 size_t nb_sparse_rows(const nb_sparse *p);
 size_t nb_sparse_cols(const nb_sparse *p);
 size_t nb_sparse_nnz(const nb_sparse *p);
@@ -102,15 +112,15 @@ size_t nb_sparse_passes(const nb_sparse *p);
 nb_sparse_mode nb_sparse_mode_of(const nb_sparse *p);
 
 /* The Jacobian's nonzeros at x (n doubles) into val (nnz doubles, in the plan's order), and f(x)
- * into y (m doubles, NULL to skip), by the plan's passes. The function must have the plan's n
- * and m. Errors as for nb_jacobian (NaN in every output on error); NB_E_ARG for a NULL plan, c,
+ * into y (m doubles, NULL to skip; it may be x, and is written last), by the plan's passes. The
+ * function must have the plan's n and m; val must not overlap x or y. Errors as for nb_jacobian (NaN in every output on error); NB_E_ARG for a NULL plan, c,
  * f, val (nnz > 0) or x (n > 0), or a Hessian's plan. */
 nb_status nb_sparse_jacobian(nb_ctx *c, nb_sparse *p, nb_vfn f, void *env, const double *x,
                              double *y, double *val);
 
 /* The Hessian's nonzeros at x into val (in the plan's order, both triangles), f(x) into *fx and
- * the gradient into g (n doubles; both NULL to skip), by one Hessian-vector product (nb_hvp) per
- * group. H[i][j] and H[j][i] come from different passes and may differ in the last bits. Errors
+ * the gradient into g (n doubles; both NULL to skip; g may be x, and is written last), by one
+ * Hessian-vector product (nb_hvp) per pass; val must not overlap x or g. H[i][j] and H[j][i] come from different passes and may differ in the last bits. Errors
  * as for nb_hessian; NB_E_ARG for a Jacobian's plan. */
 nb_status nb_sparse_hessian(nb_ctx *c, nb_sparse *p, nb_fn f, void *env, const double *x,
                             double *fx, double *g, double *val);
