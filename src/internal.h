@@ -167,6 +167,9 @@ struct nb_ctx {
 
 /* Pushes a pattern level (above) at depth 1; NB_E_LEVEL when a level is pushed already. */
 nb_status nb__push_pattern(nb_ctx *c);
+/* A node of the pattern level 1 with value 0 and no operands: a zero that is not a structural
+ * zero (src/var.c). A NaN constant after recording a failure to grow. */
+nb_var nb__pattern_zero(nb_ctx *c);
 
 /* Records `s` as the context's error unless one is already recorded; returns s. */
 nb_status nb__fail(nb_ctx *c, nb_status s);

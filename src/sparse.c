@@ -301,6 +301,7 @@ static int finish_plan(nb_sparse *p, nb_sparse_mode mode) {
             p->passes = rpass;
         }
         p->mode = p->hess ? NB_SPARSE_AUTO
+                  : p->passes == 0 ? (mode == NB_SPARSE_REVERSE ? mode : NB_SPARSE_FORWARD)
                   : p->nfwd == p->passes ? NB_SPARSE_FORWARD
                   : p->nfwd == 0 ? NB_SPARSE_REVERSE : NB_SPARSE_MIXED;
         /* each entry's pass and the component of that pass's result that holds it: a dense
@@ -560,7 +561,7 @@ nb_status nb_sparse_jacobian(nb_ctx *c, nb_sparse *p, nb_vfn f, void *env, const
                              double *y, double *val) {
     if (!c) return NB_E_ARG;
     if (!p || p->hess || !f || (p->n && !x) || (p->nnz && !val)) {
-        if (p && !p->hess) {
+        if (p) { /* a Hessian's plan too: NaN over the sizes it has */
             nan_fill(y, p->m);
             nan_fill(val, p->nnz);
         }
@@ -592,7 +593,7 @@ nb_status nb_sparse_hessian(nb_ctx *c, nb_sparse *p, nb_fn f, void *env, const d
                             double *fx, double *g, double *val) {
     if (!c) return NB_E_ARG;
     if (!p || !p->hess || !f || (p->n && !x) || (p->nnz && !val)) {
-        if (p && p->hess) {
+        if (p) {
             if (fx) *fx = (double)NAN;
             nan_fill(g, p->n);
             nan_fill(val, p->nnz);

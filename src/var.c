@@ -31,6 +31,15 @@ static nb_status room_for_one(nb_ctx *c, nb_level *L) {
 /* A reverse node with k = 1 or 2 operands; zero partials are not recorded, and a node without
  * operands is a constant (decided before growing, so it never fails). Equal operands (x * x) are
  * merged into one. The recording is the inline tier's (nb__rec1, nb__rec2). */
+nb_var nb__pattern_zero(nb_ctx *c) {
+    nb_level *L = &c->lv[1];
+    nb_status s = room_for_one(c, L);
+    if (s) return nb__fail_var(c, s);
+    L->stmt_end[L->n] = (uint32_t)L->nops;
+    nb_var out = {0.0, (uint32_t)L->n++, L->tag};
+    return out;
+}
+
 /* A node of a pattern level (nb_level.pattern): every operand kept, zero partials included,
  * equal operands merged. */
 static nb_var rev_keep(nb_ctx *c, nb_level *L, double r, int k, uint32_t i0, double p0,

@@ -649,3 +649,73 @@ Test(sparse, dense_pattern_is_cheap_to_plan) {
     free(r), free(q);
     nb_ctx_free(c);
 }
+
+/* ---- partials picked by value times a constant adjoint: |x0 x1| and max(x0 x1 - 1, 0) recorded
+ * at 0, where abs's sign and max's choice are the constant 0 ---- */
+static nb_var abs_prod(nb_ctx *c, const nb_var *x, void *env) {
+    (void)env;
+    return nb_add(c, nb_abs(c, nb_mul(c, x[0], x[1])),
+                  nb_max(c, nb_sub(c, nb_mul(c, x[2], x[3]), nb_const(1)), nb_const(0)));
+}
+/* the gradient of sum |x_i x_{i+1}| as a vector function */
+static nb_var abs_chain(nb_ctx *c, const nb_var *x, void *env) {
+    const size_t n = *(const size_t *)env;
+    nb_var s = nb_const(0);
+    for (size_t i = 0; i + 1 < n; i++) s = nb_add(c, s, nb_abs(c, nb_mul(c, x[i], x[i + 1])));
+    return s;
+}
+static void abs_chain_grad(nb_ctx *c, const nb_var *x, nb_var *y, void *env) {
+    nb_gradient_var(c, abs_chain, env, *(const size_t *)env, x, NULL, y);
+}
+
+Test(sparse, constant_partials_times_constant_adjoints) {
+    nb_ctx *c = new_ctx();
+    double z[4] = {0}, x[4] = {1, -2, 1.5, 2}, val[16], H[16], D[16];
+    nb_sparse *p = NULL;
+    cr_assert_eq(nb_sparse_hess_new(c, abs_prod, NULL, 4, z, &p), NB_OK);
+    cr_expect(has(p, 0, 1) && has(p, 1, 0) && has(p, 2, 3) && has(p, 3, 2));
+    cr_assert_eq(nb_sparse_hessian(c, p, abs_prod, NULL, x, NULL, NULL, val), NB_OK);
+    densify(p, val, H);
+    cr_assert_eq(nb_hessian(c, abs_prod, NULL, 4, x, NULL, NULL, D), NB_OK);
+    cr_expect_eq(memcmp(H, D, sizeof H), 0);
+    cr_expect_eq(H[1], -1.0); /* sign(x0 x1) */
+    cr_expect_eq(H[2 * 4 + 3], 1.0);
+    nb_sparse_free(p);
+    /* the same through a gradient inside a Jacobian */
+    size_t n = 6;
+    double z6[6] = {0}, x6[6] = {1, -1, 2, 0.5, -3, 1}, v6[16], J[36], D6[36];
+    cr_assert_eq(nb_sparse_jac_new(c, abs_chain_grad, &n, n, n, z6, NB_SPARSE_AUTO, &p), NB_OK);
+    cr_expect_eq(nb_sparse_nnz(p), 2 * (n - 1));
+    cr_assert_eq(nb_sparse_jacobian(c, p, abs_chain_grad, &n, x6, NULL, v6), NB_OK);
+    densify(p, v6, J);
+    cr_assert_eq(nb_jacobian(c, abs_chain_grad, &n, n, n, x6, NB_JAC_FORWARD, NULL, D6), NB_OK);
+    cr_expect_eq(memcmp(J, D6, sizeof J), 0);
+    nb_sparse_free(p);
+    nb_ctx_free(c);
+}
+
+Test(sparse, wrong_kind_and_empty_plans) {
+    nb_ctx *c = new_ctx();
+    size_t n = 3;
+    double x[3] = {1, 2, 3}, y[3] = {0}, val[9] = {0}, fx = 0, g[3] = {0};
+    nb_sparse *h = NULL, *j = NULL;
+    cr_assert_eq(nb_sparse_hess_new(c, rosen, &n, n, x, &h), NB_OK);
+    cr_assert_eq(nb_sparse_jac_new(c, broyden, &n, n, n, x, NB_SPARSE_AUTO, &j), NB_OK);
+    cr_expect_eq(nb_sparse_jacobian(c, h, broyden, &n, x, y, val), NB_E_ARG);
+    cr_expect(isnan(y[0]) && isnan(y[2]) && isnan(val[0]) && isnan(val[6]));
+    nb_ctx_clear_error(c);
+    cr_expect_eq(nb_sparse_hessian(c, j, rosen, &n, x, &fx, g, val), NB_E_ARG);
+    cr_expect(isnan(fx) && isnan(g[0]) && isnan(val[0]));
+    nb_ctx_clear_error(c);
+    nb_sparse_free(h);
+    nb_sparse_free(j);
+    /* no entries: no pass, the mode asked for */
+    size_t none = 0;
+    cr_assert_eq(nb_sparse_jac_new_pattern(c, 3, 3, 0, &none, &none, NB_SPARSE_REVERSE, &j), NB_OK);
+    cr_expect_eq(nb_sparse_passes(j), 0);
+    cr_expect_eq(nb_sparse_mode_of(j), NB_SPARSE_REVERSE);
+    cr_assert_eq(nb_sparse_jacobian(c, j, broyden, &n, x, y, val), NB_OK);
+    cr_expect_eq(y[0], (3 - 2 * x[0]) * x[0] - 2 * x[1] + 1);
+    nb_sparse_free(j);
+    nb_ctx_free(c);
+}

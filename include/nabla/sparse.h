@@ -34,9 +34,10 @@
  * with other dependences, and a plan made at one point then gives wrong numbers at such a
  * point - make the plan at a point whose branches go as they will where you evaluate, or give the
  * pattern. Ops whose partials are constants picked by value (max, min, abs) keep every operand,
- * so their entries hold wherever the choice goes. Rules that switch to a constant only at a
- * special point (pow at a zero base; sqrt, hypot and norm at zero) lose there the dependences of
- * the rule they did not pick: record a Hessian's pattern away from those points. Cost: a Jacobian's pattern takes one recording and, for each
+ * so their entries hold wherever the choice goes, for Hessians too (abs(x*y) recorded at 0 has
+ * the entry (x, y)). Rules that switch to a constant only at a special point (pow at a zero
+ * base, hypot and norm at zero) lose there the dependences of the rule they did not pick:
+ * record a Hessian's pattern away from those points. Cost: a Jacobian's pattern takes one recording and, for each
  * output, a walk of the part of the record that output depends on (at most m times the record:
  * dense rows are slow to find); a Hessian's, one recording of the gradient at a second level
  * (the generic nesting tier, tens of times the cost of a gradient) and the same walk for each of
