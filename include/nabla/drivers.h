@@ -159,6 +159,36 @@ nb_status nb_loop_vjp(nb_ctx *c, nb_step_fn step, void *env, size_t n, size_t st
                       const double *x0, const double *seed, size_t interval, double *xn,
                       double *x0bar);
 
+/* ---- implicit functions ----
+ * A solution x(theta) of F(x, theta) = 0: n equations in the n unknowns x and p parameters
+ * theta, F written once as an nb_vfn of n + p inputs (x_0 .. x_{n-1}, then theta_0 ..
+ * theta_{p-1}) and n outputs. Given a solution x (n doubles) that the caller found at theta (p
+ * doubles) by any means (a GSL root finder, Newton, a fixed-point loop), the implicit function
+ * theorem gives dx/dtheta = -A^{-1} B, A = dF/dx (n x n) and B = dF/dtheta (n x p), both from one
+ * Jacobian of F at (x, theta) (nb_jacobian, NB_JAC_AUTO: n reverse sweeps of one recording), A
+ * factored by LU with partial pivoting (GSL's gsl_linalg_LU_decomp). The solver's iterations are
+ * not differentiated, so the result is the derivative of the exact solution whatever solver
+ * found x and however many steps it took - it is as accurate as x is a root (|F(x, theta)| is
+ * not checked). Cost: the Jacobian, O(n^3) for the factorization, O(n^2) per column or seed;
+ * for large sparse A, factor it yourself (nabla/sparse.h gives A's nonzeros).
+ * Errors: NB_E_SINGULAR when A is singular to working precision in the sense of an exactly zero
+ * pivot (an ill-conditioned A gives a large, inaccurate result instead: near a fold of the
+ * solution curve the derivative is large or does not exist); NB_E_ARG for NULL c or F, NULL
+ * arrays with a nonzero size, or n + p beyond 2^32 - 2; errors of F and NB_E_NOMEM as for
+ * nb_jacobian; an error recorded before the call is returned at once. On any error the output
+ * is NaN. Inputs are read before the output is written; scratch for the Jacobian (n (n + p)
+ * doubles) comes from the context's hook for the call. */
+
+/* dx/dtheta into dxdtheta (n x p, row-major: dxdtheta[i*p + j] = dx_i/dtheta_j). */
+nb_status nb_implicit_jacobian(nb_ctx *c, nb_vfn F, void *env, size_t n, size_t p,
+                               const double *x, const double *theta, double *dxdtheta);
+
+/* The vector-Jacobian product xbar^T dx/dtheta into thetabar (p doubles): the gradient with
+ * respect to theta of a loss whose gradient with respect to x is xbar (n doubles), by one solve
+ * with A^T: thetabar = -B^T A^{-T} xbar. */
+nb_status nb_implicit_vjp(nb_ctx *c, nb_vfn F, void *env, size_t n, size_t p, const double *x,
+                          const double *theta, const double *xbar, double *thetabar);
+
 #ifdef __cplusplus
 }
 #endif

@@ -25,7 +25,9 @@ typedef enum nb_status {
     NB_E_NOTFOUND,  /* an external program (gnuplot) is not installed */
     NB_E_IO,        /* a file or pipe cannot be written or read */
     NB_E_CHILD,     /* an external program failed or exited early */
-    NB_E_NODIFF     /* an op without a derivative (a custom op with no rule) was differentiated */
+    NB_E_NODIFF,    /* an op without a derivative (a custom op with no rule) was differentiated */
+    NB_E_SINGULAR   /* a matrix that had to be solved with is singular (nb_implicit_*: the
+                       solution has no derivative there) */
 } nb_status;
 
 /* A static, one-line English description of `s` (never NULL; "unknown status" for values that
