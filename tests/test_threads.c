@@ -2,7 +2,7 @@
  * modes), vector-Jacobian products, Hessians and Taylor coefficients, Hessians through a custom
  * op whose rule calls itself (nabla/custom.h: its memo lives in the context), gradients through a
  * loop from checkpoints (nb_loop_vjp), sparse Hessians from a plan each thread finds for
- * itself (nabla/sparse.h), and each runs GSL's BFGS2, a Levenberg-Marquardt fit
+ * itself (nabla/sparse.h), implicit-function derivatives (nb_implicit_jacobian), and each runs GSL's BFGS2, a Levenberg-Marquardt fit
  * with geodesic acceleration and a stiff ODE (msbdf) through its own GSL adapters; all must give
  * bit-identical results to a serial run.
  *
@@ -22,7 +22,7 @@
 #include "nabla/nabla.h"
 
 enum { NT = 4, N = 40, M = 6, POINTS = 6, ORDER = 6 };
-enum { PER_POINT = N + 1 + 2 * M * N + N + M + N * N + ORDER + 1 + N * N + N + 3 * N - 2 };
+enum { PER_POINT = N + 1 + 2 * M * N + N + M + N * N + ORDER + 1 + N * N + N + 3 * N - 2 + M * M };
 enum { FIT_P = 3, FIT_N = 20 };
 /* after the points: BFGS2's x, f and iterations; the fit's parameters, residual sum of squares
  * and iterations; the adapters' statuses; Robertson's state at t = 40 by msbdf and the ODE
@@ -158,6 +158,15 @@ static nb_var with_custom(nb_ctx *c, const nb_var *x, void *env) {
     return s;
 }
 /* a loop step: x_i <- x_i + 0.01 sin(x_{i+1}) */
+/* F(x, theta) = vec(x_0 .. x_{M-1}, the rest of the point in env) - theta */
+static void implicit_f(nb_ctx *c, const nb_var *z, nb_var *y, void *env) {
+    const double *point = env;
+    nb_var x[N], r[M];
+    for (int i = 0; i < N; i++) x[i] = i < M ? z[i] : nb_const(point[i]);
+    vec(c, x, r, NULL);
+    for (int i = 0; i < M; i++) y[i] = nb_sub(c, r[i], z[M + i]);
+}
+
 static void loop_step(nb_ctx *c, size_t k, const nb_var *x, nb_var *y, void *env) {
     (void)k, (void)env;
     for (int i = 0; i < N; i++)
@@ -189,6 +198,8 @@ static void compute(struct work *w) {
         if (!s) s = nb_hessian(c, with_custom, NULL, N, x, NULL, NULL, hc);
         if (!s) s = nb_loop_vjp(c, loop_step, NULL, N, 60, x, x, 7, NULL, hc + N * N);
         if (!s) s = nb_sparse_hessian(c, plan, rosen, NULL, x, NULL, NULL, hc + N * N + N);
+        /* dx/dtheta of vec(x) - theta = 0 for the first M inputs, the rest fixed at this point */
+        if (!s) s = nb_implicit_jacobian(c, implicit_f, x, M, M, x, v, hc + N * N + N + 3 * N - 2);
         if (s) {
             w->status = s;
             break;
