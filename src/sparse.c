@@ -559,13 +559,12 @@ static void jac_sweeps(nb_ctx *c, nb_sparse *p, nb_vfn f, void *env, const doubl
 
 nb_status nb_sparse_jacobian(nb_ctx *c, nb_sparse *p, nb_vfn f, void *env, const double *x,
                              double *y, double *val) {
-    if (!c) return NB_E_ARG;
-    if (!p || p->hess || !f || (p->n && !x) || (p->nnz && !val)) {
+    if (!c || !p || p->hess || !f || (p->n && !x) || (p->nnz && !val)) {
         if (p) { /* a Hessian's plan too: NaN over the sizes it has */
             nan_fill(y, p->m);
             nan_fill(val, p->nnz);
         }
-        return nb__fail(c, NB_E_ARG);
+        return c ? nb__fail(c, NB_E_ARG) : NB_E_ARG;
     }
     const size_t n = p->n, m = p->m;
     if (c->err == NB_OK) {
@@ -591,14 +590,13 @@ nb_status nb_sparse_jacobian(nb_ctx *c, nb_sparse *p, nb_vfn f, void *env, const
 
 nb_status nb_sparse_hessian(nb_ctx *c, nb_sparse *p, nb_fn f, void *env, const double *x,
                             double *fx, double *g, double *val) {
-    if (!c) return NB_E_ARG;
-    if (!p || !p->hess || !f || (p->n && !x) || (p->nnz && !val)) {
+    if (!c || !p || !p->hess || !f || (p->n && !x) || (p->nnz && !val)) {
         if (p) {
             if (fx) *fx = (double)NAN;
             nan_fill(g, p->n);
             nan_fill(val, p->nnz);
         }
-        return nb__fail(c, NB_E_ARG);
+        return c ? nb__fail(c, NB_E_ARG) : NB_E_ARG;
     }
     const size_t n = p->n;
     if (c->err == NB_OK) {

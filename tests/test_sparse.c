@@ -707,6 +707,12 @@ Test(sparse, wrong_kind_and_empty_plans) {
     cr_expect_eq(nb_sparse_hessian(c, j, rosen, &n, x, &fx, g, val), NB_E_ARG);
     cr_expect(isnan(fx) && isnan(g[0]) && isnan(val[0]));
     nb_ctx_clear_error(c);
+    /* no context: NaN all the same */
+    y[0] = 0, fx = 0;
+    cr_expect_eq(nb_sparse_jacobian(NULL, j, broyden, &n, x, y, val), NB_E_ARG);
+    cr_expect(isnan(y[0]));
+    cr_expect_eq(nb_sparse_hessian(NULL, h, rosen, &n, x, &fx, NULL, val), NB_E_ARG);
+    cr_expect(isnan(fx));
     nb_sparse_free(h);
     nb_sparse_free(j);
     /* no entries: no pass, the mode asked for */

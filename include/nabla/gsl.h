@@ -61,7 +61,7 @@ nb_status nb_jvp_gsl(nb_ctx *c, nb_vfn f, void *env, const gsl_vector *x, const 
  * gsl_splinalg's iterative solvers (docs/examples/sparse_newton.c). NULL for a NULL plan, a plan
  * with no rows or no columns (GSL has no empty matrices), a pattern beyond GSL's int indices, or
  * when GSL cannot allocate the matrix (GSL's error handler is called then, as for any GSL
- * allocation). Free it with gsl_spmatrix_free. */
+ * allocation: the default handler aborts unless it is turned off). Free it with gsl_spmatrix_free. */
 gsl_spmatrix *nb_gsl_spmatrix_new(const nb_sparse *p);
 
 /* ---- adapters for GSL's solvers ----
