@@ -725,3 +725,94 @@ Test(sparse, wrong_kind_and_empty_plans) {
     nb_sparse_free(j);
     nb_ctx_free(c);
 }
+
+/* ---- random programs: plans made where inputs are 0 or integers (zero partials everywhere),
+ * evaluated at random points against the dense drivers; ops picked by value (max, min, abs)
+ * included. A permanent form of the reviews' differential fuzz. ---- */
+enum { RP_MAXN = 10, RP_MAXI = 24 };
+struct rprog {
+    int n, m, len;
+    int op[RP_MAXI], a[RP_MAXI], b[RP_MAXI];
+};
+static nb_var rp_reg(nb_ctx *c, const struct rprog *P, const nb_var *x, nb_var *r, int k) {
+    (void)c, (void)P;
+    return k < P->n ? x[k] : r[k - P->n];
+}
+static void rp_run(nb_ctx *c, const struct rprog *P, const nb_var *x, nb_var *r) {
+    for (int k = 0; k < P->len; k++) {
+        nb_var u = rp_reg(c, P, x, r, P->a[k]), v = rp_reg(c, P, x, r, P->b[k]), w;
+        switch (P->op[k]) {
+        case 0: w = nb_add(c, u, v); break;
+        case 1: w = nb_sub(c, u, v); break;
+        case 2: w = nb_mul(c, u, v); break;
+        case 3: w = nb_sin(c, u); break;
+        case 4: w = nb_exp(c, nb_mul(c, nb_const(0.1), u)); break;
+        case 5: w = nb_max(c, u, v); break;
+        case 6: w = nb_min(c, u, v); break;
+        case 7: w = nb_abs(c, nb_mul(c, u, v)); break;
+        case 8: w = nb_powi(c, u, 2); break;
+        default: w = nb_stop_gradient(c, u); break;
+        }
+        r[k] = w;
+    }
+}
+static void rp_vec(nb_ctx *c, const nb_var *x, nb_var *y, void *env) {
+    const struct rprog *P = env;
+    nb_var r[RP_MAXI];
+    rp_run(c, P, x, r);
+    for (int i = 0; i < P->m; i++) y[i] = r[P->len - 1 - i];
+}
+static nb_var rp_scalar(nb_ctx *c, const nb_var *x, void *env) {
+    const struct rprog *P = env;
+    nb_var r[RP_MAXI], s = nb_const(0);
+    rp_run(c, P, x, r);
+    for (int i = 0; i < P->m; i++) s = nb_add(c, s, r[P->len - 1 - i]);
+    return s;
+}
+
+Test(sparse, random_programs_against_dense_drivers) {
+    nb_ctx *c = new_ctx();
+    unsigned long long s = 2026;
+    int checked = 0;
+    for (int trial = 0; trial < 400; trial++) {
+        struct rprog P;
+        P.n = 2 + (int)uniform(&s, 0, RP_MAXN - 1);
+        P.len = 4 + (int)uniform(&s, 0, RP_MAXI - 4);
+        P.m = 1 + (int)uniform(&s, 0, 4);
+        if (P.m > P.len) P.m = P.len;
+        for (int k = 0; k < P.len; k++) {
+            P.op[k] = (int)uniform(&s, 0, 10);
+            /* operands: mostly inputs, so that the pattern stays sparse */
+            P.a[k] = uniform(&s, 0, 1) < 0.6 ? (int)uniform(&s, 0, P.n) : (int)uniform(&s, 0, P.n + k);
+            P.b[k] = uniform(&s, 0, 1) < 0.6 ? (int)uniform(&s, 0, P.n) : (int)uniform(&s, 0, P.n + k);
+        }
+        double x0[RP_MAXN], x[RP_MAXN], val[RP_MAXN * RP_MAXN], A[RP_MAXN * RP_MAXN],
+            D[RP_MAXN * RP_MAXN];
+        for (int i = 0; i < P.n; i++) x0[i] = trial % 2 ? 0 : (double)((int)uniform(&s, -2, 3));
+        const size_t n = (size_t)P.n, m = (size_t)P.m;
+        nb_sparse *p = NULL;
+        const int hess = trial % 3 == 0;
+        nb_status st = hess ? nb_sparse_hess_new(c, rp_scalar, &P, n, x0, &p)
+                            : nb_sparse_jac_new(c, rp_vec, &P, n, m, x0, NB_SPARSE_AUTO, &p);
+        cr_assert_eq(st, NB_OK, "trial %d", trial);
+        for (int pt = 0; pt < 3; pt++) {
+            for (int i = 0; i < P.n; i++) x[i] = uniform(&s, -2, 2);
+            const size_t rows = hess ? n : m;
+            if (hess) {
+                cr_assert_eq(nb_sparse_hessian(c, p, rp_scalar, &P, x, NULL, NULL, val), NB_OK);
+                cr_assert_eq(nb_hessian(c, rp_scalar, &P, n, x, NULL, NULL, D), NB_OK);
+            } else {
+                cr_assert_eq(nb_sparse_jacobian(c, p, rp_vec, &P, x, NULL, val), NB_OK);
+                cr_assert_eq(nb_jacobian(c, rp_vec, &P, n, m, x, NB_JAC_FORWARD, NULL, D), NB_OK);
+            }
+            densify(p, val, A);
+            for (size_t k = 0; k < rows * n; k++)
+                cr_expect(close_to(A[k], D[k], 1e-12, 1e-12), "trial %d point %d entry %zu: %g vs %g",
+                          trial, pt, k, A[k], D[k]);
+            checked++;
+        }
+        nb_sparse_free(p);
+    }
+    cr_expect_eq(checked, 1200);
+    nb_ctx_free(c);
+}
