@@ -1,14 +1,11 @@
 /* implicit.c - derivatives of a solution x(theta) of F(x, theta) = 0 by the implicit function
  * theorem (nabla/drivers.h): one Jacobian of F at the solution, an LU factorization of its x
- * block (GSL), and solves with it. */
+ * block with partial pivoting, and solves with it. The factorization is written here rather than
+ * taken from GSL: gsl_linalg_LU_decomp (2.7) allocates its pivot vector with malloc on every call,
+ * outside the context's hook, and calls GSL's error handler when that fails. */
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
-
-#include <gsl/gsl_blas.h>
-#include <gsl/gsl_linalg.h>
-#include <gsl/gsl_permutation.h>
-#include <gsl/gsl_permute_vector.h>
 
 #include "internal.h"
 #include "nabla/drivers.h"
@@ -17,10 +14,9 @@ static void nan_fill(double *p, size_t n) {
     for (size_t i = 0; p && i < n; i++) p[i] = (double)NAN;
 }
 
-/* Scratch of one call: z = (x, theta), the n x (n + p) Jacobian, the permutation and a vector. */
+/* Scratch of one call: z = (x, theta), the n x (n + p) Jacobian [A B] (row-major), a vector. */
 typedef struct work {
     double *z, *jac, *v;
-    size_t *perm;
     size_t n, p;
 } work;
 
@@ -29,11 +25,13 @@ static void work_free(nb_ctx *c, work *w) {
     if (w->z) c->alloc(c->alloc_ud, w->z, (k ? k : 1) * sizeof(double), 0);
     if (w->jac) c->alloc(c->alloc_ud, w->jac, (n && k ? n * k : 1) * sizeof(double), 0);
     if (w->v) c->alloc(c->alloc_ud, w->v, (n ? n : 1) * sizeof(double), 0);
-    if (w->perm) c->alloc(c->alloc_ud, w->perm, (n ? n : 1) * sizeof(size_t), 0);
 }
 
-/* The Jacobian of F at (x, theta) and the LU factorization of its x block, in w. NB_OK,
- * NB_E_SINGULAR for an exactly zero pivot, or the failure (recorded). */
+/* The Jacobian [A B] of F at (x, theta), then A = L U in place by Gaussian elimination with
+ * partial pivoting, whole rows of [A B] swapped with A's, so that B becomes P B: A y = b is then
+ * L U y = P b with P b read from the stored B, and A^T lambda = c is U^T L^T (P lambda) = c with
+ * B^T lambda = (P B)^T (P lambda). NB_OK, NB_E_SINGULAR for an exactly zero pivot, or the
+ * failure (recorded). */
 static nb_status factor(nb_ctx *c, nb_vfn F, void *env, size_t n, size_t p, const double *x,
                         const double *theta, work *w) {
     const size_t k = n + p;
@@ -42,22 +40,55 @@ static nb_status factor(nb_ctx *c, nb_vfn F, void *env, size_t n, size_t p, cons
     w->z = c->alloc(c->alloc_ud, NULL, 0, (k ? k : 1) * sizeof(double));
     w->jac = c->alloc(c->alloc_ud, NULL, 0, (n && k ? n * k : 1) * sizeof(double));
     w->v = c->alloc(c->alloc_ud, NULL, 0, (n ? n : 1) * sizeof(double));
-    w->perm = c->alloc(c->alloc_ud, NULL, 0, (n ? n : 1) * sizeof(size_t));
-    if (!w->z || !w->jac || !w->v || !w->perm) return nb__fail(c, NB_E_NOMEM);
+    if (!w->z || !w->jac || !w->v) return nb__fail(c, NB_E_NOMEM);
     if (n) memcpy(w->z, x, n * sizeof *x);
     if (p) memcpy(w->z + n, theta, p * sizeof *theta);
     nb_status s = nb_jacobian(c, F, env, k, n, w->z, NB_JAC_AUTO, NULL, w->jac);
-    if (s || n == 0) return s;
-    gsl_matrix_view A = gsl_matrix_view_array_with_tda(w->jac, n, n, k);
-    gsl_permutation perm = {n, w->perm};
-    int signum;
-    gsl_linalg_LU_decomp(&A.matrix, &perm, &signum);
-    for (size_t i = 0; i < n; i++)
-        if (w->jac[i * k + i] == 0) return nb__fail(c, NB_E_SINGULAR);
+    if (s) return s;
+    double *J = w->jac;
+    for (size_t col = 0; col < n; col++) {
+        size_t r = col; /* the largest magnitude below the diagonal (a NaN is never chosen
+                           over a number) */
+        for (size_t i = col + 1; i < n; i++)
+            if (fabs(J[i * k + col]) > fabs(J[r * k + col])) r = i;
+        if (J[r * k + col] == 0) return nb__fail(c, NB_E_SINGULAR);
+        if (r != col)
+            for (size_t j = 0; j < k; j++) {
+                const double t = J[r * k + j];
+                J[r * k + j] = J[col * k + j];
+                J[col * k + j] = t;
+            }
+        const double piv = J[col * k + col];
+        for (size_t i = col + 1; i < n; i++) {
+            const double l = J[i * k + col] / piv;
+            J[i * k + col] = l;
+            for (size_t j = col + 1; j < n; j++) J[i * k + j] -= l * J[col * k + j];
+        }
+    }
     return NB_OK;
 }
 
-/* Sizes that no Jacobian could hold: NB_E_ARG before anything is made. */
+/* v = A^{-1} v with A = L U stored in J (row stride k). */
+static void solve(const double *J, size_t n, size_t k, double *v) {
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < i; j++) v[i] -= J[i * k + j] * v[j];
+    for (size_t i = n; i-- > 0;) {
+        for (size_t j = i + 1; j < n; j++) v[i] -= J[i * k + j] * v[j];
+        v[i] /= J[i * k + i];
+    }
+}
+
+/* v = (L U)^{-T} v = L^{-T} U^{-T} v. */
+static void solve_t(const double *J, size_t n, size_t k, double *v) {
+    for (size_t i = 0; i < n; i++) {
+        for (size_t j = 0; j < i; j++) v[i] -= J[j * k + i] * v[j];
+        v[i] /= J[i * k + i];
+    }
+    for (size_t i = n; i-- > 0;)
+        for (size_t j = i + 1; j < n; j++) v[i] -= J[j * k + i] * v[j];
+}
+
+/* Sizes that no Jacobian could hold: NB_E_ARG before anything is made or written. */
 static int absurd(size_t n, size_t p) {
     if (n > (size_t)UINT32_MAX - 1 || p > (size_t)UINT32_MAX - 1 - n) return 1;
     return n && n + p > SIZE_MAX / sizeof(double) / n;
@@ -70,18 +101,18 @@ nb_status nb_implicit_jacobian(nb_ctx *c, nb_vfn F, void *env, size_t n, size_t 
         nan_fill(dxdtheta, n * p);
         return c ? nb__fail(c, NB_E_ARG) : NB_E_ARG;
     }
+    if (c->err || n == 0 || p == 0) { /* nothing to compute */
+        if (c->err) nan_fill(dxdtheta, n * p);
+        return c->err;
+    }
     work w = {0};
-    nb_status s = c->err;
-    if (!s) s = factor(c, F, env, n, p, x, theta, &w);
-    if (!s && n && p) {
-        /* column j of dx/dtheta solves A y = -B e_j */
+    nb_status s = factor(c, F, env, n, p, x, theta, &w);
+    if (!s) {
+        /* column j of dx/dtheta solves A y = -B e_j (the stored B is P B) */
         const size_t k = n + p;
-        gsl_matrix_const_view A = gsl_matrix_const_view_array_with_tda(w.jac, n, n, k);
-        gsl_permutation perm = {n, w.perm};
-        gsl_vector_view v = gsl_vector_view_array(w.v, n);
         for (size_t j = 0; j < p; j++) {
             for (size_t i = 0; i < n; i++) w.v[i] = -w.jac[i * k + n + j];
-            gsl_linalg_LU_svx(&A.matrix, &perm, &v.vector);
+            solve(w.jac, n, k, w.v);
             for (size_t i = 0; i < n; i++) dxdtheta[i * p + j] = w.v[i];
         }
     }
@@ -97,26 +128,21 @@ nb_status nb_implicit_vjp(nb_ctx *c, nb_vfn F, void *env, size_t n, size_t p, co
         nan_fill(thetabar, p);
         return c ? nb__fail(c, NB_E_ARG) : NB_E_ARG;
     }
+    if (c->err || p == 0 || n == 0) { /* nothing to solve: no parameter, or no equation */
+        for (size_t j = 0; j < p; j++) thetabar[j] = c->err ? (double)NAN : 0.0;
+        return c->err;
+    }
     work w = {0};
-    nb_status s = c->err;
-    if (!s) s = factor(c, F, env, n, p, x, theta, &w);
+    nb_status s = factor(c, F, env, n, p, x, theta, &w);
     if (!s) {
-        /* A^T lambda = xbar with P A = L U: U^T L^T (P lambda) = xbar, then thetabar =
-         * -B^T lambda */
+        /* thetabar = -B^T A^{-T} xbar = -(P B)^T (P lambda), P lambda = (L U)^{-T} xbar */
         const size_t k = n + p;
-        if (n) {
-            memcpy(w.v, xbar, n * sizeof *xbar);
-            gsl_matrix_const_view A = gsl_matrix_const_view_array_with_tda(w.jac, n, n, k);
-            gsl_vector_view v = gsl_vector_view_array(w.v, n);
-            gsl_permutation perm = {n, w.perm};
-            gsl_blas_dtrsv(CblasUpper, CblasTrans, CblasNonUnit, &A.matrix, &v.vector);
-            gsl_blas_dtrsv(CblasLower, CblasTrans, CblasUnit, &A.matrix, &v.vector);
-            gsl_permute_vector_inverse(&perm, &v.vector);
-        }
+        memcpy(w.v, xbar, n * sizeof *xbar);
+        solve_t(w.jac, n, k, w.v);
         for (size_t j = 0; j < p; j++) {
             double t = 0;
-            for (size_t i = 0; i < n; i++) t += w.jac[i * k + n + j] * w.v[i];
-            thetabar[j] = -t;
+            for (size_t i = 0; i < n; i++) t -= w.jac[i * k + n + j] * w.v[i];
+            thetabar[j] = t;
         }
     }
     work_free(c, &w);

@@ -169,6 +169,11 @@ Test(implicit, singular_and_errors) {
     nb_ctx_clear_error(c);
     /* no parameter: nothing to compute; the output may be the input */
     cr_expect_eq(nb_implicit_jacobian(c, no_theta, NULL, 1, 0, &x, NULL, NULL), NB_OK);
+    x = 0; /* with no parameter nothing is solved, so even a singular A is not an error */
+    cr_expect_eq(nb_implicit_jacobian(c, no_theta, NULL, 1, 0, &x, NULL, NULL), NB_OK);
+    double tb2[2] = {5, 5}, th2[2] = {1, 2};
+    cr_expect_eq(nb_implicit_vjp(c, sqrt_eq, NULL, 0, 2, NULL, th2, NULL, tb2), NB_OK);
+    cr_expect(tb2[0] == 0 && !signbit(tb2[0]) && tb2[1] == 0);
     double xt[2] = {2, 4};
     cr_assert_eq(nb_implicit_jacobian(c, sqrt_eq, NULL, 1, 1, xt, xt + 1, xt), NB_OK);
     cr_expect_eq(xt[0], 0.25);

@@ -166,18 +166,23 @@ nb_status nb_loop_vjp(nb_ctx *c, nb_step_fn step, void *env, size_t n, size_t st
  * doubles) by any means (a GSL root finder, Newton, a fixed-point loop), the implicit function
  * theorem gives dx/dtheta = -A^{-1} B, A = dF/dx (n x n) and B = dF/dtheta (n x p), both from one
  * Jacobian of F at (x, theta) (nb_jacobian, NB_JAC_AUTO: n reverse sweeps of one recording), A
- * factored by LU with partial pivoting (GSL's gsl_linalg_LU_decomp). The solver's iterations are
+ * factored by LU with partial pivoting (in the context's memory; not GSL's, which allocates
+ * outside it). The solver's iterations are
  * not differentiated, so the result is the derivative of the exact solution whatever solver
  * found x and however many steps it took - it is as accurate as x is a root (|F(x, theta)| is
  * not checked). Cost: the Jacobian, O(n^3) for the factorization, O(n^2) per column or seed;
  * for large sparse A, factor it yourself (nabla/sparse.h gives A's nonzeros).
- * Errors: NB_E_SINGULAR when A is singular to working precision in the sense of an exactly zero
- * pivot (an ill-conditioned A gives a large, inaccurate result instead: near a fold of the
- * solution curve the derivative is large or does not exist); NB_E_ARG for NULL c or F, NULL
- * arrays with a nonzero size, or n + p beyond 2^32 - 2; errors of F and NB_E_NOMEM as for
- * nb_jacobian; an error recorded before the call is returned at once. On any error the output
- * is NaN. Inputs are read before the output is written; scratch for the Jacobian (n (n + p)
- * doubles) comes from the context's hook for the call. */
+ * The results are doubles: called inside a function that is being differentiated, they are
+ * constants to the enclosing levels (no derivative flows through them). With n or p 0 there is
+ * nothing to solve: F is not called, and the vjp's output is 0.
+ * Errors: NB_E_SINGULAR when elimination meets an exactly zero pivot (an ill-conditioned A gives
+ * a large, inaccurate result instead: near a fold of the solution curve the derivative is large
+ * or does not exist); NB_E_ARG for NULL c or F, or NULL arrays with a nonzero size; errors of F
+ * and NB_E_NOMEM as for nb_jacobian; an error recorded before the call is returned at once. On
+ * any of these the output is NaN. Sizes no Jacobian could have (n + p beyond 2^32 - 2, or n (n +
+ * p) doubles beyond the address space) are NB_E_ARG with nothing written. Inputs are read before
+ * the output is written; scratch for the Jacobian (n (n + p) doubles) comes from the context's
+ * hook for the call. */
 
 /* dx/dtheta into dxdtheta (n x p, row-major: dxdtheta[i*p + j] = dx_i/dtheta_j). */
 nb_status nb_implicit_jacobian(nb_ctx *c, nb_vfn F, void *env, size_t n, size_t p,
