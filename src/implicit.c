@@ -149,3 +149,52 @@ nb_status nb_implicit_vjp(nb_ctx *c, nb_vfn F, void *env, size_t n, size_t p, co
     if (s) nan_fill(thetabar, p);
     return s;
 }
+
+/* ---- a scalar implicit function as an op of any order (nb_implicit) ----
+ * A custom op (nabla/custom.h) whose value is the caller's solver and whose rule is the implicit
+ * function theorem written with ops: dx/dtheta_j = -(dF/dtheta_j) / (dF/dx) at (x(theta), theta),
+ * the partials of F by nb_gradient_var at the levels below and x(theta) by the op itself (its
+ * value comes back from the custom ops' memo). Differentiating the rule differentiates F's
+ * gradient and the op again, so every order follows. */
+
+#include "nabla/custom.h"
+
+static double implicit_value(const double *theta, size_t k, void *env) {
+    const nb_implicit_def *d = env;
+    return d->solve(theta, k, d->env);
+}
+
+static nb_status implicit_rule(nb_ctx *c, const nb_var *theta, size_t k, nb_var *dfdx, void *env);
+static const nb_custom_op implicit_op = {implicit_value, implicit_rule};
+
+static nb_status implicit_rule(nb_ctx *c, const nb_var *theta, size_t k, nb_var *dfdx, void *env) {
+    const nb_implicit_def *d = env;
+    nb_var zs[9], gs[9], *z = zs, *g = gs;
+    if (k + 1 > 9) {
+        z = c->alloc(c->alloc_ud, NULL, 0, (k + 1) * sizeof *z);
+        g = c->alloc(c->alloc_ud, NULL, 0, (k + 1) * sizeof *g);
+        if (!z || !g) {
+            if (z) c->alloc(c->alloc_ud, z, (k + 1) * sizeof *z, 0);
+            if (g) c->alloc(c->alloc_ud, g, (k + 1) * sizeof *g, 0);
+            return NB_E_NOMEM;
+        }
+    }
+    z[0] = nb_custom(c, &implicit_op, theta, k, env); /* x(theta): the memo's value */
+    for (size_t j = 0; j < k; j++) z[1 + j] = theta[j];
+    nb_status s = nb_gradient_var(c, d->F, d->env, k + 1, z, NULL, g);
+    if (!s) {
+        const nb_var minus_inv = nb_neg(c, nb_div(c, nb_const(1), g[0])); /* -1 / (dF/dx) */
+        for (size_t j = 0; j < k; j++) dfdx[j] = nb_mul(c, g[1 + j], minus_inv);
+    }
+    if (z != zs) {
+        c->alloc(c->alloc_ud, z, (k + 1) * sizeof *z, 0);
+        c->alloc(c->alloc_ud, g, (k + 1) * sizeof *g, 0);
+    }
+    return s;
+}
+
+nb_var nb_implicit(nb_ctx *c, const nb_implicit_def *def, const nb_var *theta, size_t k) {
+    if (!c) return nb_const((double)NAN);
+    if (!def || !def->F || !def->solve) return nb__fail_var(c, NB_E_ARG);
+    return nb_custom(c, &implicit_op, theta, k, (void *)(uintptr_t)def);
+}

@@ -238,3 +238,152 @@ Test(implicit, pivoting_vjp_and_residual) {
     }
     nb_ctx_free(c);
 }
+
+/* ---- nb_implicit: scalar implicit functions as ops of any order ---- */
+#include <gsl/gsl_sf_lambert.h>
+
+static nb_var sq_F(nb_ctx *c, const nb_var *z, void *env) { /* x^2 - theta */
+    (void)env;
+    return nb_sub(c, nb_mul(c, z[0], z[0]), z[1]);
+}
+static double sq_solve(const double *theta, size_t k, void *env) {
+    (void)k, (void)env;
+    return sqrt(theta[0]);
+}
+static const nb_implicit_def sq_def = {sq_F, sq_solve, NULL};
+static nb_var sq_root(nb_ctx *c, const nb_var *t, void *env) {
+    (void)env;
+    return nb_implicit(c, &sq_def, t, 1);
+}
+
+Test(implicit, scalar_op_sqrt_all_orders) {
+    nb_ctx *c = new_ctx();
+    const double t = 2.0;
+    double d[7];
+    cr_assert_eq(nb_derivatives(c, sq_root, NULL, t, 6, d), NB_OK);
+    double coef = 1, pw = 0.5; /* d^n sqrt(t) = (1/2)(-1/2)...(1/2 - n + 1) t^(1/2 - n) */
+    for (int n = 0; n <= 6; n++) {
+        cr_expect(close_to(d[n], coef * pow(t, pw), 1e-13, 0), "order %d: %.17g vs %.17g", n, d[n],
+                  coef * pow(t, pw));
+        coef *= pw, pw -= 1;
+    }
+    /* the same second derivative by nesting: a Hessian (forward over reverse) */
+    double H = 0, g = 0;
+    cr_assert_eq(nb_hessian(c, sq_root, NULL, 1, &t, NULL, &g, &H), NB_OK);
+    cr_expect(close_to(g, 0.5 / sqrt(t), 1e-15, 0));
+    cr_expect(close_to(H, -0.25 * pow(t, -1.5), 1e-14, 0));
+    /* at theta = 0 dF/dx = 0: no derivative */
+    double z = 0, d0 = 0;
+    cr_assert_eq(nb_derivative(c, sq_root, NULL, z, NULL, &d0), NB_OK);
+    cr_expect(isinf(d0) || isnan(d0));
+    nb_ctx_free(c);
+}
+
+/* Lambert's W as x e^x - theta = 0, solved by GSL, against the registry's lambert_w0 */
+static nb_var w_F(nb_ctx *c, const nb_var *z, void *env) {
+    (void)env;
+    return nb_sub(c, nb_mul(c, z[0], nb_exp(c, z[0])), z[1]);
+}
+static double w_solve(const double *theta, size_t k, void *env) {
+    (void)k, (void)env;
+    return gsl_sf_lambert_W0(theta[0]);
+}
+static const nb_implicit_def w_def = {w_F, w_solve, NULL};
+static nb_var w_implicit(nb_ctx *c, const nb_var *t, void *env) {
+    (void)env;
+    return nb_implicit(c, &w_def, t, 1);
+}
+static nb_var w_registry(nb_ctx *c, const nb_var *t, void *env) {
+    (void)env;
+    return nb_lambert_w0(c, t[0]);
+}
+
+Test(implicit, scalar_op_lambert_w_against_the_registry) {
+    nb_ctx *c = new_ctx();
+    for (double t = 0.3; t < 20; t *= 2.9) {
+        double a[9], b[9];
+        cr_assert_eq(nb_derivatives(c, w_implicit, NULL, t, 8, a), NB_OK);
+        cr_assert_eq(nb_derivatives(c, w_registry, NULL, t, 8, b), NB_OK);
+        for (int n = 0; n <= 8; n++)
+            cr_expect(close_to(a[n], b[n], 1e-11, 1e-300), "t %g order %d: %.17g vs %.17g", t, n,
+                      a[n], b[n]);
+    }
+    nb_ctx_free(c);
+}
+
+/* Kepler's equation E - e sin E = M: the eccentric anomaly E(M, e) */
+static nb_var kepler_F(nb_ctx *c, const nb_var *z, void *env) {
+    (void)env;
+    return nb_sub(c, nb_sub(c, z[0], nb_mul(c, z[2], nb_sin(c, z[0]))), z[1]);
+}
+static double kepler_solve(const double *th, size_t k, void *env) {
+    (void)k, (void)env;
+    double E = th[0];
+    for (int it = 0; it < 50; it++) {
+        const double step = (E - th[1] * sin(E) - th[0]) / (1 - th[1] * cos(E));
+        E -= step;
+        if (fabs(step) < 1e-16 * (1 + fabs(E))) break;
+    }
+    return E;
+}
+static const nb_implicit_def kepler_def = {kepler_F, kepler_solve, NULL};
+static nb_var kepler(nb_ctx *c, const nb_var *th, void *env) {
+    (void)env;
+    return nb_implicit(c, &kepler_def, th, 2);
+}
+struct kslice {
+    double th[2];
+    int i, j; /* gradient component i as a function of theta_j */
+};
+static double kepler_grad(double v, void *env) { /* the analytic gradient */
+    struct kslice *s = env;
+    double th[2] = {s->th[0], s->th[1]};
+    th[s->j] = v;
+    const double E = kepler_solve(th, 2, NULL), den = 1 - th[1] * cos(E);
+    return s->i == 0 ? 1 / den : sin(E) / den;
+}
+static nb_var kepler_grad_sum(nb_ctx *c, const nb_var *th, void *env) { /* dE/dM + dE/de */
+    nb_var g[2];
+    nb_gradient_var(c, kepler, env, 2, th, NULL, g);
+    return nb_add(c, g[0], g[1]);
+}
+
+Test(implicit, scalar_op_kepler_gradient_and_hessian) {
+    nb_ctx *c = new_ctx();
+    struct kslice s = {{1.1, 0.6}, 0, 0};
+    double E, g[2], H[4], r[2];
+    cr_assert_eq(nb_hessian(c, kepler, NULL, 2, s.th, &E, g, H), NB_OK);
+    const double den = 1 - s.th[1] * cos(E);
+    cr_expect(fabs(E - s.th[1] * sin(E) - s.th[0]) < 1e-15);
+    cr_expect(close_to(g[0], 1 / den, 1e-14, 0));
+    cr_expect(close_to(g[1], sin(E) / den, 1e-14, 0));
+    for (s.i = 0; s.i < 2; s.i++)
+        for (s.j = 0; s.j < 2; s.j++) {
+            double err, d = fd_central(kepler_grad, &s, s.th[s.j], 1e-4, &err);
+            cr_expect(fabs(H[s.i * 2 + s.j] - d) <= 1e-8 + 10 * err, "H %d %d: %g vs %g", s.i, s.j,
+                      H[s.i * 2 + s.j], d);
+        }
+    cr_expect(close_to(H[1], H[2], 1e-13, 0));
+    /* reverse over reverse: the gradient of dE/dM + dE/de is the Hessian's column sums */
+    cr_assert_eq(nb_gradient(c, kepler_grad_sum, NULL, 2, s.th, NULL, r), NB_OK);
+    cr_expect(close_to(r[0], H[0] + H[1], 1e-13, 0));
+    cr_expect(close_to(r[1], H[2] + H[3], 1e-13, 0));
+    nb_ctx_free(c);
+}
+
+Test(implicit, scalar_op_errors) {
+    nb_ctx *c = new_ctx();
+    nb_var t = nb_const(2);
+    nb_implicit_def bad = {NULL, sq_solve, NULL};
+    cr_expect(isnan(nb_value(nb_implicit(c, NULL, &t, 1))));
+    cr_expect_eq(nb_ctx_status(c), NB_E_ARG);
+    nb_ctx_clear_error(c);
+    cr_expect(isnan(nb_value(nb_implicit(c, &bad, &t, 1))));
+    cr_expect_eq(nb_ctx_status(c), NB_E_ARG);
+    nb_ctx_clear_error(c);
+    cr_expect(isnan(nb_value(nb_implicit(NULL, &sq_def, &t, 1))));
+    /* on constants: the value alone */
+    cr_expect_eq(nb_value(nb_implicit(c, &sq_def, &t, 1)), sqrt(2.0));
+    cr_expect_eq(nb_ctx_status(c), NB_OK);
+    nb_ctx_free(c);
+}
