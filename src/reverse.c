@@ -145,9 +145,11 @@ static void adj_set(nb_level *L, uint32_t i, nb_var v) {
  * zeros are skipped (an adjoint whose value is 0 may carry a tangent outside). */
 static void sweepn(nb_ctx *c, nb_level *L, uint32_t from) {
     /* over a pattern level (src/sparse.c), a contribution that is a constant 0 (a partial picked
-     * by value, as max's 0 or abs's sign at 0, times a constant adjoint) still reaches its
-     * operand: it becomes a level-1 node without dependences, so that the operand's own partials
-     * are multiplied in below and its dependences show in the pattern */
+     * by value, as max's 0 or abs's sign at 0, times a constant adjoint) still reaches an operand
+     * whose primal depends on level 1: it becomes a level-1 node without dependences, so that the
+     * operand's own partials are multiplied in below and its dependences show in the pattern. An
+     * operand whose primal is a constant depends on nothing there (a driver run on constants, as
+     * a custom op's rule at depth 1 does): its zero stays a structural one. */
     const int pattern = c->lv[1].pattern;
     for (uint32_t i = from; i >= 1 && L->stmt_end[i] != 0; i--) { /* as in sweep1 */
         nb_var a = adj_get(L, i);
@@ -157,7 +159,8 @@ static void sweepn(nb_ctx *c, nb_level *L, uint32_t from) {
         for (uint32_t k = b; k < e; k++) {
             nb_var p = nb__ref_var(L->op_mul[k], L->op_ref[k]);
             nb_var contrib = nb_smul(c, p, a);
-            if (pattern && nb__szero(contrib)) contrib = nb__pattern_zero(c);
+            if (pattern && nb__szero(contrib) && L->prim_ref[L->op_idx[k]].tag != 0)
+                contrib = nb__pattern_zero(c);
             nb_var old = adj_get(L, L->op_idx[k]);
             adj_set(L, L->op_idx[k], nb__szero(old) ? contrib : nb_add(c, old, contrib));
         }

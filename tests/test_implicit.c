@@ -387,3 +387,55 @@ Test(implicit, scalar_op_errors) {
     cr_expect_eq(nb_ctx_status(c), NB_OK);
     nb_ctx_free(c);
 }
+
+/* ---- nb_implicit inside sparse plans made where partials are 0: its rule runs a gradient on
+ * constants over the pattern level, whose zeros must stay constants ---- */
+static nb_var cubic_F(nb_ctx *c, const nb_var *z, void *env) { /* x^3 + x - theta0^2 - theta1 */
+    (void)env;
+    nb_var x3 = nb_mul(c, z[0], nb_mul(c, z[0], z[0]));
+    return nb_sub(c, nb_sub(c, nb_add(c, x3, z[0]), nb_mul(c, z[1], z[1])), z[2]);
+}
+static double cubic_solve(const double *th, size_t k, void *env) {
+    (void)k, (void)env;
+    const double s = th[0] * th[0] + th[1]; /* x^3 + x = s: x = 2 sinh(asinh(3 sqrt(3) s / 2) / 3) / sqrt(3) */
+    return 2 / sqrt(3.0) * sinh(asinh(1.5 * sqrt(3.0) * s) / 3);
+}
+static const nb_implicit_def cubic_def = {cubic_F, cubic_solve, NULL};
+static nb_var cubic_chain(nb_ctx *c, const nb_var *t, void *env) { /* sum x(t_i, t_{i+1}) */
+    const size_t n = *(const size_t *)env;
+    nb_var s = nb_const(0);
+    for (size_t i = 0; i + 1 < n; i++) s = nb_add(c, s, nb_implicit(c, &cubic_def, t + i, 2));
+    return s;
+}
+static void cubic_vec(nb_ctx *c, const nb_var *t, nb_var *y, void *env) {
+    const size_t n = *(const size_t *)env;
+    for (size_t i = 0; i + 1 < n; i++) y[i] = nb_implicit(c, &cubic_def, t + i, 2);
+}
+
+Test(implicit, scalar_op_in_sparse_plans_made_at_zero) {
+    nb_ctx *c = new_ctx();
+    size_t n = 6;
+    double z[6] = {0}, t[6] = {0.3, -1.2, 0.7, 2.0, -0.4, 1.1}, val[32], A[36], D[36];
+    nb_sparse *p = NULL;
+    cr_assert_eq(nb_sparse_jac_new(c, cubic_vec, &n, n, n - 1, z, NB_SPARSE_AUTO, &p), NB_OK);
+    cr_expect_eq(nb_sparse_nnz(p), 2 * (n - 1));
+    cr_assert_eq(nb_sparse_jacobian(c, p, cubic_vec, &n, t, NULL, val), NB_OK);
+    cr_assert_eq(nb_jacobian(c, cubic_vec, &n, n, n - 1, t, NB_JAC_FORWARD, NULL, D), NB_OK);
+    const size_t *rp = nb_sparse_row_ptr(p), *ci = nb_sparse_col_idx(p);
+    memset(A, 0, sizeof A);
+    for (size_t i = 0; i + 1 < n; i++)
+        for (size_t e = rp[i]; e < rp[i + 1]; e++) A[i * n + ci[e]] = val[e];
+    for (size_t k = 0; k < (n - 1) * n; k++) cr_expect_eq(A[k], D[k], "%zu", k);
+    nb_sparse_free(p);
+    cr_assert_eq(nb_sparse_hess_new(c, cubic_chain, &n, n, z, &p), NB_OK);
+    cr_expect_eq(nb_sparse_nnz(p), 3 * n - 2);
+    cr_assert_eq(nb_sparse_hessian(c, p, cubic_chain, &n, t, NULL, NULL, val), NB_OK);
+    cr_assert_eq(nb_hessian(c, cubic_chain, &n, n, t, NULL, NULL, D), NB_OK);
+    memset(A, 0, sizeof A);
+    rp = nb_sparse_row_ptr(p), ci = nb_sparse_col_idx(p);
+    for (size_t i = 0; i < n; i++)
+        for (size_t e = rp[i]; e < rp[i + 1]; e++) A[i * n + ci[e]] = val[e];
+    for (size_t k = 0; k < n * n; k++) cr_expect_eq(A[k], D[k], "%zu", k);
+    nb_sparse_free(p);
+    nb_ctx_free(c);
+}

@@ -194,21 +194,23 @@ nb_status nb_implicit_jacobian(nb_ctx *c, nb_vfn F, void *env, size_t n, size_t 
 nb_status nb_implicit_vjp(nb_ctx *c, nb_vfn F, void *env, size_t n, size_t p, const double *x,
                           const double *theta, const double *xbar, double *thetabar);
 
-/* A scalar implicit function x(theta), F(x, theta) = 0 with one unknown, as an op of any order:
- * F is an nb_fn of 1 + k inputs (x, then theta_0 .. theta_{k-1}) written once with nabla's ops,
+/* A scalar implicit function x(theta), F(x, theta) = 0 with one unknown, as an op of any order: F
+ * is an nb_fn of 1 + k inputs (x, then theta_0 .. theta_{k-1}) written once with nabla's ops,
  * solve gives the root on doubles (a gsl_root solver, Newton, a closed form), and nb_implicit
- * applies x(theta) to handles like a registry op - forward, reverse, nested to any depth,
- * Taylor. Its derivative is the implicit function theorem written with ops, dx/dtheta_j =
- * -(dF/dtheta_j) / (dF/dx) at (x(theta), theta), the partials by nb_gradient_var and x(theta) by
- * the op itself, so differentiating it again differentiates F's gradient and the op: every order
- * follows (docs/design.md, "Implicit functions"). Each derivative level calls F's gradient once
- * and never re-solves (the op's value is remembered while its rule runs); solve runs once per
- * level the op passes through, and on a Taylor level of order K once per order. It is a custom op
+ * applies x(theta) to handles like a registry op - forward, reverse, nested to any depth, Taylor.
+ * Its derivative is the implicit function theorem written with ops, dx/dtheta_j = -(dF/dtheta_j)
+ * / (dF/dx) at (x(theta), theta), the partials by nb_gradient_var and x(theta) by the op itself,
+ * so differentiating it again differentiates F's gradient and the op: every order follows
+ * (docs/design.md, "Scalar implicit functions as ops"). solve runs on the operands' plain values:
+ * once for any nesting of forward and reverse levels (the op's value is remembered while its rule
+ * runs), K + 1 times on a Taylor level of order K (once per order); F's gradient once per
+ * derivative level (d times for d nested levels, K times for order K). It is a custom op
  * (nabla/custom.h): the same rules and errors apply (NB_E_ARG for k out of range, the rule's
- * errors, ...), plus NB_E_ARG for a NULL def, F or solve. Where dF/dx is 0 the derivatives are
- * inf or NaN (the root has no derivative there). solve must return the root the caller wants
- * (the derivatives are those of the branch it returns) and must not call nabla on the context;
- * def is read during each call only. */
+ * errors, ...), plus NB_E_ARG for a NULL def, F or solve. Where dF/dx is 0 the first derivative
+ * is inf or NaN (the root has no derivative there) and the higher ones mean nothing (an F that
+ * does not depend on x at all gives a first derivative inf and higher ones 0). solve must return
+ * the root the caller wants (the derivatives are those of the branch it returns) and must not
+ * call nabla on the context; def is read during each call only. */
 typedef struct nb_implicit_def {
     nb_fn F;
     double (*solve)(const double *theta, size_t k, void *env);
