@@ -559,7 +559,7 @@ static nb_var reduce_dual(nb_ctx *c, nb_level *L, nb_op op, size_t n, const nb_v
                 any |= ax | ay;                                                           \
                 double p = ax ? (dX_) : 0;                                                \
                 if (ay && ax && y[i].idx == x[i].idx) p += (dY_), ay = 0;                 \
-                if (p != 0 || L->pattern) idx[o] = x[i].idx, mul[o++] = p;               \
+                if (p != 0 || (ax && L->pattern)) idx[o] = x[i].idx, mul[o++] = p;        \
                 if (ay && ((p = (dY_)) != 0 || L->pattern)) idx[o] = y[i].idx, mul[o++] = p; \
             }                                                                             \
             if (!any) return nb_const(R);                                                 \

@@ -727,8 +727,8 @@ Test(sparse, wrong_kind_and_empty_plans) {
 }
 
 /* ---- random programs: plans made where inputs are 0 or integers (zero partials everywhere),
- * evaluated at random points against the dense drivers; ops picked by value (max, min, abs)
- * included. A permanent form of the reviews' differential fuzz. ---- */
+ * evaluated at random points against the dense drivers; ops picked by value (max, min, abs) and
+ * reductions with constant elements included. A permanent form of the reviews' differential fuzz. ---- */
 enum { RP_MAXN = 10, RP_MAXI = 24 };
 struct rprog {
     int n, m, len;
@@ -751,7 +751,17 @@ static void rp_run(nb_ctx *c, const struct rprog *P, const nb_var *x, nb_var *r)
         case 6: w = nb_min(c, u, v); break;
         case 7: w = nb_abs(c, nb_mul(c, u, v)); break;
         case 8: w = nb_powi(c, u, 2); break;
-        default: w = nb_stop_gradient(c, u); break;
+        case 9: w = nb_stop_gradient(c, u); break;
+        case 10: { /* reductions mixing handles and constants */
+            nb_var e3[3] = {u, nb_const(1.5), v};
+            w = nb_sum(c, 3, e3);
+            break;
+        }
+        default: {
+            nb_var e2[2] = {u, nb_const(-0.5)}, f2[2] = {v, u};
+            w = nb_dot(c, 2, e2, f2);
+            break;
+        }
         }
         r[k] = w;
     }
@@ -781,7 +791,7 @@ Test(sparse, random_programs_against_dense_drivers) {
         P.m = 1 + (int)uniform(&s, 0, 4);
         if (P.m > P.len) P.m = P.len;
         for (int k = 0; k < P.len; k++) {
-            P.op[k] = (int)uniform(&s, 0, 10);
+            P.op[k] = (int)uniform(&s, 0, 12);
             /* operands: mostly inputs, so that the pattern stays sparse */
             P.a[k] = uniform(&s, 0, 1) < 0.6 ? (int)uniform(&s, 0, P.n) : (int)uniform(&s, 0, P.n + k);
             P.b[k] = uniform(&s, 0, 1) < 0.6 ? (int)uniform(&s, 0, P.n) : (int)uniform(&s, 0, P.n + k);
@@ -814,5 +824,43 @@ Test(sparse, random_programs_against_dense_drivers) {
         nb_sparse_free(p);
     }
     cr_expect_eq(checked, 1200);
+    nb_ctx_free(c);
+}
+
+/* ---- reductions over handles and constants on the pattern level: only the handles are
+ * operands ---- */
+static void red_mix(nb_ctx *c, const nb_var *x, nb_var *y, void *env) {
+    (void)env;
+    nb_var a[3] = {x[0], nb_const(2.0), x[2]}, b[3] = {nb_const(3.0), x[1], x[1]};
+    y[0] = nb_sum(c, 3, a);
+    y[1] = nb_dot(c, 3, a, b);
+    y[2] = nb_norm(c, 3, b);
+    y[3] = nb_sumsq(c, 3, a);
+}
+static nb_var red_mix_sum(nb_ctx *c, const nb_var *x, void *env) {
+    nb_var y[4];
+    red_mix(c, x, y, env);
+    return nb_add(c, nb_add(c, y[0], y[1]), nb_add(c, y[2], y[3]));
+}
+
+Test(sparse, reductions_with_constant_elements) {
+    nb_ctx *c = new_ctx();
+    double z[3] = {0}, x[3] = {0.5, -1.5, 2}, val[16], A[12], D[12], H[9], Dh[9];
+    nb_sparse *p = NULL;
+    cr_assert_eq(nb_sparse_jac_new(c, red_mix, NULL, 3, 4, z, NB_SPARSE_AUTO, &p), NB_OK);
+    static const int want[4][3] = {{1, 0, 1}, {1, 1, 1}, {0, 1, 0}, {1, 0, 1}};
+    for (size_t i = 0; i < 4; i++)
+        for (size_t j = 0; j < 3; j++) cr_expect_eq(has(p, i, j), want[i][j], "%zu %zu", i, j);
+    cr_assert_eq(nb_sparse_jacobian(c, p, red_mix, NULL, x, NULL, val), NB_OK);
+    densify(p, val, A);
+    cr_assert_eq(nb_jacobian(c, red_mix, NULL, 3, 4, x, NB_JAC_FORWARD, NULL, D), NB_OK);
+    for (int k = 0; k < 12; k++) cr_expect(close_to(A[k], D[k], 1e-15, 0), "%d", k);
+    nb_sparse_free(p);
+    cr_assert_eq(nb_sparse_hess_new(c, red_mix_sum, NULL, 3, x, &p), NB_OK);
+    cr_assert_eq(nb_sparse_hessian(c, p, red_mix_sum, NULL, x, NULL, NULL, val), NB_OK);
+    densify(p, val, H);
+    cr_assert_eq(nb_hessian(c, red_mix_sum, NULL, 3, x, NULL, NULL, Dh), NB_OK);
+    for (int k = 0; k < 9; k++) cr_expect(close_to(H[k], Dh[k], 1e-14, 0), "%d", k);
+    nb_sparse_free(p);
     nb_ctx_free(c);
 }
