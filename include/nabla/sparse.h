@@ -67,8 +67,9 @@
  *
  * Memory. The recordings that find a pattern are levels of the context: they count against
  * max_tape_bytes (NB_E_TAPE_FULL; the pattern level keeps every operand, so it holds more than a
- * gradient's tape, and a Hessian's also holds the gradient's record), and their storage stays
- * with the context until nb_ctx_trim. The plan and the scratch of finding and grouping the
+ * gradient's tape, and a Hessian's also holds the gradient's record: for Rosenbrock at n = 10^6
+ * a gradient holds 197 MB, a Hessian's pattern 1.26 GB), and their storage stays with the
+ * context until nb_ctx_trim. The plan and the scratch of finding and grouping the
  * pattern come from the context's allocation hook, not counted; the plan keeps the hook and
  * gives its memory back with nb_sparse_free.
  *
