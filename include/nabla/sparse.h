@@ -61,7 +61,7 @@
  * Cost of a plan from f: a Jacobian's takes one recording and, for each output, a walk of the
  * part of the record that output depends on (at most m times the record: dense rows are slow to
  * find); a Hessian's, one recording of the gradient at a second level (the generic nesting tier:
- * about 15 gradients, 5 to 6 Hessian-vector products, on Rosenbrock) and the same walk for each
+ * 10 to 15 gradients, 5 to 6 Hessian-vector products, on Rosenbrock) and the same walk for each
  * of the n gradient entries; then the grouping above (a dense row of 1000 entries costs about 20
  * gradients to group).
  *
