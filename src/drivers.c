@@ -41,29 +41,21 @@ nb_status nb__driver_finish(nb_ctx *c, size_t d0) {
 /* 1 when a count of n * k handles or doubles could not be an array (its byte size overflows):
  * such sizes are NB_E_ARG before anything is made or written. */
 static int absurd(size_t n, size_t k) { return k && n > SIZE_MAX / sizeof(nb_var) / k; }
-/* 1 for more inputs or outputs than a level can index (node indices are 32-bit): such a count is
- * NB_E_ARG with nothing written, before any level is pushed (whose failure would write NaN into
- * that many elements). */
-static int too_many(size_t k) { return k > (size_t)UINT32_MAX - 1; }
-
-static void nan_doubles(double *p, size_t n) {
-    if (p)
-        for (size_t i = 0; i < n; i++) p[i] = (double)NAN;
-}
 static void nan_vars(nb_var *p, size_t n) {
     if (p)
         for (size_t i = 0; i < n; i++) p[i] = nb_const((double)NAN);
 }
 
 /* NB_E_ARG for invalid arguments, recorded when there is a context. The outputs that were given
- * get NaN as for every other error (the callers have refused counts that too_many or absurd
- * reject, so these sizes are real). */
+ * get NaN as for every other error (the callers have refused counts that nb__too_many (more
+ * inputs or outputs than a level can index: NB_E_ARG with nothing written, before any level
+ * is pushed) or absurd reject, so these sizes are real). */
 static nb_status arg_error(nb_ctx *c) { return c ? nb__fail(c, NB_E_ARG) : NB_E_ARG; }
 static nb_status arg_error_d(nb_ctx *c, double *a, size_t na, double *b, size_t nb, double *d,
                              size_t nd) {
-    nan_doubles(a, na);
-    nan_doubles(b, nb);
-    nan_doubles(d, nd);
+    nb__nan_doubles(a, na);
+    nb__nan_doubles(b, nb);
+    nb__nan_doubles(d, nd);
     return arg_error(c);
 }
 static nb_status arg_error_v(nb_ctx *c, nb_var *a, size_t na, nb_var *b, size_t nb) {
@@ -87,8 +79,7 @@ static nb_status seed_pass(nb_ctx *c, nb_level *L, size_t n, const double *x, si
     return NB_OK;
 }
 
-/* Pushes a level of `kind` with room for n input and m output handles in its scratch. */
-static nb_status begin(nb_ctx *c, nb_kind kind, size_t n, size_t m, nb_level **out) {
+nb_status nb__driver_begin(nb_ctx *c, nb_kind kind, size_t n, size_t m, nb_level **out) {
     nb_status s = nb_push(c, kind);
     if (s) return nb__fail(c, s);
     nb_level *L = &c->lv[c->depth];
@@ -105,11 +96,11 @@ static nb_status begin(nb_ctx *c, nb_kind kind, size_t n, size_t m, nb_level **o
 
 nb_status nb_gradient(nb_ctx *c, nb_fn f, void *env, size_t n, const double *x, double *fx,
                       double *g) {
-    if (too_many(n)) return arg_error(c);
+    if (nb__too_many(n)) return arg_error(c);
     if (!c || !f || (n && (!x || !g))) return arg_error_d(c, fx, 1, g, n, NULL, 0);
     const size_t d0 = c->depth;
     nb_level *L = NULL;
-    nb_status s = begin(c, NB_REVERSE, n, 1, &L);
+    nb_status s = nb__driver_begin(c, NB_REVERSE, n, 1, &L);
     if (!s && !nb_rev_inputs(c, n, x, L->inputs) && c->err == NB_OK) {
         nb_var y = f(c, L->inputs, env);
         if (nb__driver_ok(c, d0)) {
@@ -120,18 +111,18 @@ nb_status nb_gradient(nb_ctx *c, nb_fn f, void *env, size_t n, const double *x, 
     }
     if ((s = nb__driver_finish(c, d0))) {
         if (fx) *fx = (double)NAN;
-        nan_doubles(g, n);
+        nb__nan_doubles(g, n);
     }
     return s;
 }
 
 nb_status nb_jvp(nb_ctx *c, nb_fn f, void *env, size_t n, const double *x, const double *v,
                  double *fx, double *dfv) {
-    if (too_many(n)) return arg_error(c);
+    if (nb__too_many(n)) return arg_error(c);
     if (!c || !f || !dfv || (n && (!x || !v))) return arg_error_d(c, fx, 1, dfv, 1, NULL, 0);
     const size_t d0 = c->depth;
     nb_level *L = NULL;
-    nb_status s = begin(c, NB_FORWARD, n, 1, &L);
+    nb_status s = nb__driver_begin(c, NB_FORWARD, n, 1, &L);
     if (!s && !nb_fwd_inputs(c, n, x, v, L->inputs) && c->err == NB_OK) {
         nb_var y = f(c, L->inputs, env);
         if (nb__driver_ok(c, d0)) {
@@ -154,11 +145,11 @@ static void values(size_t m, const nb_var *ys, double *y) {
 
 nb_status nb_vjp(nb_ctx *c, nb_vfn f, void *env, size_t n, size_t m, const double *x,
                  const double *v, double *y, double *out) {
-    if (too_many(n) || too_many(m)) return arg_error(c);
+    if (nb__too_many(n) || nb__too_many(m)) return arg_error(c);
     if (!c || !f || (n && (!x || !out)) || (m && !v)) return arg_error_d(c, y, m, out, n, NULL, 0);
     const size_t d0 = c->depth;
     nb_level *L = NULL;
-    nb_status s = begin(c, NB_REVERSE, n, 2 * m, &L);
+    nb_status s = nb__driver_begin(c, NB_REVERSE, n, 2 * m, &L);
     if (!s && !nb_rev_inputs(c, n, x, L->inputs) && c->err == NB_OK) {
         nb_var *ys = L->outputs, *seeds = L->outputs + m;
         /* the seeds are read before anything is written (y may be v) */
@@ -172,19 +163,19 @@ nb_status nb_vjp(nb_ctx *c, nb_vfn f, void *env, size_t n, size_t m, const doubl
         }
     }
     if ((s = nb__driver_finish(c, d0))) {
-        nan_doubles(y, m);
-        nan_doubles(out, n);
+        nb__nan_doubles(y, m);
+        nb__nan_doubles(out, n);
     }
     return s;
 }
 
 nb_status nb_jvp_vec(nb_ctx *c, nb_vfn f, void *env, size_t n, size_t m, const double *x,
                      const double *u, double *y, double *out) {
-    if (too_many(n) || too_many(m)) return arg_error(c);
+    if (nb__too_many(n) || nb__too_many(m)) return arg_error(c);
     if (!c || !f || (n && (!x || !u)) || (m && !out)) return arg_error_d(c, y, m, out, m, NULL, 0);
     const size_t d0 = c->depth;
     nb_level *L = NULL;
-    nb_status s = begin(c, NB_FORWARD, n, m, &L);
+    nb_status s = nb__driver_begin(c, NB_FORWARD, n, m, &L);
     if (!s && !nb_fwd_inputs(c, n, x, u, L->inputs) && c->err == NB_OK) {
         nb_var *ys = L->outputs;
         for (size_t j = 0; j < m; j++) ys[j] = nb_const(0);
@@ -195,15 +186,15 @@ nb_status nb_jvp_vec(nb_ctx *c, nb_vfn f, void *env, size_t n, size_t m, const d
         }
     }
     if ((s = nb__driver_finish(c, d0))) {
-        nan_doubles(y, m);
-        nan_doubles(out, m);
+        nb__nan_doubles(y, m);
+        nb__nan_doubles(out, m);
     }
     return s;
 }
 
 nb_status nb_jacobian(nb_ctx *c, nb_vfn f, void *env, size_t n, size_t m, const double *x,
                       nb_jac_mode mode, double *y, double *jac) {
-    if (too_many(n) || too_many(m) || absurd(m, n)) return arg_error(c);
+    if (nb__too_many(n) || nb__too_many(m) || absurd(m, n)) return arg_error(c);
     if (!c || !f || (n && !x) || (n && m && !jac) || (unsigned)mode > NB_JAC_FORWARD)
         return arg_error_d(c, y, m, jac, m * n, NULL, 0);
     if (mode == NB_JAC_AUTO) mode = m <= n ? NB_JAC_REVERSE : NB_JAC_FORWARD;
@@ -212,7 +203,7 @@ nb_status nb_jacobian(nb_ctx *c, nb_vfn f, void *env, size_t n, size_t m, const 
     nb_status s;
     if (mode == NB_JAC_REVERSE) {
         /* one recording; for each output, clear the inputs' gradients and sweep from it */
-        s = begin(c, NB_REVERSE, n, m, &L);
+        s = nb__driver_begin(c, NB_REVERSE, n, m, &L);
         if (!s && !nb_rev_inputs(c, n, x, L->inputs) && c->err == NB_OK) {
             nb_var *ys = L->outputs;
             for (size_t j = 0; j < m; j++) ys[j] = nb_const(0);
@@ -225,7 +216,7 @@ nb_status nb_jacobian(nb_ctx *c, nb_vfn f, void *env, size_t n, size_t m, const 
                 }
             }
         }
-    } else if (!(s = begin(c, NB_FORWARD, n, m, &L))) {
+    } else if (!(s = nb__driver_begin(c, NB_FORWARD, n, m, &L))) {
         /* forward: one pass per input along e_j, on one level reset between passes; x is read in
          * the first pass only (later passes take the inputs' values), so y and jac may alias it */
         nb_var *ys = L->outputs;
@@ -240,8 +231,8 @@ nb_status nb_jacobian(nb_ctx *c, nb_vfn f, void *env, size_t n, size_t m, const 
         if (c->err == NB_OK) values(m, ys, y); /* no input: only the values */
     }
     if ((s = nb__driver_finish(c, d0))) {
-        nan_doubles(y, m);
-        if (n && m) nan_doubles(jac, m * n);
+        nb__nan_doubles(y, m);
+        if (n && m) nb__nan_doubles(jac, m * n);
     }
     return s;
 }
@@ -255,11 +246,11 @@ nb_status nb_derivative(nb_ctx *c, nb_fn f, void *env, double x, double *fx, dou
 
 nb_status nb_gradient_var(nb_ctx *c, nb_fn f, void *env, size_t n, const nb_var *x, nb_var *fx,
                           nb_var *g) {
-    if (too_many(n)) return arg_error(c);
+    if (nb__too_many(n)) return arg_error(c);
     if (!c || !f || (n && (!x || !g))) return arg_error_v(c, fx, 1, g, n);
     const size_t d0 = c->depth;
     nb_level *L = NULL;
-    nb_status s = begin(c, NB_REVERSE, n, 1, &L);
+    nb_status s = nb__driver_begin(c, NB_REVERSE, n, 1, &L);
     if (!s) {
         for (size_t i = 0; i < n && c->err == NB_OK; i++) L->inputs[i] = nb_rev_input(c, x[i]);
         if (c->err == NB_OK) {
@@ -281,11 +272,11 @@ nb_status nb_gradient_var(nb_ctx *c, nb_fn f, void *env, size_t n, const nb_var 
 
 nb_status nb_jvp_var(nb_ctx *c, nb_fn f, void *env, size_t n, const nb_var *x, const nb_var *v,
                      nb_var *fx, nb_var *dfv) {
-    if (too_many(n)) return arg_error(c);
+    if (nb__too_many(n)) return arg_error(c);
     if (!c || !f || !dfv || (n && (!x || !v))) return arg_error_v(c, fx, 1, dfv, 1);
     const size_t d0 = c->depth;
     nb_level *L = NULL;
-    nb_status s = begin(c, NB_FORWARD, n, 1, &L);
+    nb_status s = nb__driver_begin(c, NB_FORWARD, n, 1, &L);
     if (!s) {
         for (size_t i = 0; i < n && c->err == NB_OK; i++) L->inputs[i] = nb_fwd_input(c, x[i], v[i]);
         if (c->err == NB_OK) {
@@ -311,11 +302,11 @@ nb_status nb_derivative_var(nb_ctx *c, nb_fn f, void *env, nb_var x, nb_var *fx,
 
 nb_status nb_vjp_var(nb_ctx *c, nb_vfn f, void *env, size_t n, size_t m, const nb_var *x,
                      const nb_var *v, nb_var *y, nb_var *out) {
-    if (too_many(n) || too_many(m)) return arg_error(c);
+    if (nb__too_many(n) || nb__too_many(m)) return arg_error(c);
     if (!c || !f || (n && (!x || !out)) || (m && !v)) return arg_error_v(c, y, m, out, n);
     const size_t d0 = c->depth;
     nb_level *L = NULL;
-    nb_status s = begin(c, NB_REVERSE, n, 2 * m, &L);
+    nb_status s = nb__driver_begin(c, NB_REVERSE, n, 2 * m, &L);
     if (!s) {
         nb_var *ys = L->outputs, *seeds = L->outputs + m;
         for (size_t j = 0; j < m; j++) seeds[j] = v[j]; /* before anything is written: y may be v */
@@ -342,11 +333,11 @@ nb_status nb_vjp_var(nb_ctx *c, nb_vfn f, void *env, size_t n, size_t m, const n
 
 nb_status nb_hvp(nb_ctx *c, nb_fn f, void *env, size_t n, const double *x, const double *v,
                  double *fx, double *g, double *hv) {
-    if (too_many(n)) return arg_error(c);
+    if (nb__too_many(n)) return arg_error(c);
     if (!c || !f || (n && (!x || !v || !hv))) return arg_error_d(c, fx, 1, g, n, hv, n);
     const size_t d0 = c->depth;
     nb_level *L = NULL;
-    nb_status s = begin(c, NB_FORWARD, n, n, &L);
+    nb_status s = nb__driver_begin(c, NB_FORWARD, n, n, &L);
     if (!s && !nb_fwd_inputs(c, n, x, v, L->inputs) && c->err == NB_OK) {
         nb_var y;
         if (!nb_gradient_var(c, f, env, n, L->inputs, &y, L->outputs) && nb__driver_ok(c, d0)) {
@@ -358,20 +349,20 @@ nb_status nb_hvp(nb_ctx *c, nb_fn f, void *env, size_t n, const double *x, const
     }
     if ((s = nb__driver_finish(c, d0))) {
         if (fx) *fx = (double)NAN;
-        nan_doubles(g, n);
-        nan_doubles(hv, n);
+        nb__nan_doubles(g, n);
+        nb__nan_doubles(hv, n);
     }
     return s;
 }
 
 nb_status nb_hessian(nb_ctx *c, nb_fn f, void *env, size_t n, const double *x, double *fx,
                      double *g, double *H) {
-    if (too_many(n) || absurd(n, n)) return arg_error(c);
+    if (nb__too_many(n) || absurd(n, n)) return arg_error(c);
     if (!c || !f || (n && (!x || !H))) return arg_error_d(c, fx, 1, g, n, H, n * n);
     if (n == 0) return nb_gradient(c, f, env, 0, x, fx, g);
     const size_t d0 = c->depth;
     nb_level *L = NULL;
-    nb_status s = begin(c, NB_FORWARD, n, 2 * n, &L);
+    nb_status s = nb__driver_begin(c, NB_FORWARD, n, 2 * n, &L);
     double f0 = (double)NAN;
     /* x is read in the first pass only (later passes take the inputs' values): g and H may alias
      * it; g is written at the end */
@@ -394,8 +385,8 @@ nb_status nb_hessian(nb_ctx *c, nb_fn f, void *env, size_t n, const double *x, d
     }
     if ((s = nb__driver_finish(c, d0))) {
         if (fx) *fx = (double)NAN;
-        nan_doubles(g, n);
-        nan_doubles(H, n * n);
+        nb__nan_doubles(g, n);
+        nb__nan_doubles(H, n * n);
     }
     return s;
 }
@@ -434,12 +425,12 @@ static nb_status loop_plain(nb_ctx *c, nb_step_fn step, void *env, size_t i, siz
 nb_status nb_loop_vjp(nb_ctx *c, nb_step_fn step, void *env, size_t n, size_t steps,
                       const double *x0, const double *seed, size_t interval, double *xn,
                       double *x0bar) {
-    if (too_many(n)) return arg_error(c);
+    if (nb__too_many(n)) return arg_error(c);
     if (!c || !step || (n && (!x0 || (x0bar && !seed))))
         return arg_error_d(c, xn, n, x0bar, n, NULL, 0);
     if (c->err) { /* as the other drivers: nothing runs after an error already recorded */
-        nan_doubles(xn, n);
-        nan_doubles(x0bar, n);
+        nb__nan_doubles(xn, n);
+        nb__nan_doubles(x0bar, n);
         return c->err;
     }
     if (n == 0) return NB_OK;
@@ -463,8 +454,8 @@ nb_status nb_loop_vjp(nb_ctx *c, nb_step_fn step, void *env, size_t n, size_t st
     nb_var *hx = ck ? c->alloc(c->alloc_ud, NULL, 0, hbytes) : NULL;
     if (!hx) {
         if (ck) c->alloc(c->alloc_ud, ck, dbytes, 0);
-        nan_doubles(xn, n);
-        nan_doubles(x0bar, n);
+        nb__nan_doubles(xn, n);
+        nb__nan_doubles(x0bar, n);
         return nb__fail(c, NB_E_NOMEM);
     }
     double *cur = ck + nck * n, *abar = cur + n, *next = abar + n;
@@ -489,8 +480,8 @@ nb_status nb_loop_vjp(nb_ctx *c, nb_step_fn step, void *env, size_t n, size_t st
         st = nb_vjp(c, loop_segment_vfn, &w, n, n, ck + j * n, abar, NULL, abar);
     }
     if (st) {
-        nan_doubles(xn, n);
-        nan_doubles(x0bar, n);
+        nb__nan_doubles(xn, n);
+        nb__nan_doubles(x0bar, n);
     } else if (x0bar) {
         memcpy(x0bar, abar, bytes);
     }

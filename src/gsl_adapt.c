@@ -344,12 +344,10 @@ static double fn_df(double x, void *params) {
 /* ---- construction ---- */
 
 static void *alloc_in(nb_ctx *c, size_t count, size_t size) {
-    if (count == 0) count = 1;
-    if (count > SIZE_MAX / size) return NULL;
-    return c->alloc(c->alloc_ud, NULL, 0, count * size);
+    return nb__hook_get(c->alloc, c->alloc_ud, count, size);
 }
 static void free_in(nb_ctx *c, void *p, size_t count, size_t size) {
-    if (p) c->alloc(c->alloc_ud, p, (count ? count : 1) * size, 0);
+    nb__hook_put(c->alloc, c->alloc_ud, p, count, size);
 }
 
 void nb_gsl_adapter_free(nb_gsl_adapter *a) {

@@ -10,9 +10,6 @@
 #include "internal.h"
 #include "nabla/drivers.h"
 
-static void nan_fill(double *p, size_t n) {
-    for (size_t i = 0; p && i < n; i++) p[i] = (double)NAN;
-}
 
 /* Scratch of one call: z = (x, theta), the n x (n + p) Jacobian [A B] (row-major), a vector. */
 typedef struct work {
@@ -22,9 +19,9 @@ typedef struct work {
 
 static void work_free(nb_ctx *c, work *w) {
     const size_t n = w->n, k = w->n + w->p;
-    if (w->z) c->alloc(c->alloc_ud, w->z, (k ? k : 1) * sizeof(double), 0);
-    if (w->jac) c->alloc(c->alloc_ud, w->jac, (n && k ? n * k : 1) * sizeof(double), 0);
-    if (w->v) c->alloc(c->alloc_ud, w->v, (n ? n : 1) * sizeof(double), 0);
+    nb__hook_put(c->alloc, c->alloc_ud, w->z, k, sizeof(double));
+    nb__hook_put(c->alloc, c->alloc_ud, w->jac, n * k, sizeof(double));
+    nb__hook_put(c->alloc, c->alloc_ud, w->v, n, sizeof(double));
 }
 
 /* The Jacobian [A B] of F at (x, theta), then A = L U in place by Gaussian elimination with
@@ -37,9 +34,9 @@ static nb_status factor(nb_ctx *c, nb_vfn F, void *env, size_t n, size_t p, cons
     const size_t k = n + p;
     w->n = n;
     w->p = p;
-    w->z = c->alloc(c->alloc_ud, NULL, 0, (k ? k : 1) * sizeof(double));
-    w->jac = c->alloc(c->alloc_ud, NULL, 0, (n && k ? n * k : 1) * sizeof(double));
-    w->v = c->alloc(c->alloc_ud, NULL, 0, (n ? n : 1) * sizeof(double));
+    w->z = nb__hook_get(c->alloc, c->alloc_ud, k, sizeof(double));
+    w->jac = nb__hook_get(c->alloc, c->alloc_ud, n * k, sizeof(double));
+    w->v = nb__hook_get(c->alloc, c->alloc_ud, n, sizeof(double));
     if (!w->z || !w->jac || !w->v) return nb__fail(c, NB_E_NOMEM);
     if (n) memcpy(w->z, x, n * sizeof *x);
     if (p) memcpy(w->z + n, theta, p * sizeof *theta);
@@ -98,11 +95,11 @@ nb_status nb_implicit_jacobian(nb_ctx *c, nb_vfn F, void *env, size_t n, size_t 
                                const double *x, const double *theta, double *dxdtheta) {
     if (absurd(n, p)) return c ? nb__fail(c, NB_E_ARG) : NB_E_ARG;
     if (!c || !F || (n && !x) || (p && !theta) || (n && p && !dxdtheta)) {
-        nan_fill(dxdtheta, n * p);
+        nb__nan_doubles(dxdtheta, n * p);
         return c ? nb__fail(c, NB_E_ARG) : NB_E_ARG;
     }
     if (c->err || n == 0 || p == 0) { /* nothing to compute */
-        if (c->err) nan_fill(dxdtheta, n * p);
+        if (c->err) nb__nan_doubles(dxdtheta, n * p);
         return c->err;
     }
     work w = {0};
@@ -117,7 +114,7 @@ nb_status nb_implicit_jacobian(nb_ctx *c, nb_vfn F, void *env, size_t n, size_t 
         }
     }
     work_free(c, &w);
-    if (s) nan_fill(dxdtheta, n * p);
+    if (s) nb__nan_doubles(dxdtheta, n * p);
     return s;
 }
 
@@ -125,7 +122,7 @@ nb_status nb_implicit_vjp(nb_ctx *c, nb_vfn F, void *env, size_t n, size_t p, co
                           const double *theta, const double *xbar, double *thetabar) {
     if (absurd(n, p)) return c ? nb__fail(c, NB_E_ARG) : NB_E_ARG;
     if (!c || !F || (n && (!x || !xbar)) || (p && (!theta || !thetabar))) {
-        nan_fill(thetabar, p);
+        nb__nan_doubles(thetabar, p);
         return c ? nb__fail(c, NB_E_ARG) : NB_E_ARG;
     }
     if (c->err || p == 0 || n == 0) { /* nothing to solve: no parameter, or no equation */
@@ -146,7 +143,7 @@ nb_status nb_implicit_vjp(nb_ctx *c, nb_vfn F, void *env, size_t n, size_t p, co
         }
     }
     work_free(c, &w);
-    if (s) nan_fill(thetabar, p);
+    if (s) nb__nan_doubles(thetabar, p);
     return s;
 }
 
@@ -171,11 +168,11 @@ static nb_status implicit_rule(nb_ctx *c, const nb_var *theta, size_t k, nb_var 
     const nb_implicit_def *d = env;
     nb_var zs[9], gs[9], *z = zs, *g = gs;
     if (k + 1 > 9) {
-        z = c->alloc(c->alloc_ud, NULL, 0, (k + 1) * sizeof *z);
-        g = c->alloc(c->alloc_ud, NULL, 0, (k + 1) * sizeof *g);
+        z = nb__hook_get(c->alloc, c->alloc_ud, k + 1, sizeof *z);
+        g = nb__hook_get(c->alloc, c->alloc_ud, k + 1, sizeof *g);
         if (!z || !g) {
-            if (z) c->alloc(c->alloc_ud, z, (k + 1) * sizeof *z, 0);
-            if (g) c->alloc(c->alloc_ud, g, (k + 1) * sizeof *g, 0);
+            nb__hook_put(c->alloc, c->alloc_ud, z, k + 1, sizeof *z);
+            nb__hook_put(c->alloc, c->alloc_ud, g, k + 1, sizeof *g);
             return NB_E_NOMEM;
         }
     }
@@ -187,8 +184,8 @@ static nb_status implicit_rule(nb_ctx *c, const nb_var *theta, size_t k, nb_var 
         for (size_t j = 0; j < k; j++) dfdx[j] = nb_mul(c, g[1 + j], minus_inv);
     }
     if (z != zs) {
-        c->alloc(c->alloc_ud, z, (k + 1) * sizeof *z, 0);
-        c->alloc(c->alloc_ud, g, (k + 1) * sizeof *g, 0);
+        nb__hook_put(c->alloc, c->alloc_ud, z, k + 1, sizeof *z);
+        nb__hook_put(c->alloc, c->alloc_ud, g, k + 1, sizeof *g);
     }
     return s;
 }

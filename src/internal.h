@@ -254,6 +254,31 @@ void nb__arrays_zero(nb_level *L);
 nb_status nb__backward(nb_ctx *c, nb_level *L, size_t m, const nb_var *ys, const nb_var *seeds,
                        int overwrite);
 
+/* count elements of `size` bytes from an allocation hook (at least one, so that a count of 0
+ * still gives a pointer), or NULL when the bytes overflow or the hook fails; and their release
+ * with the same count and size (p may be NULL). Scratch and objects that the context does not
+ * count as level storage. */
+static inline void *nb__hook_get(nb_alloc_fn a, void *ud, size_t count, size_t size) {
+    if (count == 0) count = 1;
+    if (count > SIZE_MAX / size) return NULL;
+    return a(ud, NULL, 0, count * size);
+}
+static inline void nb__hook_put(nb_alloc_fn a, void *ud, void *p, size_t count, size_t size) {
+    if (p) a(ud, p, (count ? count : 1) * size, 0);
+}
+
+/* NaN into p[0 .. n-1] (nothing when p is NULL): the outputs of a call that failed. */
+static inline void nb__nan_doubles(double *p, size_t n) {
+    for (size_t i = 0; p && i < n; i++) p[i] = (double)NAN;
+}
+
+/* 1 for more inputs or outputs than a level can index (node indices are 32-bit). */
+static inline int nb__too_many(size_t k) { return k > (size_t)UINT32_MAX - 1; }
+
+/* Pushes a level of `kind` owned by the calling driver, with room for n input and m output
+ * handles in its scratch (src/drivers.c). NB_OK or the failure (recorded, the level popped). */
+nb_status nb__driver_begin(nb_ctx *c, nb_kind kind, size_t n, size_t m, nb_level **out);
+
 /* The drivers' protocol (src/drivers.c, also used by nb_taylor): a driver marks the level it
  * pushed with nb__driver_own; nb__driver_ok is 1 when that level (at d0 + 1) is still on top -
  * not popped, not popped and replaced - and no error is recorded, else records NB_E_LEVEL for an

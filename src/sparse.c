@@ -36,18 +36,10 @@ struct nb_sparse {
 
 /* ---- memory: the context's hook, not counted as level storage ---- */
 
-static void *raw_get(nb_alloc_fn a, void *ud, size_t count, size_t size) {
-    if (count > SIZE_MAX / size) return NULL;
-    return a(ud, NULL, 0, (count ? count : 1) * size);
-}
-static void raw_put(nb_alloc_fn a, void *ud, void *p, size_t count, size_t size) {
-    if (p) a(ud, p, (count ? count : 1) * size, 0);
-}
-
 /* A block of the plan (freed with it); NULL when it cannot be had. */
 static void *plan_get(nb_sparse *p, size_t count, size_t size) {
     if (p->nblk == NB_SPARSE_BLOCKS) return NULL;
-    void *q = raw_get(p->alloc, p->ud, count, size);
+    void *q = nb__hook_get(p->alloc, p->ud, count, size);
     if (q) {
         p->blk[p->nblk] = q;
         p->blk_size[p->nblk++] = (count ? count : 1) * size;
@@ -83,19 +75,19 @@ static int coo_add(nb_ctx *c, coo *q, size_t r, size_t col) {
     if (q->n == q->cap) {
         size_t cap = q->cap ? 2 * q->cap : 64;
         if (cap > SIZE_MAX / 2 / sizeof(size_t)) return 0;
-        size_t *nr = raw_get(c->alloc, c->alloc_ud, cap, sizeof *nr);
-        size_t *nc = raw_get(c->alloc, c->alloc_ud, cap, sizeof *nc);
+        size_t *nr = nb__hook_get(c->alloc, c->alloc_ud, cap, sizeof *nr);
+        size_t *nc = nb__hook_get(c->alloc, c->alloc_ud, cap, sizeof *nc);
         if (!nr || !nc) {
-            raw_put(c->alloc, c->alloc_ud, nr, cap, sizeof *nr);
-            raw_put(c->alloc, c->alloc_ud, nc, cap, sizeof *nc);
+            nb__hook_put(c->alloc, c->alloc_ud, nr, cap, sizeof *nr);
+            nb__hook_put(c->alloc, c->alloc_ud, nc, cap, sizeof *nc);
             return 0;
         }
         if (q->n) {
             memcpy(nr, q->r, q->n * sizeof *nr);
             memcpy(nc, q->c, q->n * sizeof *nc);
         }
-        raw_put(c->alloc, c->alloc_ud, q->r, q->cap, sizeof *q->r);
-        raw_put(c->alloc, c->alloc_ud, q->c, q->cap, sizeof *q->c);
+        nb__hook_put(c->alloc, c->alloc_ud, q->r, q->cap, sizeof *q->r);
+        nb__hook_put(c->alloc, c->alloc_ud, q->c, q->cap, sizeof *q->c);
         q->r = nr, q->c = nc, q->cap = cap;
     }
     q->r[q->n] = r;
@@ -104,8 +96,8 @@ static int coo_add(nb_ctx *c, coo *q, size_t r, size_t col) {
 }
 
 static void coo_free(nb_ctx *c, coo *q) {
-    raw_put(c->alloc, c->alloc_ud, q->r, q->cap, sizeof *q->r);
-    raw_put(c->alloc, c->alloc_ud, q->c, q->cap, sizeof *q->c);
+    nb__hook_put(c->alloc, c->alloc_ud, q->r, q->cap, sizeof *q->r);
+    nb__hook_put(c->alloc, c->alloc_ud, q->c, q->cap, sizeof *q->c);
     memset(q, 0, sizeof *q);
 }
 
@@ -233,16 +225,16 @@ static int finish_plan(nb_sparse *p, nb_sparse_mode mode) {
     const size_t m = p->m, n = p->n, nnz = p->nnz, mn = m > n ? m : n;
     const size_t budget = 32 * (nnz < SIZE_MAX / 64 ? nnz : SIZE_MAX / 64) + 1000000;
     /* columns' rows (compressed columns), and the scratch of the splits */
-    size_t *cptr = raw_get(p->alloc, p->ud, n + 1, sizeof *cptr);
-    size_t *cadj = raw_get(p->alloc, p->ud, nnz, sizeof *cadj);
-    size_t *erow = raw_get(p->alloc, p->ud, nnz, sizeof *erow);
-    size_t *fcol = raw_get(p->alloc, p->ud, mn, sizeof *fcol);  /* forward-major: columns' colors */
-    size_t *rcol = raw_get(p->alloc, p->ud, mn, sizeof *rcol);  /* reverse-major: rows' colors */
-    size_t *tcol = raw_get(p->alloc, p->ud, mn, sizeof *tcol);
-    size_t *mark = raw_get(p->alloc, p->ud, mn + 1, sizeof *mark);
-    unsigned char *fden = raw_get(p->alloc, p->ud, mn, 1); /* forward-major: dense rows */
-    unsigned char *rden = raw_get(p->alloc, p->ud, mn, 1); /* reverse-major: dense columns */
-    unsigned char *tden = raw_get(p->alloc, p->ud, mn, 1);
+    size_t *cptr = nb__hook_get(p->alloc, p->ud, n + 1, sizeof *cptr);
+    size_t *cadj = nb__hook_get(p->alloc, p->ud, nnz, sizeof *cadj);
+    size_t *erow = nb__hook_get(p->alloc, p->ud, nnz, sizeof *erow);
+    size_t *fcol = nb__hook_get(p->alloc, p->ud, mn, sizeof *fcol);  /* forward-major: columns' colors */
+    size_t *rcol = nb__hook_get(p->alloc, p->ud, mn, sizeof *rcol);  /* reverse-major: rows' colors */
+    size_t *tcol = nb__hook_get(p->alloc, p->ud, mn, sizeof *tcol);
+    size_t *mark = nb__hook_get(p->alloc, p->ud, mn + 1, sizeof *mark);
+    unsigned char *fden = nb__hook_get(p->alloc, p->ud, mn, 1); /* forward-major: dense rows */
+    unsigned char *rden = nb__hook_get(p->alloc, p->ud, mn, 1); /* reverse-major: dense columns */
+    unsigned char *tden = nb__hook_get(p->alloc, p->ud, mn, 1);
     p->cgroup = plan_get(p, n, sizeof *p->cgroup);
     p->rgroup = plan_get(p, m, sizeof *p->rgroup);
     p->gent = plan_get(p, nnz, sizeof *p->gent);
@@ -341,16 +333,16 @@ static int finish_plan(nb_sparse *p, nb_sparse_mode mode) {
             memcpy(p->gout, cadj, nnz * sizeof *cadj);
         }
     }
-    raw_put(p->alloc, p->ud, cptr, n + 1, sizeof *cptr);
-    raw_put(p->alloc, p->ud, cadj, nnz, sizeof *cadj);
-    raw_put(p->alloc, p->ud, erow, nnz, sizeof *erow);
-    raw_put(p->alloc, p->ud, fcol, mn, sizeof *fcol);
-    raw_put(p->alloc, p->ud, rcol, mn, sizeof *rcol);
-    raw_put(p->alloc, p->ud, tcol, mn, sizeof *tcol);
-    raw_put(p->alloc, p->ud, mark, mn + 1, sizeof *mark);
-    raw_put(p->alloc, p->ud, fden, mn, 1);
-    raw_put(p->alloc, p->ud, rden, mn, 1);
-    raw_put(p->alloc, p->ud, tden, mn, 1);
+    nb__hook_put(p->alloc, p->ud, cptr, n + 1, sizeof *cptr);
+    nb__hook_put(p->alloc, p->ud, cadj, nnz, sizeof *cadj);
+    nb__hook_put(p->alloc, p->ud, erow, nnz, sizeof *erow);
+    nb__hook_put(p->alloc, p->ud, fcol, mn, sizeof *fcol);
+    nb__hook_put(p->alloc, p->ud, rcol, mn, sizeof *rcol);
+    nb__hook_put(p->alloc, p->ud, tcol, mn, sizeof *tcol);
+    nb__hook_put(p->alloc, p->ud, mark, mn + 1, sizeof *mark);
+    nb__hook_put(p->alloc, p->ud, fden, mn, 1);
+    nb__hook_put(p->alloc, p->ud, rden, mn, 1);
+    nb__hook_put(p->alloc, p->ud, tden, mn, 1);
     return ok;
 }
 
@@ -366,15 +358,13 @@ static nb_sparse *plan_from(nb_ctx *c, int hess, size_t m, size_t n, size_t nnz,
 
 /* ---- patterns from the function ---- */
 
-static int too_many(size_t k) { return k > (size_t)UINT32_MAX - 1; }
-
 /* The inputs reached from each of the m outputs ys over L's operands (inputs: the nodes first ..
  * first + n - 1), as entries (output, input) in q. NB_OK, or the failure (recorded). */
 static nb_status reach(nb_ctx *c, nb_level *L, uint32_t first, size_t n, size_t m,
                        const nb_var *ys, coo *q) {
     const size_t nodes = L->n;
-    uint32_t *stamp = raw_get(c->alloc, c->alloc_ud, nodes, sizeof *stamp);
-    uint32_t *stack = raw_get(c->alloc, c->alloc_ud, nodes, sizeof *stack);
+    uint32_t *stamp = nb__hook_get(c->alloc, c->alloc_ud, nodes, sizeof *stamp);
+    uint32_t *stack = nb__hook_get(c->alloc, c->alloc_ud, nodes, sizeof *stack);
     nb_status s = NB_OK;
     if (!stamp || !stack) s = NB_E_NOMEM;
     if (!s) memset(stamp, 0, nodes * sizeof *stamp);
@@ -401,8 +391,8 @@ static nb_status reach(nb_ctx *c, nb_level *L, uint32_t first, size_t n, size_t 
             }
         }
     }
-    raw_put(c->alloc, c->alloc_ud, stamp, nodes, sizeof *stamp);
-    raw_put(c->alloc, c->alloc_ud, stack, nodes, sizeof *stack);
+    nb__hook_put(c->alloc, c->alloc_ud, stamp, nodes, sizeof *stamp);
+    nb__hook_put(c->alloc, c->alloc_ud, stack, nodes, sizeof *stack);
     if (s) nb__fail(c, s);
     return s;
 }
@@ -424,7 +414,8 @@ static nb_status pattern_args(nb_ctx *c, int has_f, size_t n, size_t m, const do
                               nb_sparse_mode mode, nb_sparse **out) {
     if (out) *out = NULL;
     if (!c) return NB_E_ARG;
-    if (!has_f || !out || (n && !x) || too_many(n) || too_many(m) || (unsigned)mode > NB_SPARSE_REVERSE)
+    if (!has_f || !out || (n && !x) || nb__too_many(n) || nb__too_many(m) ||
+        (unsigned)mode > NB_SPARSE_REVERSE)
         return nb__fail(c, NB_E_ARG);
     if (c->err) return c->err;
     if (c->depth != 0) return nb__fail(c, NB_E_LEVEL);
@@ -469,7 +460,7 @@ static nb_status given_args(nb_ctx *c, size_t m, size_t n, size_t nnz, const siz
                             const size_t *cols, nb_sparse_mode mode, nb_sparse **out) {
     if (out) *out = NULL;
     if (!c) return NB_E_ARG;
-    if (!out || (nnz && (!rows || !cols)) || too_many(n) || too_many(m) ||
+    if (!out || (nnz && (!rows || !cols)) || nb__too_many(n) || nb__too_many(m) ||
         (unsigned)mode > NB_SPARSE_REVERSE || nnz > SIZE_MAX / 4 / sizeof(size_t))
         return nb__fail(c, NB_E_ARG);
     for (size_t k = 0; k < nnz; k++)
@@ -506,9 +497,6 @@ nb_sparse_mode nb_sparse_mode_of(const nb_sparse *p) { return p ? p->mode : NB_S
 
 /* ---- evaluation ---- */
 
-static void nan_fill(double *p, size_t n) {
-    for (size_t i = 0; p && i < n; i++) p[i] = (double)NAN;
-}
 
 /* The direction of forward pass k (the columns of cgroup k) into p->seed. */
 static void seed_of(const nb_sparse *p, size_t k) {
@@ -525,22 +513,11 @@ static void scatter(const nb_sparse *p, size_t k, const double *r, double *val) 
 static void jac_sweeps(nb_ctx *c, nb_sparse *p, nb_vfn f, void *env, const double *x,
                        double *val) {
     const size_t n = p->n, m = p->m, d0 = c->depth;
-    nb_status s = nb_push(c, NB_REVERSE);
-    if (s) {
-        nb__fail(c, s);
-        return;
-    }
-    nb_level *L = &c->lv[c->depth];
-    s = nb__inputs_reserve(c, L, n ? n : 1);
-    if (!s) s = nb__outputs_reserve(c, L, m ? m : 1);
-    if (!s) s = nb__scratch_reserve(c, L, m ? m : 1);
-    if (s) {
-        nb__fail(c, s);
-        nb__driver_finish(c, d0);
-        return;
-    }
-    nb__driver_own(L);
-    if (!nb_rev_inputs(c, n, x, L->inputs) && c->err == NB_OK) {
+    nb_level *L = NULL;
+    if (nb__driver_begin(c, NB_REVERSE, n, m, &L)) return;
+    nb_status s = nb__scratch_reserve(c, L, m ? m : 1);
+    if (s) nb__fail(c, s);
+    else if (!nb_rev_inputs(c, n, x, L->inputs) && c->err == NB_OK) {
         nb_var *ys = L->outputs, *seeds = L->scratch;
         for (size_t i = 0; i < m; i++) ys[i] = nb_const(0);
         f(c, L->inputs, ys, env);
@@ -561,8 +538,8 @@ nb_status nb_sparse_jacobian(nb_ctx *c, nb_sparse *p, nb_vfn f, void *env, const
                              double *y, double *val) {
     if (!c || !p || p->hess || !f || (p->n && !x) || (p->nnz && !val)) {
         if (p) { /* a Hessian's plan too: NaN over the sizes it has */
-            nan_fill(y, p->m);
-            nan_fill(val, p->nnz);
+            nb__nan_doubles(y, p->m);
+            nb__nan_doubles(val, p->nnz);
         }
         return c ? nb__fail(c, NB_E_ARG) : NB_E_ARG;
     }
@@ -582,8 +559,8 @@ nb_status nb_sparse_jacobian(nb_ctx *c, nb_sparse *p, nb_vfn f, void *env, const
         if (c->err == NB_OK && y && m) memcpy(y, p->ysave, m * sizeof *y);
     }
     if (c->err) {
-        nan_fill(y, m);
-        nan_fill(val, p->nnz);
+        nb__nan_doubles(y, m);
+        nb__nan_doubles(val, p->nnz);
     }
     return c->err;
 }
@@ -593,8 +570,8 @@ nb_status nb_sparse_hessian(nb_ctx *c, nb_sparse *p, nb_fn f, void *env, const d
     if (!c || !p || !p->hess || !f || (p->n && !x) || (p->nnz && !val)) {
         if (p) {
             if (fx) *fx = (double)NAN;
-            nan_fill(g, p->n);
-            nan_fill(val, p->nnz);
+            nb__nan_doubles(g, p->n);
+            nb__nan_doubles(val, p->nnz);
         }
         return c ? nb__fail(c, NB_E_ARG) : NB_E_ARG;
     }
@@ -619,8 +596,8 @@ nb_status nb_sparse_hessian(nb_ctx *c, nb_sparse *p, nb_fn f, void *env, const d
     }
     if (c->err) {
         if (fx) *fx = (double)NAN;
-        nan_fill(g, n);
-        nan_fill(val, p->nnz);
+        nb__nan_doubles(g, n);
+        nb__nan_doubles(val, p->nnz);
     }
     return c->err;
 }
