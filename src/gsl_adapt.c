@@ -21,6 +21,11 @@ struct nb_gsl_adapter {
     void *env;
     nb_odefn of; /* odeiv2: the user's right-hand side (vf is ode_vfn, env the adapter) */
     void *oenv;
+    nb_odepfn pf; /* sensitivities: the user's f(t, y; p) (of is sens_rhs, oenv the adapter) */
+    void *penv;
+    size_t dim, np;  /* sensitivities: f's components and parameters */
+    double *p;       /* sensitivities: the parameters (np) */
+    nb_var *sh;      /* sensitivities: scratch handles, f's y and dydt (dim each) and p (np) */
     size_t n, m;  /* inputs, outputs */
     size_t nv;    /* elements of v and g: n, or max(n, m) for multilarge (J^T u reads m) */
     double *x, *y, *g, *jac, *v; /* scratch: x (n), y (m), g (nv), jac (m n; multilarge: made
@@ -302,6 +307,41 @@ static int ode_function(double t, const double y[], double dydt[], void *params)
     return GSL_SUCCESS;
 }
 
+/* The sensitivity system as an nb_odefn of u = (y, S_0 .. S_{np-1}): y' is f's primal and S_k'
+ * the tangent of f along (S_k, e_k), one forward level per parameter pushed above whatever level
+ * u belongs to (none for the function, the Jacobian's recording for the jacobian). */
+static void sens_rhs(nb_ctx *c, nb_var t, const nb_var *u, nb_var *dudt, void *env) {
+    const nb_gsl_adapter *a = env;
+    const size_t d = a->dim, np = a->np;
+    nb_var *y = a->sh, *out = a->sh + d, *p = a->sh + 2 * d;
+    for (size_t j = 0; j < np; j++) p[j] = nb_const(a->p[j]);
+    if (np == 0) {
+        a->pf(c, t, u, NULL, dudt, a->penv);
+        return;
+    }
+    for (size_t k = 0; k < np; k++) {
+        const nb_status s = nb_push(c, NB_FORWARD);
+        if (s) {
+            nb__fail(c, s);
+            return;
+        }
+        const size_t d1 = c->depth;
+        for (size_t i = 0; i < d; i++) {
+            y[i] = nb_fwd_input(c, u[i], u[d * (1 + k) + i]);
+            out[i] = nb_const(0);
+        }
+        p[k] = nb_fwd_input(c, nb_const(a->p[k]), nb_const(1));
+        a->pf(c, t, y, p, out, a->penv);
+        if (!nb__balanced(c, d1)) return; /* f left levels pushed or popped ours: an error */
+        for (size_t i = 0; i < d; i++) {
+            if (k == 0) dudt[i] = nb_primal(c, out[i]);
+            dudt[d * (1 + k) + i] = nb_tangent(c, out[i]);
+        }
+        p[k] = nb_const(a->p[k]);
+        nb_pop(c);
+    }
+}
+
 /* dfdy (n x n, row-major) and dfdt from the n x (n + 1) Jacobian of (t, y) -> f: n reverse
  * sweeps over one recording. */
 static int ode_jacobian(double t, const double y[], double *dfdy, double dfdt[], void *params) {
@@ -360,6 +400,8 @@ void nb_gsl_adapter_free(nb_gsl_adapter *a) {
     free_in(c, a->jac, a->m * a->n, sizeof(double)); /* m * n cannot overflow: make checked it */
     free_in(c, a->hx, a->n, sizeof(nb_var));
     free_in(c, a->hy, a->m, sizeof(nb_var));
+    free_in(c, a->p, a->np, sizeof(double));
+    free_in(c, a->sh, 2 * a->dim + a->np, sizeof(nb_var));
     free_in(c, a, 1, sizeof *a);
     nb_ctx_free(c);
 }
@@ -472,21 +514,58 @@ nb_status nb_gsl_multilarge_new(nb_gsl_adapter **out, nb_vfn f, void *env, size_
     return NB_OK;
 }
 
-nb_status nb_gsl_odeiv2_new(nb_gsl_adapter **out, nb_odefn f, void *env, size_t dim,
-                            const nb_ctx_opts *opts) {
-    if (out) *out = NULL;
-    if (!f || dim == SIZE_MAX) return NB_E_ARG;
-    nb_status s = make(out, ODEIV2, dim + 1, dim, opts);
-    if (s) return s;
-    nb_gsl_adapter *a = *out;
-    a->of = f;
-    a->oenv = env;
+/* An ODE adapter's system: the right-hand side `of` of dim components, as a function of (t, y). */
+static void ode_setup(nb_gsl_adapter *a, nb_odefn of, void *oenv, size_t dim) {
+    a->of = of;
+    a->oenv = oenv;
     a->vf = ode_vfn;
     a->env = a;
     a->u.ode.function = ode_function;
     a->u.ode.jacobian = ode_jacobian;
     a->u.ode.dimension = dim;
     a->u.ode.params = a;
+}
+
+nb_status nb_gsl_odeiv2_new(nb_gsl_adapter **out, nb_odefn f, void *env, size_t dim,
+                            const nb_ctx_opts *opts) {
+    if (out) *out = NULL;
+    if (!f || dim == SIZE_MAX) return NB_E_ARG;
+    nb_status s = make(out, ODEIV2, dim + 1, dim, opts);
+    if (s) return s;
+    ode_setup(*out, f, env, dim);
+    return NB_OK;
+}
+
+nb_status nb_gsl_odeiv2_sens_new(nb_gsl_adapter **out, nb_odepfn f, void *env, size_t dim,
+                                 size_t np, const double *p, const nb_ctx_opts *opts) {
+    if (out) *out = NULL;
+    /* dim (1 + np) + 1 inputs of the Jacobian's recording, and the scratch handles */
+    if (!f || (np && !p) || np >= SIZE_MAX / 4 || dim >= SIZE_MAX / 4 / (np + 1) ||
+        2 * dim + np > SIZE_MAX / sizeof(nb_var))
+        return NB_E_ARG;
+    const size_t N = dim * (1 + np);
+    nb_status s = make(out, ODEIV2, N + 1, N, opts);
+    if (s) return s;
+    nb_gsl_adapter *a = *out;
+    a->dim = dim;
+    a->np = np;
+    a->p = alloc_in(a->c, np, sizeof(double));
+    a->sh = alloc_in(a->c, 2 * dim + np, sizeof(nb_var));
+    if (!a->p || !a->sh) {
+        nb_gsl_adapter_free(a);
+        *out = NULL;
+        return NB_E_NOMEM;
+    }
+    if (np) memcpy(a->p, p, np * sizeof *p);
+    a->pf = f;
+    a->penv = env;
+    ode_setup(a, sens_rhs, a, N);
+    return NB_OK;
+}
+
+nb_status nb_gsl_odeiv2_sens_params(nb_gsl_adapter *a, const double *p) {
+    if (!a || a->kind != ODEIV2 || !a->pf || (a->np && !p)) return NB_E_ARG;
+    if (a->np) memcpy(a->p, p, a->np * sizeof *p);
     return NB_OK;
 }
 

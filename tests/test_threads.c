@@ -27,7 +27,7 @@ enum { FIT_P = 3, FIT_N = 20 };
 /* after the points: BFGS2's x, f and iterations; the fit's parameters, residual sum of squares
  * and iterations; the adapters' statuses; Robertson's state at t = 40 by msbdf and the ODE
  * adapter's status */
-enum { SOLVES = N + 2 + FIT_P + 2 + 2 + 3 + 1 };
+enum { SOLVES = N + 2 + FIT_P + 2 + 2 + 3 + 1 + 12 + 1 };
 
 struct work {
     double out[POINTS * PER_POINT + SOLVES];
@@ -69,6 +69,16 @@ static void rober(nb_ctx *c, nb_var t, const nb_var *y, nb_var *d, void *env) {
     (void)t, (void)env;
     nb_var a = nb_mul(c, nb_const(0.04), y[0]), b = nb_mul(c, nb_const(1e4), nb_mul(c, y[1], y[2]));
     nb_var q = nb_mul(c, nb_const(3e7), nb_mul(c, y[1], y[1]));
+    d[0] = nb_sub(c, b, a);
+    d[1] = nb_sub(c, nb_sub(c, a, b), q);
+    d[2] = q;
+}
+
+/* the same with the rate constants as parameters */
+static void rober_k(nb_ctx *c, nb_var t, const nb_var *y, const nb_var *k, nb_var *d, void *env) {
+    (void)t, (void)env;
+    nb_var a = nb_mul(c, k[0], y[0]), b = nb_mul(c, k[2], nb_mul(c, y[1], y[2]));
+    nb_var q = nb_mul(c, k[1], nb_mul(c, y[1], y[1]));
     d[0] = nb_sub(c, b, a);
     d[1] = nb_sub(c, nb_sub(c, a, b), q);
     d[2] = q;
@@ -132,6 +142,20 @@ static nb_status solves(double *o) {
     gsl_odeiv2_driver_free(d);
     for (int i = 0; i < 3; i++) o[i] = y[i];
     o[3] = nb_gsl_adapter_status(a);
+    nb_gsl_adapter_free(a);
+    o += 4;
+
+    /* and its sensitivities to the rate constants, the sensitivity system's Jacobian by
+     * forward over reverse */
+    const double k[3] = {0.04, 3e7, 1e4};
+    if ((s = nb_gsl_odeiv2_sens_new(&a, rober_k, NULL, 3, 3, k, NULL))) return s;
+    d = gsl_odeiv2_driver_alloc_y_new(nb_gsl_odeiv2_system(a), gsl_odeiv2_step_msbdf, 1e-8, 1e-10,
+                                      1e-10);
+    t = 0;
+    for (int i = 0; i < 12; i++) o[i] = i == 0;
+    gsl_odeiv2_driver_apply(d, &t, 40, o);
+    gsl_odeiv2_driver_free(d);
+    o[12] = nb_gsl_adapter_status(a);
     nb_gsl_adapter_free(a);
     return NB_OK;
 }
@@ -230,6 +254,13 @@ int main(void) {
         !(fabs(sv[N + 2] - 2.5) < 0.05 && fabs(sv[N + 3] - 1.3) < 0.05)) {
         fprintf(stderr, "serial solves: BFGS2 f = %g after %g iterations, fit (%g, %g, %g)\n",
                 sv[N], sv[N + 1], sv[N + 2], sv[N + 3], sv[N + 4]);
+        return 1;
+    }
+    const double *sens = sv + N + 2 + FIT_P + 4 + 4; /* y(40), then k_0 dy/dk_0 (test_ode_sens) */
+    if (sens[12] != NB_OK || !(fabs(sens[0] - 0.7158270687193) < 1e-7) ||
+        !(fabs(0.04 * sens[3] + 0.16990235) < 1e-6)) {
+        fprintf(stderr, "serial sensitivities: y0 = %.12g, k0 dy0/dk0 = %.12g, status %g\n",
+                sens[0], 0.04 * sens[3], sens[12]);
         return 1;
     }
     pthread_t th[NT];

@@ -143,6 +143,45 @@ nb_status nb_gsl_odeiv2_new(nb_gsl_adapter **out, nb_odefn f, void *env, size_t 
                             const nb_ctx_opts *opts);
 gsl_odeiv2_system *nb_gsl_odeiv2_system(nb_gsl_adapter *a);
 
+/* ---- ODE sensitivities: derivatives of an ODE's solution with respect to its parameters ----
+ *
+ * The right-hand side of dy/dt = f(t, y; p), with dim components and np parameters: writes
+ * dydt[0 .. dim-1] from t, y[0 .. dim-1] and p[0 .. np-1] (p is NULL when np is 0). */
+typedef void (*nb_odepfn)(nb_ctx *c, nb_var t, const nb_var *y, const nb_var *p, nb_var *dydt,
+                          void *env);
+
+/* A forward-sensitivity adapter: a gsl_odeiv2_system (nb_gsl_odeiv2_system) whose state u has
+ * dim (1 + np) components, y and its sensitivities S_k = dy/dp_k, k = 0 .. np-1:
+ *
+ *     u[i] = y_i,   u[dim (1 + k) + i] = dy_i/dp_k        (i < dim, k < np)
+ *
+ * and whose function is the sensitivity system
+ *
+ *     y' = f(t, y; p),   S_k' = (df/dy) S_k + df/dp_k,
+ *
+ * so any gsl_odeiv2 stepper or driver integrates y and all its sensitivities together, to the
+ * same tolerances (the error control sees the S_k too). Each evaluation is np forward passes
+ * through f along (S_k, e_k) (y' is the first pass's primal, the same doubles f gives on plain
+ * values); nothing is differentiated numerically. The jacobian callback, which the implicit
+ * steppers ask for, is the exact Jacobian of the whole sensitivity system - its blocks
+ * d/dy (f_y S_k + f_p_k) hold f's second derivatives - by reverse sweeps over a recording of
+ * the system, whose forward passes are then levels nested above the recording (N = dim (1 + np)
+ * sweeps and an N x (N + 1) array made at the first call, so implicit steppers suit small
+ * systems; explicit ones, which never call it, have no such cost).
+ *
+ * The caller sets the initial state: y(t0) and S_k(t0) = dy(t0)/dp_k, which is 0 when y(t0)
+ * does not depend on p, and e_i for a parameter that is y_i(t0) itself. The parameters are
+ * copied from p at creation (NULL only when np is 0) and changed by nb_gsl_odeiv2_sens_params
+ * (between integrations: a driver in the middle of a step would mix two systems). Errors as for
+ * nb_gsl_odeiv2_new; NB_E_ARG also for a NULL p with np > 0 and for a dim (1 + np) that
+ * overflows. */
+nb_status nb_gsl_odeiv2_sens_new(nb_gsl_adapter **out, nb_odepfn f, void *env, size_t dim,
+                                 size_t np, const double *p, const nb_ctx_opts *opts);
+
+/* Replaces the parameters of a sensitivity adapter with p[0 .. np-1]. NB_E_ARG for a NULL a,
+ * an adapter of another kind, or a NULL p with np > 0 (the parameters are left as they were). */
+nb_status nb_gsl_odeiv2_sens_params(nb_gsl_adapter *a, const double *p);
+
 /* A one-dimensional adapter for f: R -> R (an nb_fn of one input): a gsl_function (the value)
  * and a gsl_function_fdf (value and derivative, by forward mode). */
 nb_status nb_gsl_function_new(nb_gsl_adapter **out, nb_fn f, void *env,
