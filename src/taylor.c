@@ -685,6 +685,22 @@ nb_var nb_taylor_input(nb_ctx *c, nb_var x, nb_var dx) {
     return y;
 }
 
+nb_var nb_taylor_series_input(nb_ctx *c, size_t m, const nb_var *coef) {
+    nb_level *L = top_taylor(c);
+    if (!L) return nb_const((double)NAN);
+    if (m == 0 || !coef || m > kp1(L)) return nb__fail_var(c, NB_E_ARG);
+    for (size_t k = 0; k < m; k++)
+        if (coef[k].tag != 0 &&
+            (!nb__owner(c, coef[k]) || (coef[k].tag & NB_DEPTH_MASK) >= L->depth))
+            return nb__owner(c, coef[k]) ? nb__fail_var(c, NB_E_ARG) : nb__bad_handle(c, coef[k]);
+    size_t i = new_node(c, L);
+    if (!i) return nb_const((double)NAN);
+    for (size_t k = 0; k < m; k++) W(L, i)[k] = coef[k];
+    L->leaves++;
+    nb_var y = {coef[0].v, (uint32_t)i, L->tag};
+    return y;
+}
+
 nb_var nb_taylor_coef(nb_ctx *c, nb_var y, int k) {
     nb_level *L = top_taylor(c);
     if (!L) return nb_const((double)NAN);
@@ -829,4 +845,56 @@ nb_status nb_taylor_derivatives_err(nb_ctx *c, nb_fn f, void *env, size_t n, con
 nb_status nb_derivatives(nb_ctx *c, nb_fn f, void *env, double x, int K, double *d) {
     const double one = 1.0;
     return nb_taylor_derivatives(c, f, env, 1, &x, &one, K, d);
+}
+
+/* ---- Taylor coefficients of an ODE's solution ---- */
+
+nb_status nb_ode_taylor(nb_ctx *c, nb_odefn f, void *env, size_t dim, double t0,
+                        const double *y0, int K, double *coef) {
+    if (K < 0 || K > NB_TAYLOR_MAX_ORDER || nb__too_many(dim) ||
+        (K > 0 && dim > SIZE_MAX / sizeof(double) / (size_t)(K + 1)))
+        return c ? nb__fail(c, NB_E_ARG) : NB_E_ARG; /* nothing said of coef's size */
+    const size_t w = (size_t)K + 1;
+    if (!c || !f || !coef || (dim && !y0)) {
+        if (coef) nb__nan_doubles(coef, dim * w);
+        return c ? nb__fail(c, NB_E_ARG) : NB_E_ARG;
+    }
+    for (size_t i = 0; i < dim; i++) {
+        coef[i * w] = y0[i];
+        for (int k = 1; k <= K; k++) coef[i * w + (size_t)k] = 0;
+    }
+    /* the drivers' protocol (src/drivers.c): f only on good inputs, an unbalanced f is
+     * NB_E_LEVEL, never pop below d0, NaN in every coefficient on failure */
+    const size_t d0 = c->depth;
+    nb_status s = NB_OK;
+    for (int k = 0; k < K && c->err == NB_OK; k++) {
+        /* pass k: y known to order k gives f's coefficient k; k = 0 computes the value alone */
+        if ((s = nb_push_taylor(c, k > 0 ? k : 1))) {
+            nb__fail(c, s);
+            break;
+        }
+        nb_level *L = &c->lv[c->depth];
+        nb__driver_own(L);
+        if (k == 0) L->trunc = 0;
+        if ((s = nb__inputs_reserve(c, L, dim + (size_t)k + 1)) ||
+            (s = nb__outputs_reserve(c, L, dim ? dim : 1))) {
+            nb__fail(c, s);
+            break;
+        }
+        nb_var *y = L->inputs, *ck = L->inputs + dim, *out = L->outputs;
+        const nb_var t = nb_taylor_input(c, nb_const(t0), nb_const(1));
+        for (size_t i = 0; i < dim; i++) {
+            for (int j = 0; j <= k; j++) ck[j] = nb_const(coef[i * w + (size_t)j]);
+            y[i] = nb_taylor_series_input(c, (size_t)k + 1, ck);
+            out[i] = nb_const(0);
+        }
+        if (c->err != NB_OK) break;
+        f(c, t, y, out, env);
+        if (!nb__driver_ok(c, d0)) break;
+        for (size_t i = 0; i < dim; i++)
+            coef[i * w + (size_t)k + 1] = nb_value(nb_taylor_coef(c, out[i], k)) / (k + 1);
+        nb_pop(c);
+    }
+    if ((s = nb__driver_finish(c, d0))) nb__nan_doubles(coef, dim * w);
+    return s;
 }

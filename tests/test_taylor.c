@@ -8,6 +8,7 @@
 
 #include <gsl/gsl_sf_bessel.h>
 #include <math.h>
+#include <string.h>
 
 #include "nabla/nabla.h"
 #include "op_table.h"
@@ -937,3 +938,207 @@ Test(composite, powers_whose_recurrence_overflows) {
     nb_ctx_free(c);
 }
 
+
+/* ---- nb_taylor_series_input ---- */
+
+/* sum_k a_k t^k by Horner from the linear input t, for comparison with a series input */
+static nb_var horner(nb_ctx *c, const double *a, int m, nb_var t) {
+    nb_var r = nb_const(a[m - 1]);
+    for (int k = m - 2; k >= 0; k--) r = nb_add(c, nb_mul(c, r, t), nb_const(a[k]));
+    return r;
+}
+
+Test(series_input, equals_the_same_series_built_from_a_linear_input) {
+    nb_ctx *c = new_ctx();
+    const double a[5] = {0.3, -1.2, 0.7, 2.5, -0.4};
+    const nb_var ah[5] = {nb_const(a[0]), nb_const(a[1]), nb_const(a[2]), nb_const(a[3]),
+                          nb_const(a[4])};
+    cr_assert_eq(nb_push_taylor(c, 8), NB_OK);
+    nb_var s = nb_taylor_series_input(c, 5, ah);
+    nb_var h = horner(c, a, 5, nb_taylor_input(c, nb_const(0), nb_const(1)));
+    nb_var fs = nb_exp(c, nb_sin(c, s)), fh = nb_exp(c, nb_sin(c, h));
+    for (int k = 0; k <= 8; k++) {
+        double x = nb_value(nb_taylor_coef(c, fs, k)), y = nb_value(nb_taylor_coef(c, fh, k));
+        cr_expect(close_to(x, y, 1e-14, 1e-15), "coefficient %d: %.17g vs %.17g", k, x, y);
+        if (k < 5) cr_expect_eq(nb_value(nb_taylor_coef(c, s, k)), a[k]);
+        else cr_expect_eq(nb_value(nb_taylor_coef(c, s, k)), 0);
+    }
+    /* a short series: m = 1 is a constant series, its higher coefficients 0 */
+    nb_var one = nb_taylor_series_input(c, 1, ah + 1);
+    cr_expect_eq(nb_value(one), a[1]);
+    cr_expect_eq(nb_value(nb_taylor_coef(c, nb_mul(c, one, s), 3)), a[1] * a[3]);
+    cr_expect_eq(nb_ctx_status(c), NB_OK);
+    /* errors: m = 0, m > K + 1, NULL, a coefficient of the level itself */
+    nb_var big[10];
+    for (int k = 0; k < 10; k++) big[k] = nb_const(k);
+    cr_expect(isnan(nb_value(nb_taylor_series_input(c, 0, ah))));
+    cr_expect_eq(nb_ctx_clear_error(c), NB_E_ARG);
+    cr_expect(isnan(nb_value(nb_taylor_series_input(c, 10, big))));
+    cr_expect_eq(nb_ctx_clear_error(c), NB_E_ARG);
+    cr_expect(isnan(nb_value(nb_taylor_series_input(c, 9, big))) == 0); /* m = K + 1 is fine */
+    cr_expect(isnan(nb_value(nb_taylor_series_input(c, 3, NULL))));
+    cr_expect_eq(nb_ctx_clear_error(c), NB_E_ARG);
+    const nb_var own[2] = {nb_const(1), s};
+    cr_expect(isnan(nb_value(nb_taylor_series_input(c, 2, own))));
+    cr_expect_eq(nb_ctx_clear_error(c), NB_E_ARG);
+    nb_pop(c);
+    /* not a Taylor level; a stale coefficient */
+    cr_assert_eq(nb_push(c, NB_FORWARD), NB_OK);
+    nb_var fx = nb_fwd_input(c, nb_const(1), nb_const(1));
+    cr_expect(isnan(nb_value(nb_taylor_series_input(c, 1, ah))));
+    cr_expect_eq(nb_ctx_clear_error(c), NB_E_LEVEL);
+    cr_assert_eq(nb_push_taylor(c, 3), NB_OK);
+    const nb_var lower[2] = {fx, nb_const(2)}; /* a handle of the level below: fine */
+    nb_var q = nb_taylor_series_input(c, 2, lower);
+    cr_expect_eq(nb_ctx_status(c), NB_OK);
+    cr_expect_eq(nb_value(q), 1);
+    nb_pop(c);
+    nb_pop(c);
+    const nb_var stale[1] = {fx};
+    cr_assert_eq(nb_push_taylor(c, 3), NB_OK);
+    cr_expect(isnan(nb_value(nb_taylor_series_input(c, 1, stale))));
+    cr_expect_eq(nb_ctx_clear_error(c), NB_E_STALE);
+    nb_pop(c);
+    nb_ctx_free(c);
+}
+
+/* ---- nb_ode_taylor ---- */
+
+static void ode_exp(nb_ctx *c, nb_var t, const nb_var *y, nb_var *d, void *env) {
+    (void)c, (void)t, (void)env;
+    d[0] = y[0]; /* y' = y */
+}
+static void ode_pole(nb_ctx *c, nb_var t, const nb_var *y, nb_var *d, void *env) {
+    (void)t, (void)env;
+    d[0] = nb_mul(c, y[0], y[0]); /* y' = y^2, y(0) = 1: 1 / (1 - t) */
+}
+static void ode_osc(nb_ctx *c, nb_var t, const nb_var *y, nb_var *d, void *env) {
+    (void)t, (void)env;
+    d[0] = y[1];
+    d[1] = nb_neg(c, y[0]);
+}
+static void ode_forced(nb_ctx *c, nb_var t, const nb_var *y, nb_var *d, void *env) {
+    (void)env;
+    d[0] = nb_mul(c, nb_cos(c, t), y[0]); /* y' = cos(t) y, y(t0) = exp(sin t0): exp(sin t) */
+}
+static nb_var exp_sin(nb_ctx *c, const nb_var *x, void *env) {
+    (void)env;
+    return nb_exp(c, nb_sin(c, x[0]));
+}
+
+Test(ode_taylor, closed_forms) {
+    nb_ctx *c = new_ctx();
+    enum { K = 30 };
+    double coef[2 * (K + 1)], one = 1;
+    cr_assert_eq(nb_ode_taylor(c, ode_exp, NULL, 1, 0, &one, K, coef), NB_OK);
+    double fact = 1;
+    for (int k = 0; k <= K; k++) {
+        if (k) fact *= k;
+        cr_expect(close_to(coef[k], 1 / fact, 1e-14, 0), "exp: %d: %.17g", k, coef[k]);
+    }
+    cr_assert_eq(nb_ode_taylor(c, ode_pole, NULL, 1, 0, &one, K, coef), NB_OK);
+    for (int k = 0; k <= K; k++)
+        cr_expect(close_to(coef[k], 1, 1e-13, 0), "1/(1-t): %d: %.17g", k, coef[k]);
+    /* the oscillator from (cos 0.4, -sin 0.4): y0 = cos(t + 0.4) */
+    const double y0[2] = {cos(0.4), -sin(0.4)};
+    cr_assert_eq(nb_ode_taylor(c, ode_osc, NULL, 2, 7, y0, K, coef), NB_OK);
+    fact = 1;
+    for (int k = 0; k <= K; k++) {
+        if (k) fact *= k;
+        /* d^k/dt^k cos(t + 0.4) = cos(t + 0.4 + k pi / 2) */
+        const double want = cos(0.4 + k * M_PI / 2) / fact;
+        cr_expect(close_to(coef[k], want, 1e-13, 1e-17), "osc: %d: %.17g vs %.17g", k, coef[k], want);
+        cr_expect(close_to(coef[K + 1 + k], -sin(0.4 + k * M_PI / 2) / fact, 1e-13, 1e-17));
+    }
+    cr_expect_eq(nb_ctx_status(c), NB_OK);
+    nb_ctx_free(c);
+}
+
+Test(ode_taylor, time_dependent_against_taylor_mode_on_the_solution) {
+    /* y' = cos(t) y has the solution exp(sin t): its coefficients at t0 from nb_taylor on
+     * exp(sin(t0 + t)) directly, an independent path through the same Taylor arithmetic */
+    nb_ctx *c = new_ctx();
+    enum { K = 24 };
+    for (double t0 = -2; t0 <= 2; t0 += 0.8) {
+        double y0 = exp(sin(t0)), coef[K + 1], want[K + 1], one = 1;
+        cr_assert_eq(nb_ode_taylor(c, ode_forced, NULL, 1, t0, &y0, K, coef), NB_OK);
+        cr_assert_eq(nb_taylor(c, exp_sin, NULL, 1, &t0, &one, K, want), NB_OK);
+        for (int k = 0; k <= K; k++)
+            cr_expect(close_to(coef[k], want[k], 1e-12, 1e-15), "t0 %g, %d: %.17g vs %.17g", t0, k,
+                      coef[k], want[k]);
+    }
+    nb_ctx_free(c);
+}
+
+static int ode_calls;
+static void ode_counted(nb_ctx *c, nb_var t, const nb_var *y, nb_var *d, void *env) {
+    ode_calls++;
+    ode_osc(c, t, y, d, env);
+}
+static void ode_pushes(nb_ctx *c, nb_var t, const nb_var *y, nb_var *d, void *env) {
+    ode_osc(c, t, y, d, env);
+    nb_push(c, NB_REVERSE);
+}
+static void ode_stale(nb_ctx *c, nb_var t, const nb_var *y, nb_var *d, void *env) {
+    ode_osc(c, t, y, d, env);
+    d[1] = nb_add(c, d[1], *(const nb_var *)env);
+}
+
+Test(ode_taylor, calls_errors_and_allocation_failures) {
+    nb_ctx *c = new_ctx();
+    double y0[2] = {1, 0}, coef[2 * 11];
+    ode_calls = 0;
+    cr_assert_eq(nb_ode_taylor(c, ode_counted, NULL, 2, 0, y0, 10, coef), NB_OK);
+    cr_expect_eq(ode_calls, 10);
+    ode_calls = 0;
+    cr_assert_eq(nb_ode_taylor(c, ode_counted, NULL, 2, 0, y0, 0, coef), NB_OK);
+    cr_expect_eq(ode_calls, 0);
+    cr_expect(coef[0] == 1 && coef[1] == 0);
+    /* arguments */
+    cr_expect_eq(nb_ode_taylor(NULL, ode_osc, NULL, 2, 0, y0, 10, coef), NB_E_ARG);
+    cr_expect(isnan(coef[0]) && isnan(coef[21]));
+    cr_expect_eq(nb_ode_taylor(c, NULL, NULL, 2, 0, y0, 10, coef), NB_E_ARG);
+    cr_expect_eq(nb_ode_taylor(c, ode_osc, NULL, 2, 0, NULL, 10, coef), NB_E_ARG);
+    cr_expect_eq(nb_ode_taylor(c, ode_osc, NULL, 2, 0, y0, 10, NULL), NB_E_ARG);
+    coef[0] = 5;
+    cr_expect_eq(nb_ode_taylor(c, ode_osc, NULL, 2, 0, y0, -1, coef), NB_E_ARG);
+    cr_expect_eq(nb_ode_taylor(c, ode_osc, NULL, 2, 0, y0, NB_TAYLOR_MAX_ORDER + 1, coef), NB_E_ARG);
+    cr_expect_eq(nb_ode_taylor(c, ode_osc, NULL, SIZE_MAX / 4, 0, y0, 10, coef), NB_E_ARG);
+    cr_expect_eq(coef[0], 5, "nothing written when the sizes are absurd");
+    nb_ctx_clear_error(c);
+    /* an unbalanced f, an error inside f: NaN everywhere, the caller's level kept */
+    cr_assert_eq(nb_push(c, NB_REVERSE), NB_OK);
+    cr_expect_eq(nb_ode_taylor(c, ode_pushes, NULL, 2, 0, y0, 6, coef), NB_E_LEVEL);
+    cr_expect_eq(nb_depth(c), 1);
+    cr_expect(isnan(coef[0]) && isnan(coef[13]));
+    nb_ctx_clear_error(c);
+    cr_assert_eq(nb_push(c, NB_REVERSE), NB_OK);
+    nb_var stale = nb_rev_input(c, nb_const(1));
+    nb_pop(c);
+    cr_expect_eq(nb_ode_taylor(c, ode_stale, &stale, 2, 0, y0, 6, coef), NB_E_STALE);
+    cr_expect(isnan(coef[1]) && isnan(coef[8]));
+    cr_expect_eq(nb_depth(c), 1);
+    nb_ctx_free(c);
+    /* every allocation failure is NB_E_NOMEM with NaN coefficients, then the same numbers */
+    double ref[2 * 11];
+    c = new_ctx();
+    cr_assert_eq(nb_ode_taylor(c, ode_osc, NULL, 2, 0.5, y0, 10, ref), NB_OK);
+    nb_ctx_free(c);
+    int total = -1;
+    for (int k = 1; k < 500; k++) {
+        struct failing f = {0, k};
+        const nb_ctx_opts o = failing_opts(&f);
+        if (nb_ctx_new(&c, &o) != NB_OK) continue;
+        nb_status s = nb_ode_taylor(c, ode_osc, NULL, 2, 0.5, y0, 10, coef);
+        nb_ctx_free(c);
+        if (f.count < k) {
+            cr_assert_eq(s, NB_OK);
+            cr_expect(memcmp(coef, ref, sizeof ref) == 0);
+            total = k - 1;
+            break;
+        }
+        cr_expect_eq(s, NB_E_NOMEM, "allocation %d", k);
+        cr_expect(isnan(coef[0]) && isnan(coef[21]), "allocation %d", k);
+    }
+    cr_expect_gt(total, 2);
+}

@@ -119,6 +119,11 @@ nb_status nb_jacobian(nb_ctx *c, nb_vfn f, void *env, size_t n, size_t m, const 
 nb_status nb_vjp_var(nb_ctx *c, nb_vfn f, void *env, size_t n, size_t m, const nb_var *x,
                      const nb_var *v, nb_var *y, nb_var *out);
 
+/* The right-hand side of an ODE system dy/dt = f(t, y) with dim components: writes
+ * dydt[0 .. dim-1] from t and y[0 .. dim-1] (dim is known to the caller and to env). Used by the
+ * ODE adapter of nabla/gsl.h and by nb_ode_taylor (nabla/taylor.h). */
+typedef void (*nb_odefn)(nb_ctx *c, nb_var t, const nb_var *y, nb_var *dydt, void *env);
+
 /* ---- loops with checkpoints ---- */
 
 /* Step i of a loop over a state of n variables: writes x_next[0 .. n-1] from x (n is known to

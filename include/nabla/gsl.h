@@ -128,9 +128,7 @@ nb_status nb_gsl_multilarge_new(nb_gsl_adapter **out, nb_vfn f, void *env, size_
                                 const nb_ctx_opts *opts);
 gsl_multilarge_nlinear_fdf *nb_gsl_multilarge_fdf(nb_gsl_adapter *a);
 
-/* The right-hand side of an ODE system dy/dt = f(t, y) with dim components: writes
- * dydt[0 .. dim-1] from t and y[0 .. dim-1]. */
-typedef void (*nb_odefn)(nb_ctx *c, nb_var t, const nb_var *y, nb_var *dydt, void *env);
+/* (nb_odefn, the right-hand side of an ODE system, is in nabla/drivers.h.) */
 
 /* An ODE adapter for gsl_odeiv2 (the implicit steppers rk1imp, rk2imp, rk4imp, bsimp and msbdf
  * ask for the Jacobian): the system's function, and its jacobian - dfdy[i * dim + j] =

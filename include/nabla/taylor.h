@@ -36,6 +36,13 @@ extern "C" {
  * or dx belongs to it; errors are recorded in the context and give a NaN constant. */
 nb_var nb_taylor_input(nb_ctx *c, nb_var x, nb_var dx);
 
+/* An input of the top level, which must be a Taylor level of order K: the series
+ * coef[0] + coef[1] t + ... + coef[m-1] t^(m-1) (constants or handles of lower levels; the
+ * coefficients from m to K are 0). nb_taylor_input(c, x, dx) is the case m = 2. NB_E_LEVEL if the
+ * top level is not Taylor; NB_E_ARG for m = 0, m > K + 1, a NULL coef, or a coefficient that
+ * belongs to the level; errors are recorded in the context and give a NaN constant. */
+nb_var nb_taylor_series_input(nb_ctx *c, size_t m, const nb_var *coef);
+
 /* Coefficient k (0 .. K) of y's series at the top Taylor level, as a handle of the levels below:
  * y itself for k = 0 when the level does not own y, and 0 for k > 0. NB_E_ARG (recorded) for k
  * out of range. */
@@ -91,6 +98,24 @@ nb_status nb_taylor_derivatives_err(nb_ctx *c, nb_fn f, void *env, size_t n, con
 /* f(x), f'(x), ..., f^(K)(x) into d[0 .. K] (K = `order`) for a function of one input:
  * nb_taylor_derivatives along v = 1. */
 nb_status nb_derivatives(nb_ctx *c, nb_fn f, void *env, double x, int order, double *d);
+
+/* The Taylor coefficients of the solution of an ODE, dy/dt = f(t, y), y(t0) = y0 (dim
+ * components): y_i(t0 + h) = sum_k coef[i (K + 1) + k] h^k, k = 0 .. K (K = `order`, 0 ..
+ * NB_TAYLOR_MAX_ORDER), coefficient k being y_i^(k)(t0) / k!. The classical recurrence of Taylor
+ * series integrators (Moore 1966; Jorba & Zou 2005): with y's coefficients known to order k, one
+ * Taylor pass through f(t0 + t, y(t)) gives f's coefficient k, and y's coefficient k + 1 is that
+ * divided by k + 1. So f is called K times, on Taylor levels of order 1 .. K - 1 (1 for the first
+ * two): a product in f costs about K^3 / 6 multiplications in all; a step of a Taylor integrator is then
+ * sum_k coef_k h^k (docs/examples/taylor_ode.c integrates Kepler's problem that way).
+ *
+ * f runs unchanged under the Taylor levels (t is the series t0 + t, y the series of the
+ * coefficients found so far); a branch on a value takes the path of the point (t0, y0). Errors
+ * as for nb_taylor: NB_E_ARG for a NULL c, f or coef, a NULL y0 with dim > 0, K out of range
+ * (nothing written) or a dim (K + 1) that overflows; f only on good inputs, an f that leaves the
+ * level stack unbalanced is NB_E_LEVEL, and on any failure every coefficient is NaN. coef must
+ * not overlap y0. */
+nb_status nb_ode_taylor(nb_ctx *c, nb_odefn f, void *env, size_t dim, double t0,
+                        const double *y0, int order, double *coef);
 
 #ifdef __cplusplus
 }
