@@ -564,6 +564,15 @@ static int valid_name(const char *s) {
     return 1;
 }
 
+/* The message pre 'name' post, a name longer than fits shown by its first 96 bytes and "..."
+ * (names have no length limit; the message has room for about 150 bytes). */
+static void err_name(nb_expr *e, const char *pre, const char *name, const char *post) {
+    if (strlen(name) <= 100)
+        snprintf(e->err, sizeof e->err, "%s'%s'%s", pre, name, post);
+    else
+        snprintf(e->err, sizeof e->err, "%s'%.96s...'%s", pre, name, post);
+}
+
 nb_status nb_expr_bind(nb_expr *e, size_t n, const char *const *names) {
     if (!e || (n && !names)) return NB_E_ARG;
     if (!e->ok) return NB_E_PARSE;
@@ -586,13 +595,13 @@ nb_status nb_expr_bind(nb_expr *e, size_t n, const char *const *names) {
         const char *nm = names[j];
         st = NB_E_BIND;
         if (!valid_name(nm))
-            snprintf(e->err, sizeof e->err, "'%s' is not a name", nm ? nm : "(null)");
+            err_name(e, "", nm ? nm : "(null)", " is not a name");
         else if (strcmp(nm, "pi") == 0 || strcmp(nm, "e") == 0)
-            snprintf(e->err, sizeof e->err, "cannot bind '%s': it is a constant", nm);
+            err_name(e, "cannot bind ", nm, ": it is a constant");
         else if (nb_op_find_lang(nm) >= 0)
-            snprintf(e->err, sizeof e->err, "cannot bind '%s': it is a function", nm);
+            err_name(e, "cannot bind ", nm, ": it is a function");
         else if (nb__strset_find(&ix, keys, nm, strlen(nm)) != SIZE_MAX)
-            snprintf(e->err, sizeof e->err, "'%s' is bound twice", nm);
+            err_name(e, "", nm, " is bound twice");
         else {
             nb__strset_put(&ix, keys, j);
             st = NB_OK;
@@ -601,7 +610,7 @@ nb_status nb_expr_bind(nb_expr *e, size_t n, const char *const *names) {
     for (size_t i = 0; i < e->nvars && !st; i++) {
         size_t j = nb__strset_find(&ix, keys, e->vars[i], strlen(e->vars[i]));
         if (j == SIZE_MAX) {
-            snprintf(e->err, sizeof e->err, "variable '%s' is not bound", e->vars[i]);
+            err_name(e, "variable ", e->vars[i], " is not bound");
             st = NB_E_UNBOUND;
         } else {
             e->map[i] = (int)j;
@@ -619,7 +628,7 @@ size_t nb_expr_bound_count(const nb_expr *e) { return e && e->bound ? e->nbound 
 static nb_status check_runnable(nb_expr *e) {
     if (!e->ok) return NB_E_PARSE;
     if (e->nvars && !e->bound) {
-        snprintf(e->err, sizeof e->err, "variable '%s' is not bound", e->vars[0]);
+        err_name(e, "variable ", e->vars[0], " is not bound");
         e->errcol = 0;
         return NB_E_UNBOUND;
     }

@@ -88,8 +88,16 @@ static nb_status table_alloc(const nb_plot *p, nb_plot_data *d) {
 }
 
 /* Stores the derivatives d^k of point i: deriv[k] for k = 0 .. K. */
+/* Where f itself is not finite (a pole: 1/x^2 at 0) a finite derivative is not one: the rules'
+ * strong zero gives f' = 0 there, a finite sample inside the pole that the pole finder cannot see
+ * (a spike, and a y-range set by the pole's neighbours), so it is NaN, a gap. An infinite one
+ * (log at 0: +inf) is kept; it is a gap in the drawing already. */
 static void store(nb_plot_data *d, size_t i, const double *deriv) {
-    for (int c = 0; c < d->ncurves; c++) d->y[(size_t)c * d->n + i] = deriv[d->orders[c]];
+    for (int c = 0; c < d->ncurves; c++) {
+        const double v = deriv[d->orders[c]];
+        d->y[(size_t)c * d->n + i] =
+            d->orders[c] > 0 && !isfinite(deriv[0]) && isfinite(v) ? (double)NAN : v;
+    }
 }
 
 /* ---- the finite-difference overlay ---- */
@@ -503,6 +511,14 @@ nb_status nb__plot_check(const nb_plot *p, const nb_plot_data *d, char *msg, siz
                      p->output[0] ? ", not a pipe ('|...')" : "");
         return NB_E_ARG;
     }
+    for (const char *q = p->output; q && *q; q++)
+        if ((unsigned char)*q < 0x20 || *q == 0x7f) {
+            /* a script line cannot hold it: gnuplot would be given another file name */
+            if (msg && msglen)
+                snprintf(msg, msglen, "the output file name has a control character (byte %d), "
+                                      "which a gnuplot script cannot hold", (int)(unsigned char)*q);
+            return NB_E_ARG;
+        }
     int dumb;
     if (!nb__plot_terminal(p, &dumb)) {
         if (msg && msglen)

@@ -153,6 +153,7 @@ static void jet_exp(nb_ctx *c, nb_level *L, nb_var u, nb_var *w, int T, int shif
 /* w = log(a) with a = u (+ 1 for log1p): w_k = (a_k - (1/k) sum_{j=1..k-1} j w_j a_{k-j}) / a_0 */
 static void jet_log(nb_ctx *c, nb_level *L, nb_var u, nb_var *w, int T, int plus1) {
     nb_var a0 = plus1 ? nb_add(c, nb_const(1), J(L, u, 0)) : J(L, u, 0);
+    if (nb_value(a0) == 0) a0 = nb_add(c, a0, nb_const(0)); /* -0 as +0, as the rule does */
     for (int k = 1; k <= T; k++) {
         nb_var s = nb_const(0);
         for (int j = 1; j < k; j++) s = cadd(c, s, cscale(c, (double)j, cmul(c, w[j], J(L, u, k - j))));

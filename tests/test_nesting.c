@@ -129,6 +129,45 @@ static double mixed_nth(nb_ctx *c, unsigned kinds, int depth, double x0,
     }
     return nb_value(y);
 }
+
+/* log, log2 and log10 at -0 have the derivatives they have at +0 (the one-sided ones from the
+ * right: +inf, -inf, +inf, ...), in every nesting and in Taylor mode; 1/x alone would give -inf
+ * at -0 for the odd orders (a review found log(-x) at 0 with slopes -inf, +inf, -inf, +inf). */
+static nb_var g_log(nb_ctx *c, nb_var x) { return nb_log(c, x); }
+static nb_var g_log2(nb_ctx *c, nb_var x) { return nb_log2(c, x); }
+static nb_var g_log10(nb_ctx *c, nb_var x) { return nb_log10(c, x); }
+static nb_var f_log(nb_ctx *c, const nb_var *x, void *env) {
+    (void)env;
+    return nb_log(c, x[0]);
+}
+static nb_var f_log_neg(nb_ctx *c, const nb_var *x, void *env) {
+    (void)env;
+    return nb_log(c, nb_neg(c, x[0]));
+}
+
+Test(signed_zero, log_family_at_minus_zero_as_at_plus_zero) {
+    nb_ctx *c = new_ctx();
+    nb_var (*gs[3])(nb_ctx *, nb_var) = {g_log, g_log2, g_log10};
+    for (int op = 0; op < 3; op++)
+        for (int depth = 1; depth <= 3; depth++)
+            for (unsigned kinds = 0; kinds < (1u << depth); kinds++) {
+                const double plus = mixed_nth(c, kinds, depth, 0.0, gs[op]);
+                const double minus = mixed_nth(c, kinds, depth, -0.0, gs[op]);
+                cr_expect(isinf(plus) && (plus > 0) == (depth % 2 == 1),
+                          "op %d order %d kinds %u at +0: %g", op, depth, kinds, plus);
+                cr_expect_eq(minus, plus, "op %d order %d kinds %u: %g at -0, %g at +0", op, depth,
+                             kinds, minus, plus);
+            }
+    /* Taylor mode: log at -0, and log(-x) at +0 (-x = -0), whose slopes from the left are -inf */
+    double d[5];
+    const double want[5] = {-INFINITY, INFINITY, -INFINITY, INFINITY, -INFINITY};
+    cr_assert_eq(nb_derivatives(c, f_log, NULL, -0.0, 4, d), NB_OK);
+    for (int k = 0; k <= 4; k++) cr_expect_eq(d[k], want[k], "log at -0: order %d: %g", k, d[k]);
+    cr_assert_eq(nb_derivatives(c, f_log_neg, NULL, 0.0, 4, d), NB_OK);
+    for (int k = 0; k <= 4; k++) cr_expect_eq(d[k], -INFINITY, "log(-x) at 0: order %d: %g", k, d[k]);
+    cr_expect_eq(nb_ctx_status(c), NB_OK);
+    nb_ctx_free(c);
+}
 static nb_var g_exp2x(nb_ctx *c, nb_var x) { return nb_exp(c, nb_mul(c, nb_const(2), x)); }
 static nb_var g_sinexp(nb_ctx *c, nb_var x) { return nb_mul(c, nb_sin(c, x), nb_exp(c, x)); }
 

@@ -414,7 +414,20 @@ Test(ode_sens, errors) {
     nb_gsl_adapter_clear(a);
     cr_expect_eq(S->jacobian(0, w, J, dt, S->params), GSL_EBADFUNC);
     cr_expect_eq(nb_gsl_adapter_status(a), NB_E_LEVEL);
-    /* and the adapter still works after the error (its context is balanced again) */
+    nb_gsl_adapter_free(a);
+
+    /* after an error the adapter works again (its context balanced, its error cleared) */
+    cr_assert_eq(nb_gsl_odeiv2_sens_new(&a, broken, &stale, 1, 1, p, NULL), NB_OK);
+    S = nb_gsl_odeiv2_system(a);
+    w[0] = 3;
+    cr_expect_eq(S->jacobian(0, w, J, dt, S->params), GSL_EBADFUNC);
+    nb_gsl_adapter_clear(a);
+    w[0] = 1.5, w[1] = 0.25;
+    cr_expect_eq(S->function(0, w, g, S->params), GSL_SUCCESS);
+    cr_expect(g[0] == 1.5 && g[1] == 1 * 0.25 + 1.5, "%g %g", g[0], g[1]); /* p0 y, p0 S + y */
+    cr_expect_eq(S->jacobian(0, w, J, dt, S->params), GSL_SUCCESS);
+    cr_expect(J[0] == 1 && J[1] == 0 && J[2] == 1 && J[3] == 1, "%g %g %g %g", J[0], J[1], J[2], J[3]);
+    cr_expect_eq(nb_gsl_adapter_status(a), NB_OK);
     nb_gsl_adapter_free(a);
 }
 
@@ -431,9 +444,19 @@ Test(ode_sens, every_allocation_failure_is_a_status) {
         J[0] = dt[9] = fu[9] = 0;
         if (s == NB_OK) {
             gsl_odeiv2_system *S = nb_gsl_odeiv2_system(a);
-            S->function(0.3, u, fu, S->params);
-            S->jacobian(0.3, u, J, dt, S->params);
+            int rf = S->function(0.3, u, fu, S->params), rj = S->jacobian(0.3, u, J, dt, S->params);
             s = nb_gsl_adapter_status(a);
+            if (s == NB_E_NOMEM) {
+                /* a failed call: GSL_EBADFUNC and NaN outputs; then, cleared, the same calls work */
+                cr_expect(rf == GSL_EBADFUNC || rj == GSL_EBADFUNC, "allocation %d", k);
+                if (rf) cr_expect(isnan(fu[0]) && isnan(fu[9]), "allocation %d", k);
+                if (rj) cr_expect(isnan(J[0]) && isnan(J[99]) && isnan(dt[9]), "allocation %d", k);
+                nb_gsl_adapter_clear(a);
+                cr_expect_eq(S->function(0.3, u, fu, S->params), GSL_SUCCESS, "allocation %d", k);
+                cr_expect_eq(S->jacobian(0.3, u, J, dt, S->params), GSL_SUCCESS, "allocation %d", k);
+                cr_expect(close_to(J[0], p[0] - p[1], 1e-15, 0), "allocation %d: %g", k, J[0]);
+                cr_expect_eq(nb_gsl_adapter_status(a), NB_OK, "allocation %d", k);
+            }
             nb_gsl_adapter_free(a);
         } else
             cr_expect_null(a);

@@ -164,8 +164,9 @@ typedef void (*nb_odepfn)(nb_ctx *c, nb_var t, const nb_var *y, const nb_var *p,
  * steppers ask for, is the exact Jacobian of the whole sensitivity system - its blocks
  * d/dy (f_y S_k + f_p_k) hold f's second derivatives - by reverse sweeps over a recording of
  * the system, whose forward passes are then levels nested above the recording (N = dim (1 + np)
- * sweeps and an N x (N + 1) array made at the first call, so implicit steppers suit small
- * systems; explicit ones, which never call it, have no such cost).
+ * sweeps over np passes, about dim np^2 evaluations of f, and an N x (N + 1) array made at the
+ * first call, so implicit steppers suit small systems; explicit ones, which never call it, have
+ * no such cost).
  *
  * The caller sets the initial state: y(t0) and S_k(t0) = dy(t0)/dp_k, which is 0 when y(t0)
  * does not depend on p, and e_i for a parameter that is y_i(t0) itself. The parameters are

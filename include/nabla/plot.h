@@ -95,6 +95,9 @@ typedef struct nb_plot_data {
 /* Frees the table's arrays (and zeroes it); NULL is a no-op. */
 void nb_plot_data_free(nb_plot_data *d);
 
+/* Both samplers: where f itself is not finite, a finite derivative (the rules' strong zero at a
+ * pole: f' of 1/x^2 at 0 is 0) is stored as NaN; an infinite one is kept (docs/plotting.md). */
+
 /* Samples a bound expression along its bound name `wrt` (an index into the names given to
  * nb_expr_bind), the other names held at at[0 .. nvals-1] (at[wrt] is ignored), and the overlay
  * when p->check is set (f evaluated on plain doubles for the central differences). nvals must be
@@ -121,7 +124,8 @@ nb_status nb_plot_write_data(FILE *f, const nb_plot_data *d, const char *xname);
  * beyond +-8.9e307 (gnuplot takes numbers beyond about DBL_MAX / 2 as undefined; y values beyond
  * it are gaps in the drawing and the y-range stays within it), a term that is not a plain gnuplot
  * terminal name (letters, digits, '_'), an output that is empty or begins with '|' (gnuplot would
- * run it as a command), or an output whose extension names no format when p->term is NULL. */
+ * run it as a command) or has a control character (a script line cannot hold it), or an output
+ * whose extension names no format when p->term is NULL. */
 nb_status nb_plot_write_script(FILE *f, const nb_plot *p, const nb_plot_data *d);
 
 /* Whether nb_plot_write_script and nb_plot_render accept p and d: NB_OK, or NB_E_ARG (NULL p or

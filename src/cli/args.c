@@ -42,32 +42,35 @@ static int add_binding(cli_args *a, const char *s, size_t n) {
     if (!is_name(s, nl))
         return cli_usage_error(a->cmd, "malformed --at binding '%.*s': '%.*s' is not a name", (int)n,
                                s, (int)nl, s);
-    char name[256];
-    if (nl >= sizeof name) return cli_usage_error(a->cmd, "malformed --at binding: name too long");
-    memcpy(name, s, nl);
-    name[nl] = 0;
-    if (strcmp(name, "pi") == 0 || strcmp(name, "e") == 0)
-        return cli_usage_error(a->cmd, "--at %s: '%s' is a constant, it cannot be bound", name, name);
-    if (nb_op_find_lang(name) >= 0)
-        return cli_usage_error(a->cmd, "--at %s: '%s' is a function, it cannot be bound", name, name);
+    /* the name, of any length (the language has no limit), and the value: a constant
+     * expression */
+    char *name = malloc(nl + 6), *what = name; /* what: "--at NAME", then NAME alone from +5 */
+    if (!name) return cli_fail(CLI_ERROR, "out of memory");
+    memcpy(what, "--at ", 5);
+    memcpy(name + 5, s, nl);
+    name[nl + 5] = 0;
+    name += 5;
+    int rc = 0;
+    double v = 0;
     nb__strset ix = {a->name_ix, a->name_ix_cap};
-    if (nb__strset_find(&ix, a->names, name, nl) != SIZE_MAX)
-        return cli_usage_error(a->cmd, "--at: '%s' is bound twice", name);
-    /* the value: a constant expression */
-    char what[300];
-    snprintf(what, sizeof what, "--at %s", name);
-    double v;
-    int rc = cli_constant(a, what, eq + 1, vl, &v);
+    if (strcmp(name, "pi") == 0 || strcmp(name, "e") == 0)
+        rc = cli_usage_error(a->cmd, "--at %s: '%s' is a constant, it cannot be bound", name, name);
+    else if (nb_op_find_lang(name) >= 0)
+        rc = cli_usage_error(a->cmd, "--at %s: '%s' is a function, it cannot be bound", name, name);
+    else if (nb__strset_find(&ix, a->names, name, nl) != SIZE_MAX)
+        rc = cli_usage_error(a->cmd, "--at: '%s' is bound twice", name);
+    else
+        rc = cli_constant(a, what, eq + 1, vl, &v);
+    char **names = rc ? NULL : realloc(a->names, (a->nbind + 1) * sizeof *names);
+    if (names) a->names = names;
+    double *values = names ? realloc(a->values, (a->nbind + 1) * sizeof *values) : NULL;
+    if (values) a->values = values;
+    char *kept = values ? malloc(nl + 1) : NULL;
+    if (kept) memcpy(kept, name, nl + 1);
+    free(what);
     if (rc) return rc;
-    char **names = realloc(a->names, (a->nbind + 1) * sizeof *names);
-    if (!names) return cli_fail(CLI_ERROR, "out of memory");
-    a->names = names;
-    double *values = realloc(a->values, (a->nbind + 1) * sizeof *values);
-    if (!values) return cli_fail(CLI_ERROR, "out of memory");
-    a->values = values;
-    a->names[a->nbind] = malloc(nl + 1);
-    if (!a->names[a->nbind]) return cli_fail(CLI_ERROR, "out of memory");
-    memcpy(a->names[a->nbind], name, nl + 1);
+    if (!kept) return cli_fail(CLI_ERROR, "out of memory");
+    a->names[a->nbind] = kept;
     a->values[a->nbind++] = v;
     /* index the new name (linear time over many bindings, not quadratic) */
     if (2 * a->nbind > ix.cap) {
