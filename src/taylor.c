@@ -21,6 +21,7 @@
 #include <float.h>
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
@@ -545,9 +546,10 @@ nb_var nb__taylor_op(nb_ctx *c, nb_level *L, nb_op op, nb_var x, nb_var y, int n
             fallback(c, L, op, x, y, n, wi, T);
         else if (v0.tag == 0 && r == floor(r) && fabs(r) <= 1073741824.0)
             s = jet_powi(c, L, x, (int)r, wi, T);
-        else if (u0.v <= 0 || isinf(u0.v) || isinf(w0.v)) /* an infinite base: see cbrt; an
-                                                             overflowed x^y: the rule's
-                                                             y x^(y-1) may be finite */
+        else if (u0.v <= 0 || isinf(u0.v) || !isnormal(w0.v))
+            /* an infinite base: see cbrt; an overflowed x^y: the rule's y x^(y-1) may be finite;
+             * an underflowed one (x^2.5 at 1e-200): the recurrence multiplies by w0 = 0 and would
+             * give 0 at every order, where the rule's y x^(y-1), ... come back normal */
             fallback(c, L, op, x, y, n, wi, T);
         else
             jet_pow_const(c, L, x, v0, W(L, wi), T);
@@ -569,6 +571,11 @@ nb_var nb__taylor_op(nb_ctx *c, nb_level *L, nb_op op, nb_var x, nb_var y, int n
  * at this level, and w_k = (1/k) sum_{j=1..k} j sum_i u_{i,j} p_{i,k-j}. A partial of this level
  * must be a node the rule made (after the op's own) or an operand: an older node is a handle the
  * rule captured instead of using the ones it was given, NB_E_ARG as at the other levels. */
+static int by_node(const void *a, const void *b) {
+    const uint32_t i = ((const nb_var *)a)->idx, j = ((const nb_var *)b)->idx;
+    return (i > j) - (i < j);
+}
+
 nb_var nb__taylor_custom(nb_ctx *c, nb_level *L, const nb__custom_call *cc, const nb_var *x,
                          nb_var *u0, nb_var *p) {
     const int T = L->trunc;
@@ -587,10 +594,16 @@ nb_var nb__taylor_custom(nb_ctx *c, nb_level *L, const nb__custom_call *cc, cons
     nb_status s = nb__custom_partials(c, cc, x, p, L->depth, NULL);
     if (L->tag == tag) L->trunc = T; /* (not if the rule replaced the level: NB_E_LEVEL) */
     if (s) return nb__fail_var(c, s);
+    /* this level's operands sorted by node (u0 is free again), so that each partial is looked
+     * up in O(log k): a linear scan per partial was O(k^2), 20 s at k = 2^18 */
+    size_t m = 0;
+    for (size_t j = 0; j < k; j++)
+        if (x[j].tag == L->tag) u0[m++] = x[j];
+    qsort(u0, m, sizeof *u0, by_node);
     for (size_t i = 0; i < k; i++) {
         if (p[i].tag != L->tag || p[i].idx > wi) continue;
-        int known = 0; /* an operand, or the value an enclosing op's rule was given (the memo) */
-        for (size_t j = 0; j < k && !known; j++) known = x[j].tag == L->tag && x[j].idx == p[i].idx;
+        /* an operand, or the value an enclosing op's rule was given (the memo) */
+        int known = m > 0 && bsearch(&p[i], u0, m, sizeof *u0, by_node) != NULL;
         for (const nb__custom_frame *f = c->custom_memo; f && !known; f = f->prev)
             known = f->r.tag == p[i].tag && f->r.idx == p[i].idx;
         if (!known) return nb__fail_var(c, NB_E_ARG);
@@ -648,6 +661,9 @@ nb_var nb__taylor_reduce(nb_ctx *c, nb_level *L, nb_op op, size_t n, const nb_va
             return finish(L, wi);
         }
     }
+    /* the sum of the elements' series, made of this level's add and mul, counted as one op as a
+     * reduction is on every level (nb_op_count) */
+    const size_t ops0 = L->ops;
     nb_var s = nb_const(0);
     for (size_t i = 0; i < n; i++) {
         switch (op) {
@@ -657,6 +673,7 @@ nb_var nb__taylor_reduce(nb_ctx *c, nb_level *L, nb_op op, size_t n, const nb_va
         default: return nb__fail_var(c, NB_E_ARG);
         }
     }
+    L->ops = ops0 + 1;
     return s;
 }
 
@@ -712,6 +729,7 @@ nb_var nb_taylor_coef(nb_ctx *c, nb_var y, int k) {
 
 nb_status nb_taylor(nb_ctx *c, nb_fn f, void *env, size_t n, const double *x, const double *v,
                     int K, double *coef) {
+    if (nb__too_many(n)) return c ? nb__fail(c, NB_E_ARG) : NB_E_ARG; /* nothing written */
     if (!c || !f || !coef || (n && (!x || !v)) || K < 0 || K > NB_TAYLOR_MAX_ORDER) {
         if (coef && K >= 0 && K <= NB_TAYLOR_MAX_ORDER) /* NaN in the outputs, as for any error */
             for (int k = 0; k <= K; k++) coef[k] = (double)NAN;
@@ -806,7 +824,7 @@ nb_status nb_taylor_derivatives(nb_ctx *c, nb_fn f, void *env, size_t n, const d
 
 nb_status nb_taylor_derivatives_err(nb_ctx *c, nb_fn f, void *env, size_t n, const double *x,
                                     const double *v, int K, double *d, double *err) {
-    if (!err) return c ? nb__fail(c, NB_E_ARG) : NB_E_ARG;
+    if (!err || nb__too_many(n)) return c ? nb__fail(c, NB_E_ARG) : NB_E_ARG;
     nb_status s = nb_taylor_derivatives(c, f, env, n, x, v, K, d); /* checks the rest */
     if (s || n == 0) {
         if (K >= 0 && K <= NB_DERIVATIVES_MAX_ORDER)

@@ -1142,3 +1142,67 @@ Test(ode_taylor, calls_errors_and_allocation_failures) {
     }
     cr_expect_gt(total, 2);
 }
+
+/* ---- found by the sixth session's review ---- */
+
+static nb_var pow_25(nb_ctx *c, const nb_var *x, void *env) {
+    (void)env;
+    return nb_pow(c, x[0], nb_const(2.5));
+}
+static nb_var pow_75(nb_ctx *c, const nb_var *x, void *env) {
+    (void)env;
+    return nb_pow(c, x[0], nb_const(7.5));
+}
+
+Test(review6, pow_with_a_constant_exponent_where_the_value_underflows) {
+    /* x^r at a tiny x: x^r is 0 (or subnormal) but its derivatives r (r-1) ... x^(r-k) are normal;
+     * the power recurrence multiplied by x^r = 0 and gave 0 at every order */
+    nb_ctx *c = new_ctx();
+    struct {
+        nb_fn f;
+        double r, x;
+        int K;
+    } cases[2] = {{pow_25, 2.5, 1e-200, 3}, {pow_75, 7.5, 1e-50, 8}};
+    for (int t = 0; t < 2; t++) {
+        double d[9], err[9], one = 1;
+        cr_assert_eq(nb_taylor_derivatives_err(c, cases[t].f, NULL, 1, &cases[t].x, &one, cases[t].K,
+                                               d, err), NB_OK);
+        double fall = 1; /* r (r - 1) ... (r - k + 1) */
+        for (int k = 0; k <= cases[t].K; k++) {
+            const double want = fall * pow(cases[t].x, cases[t].r - k);
+            cr_expect(close_to(d[k], want, 1e-13, 0), "x^%g at %g, order %d: %.17g vs %.17g",
+                      cases[t].r, cases[t].x, k, d[k], want);
+            fall *= cases[t].r - k;
+        }
+    }
+    nb_ctx_free(c);
+}
+
+Test(review6, absurd_input_counts_are_arg_errors_with_nothing_written) {
+    nb_ctx *c = new_ctx();
+    double x = 1, v = 1, co[3] = {7, 7, 7}, err[3] = {7, 7, 7};
+    cr_expect_eq(nb_taylor(c, pow_25, NULL, SIZE_MAX, &x, &v, 2, co), NB_E_ARG);
+    cr_expect_eq(nb_ctx_clear_error(c), NB_E_ARG);
+    cr_expect_eq(nb_taylor(c, pow_25, NULL, (size_t)UINT32_MAX, &x, &v, 2, co), NB_E_ARG);
+    nb_ctx_clear_error(c);
+    cr_expect_eq(nb_taylor_derivatives(c, pow_25, NULL, SIZE_MAX, &x, &v, 2, co), NB_E_ARG);
+    nb_ctx_clear_error(c);
+    cr_expect_eq(nb_taylor_derivatives_err(c, pow_25, NULL, SIZE_MAX, &x, &v, 2, co, err), NB_E_ARG);
+    for (int k = 0; k < 3; k++) cr_expect(co[k] == 7 && err[k] == 7, "written at %d", k);
+    cr_expect_eq(nb_depth(c), 0);
+    nb_ctx_free(c);
+}
+
+Test(review6, reductions_count_once_on_a_taylor_level) {
+    nb_ctx *c = new_ctx();
+    cr_assert_eq(nb_push_taylor(c, 3), NB_OK);
+    nb_var x[5];
+    for (int i = 0; i < 5; i++) x[i] = nb_taylor_input(c, nb_const(i + 1), nb_const(1));
+    nb_op_count_reset(c);
+    nb_var r[3] = {nb_sum(c, 5, x), nb_dot(c, 5, x, x), nb_sumsq(c, 5, x)};
+    cr_expect_eq(nb_op_count(c, 1), 3, "three reductions: %llu ops", nb_op_count(c, 1));
+    cr_expect_eq(nb_value(nb_taylor_coef(c, r[1], 1)), 2 * (1 + 2 + 3 + 4 + 5));
+    cr_expect_eq(nb_value(r[2]), 55);
+    nb_pop(c);
+    nb_ctx_free(c);
+}
