@@ -26,6 +26,8 @@ struct nb_gsl_adapter {
     size_t dim, np;  /* sensitivities: f's components and parameters */
     double *p;       /* sensitivities: the parameters (np) */
     nb_var *sh;      /* sensitivities: scratch handles, f's y and dydt (dim each) and p (np) */
+    nb_var *sg;      /* sensitivities: f's gradients in the jacobian, dim (dim + 1), made at its
+                        first call */
     size_t n, m;  /* inputs, outputs */
     size_t nv;    /* elements of v and g: n, or max(n, m) for multilarge (J^T u reads m) */
     double *x, *y, *g, *jac, *v; /* scratch: x (n), y (m), g (nv), jac (m n; multilarge: made
@@ -342,6 +344,87 @@ static void sens_rhs(nb_ctx *c, nb_var t, const nb_var *u, nb_var *dudt, void *e
     }
 }
 
+static int ode_jacobian(double t, const double y[], double *dfdy, double dfdt[], void *params);
+
+/* The jacobian of the sensitivity system, assembled from its blocks:
+ *
+ *     d y'/dy = f_y,   d S_k'/dS_k = f_y,   d S_k'/dy = d/dy (f_y S_k + f_p_k),   d/dt likewise,
+ *
+ * and zero elsewhere. For each k, one recording of f on a reverse level above a forward level
+ * that moves y along S_k and p_k along 1 (forward over reverse, the dual fast path): its dim
+ * sweeps give the gradients of f_i as dual numbers, whose values are the rows of f_y (and f_t)
+ * and whose tangents the rows of d/dy (f_y S_k + f_p_k) (and d/dt). np recordings and dim np
+ * sweeps over a tape of one f, where differentiating the system function itself (as the plain
+ * adapter's jacobian does) sweeps N = dim (1 + np) times over a tape of np passes. */
+static int sens_jacobian(double t, const double u[], double *dfdy, double dfdt[], void *params) {
+    nb_gsl_adapter *a = params;
+    if (a->np == 0) return ode_jacobian(t, u, dfdy, dfdt, params);
+    nb_ctx *c = a->c;
+    const size_t d = a->dim, np = a->np, N = a->m, g = d + 1;
+    int bad = missing(a, u) || (!dfdy && missing(a, dfdt));
+    if (!bad && !a->sg && !(a->sg = alloc_in(c, d * g, sizeof(nb_var))))
+        bad = failed(a, NB_E_NOMEM); /* made at the first call, kept */
+    if (dfdy)
+        for (size_t i = 0; i < N * N; i++) dfdy[i] = 0;
+    if (dfdt)
+        for (size_t i = 0; i < N; i++) dfdt[i] = 0;
+    const size_t d0 = c->depth;
+    nb_var *yF = a->sh, *pF = a->sh + 2 * d;
+    for (size_t k = 0; k < np && !bad; k++) {
+        nb_level *R = NULL;
+        nb_status s = nb_push(c, NB_FORWARD);
+        if (s) {
+            bad = failed(a, s);
+            break;
+        }
+        for (size_t j = 0; j < np; j++) pF[j] = nb_const(a->p[j]);
+        pF[k] = nb_fwd_input(c, nb_const(a->p[k]), nb_const(1));
+        for (size_t i = 0; i < d; i++) yF[i] = nb_fwd_input(c, nb_const(u[i]), nb_const(u[d * (1 + k) + i]));
+        if (c->err == NB_OK && !nb__driver_begin(c, NB_REVERSE, g, d, &R)) {
+            nb_var *in = R->inputs, *out = R->outputs;
+            in[0] = nb_rev_input(c, nb_const(t));
+            for (size_t i = 0; i < d; i++) in[1 + i] = nb_rev_input(c, yF[i]);
+            for (size_t i = 0; i < d; i++) out[i] = nb_const(0);
+            if (c->err == NB_OK) {
+                a->pf(c, in[0], in + 1, pF, out, a->penv);
+                if (nb__driver_ok(c, d0 + 1))
+                    for (size_t i = 0; i < d && c->err == NB_OK; i++) {
+                        nb__backward(c, R, 1, &out[i], NULL, 1);
+                        for (size_t j = 0; j < g; j++) a->sg[i * g + j] = nb_grad(c, in[j]);
+                    }
+            }
+        }
+        nb__driver_finish(c, d0 + 1); /* back to the forward level */
+        if (c->err == NB_OK) {
+            const size_t r0 = d * (1 + k); /* S_k's rows and columns */
+            for (size_t i = 0; i < d; i++)
+                for (size_t j = 0; j < g; j++) {
+                    const nb_var gij = a->sg[i * g + j];
+                    const double v = nb_value(gij), tan = nb_value(nb_tangent(c, gij));
+                    if (j == 0) {
+                        if (dfdt) {
+                            if (k == 0) dfdt[i] = v;
+                            dfdt[r0 + i] = tan;
+                        }
+                    } else if (dfdy) {
+                        if (k == 0) dfdy[i * N + j - 1] = v;
+                        dfdy[(r0 + i) * N + r0 + j - 1] = v;
+                        dfdy[(r0 + i) * N + j - 1] = tan;
+                    }
+                }
+        }
+        nb__driver_finish(c, d0);
+        bad = failed(a, NB_OK);
+    }
+    if (bad) {
+        if (dfdy)
+            for (size_t i = 0; i < N * N; i++) dfdy[i] = NAN;
+        if (dfdt)
+            for (size_t i = 0; i < N; i++) dfdt[i] = NAN;
+    }
+    return bad ? GSL_EBADFUNC : GSL_SUCCESS;
+}
+
 /* dfdy (n x n, row-major) and dfdt from the n x (n + 1) Jacobian of (t, y) -> f: n reverse
  * sweeps over one recording. */
 static int ode_jacobian(double t, const double y[], double *dfdy, double dfdt[], void *params) {
@@ -402,6 +485,7 @@ void nb_gsl_adapter_free(nb_gsl_adapter *a) {
     free_in(c, a->hy, a->m, sizeof(nb_var));
     free_in(c, a->p, a->np, sizeof(double));
     free_in(c, a->sh, 2 * a->dim + a->np, sizeof(nb_var));
+    free_in(c, a->sg, a->dim * (a->dim + 1), sizeof(nb_var));
     free_in(c, a, 1, sizeof *a);
     nb_ctx_free(c);
 }
@@ -560,6 +644,7 @@ nb_status nb_gsl_odeiv2_sens_new(nb_gsl_adapter **out, nb_odepfn f, void *env, s
     a->pf = f;
     a->penv = env;
     ode_setup(a, sens_rhs, a, N);
+    a->u.ode.jacobian = sens_jacobian;
     return NB_OK;
 }
 

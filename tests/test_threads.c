@@ -146,7 +146,7 @@ static nb_status solves(double *o) {
     o += 4;
 
     /* and its sensitivities to the rate constants, the sensitivity system's Jacobian by
-     * reverse over forward */
+     * forward over reverse */
     const double k[3] = {0.04, 3e7, 1e4};
     if ((s = nb_gsl_odeiv2_sens_new(&a, rober_k, NULL, 3, 3, k, NULL))) return s;
     d = gsl_odeiv2_driver_alloc_y_new(nb_gsl_odeiv2_system(a), gsl_odeiv2_step_msbdf, 1e-8, 1e-10,

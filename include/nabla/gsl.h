@@ -161,12 +161,13 @@ typedef void (*nb_odepfn)(nb_ctx *c, nb_var t, const nb_var *y, const nb_var *p,
  * same tolerances (the error control sees the S_k too). Each evaluation is np forward passes
  * through f along (S_k, e_k) (y' is the first pass's primal, the same doubles f gives on plain
  * values); nothing is differentiated numerically. The jacobian callback, which the implicit
- * steppers ask for, is the exact Jacobian of the whole sensitivity system - its blocks
- * d/dy (f_y S_k + f_p_k) hold f's second derivatives - by reverse sweeps over a recording of
- * the system, whose forward passes are then levels nested above the recording (N = dim (1 + np)
- * sweeps over np passes, about dim np^2 evaluations of f, and an N x (N + 1) array made at the
- * first call, so implicit steppers suit small systems; explicit ones, which never call it, have
- * no such cost).
+ * steppers ask for, is the exact Jacobian of the whole sensitivity system, assembled from its
+ * blocks: f_y (on the diagonal and for y), d/dy (f_y S_k + f_p_k), which holds f's second
+ * derivatives, and zeros; and the t-derivatives likewise. For each k, f is recorded once on a
+ * reverse level above a forward level along (S_k, e_k) (forward over reverse), and dim sweeps
+ * give its rows: np recordings of f and dim np sweeps per call, and dim (dim + 1) handles made
+ * at the first call. GSL's implicit steppers then factor the N x N matrix, N = dim (1 + np), so
+ * they suit small systems; explicit steppers never call the jacobian.
  *
  * The caller sets the initial state: y(t0) and S_k(t0) = dy(t0)/dp_k, which is 0 when y(t0)
  * does not depend on p, and e_i for a parameter that is y_i(t0) itself. The parameters are
