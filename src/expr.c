@@ -365,6 +365,8 @@ static nb_status primary(parser *p) {
             if (next != '(') return fail(p, at, "'%s' is a function: it must be followed by '('", name);
             return call(p, (nb_op)op, at, name);
         }
+        if (next == '(' && ((n == 2 && memcmp(name, "pi", 2) == 0) || (n == 1 && name[0] == 'e')))
+            return fail(p, at, "'%s' is a constant, not a function", name);
         if (next == '(') return fail(p, at, "unknown function '%s%s'", name, n > shown ? "..." : "");
         if (n == 2 && memcmp(name, "pi", 2) == 0) return emit_const(p, NB_PI);
         if (n == 1 && name[0] == 'e') return emit_const(p, 2.71828182845904523536028747135266250);

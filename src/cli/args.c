@@ -34,6 +34,8 @@ static int is_name(const char *s, size_t n) {
 
 /* One binding NAME=VALUE (text s[0 .. n-1]). */
 static int add_binding(cli_args *a, const char *s, size_t n) {
+    if (n == 0) /* "x=1,", ",x=1", "x=1,,y=2" */
+        return cli_usage_error(a->cmd, "malformed --at: an empty binding where NAME=VALUE was expected");
     const char *eq = memchr(s, '=', n);
     if (!eq) return cli_usage_error(a->cmd, "malformed --at binding '%.*s': expected NAME=VALUE", (int)n, s);
     size_t nl = (size_t)(eq - s), vl = n - nl - 1;
