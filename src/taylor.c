@@ -706,7 +706,7 @@ nb_var nb_taylor_input(nb_ctx *c, nb_var x, nb_var dx) {
 nb_var nb_taylor_series_input(nb_ctx *c, size_t m, const nb_var *coef) {
     nb_level *L = top_taylor(c);
     if (!L) return nb_const((double)NAN);
-    if (m == 0 || !coef || m > kp1(L)) return nb__fail_var(c, NB_E_ARG);
+    if (m == 0 || !coef || m > (size_t)L->trunc + 1) return nb__fail_var(c, NB_E_ARG);
     for (size_t k = 0; k < m; k++)
         if (coef[k].tag != 0 &&
             (!nb__owner(c, coef[k]) || (coef[k].tag & NB_DEPTH_MASK) >= L->depth))
@@ -722,7 +722,9 @@ nb_var nb_taylor_series_input(nb_ctx *c, size_t m, const nb_var *coef) {
 nb_var nb_taylor_coef(nb_ctx *c, nb_var y, int k) {
     nb_level *L = top_taylor(c);
     if (!L) return nb_const((double)NAN);
-    if (k < 0 || k > L->order) return nb__fail_var(c, NB_E_ARG);
+    /* the coefficients computed: 0 .. K, or 0 alone on the level nb_taylor makes for K = 0 (an
+     * order-1 level that computes coefficient 0 only) */
+    if (k < 0 || k > L->trunc) return nb__fail_var(c, NB_E_ARG);
     if (y.tag != 0 && !nb__owner(c, y)) return nb__bad_handle(c, y);
     return J(L, y, k);
 }

@@ -1206,3 +1206,21 @@ Test(review6, reductions_count_once_on_a_taylor_level) {
     nb_pop(c);
     nb_ctx_free(c);
 }
+
+static nb_var coef1(nb_ctx *c, const nb_var *x, void *env) {
+    (void)env;
+    return nb_add(c, x[0], nb_taylor_coef(c, x[0], 1));
+}
+
+Test(review6, order_zero_has_no_coefficient_one) {
+    /* nb_taylor with K = 0 runs on an order-1 level that computes coefficient 0 alone: asking
+     * it for coefficient 1 is out of range, as at order K for K + 1 (it returned the direction) */
+    nb_ctx *c = new_ctx();
+    double x = 2, v = 3, co[2] = {7, 7};
+    cr_expect_eq(nb_taylor(c, coef1, NULL, 1, &x, &v, 0, co), NB_E_ARG);
+    cr_expect(isnan(co[0]) && co[1] == 7);
+    nb_ctx_clear_error(c);
+    cr_expect_eq(nb_taylor(c, coef1, NULL, 1, &x, &v, 1, co), NB_OK);
+    cr_expect(co[0] == 5 && co[1] == 3, "%g %g", co[0], co[1]); /* x + 3, along 3 */
+    nb_ctx_free(c);
+}
