@@ -433,10 +433,21 @@ static nb_status jet_bessel(nb_ctx *c, nb_level *L, nb_var u, int y, int n, size
     return NB_OK;
 }
 
+static nb_var taylor_op(nb_ctx *c, nb_level *L, nb_op op, nb_var x, nb_var y, int n);
+
+/* One op on a Taylor level counts one op there (nb_op_count), as on every level: the ops its
+ * rule or its pow path run on this level are its own work, not the user's. */
 nb_var nb__taylor_op(nb_ctx *c, nb_level *L, nb_op op, nb_var x, nb_var y, int n) {
+    const size_t ops0 = L->ops;
+    const uint32_t tag = L->tag;
+    const nb_var r = taylor_op(c, L, op, x, y, n);
+    if (L->tag == tag) L->ops = ops0 + 1; /* (not if a rule replaced the level: NB_E_LEVEL) */
+    return r;
+}
+
+static nb_var taylor_op(nb_ctx *c, nb_level *L, nb_op op, nb_var x, nb_var y, int n) {
     const int T = L->trunc;
     const nb_var u0 = J(L, x, 0), v0 = J(L, y, 0);
-    L->ops++;
     /* the primal, exactly as the op computes it at the levels below */
     nb_var w0 = nb_apply(c, op, u0, v0, n);
     if (T <= 0) return w0; /* a rule's series of order 0 is its value */
@@ -584,6 +595,7 @@ nb_var nb__taylor_custom(nb_ctx *c, nb_level *L, const nb__custom_call *cc, cons
     const nb_var w0 = nb_custom(c, cc->op, u0, k, cc->env);
     if (!nb__custom_ok(c, cc)) return nb_const((double)NAN);
     L->ops++;
+    const size_t ops1 = L->ops; /* one op, whatever its rule runs on this level */
     if (T <= 0) return w0;
     if (!cc->op->rule) return nb__fail_var(c, NB_E_NODIFF);
     size_t wi = new_node(c, L);
@@ -592,7 +604,7 @@ nb_var nb__taylor_custom(nb_ctx *c, nb_level *L, const nb__custom_call *cc, cons
     const uint32_t tag = L->tag;
     L->trunc = T - 1;
     nb_status s = nb__custom_partials(c, cc, x, p, L->depth, NULL);
-    if (L->tag == tag) L->trunc = T; /* (not if the rule replaced the level: NB_E_LEVEL) */
+    if (L->tag == tag) L->trunc = T, L->ops = ops1; /* (not if the rule replaced the level) */
     if (s) return nb__fail_var(c, s);
     /* this level's operands sorted by node (u0 is free again), so that each partial is looked
      * up in O(log k): a linear scan per partial was O(k^2), 20 s at k = 2^18 */
@@ -625,6 +637,7 @@ nb_var nb__taylor_reduce(nb_ctx *c, nb_level *L, nb_op op, size_t n, const nb_va
         for (size_t i = 0; i < n; i++) L->scratch[i] = J(L, x[i], 0);
         nb_var w0 = nb_norm(c, n, L->scratch);
         const int T = L->trunc;
+        L->ops++; /* one op, as every reduction, also where it is a value alone */
         /* at the zero vector (or where every x_i^2 underflows) the norm's partials are 0 by its
          * rule, as in the other modes: the value alone, no series */
         if (w0.v == 0 || T <= 0) return w0;
@@ -634,7 +647,6 @@ nb_var nb__taylor_reduce(nb_ctx *c, nb_level *L, nb_op op, size_t n, const nb_va
             if (!moves) return w0;
             size_t wi = new_node(c, L);
             if (!wi) return nb_const((double)NAN);
-            L->ops++;
             W(L, wi)[0] = w0;
             if (isnan(w0.v)) {
                 /* every partial x_i / r is NaN, as in the other modes: NaN from the first order at

@@ -1224,3 +1224,25 @@ Test(review6, order_zero_has_no_coefficient_one) {
     cr_expect(co[0] == 5 && co[1] == 3, "%g %g", co[0], co[1]); /* x + 3, along 3 */
     nb_ctx_free(c);
 }
+
+Test(review6, every_op_counts_once_on_a_taylor_level) {
+    /* ops through their registry rule (atan, erf, asin, lgamma, hypot), pow along a moving
+     * exponent, and norm where it is a value alone counted their rule's ops too */
+    nb_ctx *c = new_ctx();
+    for (int K = 0; K <= 4; K += 4) {
+        cr_assert_eq(nb_push_taylor(c, K ? K : 1), NB_OK);
+        nb_var x = nb_taylor_input(c, nb_const(0.5), nb_const(1));
+        nb_var z = nb_taylor_input(c, nb_const(0), nb_const(1)), zz[2] = {z, z};
+        nb_op_count_reset(c);
+        nb_atan(c, x);
+        nb_erf(c, x);
+        nb_asin(c, x);
+        nb_lgamma(c, x);
+        nb_hypot(c, x, x);
+        nb_pow(c, x, x);
+        nb_norm(c, 2, zz);
+        cr_expect_eq(nb_op_count(c, 1), 7, "order %d: %llu ops for 7", K, nb_op_count(c, 1));
+        nb_pop(c);
+    }
+    nb_ctx_free(c);
+}

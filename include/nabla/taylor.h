@@ -109,7 +109,11 @@ nb_status nb_derivatives(nb_ctx *c, nb_fn f, void *env, double x, int order, dou
  * sum_k coef_k h^k (docs/examples/taylor_ode.c integrates Kepler's problem that way).
  *
  * f runs unchanged under the Taylor levels (t is the series t0 + t, y the series of the
- * coefficients found so far); a branch on a value takes the path of the point (t0, y0). Errors
+ * coefficients found so far); a branch on a value takes the path of the point (t0, y0). A handle
+ * of the caller's levels that f captures (a parameter as a reverse input) makes every pass record
+ * its coefficient arithmetic on that level - O(K^3) entries per op of f and call, kept until the
+ * caller resets it, while the coefficients come back as doubles that carry no derivative - so
+ * pass such values through env as doubles. Errors
  * as for nb_taylor: NB_E_ARG for a NULL c, f or coef, a NULL y0 with dim > 0, K out of range
  * (nothing written) or a dim (K + 1) that overflows; f only on good inputs, an f that leaves the
  * level stack unbalanced is NB_E_LEVEL, and on any failure every coefficient is NaN. coef must
