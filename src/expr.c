@@ -566,13 +566,16 @@ static int valid_name(const char *s) {
     return 1;
 }
 
-/* The message pre 'name' post, a name longer than fits shown by its first 96 bytes and "..."
- * (names have no length limit; the message has room for about 150 bytes). */
+/* The message pre 'name' post, a name longer than fits shown by at most its first 96 bytes and
+ * "..." (names have no length limit; the message has room for about 150 bytes). */
 static void err_name(nb_expr *e, const char *pre, const char *name, const char *post) {
-    if (strlen(name) <= 100)
+    if (strlen(name) <= 100) {
         snprintf(e->err, sizeof e->err, "%s'%s'%s", pre, name, post);
-    else
-        snprintf(e->err, sizeof e->err, "%s'%.96s...'%s", pre, name, post);
+        return;
+    }
+    int cut = 96; /* not inside a UTF-8 sequence (a library caller's invalid name may have one) */
+    while (cut > 0 && ((unsigned char)name[cut] & 0xC0) == 0x80) cut--;
+    snprintf(e->err, sizeof e->err, "%s'%.*s...'%s", pre, cut, name, post);
 }
 
 nb_status nb_expr_bind(nb_expr *e, size_t n, const char *const *names) {

@@ -88,16 +88,17 @@ static nb_status table_alloc(const nb_plot *p, nb_plot_data *d) {
 }
 
 /* Stores the derivatives d^k of point i: deriv[k] for k = 0 .. K. */
-/* Where f itself is not finite (a pole: 1/x^2 at 0) a finite derivative is not one: the rules'
- * strong zero gives f' = 0 there, a finite sample inside the pole that the pole finder cannot see
- * (a spike, and a y-range set by the pole's neighbours), so it is NaN, a gap. An infinite one
- * (log at 0: +inf) is kept; it is a gap in the drawing already. */
+/* The value of order k the table shows. Where f itself is not finite, a derivative of exactly 0
+ * is the rules' strong zero at a pole (1/x^2 at 0: f' = 0 x (-inf)), a finite sample inside the
+ * pole that the pole finder cannot see (a spike, and a y-range set by the pole's neighbours): it
+ * is NaN, a gap. A non-zero derivative is kept (where f overflows, 1e300 x^2 at 1e5, f' = 2e305
+ * is right), and so is an infinite one (log at 0). */
+static double shown(const double *deriv, int k) {
+    return k > 0 && !isfinite(deriv[0]) && deriv[k] == 0 ? (double)NAN : deriv[k];
+}
+
 static void store(nb_plot_data *d, size_t i, const double *deriv) {
-    for (int c = 0; c < d->ncurves; c++) {
-        const double v = deriv[d->orders[c]];
-        d->y[(size_t)c * d->n + i] =
-            d->orders[c] > 0 && !isfinite(deriv[0]) && isfinite(v) ? (double)NAN : v;
-    }
+    for (int c = 0; c < d->ncurves; c++) d->y[(size_t)c * d->n + i] = shown(deriv, d->orders[c]);
 }
 
 /* ---- the finite-difference overlay ---- */
@@ -219,7 +220,7 @@ nb_status nb_plot_sample_expr(const nb_plot *p, nb_expr *e, size_t nvals, const 
             s = taylor_at(p, c, nb_expr_fn, e, nvals, vals, dir, K, deriv, err, out, i);
         }
         store(out, i, deriv);
-        if (p->check && !s) store_fd(out, p, i, expr_at, &slice, deriv[1]);
+        if (p->check && !s) store_fd(out, p, i, expr_at, &slice, shown(deriv, 1));
     }
     nb_ctx_free(c);
     free(vals);
@@ -258,7 +259,7 @@ nb_status nb_plot_sample_fn(const nb_plot *p, nb_ctx *c, nb_fn f, void *env, siz
         }
         store(out, i, deriv);
         if (p->check && !s) {
-            store_fd(out, p, i, fn_at, &slice, deriv[1]);
+            store_fd(out, p, i, fn_at, &slice, shown(deriv, 1));
             s = nb_ctx_status(c);
         }
     }

@@ -882,22 +882,15 @@ nb_status nb_derivatives(nb_ctx *c, nb_fn f, void *env, double x, int K, double 
 
 /* ---- Taylor coefficients of an ODE's solution ---- */
 
-nb_status nb_ode_taylor(nb_ctx *c, nb_odefn f, void *env, size_t dim, double t0,
-                        const double *y0, int K, double *coef) {
-    if (K < 0 || K > NB_TAYLOR_MAX_ORDER || nb__too_many(dim) ||
-        (K > 0 && dim > SIZE_MAX / sizeof(double) / (size_t)(K + 1)))
-        return c ? nb__fail(c, NB_E_ARG) : NB_E_ARG; /* nothing said of coef's size */
+/* The passes of nb_ode_taylor on handles: coef[i w] holds y0_i (w = K + 1), the rest is written.
+ * The arguments are checked. */
+static nb_status ode_taylor(nb_ctx *c, nb_odefn f, void *env, size_t dim, nb_var t0, int K,
+                            nb_var *coef) {
     const size_t w = (size_t)K + 1;
-    if (!c || !f || !coef || (dim && !y0)) {
-        if (coef) nb__nan_doubles(coef, dim * w);
-        return c ? nb__fail(c, NB_E_ARG) : NB_E_ARG;
-    }
-    for (size_t i = 0; i < dim; i++) {
-        coef[i * w] = y0[i];
-        for (int k = 1; k <= K; k++) coef[i * w + (size_t)k] = 0;
-    }
+    for (size_t i = 0; i < dim; i++)
+        for (size_t k = 1; k < w; k++) coef[i * w + k] = nb_const(0);
     /* the drivers' protocol (src/drivers.c): f only on good inputs, an unbalanced f is
-     * NB_E_LEVEL, never pop below d0, NaN in every coefficient on failure */
+     * NB_E_LEVEL, never pop below d0 */
     const size_t d0 = c->depth;
     nb_status s = NB_OK;
     for (int k = 0; k < K && c->err == NB_OK; k++) {
@@ -909,25 +902,67 @@ nb_status nb_ode_taylor(nb_ctx *c, nb_odefn f, void *env, size_t dim, double t0,
         nb_level *L = &c->lv[c->depth];
         nb__driver_own(L);
         if (k == 0) L->trunc = 0;
-        if ((s = nb__inputs_reserve(c, L, dim + (size_t)k + 1)) ||
+        if ((s = nb__inputs_reserve(c, L, dim ? dim : 1)) ||
             (s = nb__outputs_reserve(c, L, dim ? dim : 1))) {
             nb__fail(c, s);
             break;
         }
-        nb_var *y = L->inputs, *ck = L->inputs + dim, *out = L->outputs;
-        const nb_var t = nb_taylor_input(c, nb_const(t0), nb_const(1));
+        nb_var *y = L->inputs, *out = L->outputs;
+        const nb_var t = nb_taylor_input(c, t0, nb_const(1));
         for (size_t i = 0; i < dim; i++) {
-            for (int j = 0; j <= k; j++) ck[j] = nb_const(coef[i * w + (size_t)j]);
-            y[i] = nb_taylor_series_input(c, (size_t)k + 1, ck);
+            y[i] = nb_taylor_series_input(c, (size_t)k + 1, coef + i * w);
             out[i] = nb_const(0);
         }
         if (c->err != NB_OK) break;
         f(c, t, y, out, env);
         if (!nb__driver_ok(c, d0)) break;
+        /* coefficient k of f, a handle of the levels below, divided there by k + 1 */
         for (size_t i = 0; i < dim; i++)
-            coef[i * w + (size_t)k + 1] = nb_value(nb_taylor_coef(c, out[i], k)) / (k + 1);
+            coef[i * w + (size_t)k + 1] = nb_div(c, nb_taylor_coef(c, out[i], k), nb_const(k + 1));
         nb_pop(c);
     }
-    if ((s = nb__driver_finish(c, d0))) nb__nan_doubles(coef, dim * w);
+    return nb__driver_finish(c, d0);
+}
+
+/* NB_E_ARG for an order out of range or sizes whose arrays would overflow (nothing written). */
+static int ode_taylor_absurd(size_t dim, int K) {
+    return K < 0 || K > NB_TAYLOR_MAX_ORDER || nb__too_many(dim) ||
+           dim > SIZE_MAX / sizeof(nb_var) / ((size_t)K + 1);
+}
+
+nb_status nb_ode_taylor_var(nb_ctx *c, nb_odefn f, void *env, size_t dim, nb_var t0,
+                            const nb_var *y0, int K, nb_var *coef) {
+    if (ode_taylor_absurd(dim, K)) return c ? nb__fail(c, NB_E_ARG) : NB_E_ARG;
+    const size_t w = (size_t)K + 1;
+    nb_status s;
+    if (!c || !f || !coef || (dim && !y0)) {
+        s = c ? nb__fail(c, NB_E_ARG) : NB_E_ARG;
+    } else {
+        for (size_t i = 0; i < dim; i++) coef[i * w] = y0[i];
+        s = ode_taylor(c, f, env, dim, t0, K, coef);
+    }
+    if (s && coef)
+        for (size_t i = 0; i < dim * w; i++) coef[i] = nb_const((double)NAN);
+    return s;
+}
+
+nb_status nb_ode_taylor(nb_ctx *c, nb_odefn f, void *env, size_t dim, double t0,
+                        const double *y0, int K, double *coef) {
+    if (ode_taylor_absurd(dim, K)) return c ? nb__fail(c, NB_E_ARG) : NB_E_ARG;
+    const size_t w = (size_t)K + 1;
+    if (!c || !f || !coef || (dim && !y0)) {
+        if (coef) nb__nan_doubles(coef, dim * w);
+        return c ? nb__fail(c, NB_E_ARG) : NB_E_ARG;
+    }
+    /* the coefficients as constant handles, in an array from the context's hook */
+    nb_var *h = nb__hook_get(c->alloc, c->alloc_ud, dim * w, sizeof *h);
+    nb_status s = h ? NB_OK : nb__fail(c, NB_E_NOMEM);
+    if (h) {
+        for (size_t i = 0; i < dim; i++) h[i * w] = nb_const(y0[i]);
+        s = ode_taylor(c, f, env, dim, nb_const(t0), K, h);
+        for (size_t i = 0; i < dim * w && !s; i++) coef[i] = nb_value(h[i]);
+        nb__hook_put(c->alloc, c->alloc_ud, h, dim * w, sizeof *h);
+    }
+    if (s) nb__nan_doubles(coef, dim * w);
     return s;
 }

@@ -1246,3 +1246,108 @@ Test(review6, every_op_counts_once_on_a_taylor_level) {
     }
     nb_ctx_free(c);
 }
+
+/* ---- nb_ode_taylor_var: differentiating through a Taylor integrator ---- */
+
+static void kepler_rhs(nb_ctx *c, nb_var t, const nb_var *u, nb_var *du, void *env) {
+    (void)t, (void)env;
+    nb_var r2 = nb_add(c, nb_mul(c, u[0], u[0]), nb_mul(c, u[1], u[1]));
+    nb_var ir3 = nb_pow(c, r2, nb_const(-1.5));
+    du[0] = u[2];
+    du[1] = u[3];
+    du[2] = nb_neg(c, nb_mul(c, u[0], ir3));
+    du[3] = nb_neg(c, nb_mul(c, u[1], ir3));
+}
+
+enum { KS = 60, KO = 16 };
+
+/* KS fixed steps of order KO over one period of Kepler's orbit, on handles */
+static void kepler_steps(nb_ctx *c, nb_var *u) {
+    const double h = 2 * 3.14159265358979323846 / KS;
+    nb_var coef[4 * (KO + 1)];
+    for (int s = 0; s < KS; s++) {
+        cr_assert_eq(nb_ode_taylor_var(c, kepler_rhs, NULL, 4, nb_const(s * h), u, KO, coef), NB_OK);
+        for (int i = 0; i < 4; i++) {
+            nb_var acc = coef[i * (KO + 1) + KO];
+            for (int k = KO - 1; k >= 0; k--)
+                acc = nb_add(c, nb_mul(c, acc, nb_const(h)), coef[i * (KO + 1) + k]);
+            u[i] = acc;
+        }
+    }
+}
+/* the final x as a function of the initial state, on doubles through nb_ode_taylor */
+struct kslice {
+    double u0[4];
+    int j;
+};
+static double kepler_x_final(double v, void *p) {
+    const struct kslice *ks = p;
+    nb_ctx *c = new_ctx();
+    nb_var u[4];
+    for (int i = 0; i < 4; i++) u[i] = nb_const(i == ks->j ? v : ks->u0[i]);
+    kepler_steps(c, u);
+    nb_ctx_free(c);
+    return nb_value(u[0]);
+}
+
+Test(ode_taylor_var, state_transition_of_a_taylor_integrator_against_central_differences) {
+    nb_ctx *c = new_ctx();
+    const double u0[4] = {0.4, 0, 0, 2};
+    /* reverse: d x(T) / d u0 in one sweep */
+    cr_assert_eq(nb_push(c, NB_REVERSE), NB_OK);
+    nb_var u[4], in[4];
+    for (int i = 0; i < 4; i++) in[i] = u[i] = nb_rev_input(c, nb_const(u0[i]));
+    kepler_steps(c, u);
+    cr_expect(fabs(nb_value(u[0]) - 0.4) < 1e-8, "x(T) = %.17g", nb_value(u[0])); /* one period */
+    cr_assert_eq(nb_backward(c, u[0]), NB_OK);
+    double g[4];
+    for (int j = 0; j < 4; j++) g[j] = nb_value(nb_grad(c, in[j]));
+    nb_pop(c);
+    /* forward: the column along the initial speed, the same number */
+    cr_assert_eq(nb_push(c, NB_FORWARD), NB_OK);
+    for (int i = 0; i < 4; i++) u[i] = nb_fwd_input(c, nb_const(u0[i]), nb_const(i == 3));
+    kepler_steps(c, u);
+    const double fwd = nb_value(nb_tangent(c, u[0]));
+    nb_pop(c);
+    cr_expect(close_to(fwd, g[3], 1e-12, 1e-12), "forward %.17g, reverse %.17g", fwd, g[3]);
+    for (int j = 0; j < 4; j++) {
+        struct kslice ks = {{u0[0], u0[1], u0[2], u0[3]}, j};
+        double err, fd = fd_central(kepler_x_final, &ks, u0[j], 1e-4, &err);
+        cr_expect(close_to(g[j], fd, 1e-7, 1e-8), "dx(T)/du0[%d]: %.12g vs %.12g (+- %.1g)", j, g[j],
+                  fd, err);
+    }
+    cr_expect_eq(nb_ctx_status(c), NB_OK);
+    nb_ctx_free(c);
+}
+
+static void decay_k(nb_ctx *c, nb_var t, const nb_var *y, nb_var *d, void *env) {
+    (void)t;
+    d[0] = nb_mul(c, nb_const(-*(const double *)env), y[0]);
+}
+
+Test(ode_taylor_var, coefficients_are_the_doubles_ones_and_carry_derivatives) {
+    nb_ctx *c = new_ctx();
+    double k = 0.7, y0 = 1.3, cd[13];
+    nb_var cv[13];
+    cr_assert_eq(nb_ode_taylor(c, decay_k, &k, 1, 0.25, &y0, 12, cd), NB_OK);
+    const nb_var y0c = nb_const(y0);
+    cr_assert_eq(nb_ode_taylor_var(c, decay_k, &k, 1, nb_const(0.25), &y0c, 12, cv), NB_OK);
+    for (int j = 0; j <= 12; j++) cr_expect(nb_value(cv[j]) == cd[j] && cv[j].tag == 0, "%d", j);
+    /* d coef_j / d y0 = (-k)^j / j! */
+    cr_assert_eq(nb_push(c, NB_REVERSE), NB_OK);
+    nb_var x = nb_rev_input(c, y0c);
+    cr_assert_eq(nb_ode_taylor_var(c, decay_k, &k, 1, nb_const(0.25), &x, 12, cv), NB_OK);
+    double want = 1;
+    for (int j = 0; j <= 12; j++) {
+        if (j) want *= -k / j;
+        nb_zero_grad(c);
+        nb_backward(c, cv[j]);
+        cr_expect(close_to(nb_value(nb_grad(c, x)), want, 1e-14, 0), "%d: %.17g vs %.17g", j,
+                  nb_value(nb_grad(c, x)), want);
+    }
+    nb_pop(c);
+    /* a stale y0: the level's error, NaN constants */
+    cr_expect_eq(nb_ode_taylor_var(c, decay_k, &k, 1, nb_const(0.25), &x, 4, cv), NB_E_STALE);
+    cr_expect(isnan(nb_value(cv[0])) && isnan(nb_value(cv[4])) && cv[4].tag == 0);
+    nb_ctx_free(c);
+}

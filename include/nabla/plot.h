@@ -95,8 +95,9 @@ typedef struct nb_plot_data {
 /* Frees the table's arrays (and zeroes it); NULL is a no-op. */
 void nb_plot_data_free(nb_plot_data *d);
 
-/* Both samplers: where f itself is not finite, a finite derivative (the rules' strong zero at a
- * pole: f' of 1/x^2 at 0 is 0) is stored as NaN; an infinite one is kept (docs/plotting.md). */
+/* Both samplers: where f itself is not finite, a derivative of exactly 0 (the rules' strong zero
+ * at a pole: f' of 1/x^2 at 0 is 0) is stored as NaN, and the overlay compares with that; any
+ * other derivative is kept (docs/plotting.md). */
 
 /* Samples a bound expression along its bound name `wrt` (an index into the names given to
  * nb_expr_bind), the other names held at at[0 .. nvals-1] (at[wrt] is ignored), and the overlay

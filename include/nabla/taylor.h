@@ -121,6 +121,18 @@ nb_status nb_derivatives(nb_ctx *c, nb_fn f, void *env, double x, int order, dou
 nb_status nb_ode_taylor(nb_ctx *c, nb_odefn f, void *env, size_t dim, double t0,
                         const double *y0, int order, double *coef);
 
+/* nb_ode_taylor on handles: t0 and y0[0 .. dim-1] constants or handles of the caller's levels,
+ * and the coefficients coef[i (K + 1) + k] handles of those levels (constants when there are
+ * none). With y0 (or t0, or a parameter f captures) an input of an enclosing reverse or forward
+ * level, the coefficients - and a Taylor step sum_k coef_k h^k built from them with ops - carry
+ * their derivatives: the state transition matrix dy(t0 + h)/dy0 of a Taylor integrator by one
+ * reverse sweep per output, any order by nesting. Each pass records its coefficient arithmetic on
+ * those levels (O(K^3) entries per op of f). Errors as for nb_ode_taylor, with NaN constants in
+ * coef; a stale or foreign y0 is the level's error (NB_E_STALE, NB_E_FOREIGN). coef must not
+ * overlap y0. */
+nb_status nb_ode_taylor_var(nb_ctx *c, nb_odefn f, void *env, size_t dim, nb_var t0,
+                            const nb_var *y0, int order, nb_var *coef);
+
 #ifdef __cplusplus
 }
 #endif

@@ -28,37 +28,36 @@ static const char *exact(char *buf, size_t size, double v) {
 }
 
 /* The derivative an entry is about: df/dx, d2f/dx^2, d2f/dx dy, or d2f/d(x+y)^2 for the second
- * derivative along e_x + e_y. */
+ * derivative along e_x + e_y; in buf when it fits, else in memory the caller frees (names have
+ * no length limit), or "?" when that cannot be allocated. */
 static const char *label(char *buf, size_t size, const cli_args *a, const nb_check_entry *e) {
     const char *x = a->names[e->i], *y = a->names[e->j];
+    const char *fmt;
     switch (e->kind) {
     case NB_CHECK_GRAD:
     case NB_CHECK_JVP:
     case NB_CHECK_FWD_REV:
-    case NB_CHECK_TAYLOR_REV:
-        snprintf(buf, size, "df/d%s", x);
-        break;
-    case NB_CHECK_TAYLOR_HESS:
-        if (e->i == e->j)
-            snprintf(buf, size, "d2f/d%s^2", x);
-        else
-            snprintf(buf, size, "d2f/d(%s+%s)^2", x, y);
-        break;
-    default:
-        if (e->i == e->j)
-            snprintf(buf, size, "d2f/d%s^2", x);
-        else
-            snprintf(buf, size, "d2f/d%s d%s", x, y);
+    case NB_CHECK_TAYLOR_REV: fmt = "df/d%s"; break;
+    case NB_CHECK_TAYLOR_HESS: fmt = e->i == e->j ? "d2f/d%s^2" : "d2f/d(%s+%s)^2"; break;
+    default: fmt = e->i == e->j ? "d2f/d%s^2" : "d2f/d%s d%s";
     }
-    return buf;
+    const size_t need = strlen(x) + strlen(y) + 16;
+    char *out = need <= size ? buf : malloc(need);
+    if (!out) return "?";
+    snprintf(out, need <= size ? size : need, fmt, x, y);
+    return out;
+}
+static void label_free(const char *l, const char *buf) {
+    if (l != buf && strcmp(l, "?") != 0) free((char *)l);
 }
 
 static int label_width(const cli_args *a, const nb_check_report *r) {
     int w = 10;
     for (size_t k = 0; k < r->count; k++) {
-        char b[600];
-        int l = (int)strlen(label(b, sizeof b, a, &r->entries[k]));
-        if (l > w) w = l;
+        char b[160];
+        const char *l = label(b, sizeof b, a, &r->entries[k]);
+        if ((int)strlen(l) > w) w = (int)strlen(l);
+        label_free(l, b);
     }
     return w;
 }
@@ -71,10 +70,11 @@ static void table(const cli_args *a, const nb_check_report *r, int fd) {
            fd ? "GSL error  " : "", "|difference|", "tolerance", "verdict");
     for (size_t k = 0; k < r->count; k++) {
         const nb_check_entry *e = &r->entries[k];
-        char lb[600], v[40], ref[40], err[40], diff[40], tol[40];
-        printf("  %-*s  %-20s  %-20s  %-20s  ", w, label(lb, sizeof lb, a, e),
-               nb_check_kind_name(e->kind), num(v, sizeof v, e->value, 12),
-               num(ref, sizeof ref, e->ref, 12));
+        char lb[160], v[40], ref[40], err[40], diff[40], tol[40];
+        const char *l = label(lb, sizeof lb, a, e);
+        printf("  %-*s  %-20s  %-20s  %-20s  ", w, l, nb_check_kind_name(e->kind),
+               num(v, sizeof v, e->value, 12), num(ref, sizeof ref, e->ref, 12));
+        label_free(l, lb);
         if (fd) printf("%-9s  ", num(err, sizeof err, e->ref_err, 2));
         printf("%-12s  %-9s  %s\n", num(diff, sizeof diff, e->diff, 2),
                num(tol, sizeof tol, e->tol, 2), nb_check_verdict_name(e->verdict));
@@ -92,9 +92,11 @@ static void failures(const cli_args *a, const nb_check_report *r, size_t *listed
             (*listed)++;
             continue;
         }
-        char lb[600];
-        printf("%s%s %s %s", *listed ? ", " : "", label(lb, sizeof lb, a, e),
-               nb_check_kind_name(e->kind), nb_check_verdict_name(e->verdict));
+        char lb[160];
+        const char *l = label(lb, sizeof lb, a, e);
+        printf("%s%s %s %s", *listed ? ", " : "", l, nb_check_kind_name(e->kind),
+               nb_check_verdict_name(e->verdict));
+        label_free(l, lb);
         (*listed)++;
     }
 }
