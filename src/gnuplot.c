@@ -442,6 +442,21 @@ nb_status nb_plot_render(const nb_plot *p0, const nb_plot_data *d, char *msg, si
     }
     char captured[8192] = "";
     run_info info;
+    if (direct) {
+        /* a terminal that writes the file itself: gnuplot opens (creates, truncates) it at
+         * `set output`, and reads on after an error, so a terminal name it does not have would
+         * leave the file empty. Asked first, alone, it fails before the file is touched. */
+        char probe[160];
+        const int pl = snprintf(probe, sizeof probe, "set terminal %s\n", p.term);
+        s = pl > 0 && (size_t)pl < sizeof probe
+                ? run(probe, (size_t)pl, 0, OUT_DISCARD, captured, sizeof captured, &info, msg,
+                      msglen)
+                : NB_E_ARG;
+        if (s) {
+            free(script);
+            return s;
+        }
+    }
     s = run(script, len, persist, sink, captured, sizeof captured, &info, msg, msglen);
     free(script);
     if (!s && info.out_errno) {

@@ -232,4 +232,13 @@ check "an empty range is a usage error" test $? -eq 2
 check "one sample is a usage error" test $? -eq 2
 "$nabla" plot 'sin(x)' -o "$tmp/x.bmp" 2>/dev/null
 check "an unknown extension is a usage error" test $? -eq 2
+# a plain terminal name gnuplot has no terminal for: gnuplot's error (exit 1), found before the
+# file is touched (gnuplot would create or truncate it at `set output` and read on)
+"$nabla" plot 'sin(x)' --term nosuchterm -o "$tmp/unknown.eps" 2>"$tmp/err"
+check "an unknown terminal exits 1" test $? -eq 1
+check "an unknown terminal is gnuplot's message" grep -q "terminal" "$tmp/err"
+check "an unknown terminal leaves no empty file" test ! -e "$tmp/unknown.eps"
+echo kept >"$tmp/kept.eps"
+"$nabla" plot 'sin(x)' --term nosuchterm -o "$tmp/kept.eps" 2>/dev/null
+check "an unknown terminal leaves an existing file as it was" test "$(cat "$tmp/kept.eps")" = kept
 exit $fail
