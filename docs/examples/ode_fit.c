@@ -38,6 +38,8 @@ static int solve(struct problem *pb, const double *p, double u[NT][DIM * (1 + NP
     if (!d) return GSL_ENOMEM;
     double t = 0, w[DIM * (1 + NP)] = {1, 1}; /* y(0) = (1, 1), independent of p: S(0) = 0 */
     int s = GSL_SUCCESS;
+    for (int j = 0; j < NT; j++) /* rows after a failed step stay NaN, never unset */
+        for (int i = 0; i < DIM * (1 + NP); i++) u[j][i] = NAN;
     for (int j = 0; j < NT && s == GSL_SUCCESS; j++) {
         s = gsl_odeiv2_driver_apply(d, &t, 0.5 * (j + 1), w);
         for (int i = 0; i < DIM * (1 + NP); i++) u[j][i] = w[i];
