@@ -87,18 +87,30 @@ static nb_status table_alloc(const nb_plot *p, nb_plot_data *d) {
     return NB_OK;
 }
 
-/* Stores the derivatives d^k of point i: deriv[k] for k = 0 .. K. */
-/* The value of order k the table shows. Where f itself is not finite, a derivative of exactly 0
- * is the rules' strong zero at a pole (1/x^2 at 0: f' = 0 x (-inf)), a finite sample inside the
- * pole that the pole finder cannot see (a spike, and a y-range set by the pole's neighbours): it
- * is NaN, a gap. A non-zero derivative is kept (where f overflows, 1e300 x^2 at 1e5, f' = 2e305
- * is right), and so is an infinite one (log at 0). */
-static double shown(const double *deriv, int k) {
-    return k > 0 && !isfinite(deriv[0]) && deriv[k] == 0 ? (double)NAN : deriv[k];
+/* Stores the derivatives d^k of point i: deriv[k] for k = 0 .. K, and f in f0[i]. */
+static void store(nb_plot_data *d, size_t i, const double *deriv, double *f0) {
+    for (int c = 0; c < d->ncurves; c++) d->y[(size_t)c * d->n + i] = deriv[d->orders[c]];
+    f0[i] = deriv[0];
 }
 
-static void store(nb_plot_data *d, size_t i, const double *deriv) {
-    for (int c = 0; c < d->ncurves; c++) d->y[(size_t)c * d->n + i] = shown(deriv, d->orders[c]);
+/* Where f is not finite at a sample next to one where it is (a pole sampled on its peak: 1/x^2
+ * at 0), a finite derivative is not one: the rules' strong zero makes the pole term's part 0, so
+ * the sample holds whatever the smooth terms add (0 for 1/x^2, 1 for 1/x^2 + x), a finite value
+ * inside the pole that the pole finder cannot see (a spike, and a y-range set by the pole's
+ * neighbours). It becomes NaN, a gap, and so does the overlay's |f'-fd| there. Inside a run of
+ * non-finite f (where f overflows: 1e300 x^2 beyond 1.3e4) the derivatives are right and kept,
+ * and so are infinite ones (log at 0). */
+static void blank_poles(nb_plot_data *d, const double *f0) {
+    const size_t n = d->n;
+    for (size_t i = 0; i < n; i++) {
+        if (isfinite(f0[i]) || !((i > 0 && isfinite(f0[i - 1])) || (i + 1 < n && isfinite(f0[i + 1]))))
+            continue;
+        for (int c = 0; c < d->ncurves; c++) {
+            double *v = &d->y[(size_t)c * n + i];
+            if (d->orders[c] > 0 && isfinite(*v)) *v = (double)NAN;
+        }
+        if (d->check) d->fd_diff[i] = (double)NAN;
+    }
 }
 
 /* ---- the finite-difference overlay ---- */
@@ -192,9 +204,10 @@ nb_status nb_plot_sample_expr(const nb_plot *p, nb_expr *e, size_t nvals, const 
     double *vals = malloc(nv * sizeof *vals), *dir = calloc(nv, sizeof *dir);
     double *deriv = malloc(2 * ((size_t)K + 1) * sizeof *deriv), *err = deriv ? deriv + K + 1 : NULL;
     nb_dual *dv = malloc(nv * sizeof *dv);
-    double *fdvals = p->check ? malloc(nv * sizeof *fdvals) : NULL;
+    double *fdvals = p->check ? malloc(nv * sizeof *fdvals) : NULL, *f0 = malloc(out->n * sizeof *f0);
     nb_ctx *c = NULL;
-    if (!vals || !dir || !deriv || !dv || (p->check && !fdvals) || (K >= 2 && nb_ctx_new(&c, NULL)))
+    if (!vals || !dir || !deriv || !dv || !f0 || (p->check && !fdvals) ||
+        (K >= 2 && nb_ctx_new(&c, NULL)))
         s = NB_E_NOMEM;
     if (!s) {
         for (size_t j = 0; j < nvals; j++) {
@@ -219,15 +232,17 @@ nb_status nb_plot_sample_expr(const nb_plot *p, nb_expr *e, size_t nvals, const 
         } else {
             s = taylor_at(p, c, nb_expr_fn, e, nvals, vals, dir, K, deriv, err, out, i);
         }
-        store(out, i, deriv);
-        if (p->check && !s) store_fd(out, p, i, expr_at, &slice, shown(deriv, 1));
+        store(out, i, deriv, f0);
+        if (p->check && !s) store_fd(out, p, i, expr_at, &slice, deriv[1]);
     }
+    if (!s) blank_poles(out, f0);
     nb_ctx_free(c);
     free(vals);
     free(dir);
     free(deriv);
     free(dv);
     free(fdvals);
+    free(f0);
     if (s) nb_plot_data_free(out);
     return s;
 }
@@ -243,7 +258,8 @@ nb_status nb_plot_sample_fn(const nb_plot *p, nb_ctx *c, nb_fn f, void *env, siz
     double *vals = malloc(n * sizeof *vals), *dir = calloc(n, sizeof *dir);
     double *deriv = malloc(2 * ((size_t)K + 1) * sizeof *deriv), *err = deriv ? deriv + K + 1 : NULL;
     nb_var *xs = p->check ? malloc(n * sizeof *xs) : NULL;
-    if (!vals || !dir || !deriv || (p->check && !xs)) s = NB_E_NOMEM;
+    double *f0 = malloc(out->n * sizeof *f0);
+    if (!vals || !dir || !deriv || !f0 || (p->check && !xs)) s = NB_E_NOMEM;
     if (!s) {
         memcpy(vals, at, n * sizeof *vals);
         dir[wrt] = 1;
@@ -257,16 +273,18 @@ nb_status nb_plot_sample_fn(const nb_plot *p, nb_ctx *c, nb_fn f, void *env, siz
         } else {
             s = taylor_at(p, c, f, env, n, vals, dir, K, deriv, err, out, i);
         }
-        store(out, i, deriv);
+        store(out, i, deriv, f0);
         if (p->check && !s) {
-            store_fd(out, p, i, fn_at, &slice, shown(deriv, 1));
+            store_fd(out, p, i, fn_at, &slice, deriv[1]);
             s = nb_ctx_status(c);
         }
     }
+    if (!s) blank_poles(out, f0);
     free(vals);
     free(dir);
     free(deriv);
     free(xs);
+    free(f0);
     if (s) nb_plot_data_free(out);
     return s;
 }

@@ -883,9 +883,11 @@ nb_status nb_derivatives(nb_ctx *c, nb_fn f, void *env, double x, int K, double 
 /* ---- Taylor coefficients of an ODE's solution ---- */
 
 /* The passes of nb_ode_taylor on handles: coef[i w] holds y0_i (w = K + 1), the rest is written.
- * The arguments are checked. */
+ * The arguments are checked. With `values`, each coefficient found is kept as a constant (the
+ * doubles' version: a handle of the caller's levels that f captures would otherwise make every
+ * later pass record on those levels again, for nothing). */
 static nb_status ode_taylor(nb_ctx *c, nb_odefn f, void *env, size_t dim, nb_var t0, int K,
-                            nb_var *coef) {
+                            nb_var *coef, int values) {
     const size_t w = (size_t)K + 1;
     for (size_t i = 0; i < dim; i++)
         for (size_t k = 1; k < w; k++) coef[i * w + k] = nb_const(0);
@@ -917,8 +919,11 @@ static nb_status ode_taylor(nb_ctx *c, nb_odefn f, void *env, size_t dim, nb_var
         f(c, t, y, out, env);
         if (!nb__driver_ok(c, d0)) break;
         /* coefficient k of f, a handle of the levels below, divided there by k + 1 */
-        for (size_t i = 0; i < dim; i++)
-            coef[i * w + (size_t)k + 1] = nb_div(c, nb_taylor_coef(c, out[i], k), nb_const(k + 1));
+        for (size_t i = 0; i < dim; i++) {
+            const nb_var fk = nb_taylor_coef(c, out[i], k);
+            coef[i * w + (size_t)k + 1] = values ? nb_const(nb_value(fk) / (k + 1))
+                                                 : nb_div(c, fk, nb_const(k + 1));
+        }
         nb_pop(c);
     }
     return nb__driver_finish(c, d0);
@@ -938,8 +943,18 @@ nb_status nb_ode_taylor_var(nb_ctx *c, nb_odefn f, void *env, size_t dim, nb_var
     if (!c || !f || !coef || (dim && !y0)) {
         s = c ? nb__fail(c, NB_E_ARG) : NB_E_ARG;
     } else {
-        for (size_t i = 0; i < dim; i++) coef[i * w] = y0[i];
-        s = ode_taylor(c, f, env, dim, t0, K, coef);
+        /* the handles checked here too: the passes would (NB_E_STALE, NB_E_FOREIGN), but there
+         * are none for K = 0 */
+        s = NB_OK;
+        for (size_t i = 0; i <= dim && !s; i++) {
+            const nb_var h = i < dim ? y0[i] : t0;
+            if (h.tag != 0 && !nb__owner(c, h)) {
+                nb__bad_handle(c, h);
+                s = c->err;
+            }
+        }
+        for (size_t i = 0; i < dim && !s; i++) coef[i * w] = y0[i];
+        if (!s) s = ode_taylor(c, f, env, dim, t0, K, coef, 0);
     }
     if (s && coef)
         for (size_t i = 0; i < dim * w; i++) coef[i] = nb_const((double)NAN);
@@ -959,7 +974,7 @@ nb_status nb_ode_taylor(nb_ctx *c, nb_odefn f, void *env, size_t dim, double t0,
     nb_status s = h ? NB_OK : nb__fail(c, NB_E_NOMEM);
     if (h) {
         for (size_t i = 0; i < dim; i++) h[i * w] = nb_const(y0[i]);
-        s = ode_taylor(c, f, env, dim, nb_const(t0), K, h);
+        s = ode_taylor(c, f, env, dim, nb_const(t0), K, h, 1);
         for (size_t i = 0; i < dim * w && !s; i++) coef[i] = nb_value(h[i]);
         nb__hook_put(c->alloc, c->alloc_ud, h, dim * w, sizeof *h);
     }

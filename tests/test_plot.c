@@ -548,3 +548,51 @@ Test(write, errors_that_stdio_buffers_are_reported) {
     fclose(f);
     free(buf);
 }
+
+/* A pole on a sample: the strong zero leaves the smooth terms' slope there (1/x^2 + x at 0 has
+ * f' = 1, a finite value inside the pole); it is a gap, in the overlay's |f'-fd| too. A run of
+ * samples where f only overflows keeps its derivatives, but for the run's ends. */
+static nb_var pole_plus_line(nb_ctx *c, const nb_var *x, void *env) {
+    (void)env;
+    return nb_add(c, nb_div(c, nb_const(1), nb_mul(c, x[0], x[0])), x[0]);
+}
+static nb_var overflowing(nb_ctx *c, const nb_var *x, void *env) {
+    (void)env;
+    return nb_mul(c, nb_const(1e300), nb_mul(c, x[0], x[0]));
+}
+
+Test(sample, a_pole_on_a_sample_is_a_gap_in_every_derivative) {
+    nb_plot p;
+    nb_plot_init(&p);
+    p.a = -1, p.b = 1, p.samples = 5, p.check = 1;
+    p.ncurves = 3;
+    p.orders[0] = 0, p.orders[1] = 1, p.orders[2] = 2;
+    nb_ctx *c = NULL;
+    nb_ctx_new(&c, NULL);
+    nb_plot_data d;
+    double at = 0;
+    cr_assert_eq(nb_plot_sample_fn(&p, c, pole_plus_line, NULL, 1, &at, 0, &d), NB_OK);
+    cr_expect(isinf(d.y[2]) && isnan(d.y[d.n + 2]) && isnan(d.fd_diff[2]), "f %g f' %g diff %g",
+              d.y[2], d.y[d.n + 2], d.fd_diff[2]);
+    cr_expect(isinf(d.y[2 * d.n + 2]), "an infinite f'' is kept: %g", d.y[2 * d.n + 2]);
+    cr_expect_eq(d.y[d.n + 3], -15); /* f'(0.5) = -2/0.125 + 1 */
+    nb_plot_data_free(&d);
+    /* the expression path does the same */
+    nb_expr *e = NULL;
+    cr_assert_eq(nb_expr_parse(&e, "1/x^2+x", 7, NULL), NB_OK);
+    const char *names[1] = {"x"};
+    cr_assert_eq(nb_expr_bind(e, 1, names), NB_OK);
+    cr_assert_eq(nb_plot_sample_expr(&p, e, 1, &at, 0, &d), NB_OK);
+    cr_expect(isnan(d.y[d.n + 2]) && isnan(d.fd_diff[2]) && d.y[d.n + 3] == -15);
+    nb_plot_data_free(&d);
+    nb_expr_free(e);
+    /* overflow from 1.34e4 on: f inf on a run; f' = 2e300 x kept inside it */
+    p.a = 0, p.b = 1e5, p.check = 0;
+    cr_assert_eq(nb_plot_sample_fn(&p, c, overflowing, NULL, 1, &at, 0, &d), NB_OK);
+    cr_expect(isnan(d.y[d.n + 1]), "the run's first sample: %g", d.y[d.n + 1]);
+    for (size_t i = 2; i + 1 < d.n; i++)
+        cr_expect(close_to(d.y[d.n + i], 2e300 * d.x[i], 1e-15, 0), "f'(%g) = %g", d.x[i],
+                  d.y[d.n + i]);
+    nb_plot_data_free(&d);
+    nb_ctx_free(c);
+}

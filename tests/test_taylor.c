@@ -1349,5 +1349,12 @@ Test(ode_taylor_var, coefficients_are_the_doubles_ones_and_carry_derivatives) {
     /* a stale y0: the level's error, NaN constants */
     cr_expect_eq(nb_ode_taylor_var(c, decay_k, &k, 1, nb_const(0.25), &x, 4, cv), NB_E_STALE);
     cr_expect(isnan(nb_value(cv[0])) && isnan(nb_value(cv[4])) && cv[4].tag == 0);
+    nb_ctx_clear_error(c);
+    /* also at order 0, where no pass runs, and a stale t0 with no state at all */
+    cr_expect_eq(nb_ode_taylor_var(c, decay_k, &k, 1, nb_const(0.25), &x, 0, cv), NB_E_STALE);
+    cr_expect(isnan(nb_value(cv[0])) && cv[0].tag == 0);
+    nb_ctx_clear_error(c);
+    cr_expect_eq(nb_ode_taylor_var(c, decay_k, &k, 0, x, NULL, 3, cv), NB_E_STALE);
+    nb_ctx_clear_error(c);
     nb_ctx_free(c);
 }
