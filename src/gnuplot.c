@@ -347,25 +347,44 @@ static int open_output(const char *path, int *stage, char *why, size_t whylen) {
     return fd;
 }
 
-/* Copies the staged plot over path. 0, or an errno. */
+/* Copies what is left to read of from into to. 0, or an errno. */
+static int copy_into(int from, int to) {
+    char buf[65536];
+    for (;;) {
+        ssize_t r = read(from, buf, sizeof buf);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) return errno;
+        if (r == 0) return 0;
+        int e = write_all(to, buf, (size_t)r);
+        if (e) return e;
+    }
+}
+
+/* Copies the staged plot (or a kept copy) over path. 0, or an errno. */
 static int publish(int stage, const char *path) {
     if (lseek(stage, 0, SEEK_SET) != 0) return errno ? errno : EIO;
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, 0666);
     if (fd < 0) return errno;
-    char buf[65536];
-    int e = 0;
-    for (;;) {
-        ssize_t r = read(stage, buf, sizeof buf);
-        if (r < 0 && errno == EINTR) continue;
-        if (r < 0) {
-            e = errno;
-            break;
-        }
-        if (r == 0) break;
-        if ((e = write_all(fd, buf, (size_t)r)) != 0) break;
-    }
+    int e = copy_into(stage, fd);
     if (close(fd) != 0 && !e) e = errno;
     return e;
+}
+
+/* A copy of the regular file path in an unnamed temporary file (as open_output stages), so that
+ * a failed plot by a terminal that writes path itself can put it back. A descriptor, or -1 with
+ * the reason in why. */
+static int keep_copy(const char *path, char *why, size_t whylen) {
+    int stage = 0, fd = open_output(path, &stage, why, whylen);
+    if (fd < 0) return -1;
+    int in = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    int e = in < 0 ? errno : copy_into(in, fd);
+    if (in >= 0) close(in);
+    if (e) {
+        snprintf(why, whylen, "cannot keep a copy of it: %s", strerror(e));
+        close(fd);
+        return -1;
+    }
+    return fd;
 }
 
 /* 1 when gnuplot's terminal t writes a complete plot to a pipe: the formats nabla chooses itself
@@ -442,19 +461,20 @@ nb_status nb_plot_render(const nb_plot *p0, const nb_plot_data *d, char *msg, si
     }
     char captured[8192] = "";
     run_info info;
-    if (direct) {
-        /* a terminal that writes the file itself: gnuplot opens (creates, truncates) it at
-         * `set output`, and reads on after an error, so a terminal name it does not have would
-         * leave the file empty. Asked first, alone, it fails before the file is touched. */
-        char probe[160];
-        const int pl = snprintf(probe, sizeof probe, "set terminal %s\n", p.term);
-        s = pl > 0 && (size_t)pl < sizeof probe
-                ? run(probe, (size_t)pl, 0, OUT_DISCARD, captured, sizeof captured, &info, msg,
-                      msglen)
-                : NB_E_ARG;
-        if (s) {
+    /* a terminal that writes FILE itself: gnuplot opens (creates, truncates) it at `set output`,
+     * reads on after an error, and some terminals write nothing at all (push, unknown) or fail
+     * only later (epslatex wants a name.ext). A regular FILE's content is kept aside first and
+     * put back when the plot fails or leaves FILE empty; a FILE that was not there is removed. */
+    struct stat st;
+    const int existed = direct && stat(output, &st) == 0, regular = existed && S_ISREG(st.st_mode);
+    int kept = -1;
+    if (regular) {
+        char why[128];
+        kept = keep_copy(output, why, sizeof why);
+        if (kept < 0) {
             free(script);
-            return s;
+            say(msg, msglen, "cannot write '%s': %s", output, why);
+            return NB_E_IO;
         }
     }
     s = run(script, len, persist, sink, captured, sizeof captured, &info, msg, msglen);
@@ -474,6 +494,19 @@ nb_status nb_plot_render(const nb_plot *p0, const nb_plot_data *d, char *msg, si
         s = NB_E_CHILD;
         say(msg, msglen, "gnuplot wrote nothing for '%s'%s", output, "");
     }
+    if (direct && (regular || !existed)) {
+        struct stat now;
+        const int there = stat(output, &now) == 0;
+        if (!s && (!there || (S_ISREG(now.st_mode) && now.st_size == 0))) {
+            s = NB_E_CHILD;
+            say(msg, msglen, "gnuplot wrote nothing for '%s' (terminal %s)", output, p.term);
+        }
+        if (s && kept >= 0)
+            publish(kept, output); /* put back as it was (best effort: the plot's error stands) */
+        else if (s && there && S_ISREG(now.st_mode))
+            unlink(output);
+    }
+    if (kept >= 0) close(kept);
     if (output && !direct) {
         int e = 0;
         if (stage) {

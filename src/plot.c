@@ -93,18 +93,18 @@ static void store(nb_plot_data *d, size_t i, const double *deriv, double *f0) {
     f0[i] = deriv[0];
 }
 
-/* Where f is not finite at a sample next to one where it is (a pole sampled on its peak: 1/x^2
- * at 0), a finite derivative is not one: the rules' strong zero makes the pole term's part 0, so
- * the sample holds whatever the smooth terms add (0 for 1/x^2, 1 for 1/x^2 + x), a finite value
- * inside the pole that the pole finder cannot see (a spike, and a y-range set by the pole's
- * neighbours). It becomes NaN, a gap, and so does the overlay's |f'-fd| there. Inside a run of
- * non-finite f (where f overflows: 1e300 x^2 beyond 1.3e4) the derivatives are right and kept,
- * and so are infinite ones (log at 0). */
+/* Where f is not finite, a finite derivative is not shown: at a pole on a sample (1/x^2 + x at 0,
+ * exp(1/x^2) + x on a whole run around 0, 1/max(x, 0) on an interval) the rules' strong zero
+ * makes the pole term's part 0 and leaves whatever the smooth terms add, a finite value inside
+ * the pole that the pole finder cannot see (a spike, and a y-range set by the pole's
+ * neighbours). Where f has only overflowed (1e300 x^2 beyond 1.3e4) the derivative would be
+ * right, but nothing in the samples tells the two apart, and a wrong number drawn is worse than
+ * a right one hidden. It becomes NaN, a gap, and so does the overlay's |f'-fd| there; infinite
+ * derivatives (log at 0) are gaps already and kept in the table. */
 static void blank_poles(nb_plot_data *d, const double *f0) {
     const size_t n = d->n;
     for (size_t i = 0; i < n; i++) {
-        if (isfinite(f0[i]) || !((i > 0 && isfinite(f0[i - 1])) || (i + 1 < n && isfinite(f0[i + 1]))))
-            continue;
+        if (isfinite(f0[i])) continue;
         for (int c = 0; c < d->ncurves; c++) {
             double *v = &d->y[(size_t)c * n + i];
             if (d->orders[c] > 0 && isfinite(*v)) *v = (double)NAN;

@@ -1275,7 +1275,7 @@ static void kepler_steps(nb_ctx *c, nb_var *u) {
         }
     }
 }
-/* the final x as a function of the initial state, on doubles through nb_ode_taylor */
+/* the final x as a function of the initial state, the same integrator on constants */
 struct kslice {
     double u0[4];
     int j;

@@ -95,10 +95,10 @@ typedef struct nb_plot_data {
 /* Frees the table's arrays (and zeroes it); NULL is a no-op. */
 void nb_plot_data_free(nb_plot_data *d);
 
-/* Both samplers: where f is not finite at a sample next to one where it is (a pole on a sample),
- * a finite derivative is the rules' strong zero's artefact (f' of 1/x^2 + x at 0 is 1): it is
- * stored as NaN, and so is the overlay's fd_diff there; derivatives inside a longer run of
- * non-finite f (overflow) and infinite ones are kept (docs/plotting.md). */
+/* Both samplers: where f is not finite, a finite derivative (at a pole, the rules' strong zero's
+ * artefact: f' of 1/x^2 + x at 0 is 1; where f only overflowed, a right value the samples cannot
+ * tell apart) is stored as NaN, and so is the overlay's fd_diff there; infinite derivatives are
+ * kept (docs/plotting.md). */
 
 /* Samples a bound expression along its bound name `wrt` (an index into the names given to
  * nb_expr_bind), the other names held at at[0 .. nvals-1] (at[wrt] is ignored), and the overlay

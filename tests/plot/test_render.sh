@@ -232,8 +232,9 @@ check "an empty range is a usage error" test $? -eq 2
 check "one sample is a usage error" test $? -eq 2
 "$nabla" plot 'sin(x)' -o "$tmp/x.bmp" 2>/dev/null
 check "an unknown extension is a usage error" test $? -eq 2
-# a plain terminal name gnuplot has no terminal for: gnuplot's error (exit 1), found before the
-# file is touched (gnuplot would create or truncate it at `set output` and read on)
+# a terminal that writes FILE itself: gnuplot creates or truncates it at `set output` and reads
+# on after an error, so a failed plot - an unknown terminal, one that writes nothing (push), one
+# that fails later (epslatex wants name.xxx) - must remove a new FILE and put an old one back
 "$nabla" plot 'sin(x)' --term nosuchterm -o "$tmp/unknown.eps" 2>"$tmp/err"
 check "an unknown terminal exits 1" test $? -eq 1
 check "an unknown terminal is gnuplot's message" grep -q "terminal" "$tmp/err"
@@ -241,4 +242,14 @@ check "an unknown terminal leaves no empty file" test ! -e "$tmp/unknown.eps"
 echo kept >"$tmp/kept.eps"
 "$nabla" plot 'sin(x)' --term nosuchterm -o "$tmp/kept.eps" 2>/dev/null
 check "an unknown terminal leaves an existing file as it was" test "$(cat "$tmp/kept.eps")" = kept
+"$nabla" plot 'sin(x)' --term push -o "$tmp/kept.eps" 2>"$tmp/err"
+check "a terminal that writes nothing exits 1" test $? -eq 1
+check "a terminal that writes nothing says so" grep -q "wrote nothing" "$tmp/err"
+check "a terminal that writes nothing leaves the file as it was" test "$(cat "$tmp/kept.eps")" = kept
+echo kept >"$tmp/late"
+"$nabla" plot 'sin(x)' --term epslatex -o "$tmp/late" 2>/dev/null
+check "a terminal that fails late exits 1" test $? -eq 1
+check "a terminal that fails late leaves the file as it was" test "$(cat "$tmp/late")" = kept
+"$nabla" plot 'sin(x)' --term epslatex -o "$tmp/fig.tex"
+check "epslatex writes its file" test -s "$tmp/fig.tex"
 exit $fail
