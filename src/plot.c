@@ -519,7 +519,8 @@ nb_status nb__plot_check(const nb_plot *p, const nb_plot_data *d, char *msg, siz
     }
     if (p->term && !term_word(p->term)) {
         if (msg && msglen)
-            snprintf(msg, msglen, "'%.40s' is not a gnuplot terminal name (letters, digits, _)",
+            snprintf(msg, msglen,
+                     "'%.40s' is not a gnuplot terminal name (letters, digits, _; at most 32)",
                      p->term);
         return NB_E_ARG;
     }

@@ -125,9 +125,9 @@ nb_status nb_plot_write_data(FILE *f, const nb_plot_data *d, const char *xname);
  * stdio had still buffered), NB_E_ARG for a table with no samples or no curves, an x range
  * beyond +-8.9e307 (gnuplot takes numbers beyond about DBL_MAX / 2 as undefined; y values beyond
  * it are gaps in the drawing and the y-range stays within it), a term that is not a plain gnuplot
- * terminal name (letters, digits, '_'), an output that is empty or begins with '|' (gnuplot would
- * run it as a command) or has a control character (a script line cannot hold it), or an output
- * whose extension names no format when p->term is NULL. */
+ * terminal name (letters, digits, '_', at most 32), an output that is empty or begins with '|'
+ * (gnuplot would run it as a command) or has a control character (a script line cannot hold it),
+ * or an output whose extension names no format when p->term is NULL. */
 nb_status nb_plot_write_script(FILE *f, const nb_plot *p, const nb_plot_data *d);
 
 /* Whether nb_plot_write_script and nb_plot_render accept p and d: NB_OK, or NB_E_ARG (NULL p or
