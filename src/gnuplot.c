@@ -90,14 +90,23 @@ typedef struct {
     int out_errno;    /* the first error writing them to the sink, or 0 */
 } run_info;
 
-/* Runs gnuplot (with -persist when asked) on script[0 .. len-1]. Its standard output goes to
+/* Runs gnuplot (with -persist when asked) on script[0 .. len-1], stopping it (SIGKILL) when it
+ * is still running after `limit` seconds without reading, writing or exiting (0: no limit), and
+ * not waiting for pipes that something else holds open more than 2 s after it exited (a helper
+ * process). Its standard output goes to
  * sink: a descriptor, which nabla writes with every error seen (gnuplot itself exits 0 after a
  * failed write), OUT_INHERIT or OUT_DISCARD. When captured is not NULL its stderr is kept there
  * (NUL-terminated, at most capsize - 1 bytes). Returns NB_OK, NB_E_NOTFOUND, NB_E_CHILD (with
  * gnuplot's first message line in msg) or NB_E_IO / NB_E_NOMEM; info gets the output's size and
  * write error. */
+static double now_s(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
 static nb_status run(const char *script, size_t len, int persist, int sink, char *captured,
-                     size_t capsize, run_info *info, char *msg, size_t msglen) {
+                     size_t capsize, run_info *info, char *msg, size_t msglen, double limit) {
     info->out_bytes = 0;
     info->out_errno = 0;
     /* close-on-exec from the start (no other thread's child inherits them), and all at 3 or
@@ -176,15 +185,31 @@ static nb_status run(const char *script, size_t len, int persist, int sink, char
         close(in[1]);
         in_open = 0;
     }
+    int status = 0, reaped = 0, killed = 0;
+    double last = now_s(), exited_at = 0;
     while (in_open || err_open || out_open) {
         struct pollfd fds[3];
         int nf = 0, ii = -1, ei = -1, oi = -1;
         if (in_open) ii = nf, fds[nf].fd = in[1], fds[nf].events = POLLOUT, fds[nf++].revents = 0;
         if (err_open) ei = nf, fds[nf].fd = err[0], fds[nf].events = POLLIN, fds[nf++].revents = 0;
         if (out_open) oi = nf, fds[nf].fd = out[0], fds[nf].events = POLLIN, fds[nf++].revents = 0;
-        if (poll(fds, (nfds_t)nf, -1) < 0) {
+        const int ready = poll(fds, (nfds_t)nf, 250);
+        if (ready < 0) {
             if (errno == EINTR) continue;
             break;
+        }
+        const double t = now_s();
+        if (ready > 0) {
+            last = t;
+        } else {
+            /* silence: has gnuplot exited (a helper may hold the pipes), or does it hang? */
+            if (!reaped && waitpid(pid, &status, WNOHANG) == pid) reaped = 1, exited_at = t;
+            if (reaped && t - exited_at > 2) break;
+            if (!reaped && !killed && limit > 0 && t - last > limit) {
+                kill(pid, SIGKILL);
+                killed = 1;
+            }
+            continue;
         }
         if (ii >= 0 && fds[ii].revents) {
             ssize_t w = write(in[1], script + off, len - off > 65536 ? 65536 : len - off);
@@ -233,9 +258,15 @@ static nb_status run(const char *script, size_t len, int persist, int sink, char
     }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
 
-    int status = 0;
-    pid_t w;
-    while ((w = waitpid(pid, &status, 0)) < 0 && errno == EINTR) {
+    pid_t w = pid;
+    if (!reaped)
+        while ((w = waitpid(pid, &status, 0)) < 0 && errno == EINTR) {
+        }
+    if (killed) {
+        char secs[32];
+        snprintf(secs, sizeof secs, "%g", limit);
+        say(msg, msglen, "gnuplot did nothing for %s s and was stopped%s", secs, "");
+        return NB_E_CHILD;
     }
     if (w != pid) {
         /* the child was reaped elsewhere (a SIGCHLD handler set to SIG_IGN, say): no exit status */
@@ -304,7 +335,8 @@ static const char *window_terminal(void) {
     static const char probe[] = "print GPVAL_TERMINALS\n"; /* print writes to stderr */
     char out[4096] = "";
     run_info info;
-    if (run(probe, sizeof probe - 1, 0, OUT_DISCARD, out, sizeof out, &info, NULL, 0)) return NULL;
+    if (run(probe, sizeof probe - 1, 0, OUT_DISCARD, out, sizeof out, &info, NULL, 0, 30))
+        return NULL;
     for (size_t i = 0; i < N_WINDOW_TERMS; i++) {
         const char *w = window_terms[i];
         size_t n = strlen(w);
@@ -477,7 +509,7 @@ nb_status nb_plot_render(const nb_plot *p0, const nb_plot_data *d, char *msg, si
             return NB_E_IO;
         }
     }
-    s = run(script, len, persist, sink, captured, sizeof captured, &info, msg, msglen);
+    s = run(script, len, persist, sink, captured, sizeof captured, &info, msg, msglen, p.timeout);
     free(script);
     if (!s && info.out_errno) {
         s = NB_E_IO;

@@ -24,6 +24,7 @@ void nb_plot_init(nb_plot *p) {
     p->ncurves = 2;
     p->orders[0] = 0;
     p->orders[1] = 1;
+    p->timeout = 120;
 }
 
 void nb_plot_data_free(nb_plot_data *d) {
@@ -509,6 +510,10 @@ static int term_word(const char *t) {
 nb_status nb__plot_check(const nb_plot *p, const nb_plot_data *d, char *msg, size_t msglen) {
     if (!d->x || !d->y || d->n < 1 || d->ncurves < 1 || d->ncurves > NB_PLOT_MAX_CURVES) {
         if (msg && msglen) snprintf(msg, msglen, "the plot table is empty");
+        return NB_E_ARG;
+    }
+    if (!(p->timeout >= 0)) {
+        if (msg && msglen) snprintf(msg, msglen, "the timeout must be 0 (none) or more seconds");
         return NB_E_ARG;
     }
     if (!drawable(d->x[0]) || !drawable(d->x[d->n - 1])) {

@@ -8,6 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "nabla/nabla.h"
 #include "oracle.h"
@@ -604,4 +607,49 @@ Test(sample, a_pole_on_a_sample_is_a_gap_in_every_derivative) {
     cr_expect(d.y[d.n] == 0 && isnan(d.y[d.n + 1]) && isnan(d.y[d.n + 4]));
     nb_plot_data_free(&d);
     nb_ctx_free(c);
+}
+
+/* A gnuplot that hangs (a fake one first in PATH that reads nothing and sleeps, its child holding
+ * the pipes) is stopped after p.timeout seconds of silence with NB_E_CHILD, not waited for
+ * forever; and the output file is left alone. */
+Test(render, a_hanging_gnuplot_is_stopped) {
+    char dir[] = "/tmp/nabla_hang_XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    char fake[256], out[256], path[4096];
+    snprintf(fake, sizeof fake, "%s/gnuplot", dir);
+    snprintf(out, sizeof out, "%s/out.png", dir);
+    FILE *f = fopen(fake, "w");
+    cr_assert_not_null(f);
+    fputs("#!/bin/sh\nsleep 60\n", f);
+    fclose(f);
+    cr_assert_eq(chmod(fake, 0755), 0);
+    snprintf(path, sizeof path, "%s:%s", dir, getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin");
+    cr_assert_eq(setenv("PATH", path, 1), 0); /* this test's process only (Criterion forks) */
+    nb_plot p;
+    nb_plot_init(&p);
+    cr_expect_eq(p.timeout, 120);
+    p.samples = 2000; /* a script larger than a pipe holds: the writer blocks as well */
+    p.output = out;
+    p.timeout = 1;
+    nb_expr *e = NULL;
+    const char *names[1] = {"x"};
+    cr_assert_eq(nb_expr_parse(&e, "sin(x)", 6, NULL), NB_OK);
+    cr_assert_eq(nb_expr_bind(e, 1, names), NB_OK);
+    nb_plot_data d;
+    double at = 0;
+    cr_assert_eq(nb_plot_sample_expr(&p, e, 1, &at, 0, &d), NB_OK);
+    char msg[256];
+    const time_t t0 = time(NULL);
+    cr_expect_eq(nb_plot_render(&p, &d, msg, sizeof msg), NB_E_CHILD);
+    cr_expect(time(NULL) - t0 < 20, "took %lld s", (long long)(time(NULL) - t0));
+    cr_expect(strstr(msg, "did nothing for 1 s") != NULL, "%s", msg);
+    struct stat st;
+    cr_expect(stat(out, &st) != 0, "no output file was made");
+    /* a negative timeout is refused before anything runs */
+    p.timeout = -1;
+    cr_expect_eq(nb_plot_render(&p, &d, msg, sizeof msg), NB_E_ARG);
+    nb_plot_data_free(&d);
+    nb_expr_free(e);
+    unlink(fake);
+    rmdir(dir);
 }

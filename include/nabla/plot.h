@@ -59,9 +59,11 @@ typedef struct nb_plot {
                            pass along 1.5 times the direction, as nb_taylor_derivatives_err, at
                            up to NB_PLOT_ROUNDING_SAMPLES evenly spaced samples: at most twice
                            the sampling work) into the table's rounding fields; 0: not */
+    double timeout;     /* nb_plot_render: seconds gnuplot may go without reading, writing or
+                           exiting before it is stopped (NB_E_CHILD); 0: no limit. Default 120 */
 } nb_plot;
 
-/* Defaults: range [-5, 5], 501 samples, curves f and f', no overlay. */
+/* Defaults: range [-5, 5], 501 samples, curves f and f', no overlay, a 120 s timeout. */
 void nb_plot_init(nb_plot *p);
 
 /* A sampled table: x[i] (increasing) and y[c * n + i] for curve c (order orders[c]).
@@ -125,8 +127,9 @@ nb_status nb_plot_write_data(FILE *f, const nb_plot_data *d, const char *xname);
  * stdio had still buffered), NB_E_ARG for a table with no samples or no curves, an x range
  * beyond +-8.9e307 (gnuplot takes numbers beyond about DBL_MAX / 2 as undefined; y values beyond
  * it are gaps in the drawing and the y-range stays within it), a term that is not a plain gnuplot
- * terminal name (letters, digits, '_', at most 32), an output that is empty or begins with '|'
- * (gnuplot would run it as a command) or has a control character (a script line cannot hold it),
+ * terminal name (letters, digits, '_', at most 32), a negative or NaN timeout, an output that is
+ * empty or begins with '|' (gnuplot would run it as a command) or has a control character (a
+ * script line cannot hold it),
  * or an output whose extension names no format when p->term is NULL. */
 nb_status nb_plot_write_script(FILE *f, const nb_plot *p, const nb_plot_data *d);
 
@@ -147,12 +150,16 @@ nb_status nb_plot_validate(const nb_plot *p, const nb_plot_data *d, char *msg, s
  * plot to a pipe (pngcairo, pdfcairo, svg, png, jpeg, gif, webp, dumb, sixelgd, canvas); any
  * other (epslatex and cairolatex, which write a second file named after the output; emf, which
  * seeks back to fill its header; postscript ...) is given p->output by name and writes it itself,
- * so for those a write error gnuplot makes goes unseen (gnuplot exits 0 after it).
+ * so for those a write error gnuplot makes goes unseen (gnuplot exits 0 after it); an existing
+ * regular output is copied aside first and put back when the plot fails or leaves it empty, and
+ * a new one is then removed. gnuplot is stopped (SIGKILL) when it goes p->timeout seconds
+ * without reading, writing or exiting, and not waited for once it has exited while something
+ * else (a window's helper) keeps its pipes open.
  * Returns NB_OK; NB_E_NOTFOUND when gnuplot is not installed; NB_E_IO when the output cannot be
  * written (a missing directory or a read-only file is found before gnuplot starts; a write
  * error, such as a full disk or a closed pipe, while the plot is copied); NB_E_CHILD when gnuplot
- * fails, exits early or writes nothing for an output file; NB_E_ARG as nb_plot_write_script; or
- * NB_E_NOMEM. msg (when not NULL) receives a one-line explanation, with gnuplot's own message. */
+ * fails, exits early, writes nothing for an output file or is stopped; NB_E_ARG as
+ * nb_plot_write_script; or NB_E_NOMEM. msg (when not NULL) receives a one-line explanation, with gnuplot's own message. */
 nb_status nb_plot_render(const nb_plot *p, const nb_plot_data *d, char *msg, size_t msglen);
 
 /* The label of a derivative order: "f", "f'", "f''", "f'''", then "f^(4)", ... */
