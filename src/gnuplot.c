@@ -199,12 +199,14 @@ static nb_status run(const char *script, size_t len, int persist, int sink, char
             break;
         }
         const double t = now_s();
+        /* has gnuplot exited? Then pipes something else holds (a helper, a wrapper's child) are
+         * not waited for beyond 2 s, however much it writes */
+        if (!reaped && waitpid(pid, &status, WNOHANG) == pid) reaped = 1, exited_at = t;
+        if (reaped && t - exited_at > 2) break;
         if (ready > 0) {
             last = t;
         } else {
-            /* silence: has gnuplot exited (a helper may hold the pipes), or does it hang? */
-            if (!reaped && waitpid(pid, &status, WNOHANG) == pid) reaped = 1, exited_at = t;
-            if (reaped && t - exited_at > 2) break;
+            /* silence: does gnuplot hang? */
             if (!reaped && !killed && limit > 0 && t - last > limit) {
                 kill(pid, SIGKILL);
                 killed = 1;
@@ -258,10 +260,22 @@ static nb_status run(const char *script, size_t len, int persist, int sink, char
     }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
 
+    /* the pipes are closed: wait for gnuplot's exit, still within the limit (it may close them
+     * and hang) */
     pid_t w = pid;
-    if (!reaped)
-        while ((w = waitpid(pid, &status, 0)) < 0 && errno == EINTR) {
+    while (!reaped) {
+        w = waitpid(pid, &status, killed ? 0 : WNOHANG);
+        if (w == pid || (w < 0 && errno != EINTR)) break;
+        if (w == 0) {
+            if (limit > 0 && now_s() - last > limit) {
+                kill(pid, SIGKILL);
+                killed = 1;
+            } else {
+                struct timespec nap = {0, 50 * 1000 * 1000};
+                nanosleep(&nap, NULL);
+            }
         }
+    }
     if (killed) {
         char secs[32];
         snprintf(secs, sizeof secs, "%g", limit);
@@ -438,6 +452,28 @@ static int window_term(const char *t) {
     return 0;
 }
 
+/* Removes the file a failed plot made at path, which was not there before: path itself, or,
+ * when path is a symbolic link (it was dangling), the file made at its target - never the link. */
+static void remove_made(const char *path) {
+    struct stat l;
+    if (lstat(path, &l) != 0) return;
+    if (!S_ISLNK(l.st_mode)) {
+        unlink(path);
+        return;
+    }
+    char target[4096], full[8192];
+    const ssize_t n = readlink(path, target, sizeof target - 1);
+    if (n <= 0) return;
+    target[n] = 0;
+    const char *slash = strrchr(path, '/');
+    if (target[0] == '/' || !slash)
+        snprintf(full, sizeof full, "%s", target);
+    else
+        snprintf(full, sizeof full, "%.*s/%s", (int)(slash - path), path, target);
+    struct stat t;
+    if (lstat(full, &t) == 0 && S_ISREG(t.st_mode)) unlink(full);
+}
+
 nb_status nb_plot_render(const nb_plot *p0, const nb_plot_data *d, char *msg, size_t msglen) {
     if (msg && msglen) msg[0] = 0;
     if (!p0 || !d) return NB_E_ARG;
@@ -536,7 +572,7 @@ nb_status nb_plot_render(const nb_plot *p0, const nb_plot_data *d, char *msg, si
         if (s && kept >= 0)
             publish(kept, output); /* put back as it was (best effort: the plot's error stands) */
         else if (s && there && S_ISREG(now.st_mode))
-            unlink(output);
+            remove_made(output);
     }
     if (kept >= 0) close(kept);
     if (output && !direct) {

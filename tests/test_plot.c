@@ -609,22 +609,26 @@ Test(sample, a_pole_on_a_sample_is_a_gap_in_every_derivative) {
     nb_ctx_free(c);
 }
 
-/* A gnuplot that hangs (a fake one first in PATH that reads nothing and sleeps, its child holding
- * the pipes) is stopped after p.timeout seconds of silence with NB_E_CHILD, not waited for
- * forever; and the output file is left alone. */
-Test(render, a_hanging_gnuplot_is_stopped) {
+/* A gnuplot that hangs is stopped after p.timeout seconds of silence with NB_E_CHILD, not waited
+ * for forever, and the output file is left alone: a fake gnuplot first in PATH that reads nothing
+ * and sleeps (its child holding the pipes), one that closes its pipes and then sleeps, and one
+ * that exits while a child of its own keeps writing to its stderr. */
+static nb_status render_with_fake(const char *body, double *seconds, char *msg, size_t msglen) {
     char dir[] = "/tmp/nabla_hang_XXXXXX";
     cr_assert_not_null(mkdtemp(dir));
-    char fake[256], out[256], path[4096];
+    char fake[256], out[256], path[4200];
     snprintf(fake, sizeof fake, "%s/gnuplot", dir);
     snprintf(out, sizeof out, "%s/out.png", dir);
     FILE *f = fopen(fake, "w");
     cr_assert_not_null(f);
-    fputs("#!/bin/sh\nsleep 60\n", f);
+    fprintf(f, "#!/bin/sh\n%s\n", body);
     fclose(f);
     cr_assert_eq(chmod(fake, 0755), 0);
-    snprintf(path, sizeof path, "%s:%s", dir, getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin");
-    cr_assert_eq(setenv("PATH", path, 1), 0); /* this test's process only (Criterion forks) */
+    const char *old = getenv("PATH");
+    char saved[4096];
+    snprintf(saved, sizeof saved, "%s", old ? old : "/usr/bin:/bin");
+    snprintf(path, sizeof path, "%s:%s", dir, saved);
+    cr_assert_eq(setenv("PATH", path, 1), 0);
     nb_plot p;
     nb_plot_init(&p);
     cr_expect_eq(p.timeout, 120);
@@ -638,18 +642,39 @@ Test(render, a_hanging_gnuplot_is_stopped) {
     nb_plot_data d;
     double at = 0;
     cr_assert_eq(nb_plot_sample_expr(&p, e, 1, &at, 0, &d), NB_OK);
-    char msg[256];
-    const time_t t0 = time(NULL);
-    cr_expect_eq(nb_plot_render(&p, &d, msg, sizeof msg), NB_E_CHILD);
-    cr_expect(time(NULL) - t0 < 20, "took %lld s", (long long)(time(NULL) - t0));
-    cr_expect(strstr(msg, "did nothing for 1 s") != NULL, "%s", msg);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    nb_status s = nb_plot_render(&p, &d, msg, msglen);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    *seconds = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
     struct stat st;
     cr_expect(stat(out, &st) != 0, "no output file was made");
     /* a negative timeout is refused before anything runs */
     p.timeout = -1;
-    cr_expect_eq(nb_plot_render(&p, &d, msg, sizeof msg), NB_E_ARG);
+    cr_expect_eq(nb_plot_render(&p, &d, NULL, 0), NB_E_ARG);
     nb_plot_data_free(&d);
     nb_expr_free(e);
+    setenv("PATH", saved, 1);
     unlink(fake);
     rmdir(dir);
+    return s;
+}
+
+Test(render, a_hanging_gnuplot_is_stopped) {
+    char msg[256];
+    double sec;
+    cr_expect_eq(render_with_fake("sleep 60", &sec, msg, sizeof msg), NB_E_CHILD);
+    cr_expect(sec < 15, "took %g s", sec);
+    cr_expect(strstr(msg, "did nothing for 1 s") != NULL, "%s", msg);
+    /* closes its pipes, then hangs: the wait for its exit is bounded too */
+    cr_expect_eq(render_with_fake("cat >/dev/null; exec 1>&- 2>&-; sleep 60", &sec, msg, sizeof msg),
+                 NB_E_CHILD);
+    cr_expect(sec < 15, "took %g s", sec);
+    cr_expect(strstr(msg, "did nothing for 1 s") != NULL, "%s", msg);
+    /* exits, while its child writes on: not waited for beyond 2 s after the exit */
+    cr_expect_eq(render_with_fake("cat >/dev/null; (i=0; while [ $i -lt 300 ]; do echo spam >&2; "
+                                  "sleep 0.1; i=$((i+1)); done) & exit 0",
+                                  &sec, msg, sizeof msg),
+                 NB_E_CHILD); /* it wrote nothing for the png */
+    cr_expect(sec < 15, "took %g s", sec);
 }

@@ -250,6 +250,11 @@ echo kept >"$tmp/late"
 "$nabla" plot 'sin(x)' --term epslatex -o "$tmp/late" 2>/dev/null
 check "a terminal that fails late exits 1" test $? -eq 1
 check "a terminal that fails late leaves the file as it was" test "$(cat "$tmp/late")" = kept
+ln -s "$tmp/target" "$tmp/dangling"
+"$nabla" plot 'sin(x)' --term epslatex -o "$tmp/dangling" 2>/dev/null
+check "a dangling link as output, a failed plot: exit 1" test $? -eq 1
+check "a dangling link as output, a failed plot: the link is kept" test -L "$tmp/dangling"
+check "a dangling link as output, a failed plot: no file at its target" test ! -e "$tmp/target"
 "$nabla" plot 'sin(x)' --term epslatex -o "$tmp/fig.tex"
 check "epslatex writes its file" test -s "$tmp/fig.tex"
 exit $fail
