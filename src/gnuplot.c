@@ -370,8 +370,15 @@ static int open_output(const char *path, int *stage, char *why, size_t whylen) {
     *stage = 0;
     struct stat st;
     if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
-        int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0) snprintf(why, whylen, "%s", strerror(errno));
+        /* not blocking at the open: a FIFO nobody reads is ENXIO, not a hang; the writes then
+         * block as usual */
+        int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        if (fd < 0 && errno == ENXIO)
+            snprintf(why, whylen, "nothing reads it (a FIFO without a reader)");
+        else if (fd < 0)
+            snprintf(why, whylen, "%s", strerror(errno));
+        else
+            fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
         return fd;
     }
     /* in TMPDIR (else /tmp), close-on-exec from the start (no child of another thread inherits

@@ -146,8 +146,9 @@ nb_status nb_plot_validate(const nb_plot *p, const nb_plot_data *d, char *msg, s
  * so when gnuplot fails an existing output is untouched (a write error during the copy itself,
  * such as a full disk, is reported and leaves the output incomplete); p->output is then opened
  * as usual (through a symbolic link, keeping its mode and hard links). An existing output that
- * is not a regular file (a device, a FIFO) is written directly. All this holds for the terminals that write a complete
- * plot to a pipe (pngcairo, pdfcairo, svg, png, jpeg, gif, webp, dumb, sixelgd, canvas); any
+ * is not a regular file (a device, a FIFO) is written directly (a FIFO nobody reads is NB_E_IO at
+ * once). All this holds for the terminals that write a complete plot to a pipe (pngcairo,
+ * pdfcairo, svg, png, jpeg, gif, webp, dumb, sixelgd, canvas); any
  * other (epslatex and cairolatex, which write a second file named after the output; emf, which
  * seeks back to fill its header; postscript ...) is given p->output by name and writes it itself,
  * so for those a write error gnuplot makes goes unseen (gnuplot exits 0 after it); an existing

@@ -250,6 +250,12 @@ echo kept >"$tmp/late"
 "$nabla" plot 'sin(x)' --term epslatex -o "$tmp/late" 2>/dev/null
 check "a terminal that fails late exits 1" test $? -eq 1
 check "a terminal that fails late leaves the file as it was" test "$(cat "$tmp/late")" = kept
+# a FIFO nobody reads as output: an error at once, not a hang
+mkfifo "$tmp/fifo.png"
+timeout 20 "$nabla" plot 'sin(x)' -o "$tmp/fifo.png" 2>"$tmp/err"
+rc=$?
+check "a FIFO without a reader exits 1 ($rc)" test $rc -eq 1
+check "a FIFO without a reader is named" grep -q "nothing reads it" "$tmp/err"
 ln -s "$tmp/target" "$tmp/dangling"
 "$nabla" plot 'sin(x)' --term epslatex -o "$tmp/dangling" 2>/dev/null
 check "a dangling link as output, a failed plot: exit 1" test $? -eq 1
