@@ -699,26 +699,9 @@ static nb_level *top_taylor(nb_ctx *c) {
     return &c->lv[c->depth];
 }
 
-nb_var nb_taylor_input(nb_ctx *c, nb_var x, nb_var dx) {
-    nb_level *L = top_taylor(c);
-    if (!L) return nb_const((double)NAN);
-    nb_var in[2] = {x, dx};
-    for (int i = 0; i < 2; i++)
-        if (in[i].tag != 0 && (!nb__owner(c, in[i]) || (in[i].tag & NB_DEPTH_MASK) >= L->depth))
-            return nb__owner(c, in[i]) ? nb__fail_var(c, NB_E_ARG) : nb__bad_handle(c, in[i]);
-    size_t i = new_node(c, L);
-    if (!i) return nb_const((double)NAN);
-    W(L, i)[0] = x;
-    W(L, i)[1] = dx;
-    L->leaves++;
-    nb_var y = {x.v, (uint32_t)i, L->tag};
-    return y;
-}
-
-nb_var nb_taylor_series_input(nb_ctx *c, size_t m, const nb_var *coef) {
-    nb_level *L = top_taylor(c);
-    if (!L) return nb_const((double)NAN);
-    if (m == 0 || !coef || m > (size_t)L->trunc + 1) return nb__fail_var(c, NB_E_ARG);
+/* An input of Taylor level L with the series coef[0 .. m-1] (m <= K + 1, checked by the callers):
+ * each coefficient a constant or a handle of a lower level. */
+static nb_var series_input(nb_ctx *c, nb_level *L, size_t m, const nb_var *coef) {
     for (size_t k = 0; k < m; k++)
         if (coef[k].tag != 0 &&
             (!nb__owner(c, coef[k]) || (coef[k].tag & NB_DEPTH_MASK) >= L->depth))
@@ -729,6 +712,22 @@ nb_var nb_taylor_series_input(nb_ctx *c, size_t m, const nb_var *coef) {
     L->leaves++;
     nb_var y = {coef[0].v, (uint32_t)i, L->tag};
     return y;
+}
+
+nb_var nb_taylor_input(nb_ctx *c, nb_var x, nb_var dx) {
+    nb_level *L = top_taylor(c);
+    if (!L) return nb_const((double)NAN);
+    /* (every Taylor level has order 1 at least: nb_taylor's K = 0 level too, whose direction
+     * is then never read) */
+    const nb_var in[2] = {x, dx};
+    return series_input(c, L, 2, in);
+}
+
+nb_var nb_taylor_series_input(nb_ctx *c, size_t m, const nb_var *coef) {
+    nb_level *L = top_taylor(c);
+    if (!L) return nb_const((double)NAN);
+    if (m == 0 || !coef || m > (size_t)L->trunc + 1) return nb__fail_var(c, NB_E_ARG);
+    return series_input(c, L, m, coef);
 }
 
 nb_var nb_taylor_coef(nb_ctx *c, nb_var y, int k) {
