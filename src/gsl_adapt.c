@@ -699,3 +699,5 @@ void nb_gsl_adapter_clear(nb_gsl_adapter *a) {
     if (a) a->err = NB_OK;
 }
 nb_ctx *nb_gsl_adapter_ctx(nb_gsl_adapter *a) { return a ? a->c : NULL; }
+
+void nb__gsl_odeiv2_set_env(nb_gsl_adapter *a, void *env) { a->oenv = env; }

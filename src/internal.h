@@ -317,4 +317,9 @@ static inline double nb__szmul(double p, double t) {
     return r == r ? r : (p == 0 || t == 0) ? 0.0 : r;
 }
 
+/* The environment an ODE adapter (nb_gsl_odeiv2_new) passes to its f (src/gsl_adapt.c; the
+ * adjoint solver makes its adapter before the object f needs). */
+struct nb_gsl_adapter;
+void nb__gsl_odeiv2_set_env(struct nb_gsl_adapter *a, void *env);
+
 #endif

@@ -20,6 +20,7 @@ const char *nb_strerror(nb_status s) {
     case NB_E_CHILD: return "external program failed";
     case NB_E_NODIFF: return "op has no derivative rule";
     case NB_E_SINGULAR: return "singular matrix";
+    case NB_E_SOLVER: return "solver failed";
     }
     return "unknown status";
 }

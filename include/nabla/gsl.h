@@ -182,6 +182,99 @@ nb_status nb_gsl_odeiv2_sens_new(nb_gsl_adapter **out, nb_odepfn f, void *env, s
  * an adapter of another kind, or a NULL p with np > 0 (the parameters are left as they were). */
 nb_status nb_gsl_odeiv2_sens_params(nb_gsl_adapter *a, const double *p);
 
+/* ---- adjoint ODE sensitivities: the gradient of an ODE solution's functional ----
+ *
+ * Forward sensitivities cost np forward passes per step, whatever is wanted of them. When the
+ * parameters are many and the outputs few (a loss over observations of y, for instance), the
+ * adjoint method gives the gradient in one integration backward in time instead:
+ *
+ *     lambda' = -f_y^T lambda,   mu' = -f_p^T lambda,
+ *
+ * from the last observation time down to t0, lambda jumping by w_j at each observation time t_j
+ * (Cao, Li, Petzold & Serban 2003; CVODES). Then lambda(t0) = d L / d y(t0) and mu(t0) = d L / dp
+ * for L = sum_j w_j . y(t_j). Each right-hand side of the backward system is one reverse sweep
+ * through f (a vjp, nb_vjp), so its cost does not grow with np; its jacobian, for implicit
+ * steppers, comes from one recording of f on a reverse level above a forward level and dim sweeps
+ * (forward over reverse: -f_y^T, -f_p^T and their derivative along the trajectory).
+ *
+ * nb_ode_adjoint_solve integrates y forward with a GSL stepper and keeps the trajectory: at every
+ * accepted step, the solution's Taylor coefficients to order K (nb_ode_taylor; `order` in the
+ * options). The backward integration reads y(t) between two kept steps from a Hermite polynomial
+ * that matches y and its first q derivatives at both ends (degree 2q + 1, error O(h^(2q+2)) in
+ * the step h). With an explicit forward stepper q = K: its accepted steps resolve every mode
+ * of the system, so the Taylor series converge over them. With an implicit one (rk1imp, rk2imp,
+ * rk4imp, bsimp, msbdf) a step may be far longer than the fast time scales, which makes the
+ * higher coefficients meaningless (the fast modes' transients): q <= K is then, per step, the
+ * highest order whose Taylor series converge over the step (src/ode_adjoint.c tells the test),
+ * and q = 1, the cubic Hermite of y and f, always qualifies. The default K = 5 (degree 11) keeps
+ * the interpolation below the integrations' own error on the test problems even over the long
+ * steps of bsimp and rk8pd (docs/gsl.md); memory: (K + 1) dim + 1 doubles
+ * per step. The backward integration has its own stepper and tolerances. The result is the
+ * gradient of the continuous problem to the accuracy of both integrations and of the
+ * interpolation, not the exact derivative of the forward integrator's arithmetic
+ * (docs/gsl.md shows the accuracy reached on test problems). */
+
+typedef struct nb_ode_adjoint nb_ode_adjoint;
+
+typedef struct nb_ode_adjoint_opts {
+    const gsl_odeiv2_step_type *step;      /* forward stepper; NULL: gsl_odeiv2_step_rk8pd */
+    const gsl_odeiv2_step_type *back_step; /* backward stepper; NULL: the forward one. Implicit
+                                              steppers (msbdf, bsimp, rk*imp) get the exact
+                                              jacobian of the backward system */
+    double h0;                   /* first step size of both integrations (> 0; default 1e-6) */
+    double epsabs, epsrel;       /* forward error control, gsl_odeiv2_control_y_new's (>= 0, not
+                                    both 0; default 1e-10, 1e-10) */
+    double back_epsabs, back_epsrel; /* the backward integration's (default 1e-10, 1e-10) */
+    int order;                   /* K, the Taylor order kept at each step: 1 .. 8, or 0 for
+                                    the default, 5 */
+    size_t max_steps;            /* steps of each integration at most (default 10^6): more is
+                                    NB_E_SOLVER */
+} nb_ode_adjoint_opts;
+
+/* The defaults above. */
+void nb_ode_adjoint_opts_init(nb_ode_adjoint_opts *o);
+
+/* An adjoint solver for dy/dt = f(t, y; p) with dim components and np parameters (np may be 0:
+ * the gradient with respect to y(t0) only). o: NULL for the defaults; copts: the options of its
+ * context (its allocations and tape cap; NULL for the defaults). The GSL objects are made at the
+ * first solve and kept. On failure *out is NULL: NB_E_ARG for a NULL out or f, dim 0, options out
+ * of range, or sizes that overflow; NB_E_NOMEM. Free with nb_ode_adjoint_free. */
+nb_status nb_ode_adjoint_new(nb_ode_adjoint **out, nb_odepfn f, void *env, size_t dim,
+                             size_t np, const nb_ode_adjoint_opts *o, const nb_ctx_opts *copts);
+
+/* Integrates from (t0, y0) with parameters p (np of them; NULL when np is 0) through the m
+ * observation times t0 <= times[0] <= times[1] <= ... (all finite), writing y(times[j]) into
+ * Y[j dim .. j dim + dim - 1] (Y may be NULL), and keeps the trajectory for nb_ode_adjoint_vjp
+ * (it replaces the one kept before). m may be 0. Errors: NB_E_ARG for a NULL a, a NULL y0 or p
+ * (np > 0) or times (m > 0), times out of order or not finite, a non-finite t0 or y0 (nothing
+ * integrated); NB_E_SOLVER when GSL's stepper fails or max_steps is reached
+ * (nb_ode_adjoint_gsl_status tells GSL's status); an error of f (its first status); NB_E_NOMEM.
+ * On an error Y is NaN and no trajectory is kept. GSL's error handler may be called by GSL
+ * itself (its default aborts: call gsl_set_error_handler_off() first, as for the adapters). */
+nb_status nb_ode_adjoint_solve(nb_ode_adjoint *a, const double *p, double t0, const double *y0,
+                               size_t m, const double *times, double *Y);
+
+/* The gradient of L = sum_j sum_i W[j dim + i] y_i(times[j]) over the trajectory of the last
+ * successful solve (W is m x dim, as Y; for a loss l(Y), W = dl/dY): dL/dy(t0) into gy0 (dim)
+ * and dL/dp into gp (np); either may be NULL. Errors: NB_E_ARG for a NULL a, a NULL W with m > 0
+ * or a non-finite W, and when no trajectory is kept (no successful solve yet, or the last one
+ * failed); NB_E_SOLVER, f's errors and
+ * NB_E_NOMEM as above; on an error gy0 and gp are NaN. May be called any number of times for one
+ * solve (with different W). */
+nb_status nb_ode_adjoint_vjp(nb_ode_adjoint *a, const double *W, double *gy0, double *gp);
+
+/* Steps the last solve and the last vjp took (either pointer may be NULL). */
+void nb_ode_adjoint_steps(const nb_ode_adjoint *a, size_t *forward, size_t *backward);
+
+/* GSL's status of the last NB_E_SOLVER (GSL_EMAXITER when max_steps was reached), else 0. */
+int nb_ode_adjoint_gsl_status(const nb_ode_adjoint *a);
+
+/* The object's context (nb_op_count, nb_ctx_bytes ...); it belongs to the object. */
+nb_ctx *nb_ode_adjoint_ctx(nb_ode_adjoint *a);
+
+/* Frees everything; NULL is a no-op. */
+void nb_ode_adjoint_free(nb_ode_adjoint *a);
+
 /* A one-dimensional adapter for f: R -> R (an nb_fn of one input): a gsl_function (the value)
  * and a gsl_function_fdf (value and derivative, by forward mode). */
 nb_status nb_gsl_function_new(nb_gsl_adapter **out, nb_fn f, void *env,

@@ -26,8 +26,10 @@ typedef enum nb_status {
     NB_E_IO,        /* a file or pipe cannot be written or read */
     NB_E_CHILD,     /* an external program failed or exited early */
     NB_E_NODIFF,    /* an op without a derivative (a custom op with no rule) was differentiated */
-    NB_E_SINGULAR   /* a matrix that had to be solved with is singular (nb_implicit_*: the
+    NB_E_SINGULAR,  /* a matrix that had to be solved with is singular (nb_implicit_*: the
                        solution has no derivative there) */
+    NB_E_SOLVER     /* a GSL solver that nabla drives failed (nb_ode_adjoint_*: a step size
+                       that underflows, too many steps; GSL's own status is kept) */
 } nb_status;
 
 /* A static, one-line English description of `s` (never NULL; "unknown status" for values that

@@ -1,0 +1,502 @@
+/* test_ode_adjoint.c - adjoint sensitivities of ODE solutions (nb_ode_adjoint_*): the gradient of
+ * sum_j w_j . y(t_j) with respect to y(t0) and p by one backward integration, against closed
+ * forms (exponential decay), against forward sensitivities (nb_gsl_odeiv2_sens_new, an
+ * independent method: tangents integrated forward) for Lotka-Volterra with several observation
+ * times and a time-dependent forced system, against central differences of re-solved solutions,
+ * and for Robertson's stiff kinetics with msbdf both ways; errors, recovery and every allocation
+ * failure. */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include <gsl/gsl_errno.h>
+#include <gsl/gsl_odeiv2.h>
+
+#include "nabla/gsl.h"
+#include "nabla/nabla.h"
+#include "oracle.h"
+
+/* ---- y' = -k y: y(T) = y0 e^(-kT), dy/dy0 = e^(-kT), dy/dk = -T y(T) ---- */
+
+static void decay(nb_ctx *c, nb_var t, const nb_var *y, const nb_var *p, nb_var *d, void *env) {
+    (void)t, (void)env;
+    d[0] = nb_neg(c, nb_mul(c, p[0], y[0]));
+}
+
+Test(ode_adjoint, decay_against_the_closed_form_with_explicit_and_implicit_steppers) {
+    gsl_set_error_handler_off();
+    const gsl_odeiv2_step_type *types[] = {NULL, gsl_odeiv2_step_rkf45, gsl_odeiv2_step_msbdf,
+                                           gsl_odeiv2_step_bsimp, gsl_odeiv2_step_rk4imp};
+    const double k = 0.8, y0 = 1.7, T = 2.5, e = exp(-k * T), w = 1;
+    for (size_t s = 0; s < sizeof types / sizeof *types; s++) {
+        const char *name = types[s] ? types[s]->name : "default";
+        nb_ode_adjoint_opts o;
+        nb_ode_adjoint_opts_init(&o);
+        o.step = types[s];
+        nb_ode_adjoint *a = NULL;
+        cr_assert_eq(nb_ode_adjoint_new(&a, decay, NULL, 1, 1, &o, NULL), NB_OK);
+        double Y = 0, gy = 0, gp = 0;
+        cr_assert_eq(nb_ode_adjoint_solve(a, &k, 0, &y0, 1, &T, &Y), NB_OK, "%s", name);
+        /* msbdf's own error at this tolerance is about 1e-8 */
+        const double tol = types[s] == gsl_odeiv2_step_msbdf ? 1e-7 : 1e-8;
+        cr_expect(close_to(Y, y0 * e, tol, 0), "%s: y %.17g", name, Y);
+        cr_assert_eq(nb_ode_adjoint_vjp(a, &w, &gy, &gp), NB_OK, "%s", name);
+        cr_expect(close_to(gy, e, tol, 0), "%s: dy/dy0 %.17g vs %.17g", name, gy, e);
+        cr_expect(close_to(gp, -T * y0 * e, tol, 0), "%s: dy/dk %.17g vs %.17g", name, gp,
+                  -T * y0 * e);
+        size_t fs = 0, bs = 0;
+        nb_ode_adjoint_steps(a, &fs, &bs);
+        cr_expect(fs > 0 && bs > 0, "%s: %zu %zu steps", name, fs, bs);
+        nb_ode_adjoint_free(a);
+    }
+}
+
+/* ---- Lotka-Volterra against forward sensitivities ---- */
+
+static void lotka(nb_ctx *c, nb_var t, const nb_var *y, const nb_var *p, nb_var *d, void *env) {
+    (void)t, (void)env;
+    const nb_var xy = nb_mul(c, y[0], y[1]);
+    d[0] = nb_sub(c, nb_mul(c, p[0], y[0]), nb_mul(c, p[1], xy));
+    d[1] = nb_sub(c, nb_mul(c, p[2], xy), nb_mul(c, p[3], y[1]));
+}
+
+/* The same f with two more parameters that f ignores: forward sensitivities with respect to them,
+ * started at e_0 and e_1, are those with respect to y(t0). */
+static void lotka6(nb_ctx *c, nb_var t, const nb_var *y, const nb_var *p, nb_var *d, void *env) {
+    lotka(c, t, y, p, d, env);
+}
+
+/* sum_j W_j . y(t_j) and its gradient (y0 then p, np + dim) by forward sensitivities of f
+ * (extended by dim ignored parameters as lotka6) at tolerance 1e-12 with rk8pd. */
+static void by_forward(nb_odepfn f6, size_t dim, size_t np, const double *p, double t0,
+                       const double *y0, size_t m, const double *times, const double *W,
+                       double *g) {
+    const size_t n6 = np + dim, N = dim * (1 + n6);
+    double p6[16] = {0}, u[256] = {0};
+    memcpy(p6, p, np * sizeof *p);
+    memcpy(u, y0, dim * sizeof *y0);
+    for (size_t i = 0; i < dim; i++) u[dim * (1 + np + i) + i] = 1; /* dy0/dy0_i = e_i */
+    nb_gsl_adapter *a = NULL;
+    cr_assert_eq(nb_gsl_odeiv2_sens_new(&a, f6, NULL, dim, n6, p6, NULL), NB_OK);
+    gsl_odeiv2_driver *d = gsl_odeiv2_driver_alloc_y_new(nb_gsl_odeiv2_system(a),
+                                                         gsl_odeiv2_step_rk8pd, 1e-6, 1e-13, 1e-13);
+    double t = t0;
+    for (size_t k = 0; k < n6; k++) g[k] = 0;
+    for (size_t j = 0; j < m; j++) {
+        cr_assert_eq(gsl_odeiv2_driver_apply(d, &t, times[j], u), GSL_SUCCESS);
+        for (size_t k = 0; k < n6; k++)
+            for (size_t i = 0; i < dim; i++) g[k] += W[j * dim + i] * u[dim * (1 + k) + i];
+    }
+    (void)N;
+    gsl_odeiv2_driver_free(d);
+    nb_gsl_adapter_free(a);
+}
+
+Test(ode_adjoint, lotka_volterra_against_forward_sensitivities_at_several_times) {
+    gsl_set_error_handler_off();
+    const double p[4] = {1.5, 1, 0.75, 3}, y0[2] = {1, 1.2};
+    const double times[4] = {0.5, 3, 3, 7.25}; /* a time twice */
+    const double W[8] = {0.3, -1.2, 0.7, 0.2, -0.4, 1.1, 0.9, -0.6};
+    double ref[6];
+    by_forward(lotka6, 2, 4, p, 0, y0, 4, times, W, ref);
+    for (int order = 0; order <= 4; order++) {
+        nb_ode_adjoint_opts o;
+        nb_ode_adjoint_opts_init(&o);
+        o.order = order;
+        nb_ode_adjoint *a = NULL;
+        cr_assert_eq(nb_ode_adjoint_new(&a, lotka, NULL, 2, 4, &o, NULL), NB_OK);
+        double Y[8], gy[2], gp[4];
+        cr_assert_eq(nb_ode_adjoint_solve(a, p, 0, y0, 4, times, Y), NB_OK);
+        cr_expect(Y[2] == Y[4] && Y[3] == Y[5], "the repeated time");
+        cr_assert_eq(nb_ode_adjoint_vjp(a, W, gy, gp), NB_OK);
+        /* the cubic Hermite of y and f (order 1) between rk8pd's long steps is the least
+         * accurate; orders 3 and up reach the integrations' own accuracy */
+        const double tol = order == 1 ? 1e-3 : order == 2 ? 1e-5 : 1e-8;
+        for (int k = 0; k < 4; k++)
+            cr_expect(close_to(gp[k], ref[k], tol, 1e-10), "order %d dL/dp%d: %.15g vs %.15g",
+                      order, k, gp[k], ref[k]);
+        for (int i = 0; i < 2; i++)
+            cr_expect(close_to(gy[i], ref[4 + i], tol, 1e-10), "order %d dL/dy0_%d: %.15g vs %.15g",
+                      order, i, gy[i], ref[4 + i]);
+        /* another seed over the same trajectory: linear in W (to the backward integration's
+         * tolerance: its steps depend on the seed) */
+        double W2[8], gy2[2], gp2[4];
+        for (int i = 0; i < 8; i++) W2[i] = 2 * W[i];
+        cr_assert_eq(nb_ode_adjoint_vjp(a, W2, gy2, gp2), NB_OK);
+        for (int k = 0; k < 4; k++)
+            cr_expect(close_to(gp2[k], 2 * gp[k], 1e-8, 1e-12), "2W: %.15g vs %.15g", gp2[k],
+                      2 * gp[k]);
+        nb_ode_adjoint_free(a);
+    }
+}
+
+/* ---- a time-dependent, forced system: f_t matters to the implicit backward steppers ---- */
+
+static void forced(nb_ctx *c, nb_var t, const nb_var *y, const nb_var *p, nb_var *d, void *env) {
+    (void)env;
+    d[0] = nb_mul(c, nb_mul(c, p[0], y[1]), nb_sin(c, t));
+    d[1] = nb_add(c, nb_neg(c, nb_mul(c, p[1], nb_powi(c, y[0], 3))),
+                  nb_mul(c, nb_exp(c, nb_mul(c, p[2], y[1])), nb_cos(c, nb_mul(c, p[0], t))));
+}
+static void forced5(nb_ctx *c, nb_var t, const nb_var *y, const nb_var *p, nb_var *d, void *env) {
+    forced(c, t, y, p, d, env);
+}
+
+Test(ode_adjoint, forced_system_with_implicit_backward_steppers) {
+    gsl_set_error_handler_off();
+    const double p[3] = {1.3, 0.7, -0.4}, y0[2] = {0.2, -0.1}, times[2] = {1, 2.5};
+    const double W[4] = {1, 0.5, -0.25, 2};
+    double ref[5];
+    by_forward(forced5, 2, 3, p, 0, y0, 2, times, W, ref);
+    const gsl_odeiv2_step_type *back[] = {gsl_odeiv2_step_rk8pd, gsl_odeiv2_step_msbdf,
+                                          gsl_odeiv2_step_bsimp, gsl_odeiv2_step_rk4imp};
+    for (size_t b = 0; b < sizeof back / sizeof *back; b++) {
+        nb_ode_adjoint_opts o;
+        nb_ode_adjoint_opts_init(&o);
+        o.back_step = back[b];
+        nb_ode_adjoint *a = NULL;
+        cr_assert_eq(nb_ode_adjoint_new(&a, forced, NULL, 2, 3, &o, NULL), NB_OK);
+        double gy[2], gp[3];
+        cr_assert_eq(nb_ode_adjoint_solve(a, p, 0, y0, 2, times, NULL), NB_OK);
+        cr_assert_eq(nb_ode_adjoint_vjp(a, W, gy, gp), NB_OK, "%s", back[b]->name);
+        for (int k = 0; k < 3; k++)
+            cr_expect(close_to(gp[k], ref[k], 1e-7, 1e-10), "%s: dL/dp%d %.15g vs %.15g",
+                      back[b]->name, k, gp[k], ref[k]);
+        for (int i = 0; i < 2; i++)
+            cr_expect(close_to(gy[i], ref[3 + i], 1e-7, 1e-10), "%s: dL/dy0_%d %.15g vs %.15g",
+                      back[b]->name, i, gy[i], ref[3 + i]);
+        nb_ode_adjoint_free(a);
+    }
+}
+
+/* ---- central differences of re-solved solutions (no nabla in the oracle's solve) ---- */
+
+struct lv_loss {
+    double p[4];
+    int k;
+};
+static int lv_plain(double t, const double y[], double d[], void *q) {
+    (void)t;
+    const double *p = q;
+    d[0] = p[0] * y[0] - p[1] * y[0] * y[1];
+    d[1] = p[2] * y[0] * y[1] - p[3] * y[1];
+    return GSL_SUCCESS;
+}
+/* L = y_0(2) + 3 y_1(5) as a function of p_k */
+static double lv_loss_of(double pk, void *q) {
+    struct lv_loss *s = q;
+    double p[4], y[2] = {1, 1.2}, t = 0;
+    memcpy(p, s->p, sizeof p);
+    p[s->k] = pk;
+    gsl_odeiv2_system sys = {lv_plain, NULL, 2, p};
+    gsl_odeiv2_driver *d = gsl_odeiv2_driver_alloc_y_new(&sys, gsl_odeiv2_step_rk8pd, 1e-6, 1e-13, 1e-13);
+    cr_assert_eq(gsl_odeiv2_driver_apply(d, &t, 2, y), GSL_SUCCESS);
+    double L = y[0];
+    cr_assert_eq(gsl_odeiv2_driver_apply(d, &t, 5, y), GSL_SUCCESS);
+    gsl_odeiv2_driver_free(d);
+    return L + 3 * y[1];
+}
+
+Test(ode_adjoint, lotka_volterra_against_central_differences) {
+    gsl_set_error_handler_off();
+    const double p[4] = {1.5, 1, 0.75, 3}, y0[2] = {1, 1.2}, times[2] = {2, 5};
+    const double W[4] = {1, 0, 0, 3};
+    nb_ode_adjoint *a = NULL;
+    cr_assert_eq(nb_ode_adjoint_new(&a, lotka, NULL, 2, 4, NULL, NULL), NB_OK);
+    double gp[4];
+    cr_assert_eq(nb_ode_adjoint_solve(a, p, 0, y0, 2, times, NULL), NB_OK);
+    cr_assert_eq(nb_ode_adjoint_vjp(a, W, NULL, gp), NB_OK);
+    for (int k = 0; k < 4; k++) {
+        struct lv_loss s = {{p[0], p[1], p[2], p[3]}, k};
+        double err, fd = fd_central(lv_loss_of, &s, p[k], 1e-3, &err);
+        cr_expect(close_to(gp[k], fd, 1e-7, 1e-9), "dL/dp%d: %.12g vs %.12g (+- %.2g)", k, gp[k],
+                  fd, err);
+    }
+    nb_ode_adjoint_free(a);
+}
+
+/* ---- Robertson's stiff kinetics, msbdf forward and backward ---- */
+
+static void rober(nb_ctx *c, nb_var t, const nb_var *y, const nb_var *k, nb_var *d, void *env) {
+    (void)t, (void)env;
+    const nb_var r1 = nb_mul(c, k[0], y[0]);
+    const nb_var r2 = nb_mul(c, k[1], nb_mul(c, y[1], y[1]));
+    const nb_var r3 = nb_mul(c, k[2], nb_mul(c, y[1], y[2]));
+    d[0] = nb_add(c, nb_neg(c, r1), r3);
+    d[1] = nb_sub(c, nb_sub(c, r1, r2), r3);
+    d[2] = r2;
+}
+
+Test(ode_adjoint, robertson_stiff_with_msbdf_against_forward_sensitivities) {
+    gsl_set_error_handler_off();
+    const double k[3] = {0.04, 3e7, 1e4}, y0[3] = {1, 0, 0}, times[2] = {40, 4e5};
+    const double W[6] = {1, 0, 0, 0, 1e4, 1};
+    /* the reference: forward sensitivities, msbdf at tighter tolerances */
+    nb_gsl_adapter *f = NULL;
+    cr_assert_eq(nb_gsl_odeiv2_sens_new(&f, rober, NULL, 3, 3, k, NULL), NB_OK);
+    gsl_odeiv2_driver *d = gsl_odeiv2_driver_alloc_y_new(nb_gsl_odeiv2_system(f),
+                                                         gsl_odeiv2_step_msbdf, 1e-8, 1e-14, 1e-11);
+    double u[12] = {1, 0, 0}, t = 0, ref[3] = {0};
+    for (int j = 0; j < 2; j++) {
+        cr_assert_eq(gsl_odeiv2_driver_apply(d, &t, times[j], u), GSL_SUCCESS);
+        for (int m = 0; m < 3; m++)
+            for (int i = 0; i < 3; i++) ref[m] += W[3 * j + i] * u[3 * (1 + m) + i];
+    }
+    gsl_odeiv2_driver_free(d);
+    nb_gsl_adapter_free(f);
+    /* the default order (5) and 8: the test of each step's series must fall back to low orders
+     * on the long steps (without the test, orders 2 and up made the gradient 10^6 times too large
+     * or the backward integration fail) */
+    for (int order = 0; order <= 8; order += 8) {
+        nb_ode_adjoint_opts o;
+        nb_ode_adjoint_opts_init(&o);
+        o.step = gsl_odeiv2_step_msbdf;
+        o.order = order;
+        o.epsabs = o.back_epsabs = 1e-12;
+        o.epsrel = o.back_epsrel = 1e-10;
+        nb_ode_adjoint *a = NULL;
+        cr_assert_eq(nb_ode_adjoint_new(&a, rober, NULL, 3, 3, &o, NULL), NB_OK);
+        double Y[6], gy[3], gk[3];
+        cr_assert_eq(nb_ode_adjoint_solve(a, k, 0, y0, 2, times, Y), NB_OK);
+        cr_expect(close_to(Y[0], 0.7158270687193, 1e-8, 0), "%.13g", Y[0]); /* Hairer & Wanner */
+        cr_assert_eq(nb_ode_adjoint_vjp(a, W, gy, gk), NB_OK, "order %d", order);
+        const double tol = 3e-7;
+        for (int m = 0; m < 3; m++)
+            cr_expect(close_to(gk[m], ref[m], tol, 0), "order %d dL/dk%d: %.12g vs %.12g", order,
+                      m, gk[m], ref[m]);
+        /* mass is conserved: d(y0 + y1 + y2)/dy0(0) at each time is 1, so with W = 1 at the
+         * last time only, every component of dL/dy(0) is 1 */
+        const double ones[6] = {0, 0, 0, 1, 1, 1};
+        cr_assert_eq(nb_ode_adjoint_vjp(a, ones, gy, gk), NB_OK);
+        for (int i = 0; i < 3; i++)
+            cr_expect(close_to(gy[i], 1, 1e-7, 0), "order %d: dsum/dy0_%d %.15g", order, i, gy[i]);
+        for (int m = 0; m < 3; m++)
+            cr_expect(fabs(gk[m]) < 1e-7 * fabs(ref[m]) + 1e-12, "order %d: dsum/dk%d %.3g",
+                      order, m, gk[m]);
+        nb_ode_adjoint_free(a);
+    }
+}
+
+/* ---- edge cases ---- */
+
+Test(ode_adjoint, times_at_t0_no_parameters_and_no_times) {
+    gsl_set_error_handler_off();
+    static const double k = 0.5;
+    nb_ode_adjoint *a = NULL;
+    cr_assert_eq(nb_ode_adjoint_new(&a, decay, NULL, 1, 1, NULL, NULL), NB_OK);
+    const double y0 = 2, times[3] = {1, 1, 3}, W[3] = {0.5, 0.25, 1};
+    double gy = 0, gp = 0;
+    /* an observation at t0 is y0 itself: its weight goes straight into dL/dy0 */
+    const double at0[2] = {1, 1}, W0[2] = {2, 3};
+    double Y0[2];
+    cr_assert_eq(nb_ode_adjoint_solve(a, &k, 1, &y0, 2, at0, Y0), NB_OK);
+    cr_expect(Y0[0] == 2 && Y0[1] == 2);
+    cr_assert_eq(nb_ode_adjoint_vjp(a, W0, &gy, &gp), NB_OK);
+    cr_expect(gy == 5 && gp == 0, "%g %g", gy, gp);
+    /* no times: the gradient is 0 */
+    cr_assert_eq(nb_ode_adjoint_solve(a, &k, 0, &y0, 0, NULL, NULL), NB_OK);
+    cr_assert_eq(nb_ode_adjoint_vjp(a, NULL, &gy, &gp), NB_OK);
+    cr_expect(gy == 0 && gp == 0, "%g %g", gy, gp);
+    /* from t0 = 1: L = 0.75 y(1) + y(3) = 0.75 y0 + y0 e^(-2k) */
+    cr_assert_eq(nb_ode_adjoint_solve(a, &k, 1, &y0, 3, times, NULL), NB_OK);
+    cr_assert_eq(nb_ode_adjoint_vjp(a, W, &gy, &gp), NB_OK);
+    const double e = exp(-2 * k);
+    cr_expect(close_to(gy, 0.75 + e, 1e-9, 0), "%.17g", gy);
+    cr_expect(close_to(gp, -2 * y0 * e, 1e-9, 0), "%.17g", gp);
+    nb_ode_adjoint_free(a);
+}
+
+struct lv_env {
+    double p[4];
+};
+static void lotka_p0(nb_ctx *c, nb_var t, const nb_var *y, const nb_var *p, nb_var *d, void *env) {
+    cr_assert_null(p);
+    const struct lv_env *e = env;
+    const nb_var q[4] = {nb_const(e->p[0]), nb_const(e->p[1]), nb_const(e->p[2]), nb_const(e->p[3])};
+    lotka(c, t, y, q, d, NULL);
+}
+
+Test(ode_adjoint, no_parameters_gives_the_gradient_with_respect_to_y0) {
+    gsl_set_error_handler_off();
+    struct lv_env e = {{1.5, 1, 0.75, 3}};
+    const double y0[2] = {1, 1.2}, times[1] = {4}, W[2] = {1, -2};
+    double ref[6];
+    by_forward(lotka6, 2, 4, e.p, 0, y0, 1, times, W, ref);
+    nb_ode_adjoint *a = NULL;
+    cr_assert_eq(nb_ode_adjoint_new(&a, lotka_p0, &e, 2, 0, NULL, NULL), NB_OK);
+    double gy[2];
+    cr_assert_eq(nb_ode_adjoint_solve(a, NULL, 0, y0, 1, times, NULL), NB_OK);
+    cr_assert_eq(nb_ode_adjoint_vjp(a, W, gy, NULL), NB_OK);
+    for (int i = 0; i < 2; i++)
+        cr_expect(close_to(gy[i], ref[4 + i], 1e-8, 1e-10), "%.15g vs %.15g", gy[i], ref[4 + i]);
+    nb_ode_adjoint_free(a);
+}
+
+/* ---- errors ---- */
+
+static void blowup(nb_ctx *c, nb_var t, const nb_var *y, const nb_var *p, nb_var *d, void *env) {
+    (void)t, (void)p, (void)env;
+    d[0] = nb_mul(c, y[0], y[0]); /* y = 1 / (1 - t) from y(0) = 1 */
+}
+static void unbalanced(nb_ctx *c, nb_var t, const nb_var *y, const nb_var *p, nb_var *d,
+                       void *env) {
+    (void)t, (void)p;
+    d[0] = nb_neg(c, y[0]);
+    if (*(const double *)env < 0 && nb_value(t) > 0.5) nb_push(c, NB_FORWARD); /* left pushed */
+}
+
+Test(ode_adjoint, errors_and_recovery) {
+    gsl_set_error_handler_off();
+    nb_ode_adjoint *a = (nb_ode_adjoint *)&a;
+    nb_ode_adjoint_opts o;
+    nb_ode_adjoint_opts_init(&o);
+    cr_expect_eq(nb_ode_adjoint_new(NULL, decay, NULL, 1, 1, NULL, NULL), NB_E_ARG);
+    cr_expect_eq(nb_ode_adjoint_new(&a, NULL, NULL, 1, 1, NULL, NULL), NB_E_ARG);
+    cr_expect_null(a);
+    cr_expect_eq(nb_ode_adjoint_new(&a, decay, NULL, 0, 1, NULL, NULL), NB_E_ARG);
+    cr_expect_eq(nb_ode_adjoint_new(&a, decay, NULL, SIZE_MAX / 2, 1, NULL, NULL), NB_E_ARG);
+    cr_expect_eq(nb_ode_adjoint_new(&a, decay, NULL, 1, SIZE_MAX / 2, NULL, NULL), NB_E_ARG);
+    const struct {
+        double *field, bad;
+    } bad[] = {{&o.h0, 0}, {&o.h0, NAN}, {&o.epsabs, -1}, {&o.back_epsrel, NAN}};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        nb_ode_adjoint_opts_init(&o);
+        *bad[i].field = bad[i].bad;
+        cr_expect_eq(nb_ode_adjoint_new(&a, decay, NULL, 1, 1, &o, NULL), NB_E_ARG, "%zu", i);
+    }
+    nb_ode_adjoint_opts_init(&o);
+    o.epsabs = o.epsrel = 0;
+    cr_expect_eq(nb_ode_adjoint_new(&a, decay, NULL, 1, 1, &o, NULL), NB_E_ARG);
+    nb_ode_adjoint_opts_init(&o);
+    o.order = 9;
+    cr_expect_eq(nb_ode_adjoint_new(&a, decay, NULL, 1, 1, &o, NULL), NB_E_ARG);
+    o.order = -1;
+    cr_expect_eq(nb_ode_adjoint_new(&a, decay, NULL, 1, 1, &o, NULL), NB_E_ARG);
+    nb_ode_adjoint_opts_init(&o);
+    o.max_steps = 0;
+    cr_expect_eq(nb_ode_adjoint_new(&a, decay, NULL, 1, 1, &o, NULL), NB_E_ARG);
+
+    cr_expect_eq(nb_ode_adjoint_solve(NULL, NULL, 0, NULL, 0, NULL, NULL), NB_E_ARG);
+    cr_expect_eq(nb_ode_adjoint_vjp(NULL, NULL, NULL, NULL), NB_E_ARG);
+    nb_ode_adjoint_free(NULL);
+    size_t fs = 7, bs = 7;
+    nb_ode_adjoint_steps(NULL, &fs, &bs);
+    cr_expect(fs == 0 && bs == 0);
+    cr_expect_null(nb_ode_adjoint_ctx(NULL));
+    cr_expect_eq(nb_ode_adjoint_gsl_status(NULL), 0);
+
+    const double k = 0.5, y0 = 1, times[2] = {1, 2}, W[2] = {1, 1};
+    double Y[2], gy, gp;
+    cr_assert_eq(nb_ode_adjoint_new(&a, decay, NULL, 1, 1, NULL, NULL), NB_OK);
+    cr_expect_not_null(nb_ode_adjoint_ctx(a));
+    /* no trajectory yet */
+    cr_expect_eq(nb_ode_adjoint_vjp(a, W, &gy, &gp), NB_E_ARG);
+    cr_expect(isnan(gy) && isnan(gp));
+    /* arguments */
+    const double back[2] = {2, 1}, inf = INFINITY, nan = NAN, before[1] = {-1};
+    cr_expect_eq(nb_ode_adjoint_solve(a, &k, 0, &y0, 2, back, Y), NB_E_ARG);
+    cr_expect(isnan(Y[0]) && isnan(Y[1]));
+    cr_expect_eq(nb_ode_adjoint_solve(a, &k, 0, &y0, 1, before, Y), NB_E_ARG);
+    cr_expect_eq(nb_ode_adjoint_solve(a, &k, 0, &y0, 1, &inf, Y), NB_E_ARG);
+    cr_expect_eq(nb_ode_adjoint_solve(a, &k, 0, &y0, 1, &nan, Y), NB_E_ARG);
+    cr_expect_eq(nb_ode_adjoint_solve(a, &k, nan, &y0, 1, times, Y), NB_E_ARG);
+    cr_expect_eq(nb_ode_adjoint_solve(a, &k, 0, &nan, 1, times, Y), NB_E_ARG);
+    cr_expect_eq(nb_ode_adjoint_solve(a, NULL, 0, &y0, 1, times, Y), NB_E_ARG);
+    cr_expect_eq(nb_ode_adjoint_solve(a, &k, 0, NULL, 1, times, Y), NB_E_ARG);
+    cr_expect_eq(nb_ode_adjoint_solve(a, &k, 0, &y0, 1, NULL, Y), NB_E_ARG);
+    /* a good solve, then bad seeds */
+    cr_assert_eq(nb_ode_adjoint_solve(a, &k, 0, &y0, 2, times, Y), NB_OK);
+    cr_expect_eq(nb_ode_adjoint_vjp(a, NULL, &gy, &gp), NB_E_ARG);
+    const double Wn[2] = {1, NAN};
+    cr_expect_eq(nb_ode_adjoint_vjp(a, Wn, &gy, &gp), NB_E_ARG);
+    cr_expect(isnan(gy) && isnan(gp));
+    cr_assert_eq(nb_ode_adjoint_vjp(a, W, &gy, &gp), NB_OK); /* the trajectory is still there */
+    cr_expect(close_to(gy, exp(-0.5) + exp(-1), 1e-9, 0), "%.17g", gy);
+    /* a failed solve drops the trajectory */
+    cr_expect_eq(nb_ode_adjoint_solve(a, &k, 0, &y0, 2, back, Y), NB_E_ARG);
+    cr_expect_eq(nb_ode_adjoint_vjp(a, W, &gy, &gp), NB_E_ARG);
+    nb_ode_adjoint_free(a);
+
+    /* too many steps: NB_E_SOLVER with GSL_EMAXITER, both ways */
+    nb_ode_adjoint_opts_init(&o);
+    o.max_steps = 3;
+    cr_assert_eq(nb_ode_adjoint_new(&a, decay, NULL, 1, 1, &o, NULL), NB_OK);
+    const double far = 100;
+    cr_expect_eq(nb_ode_adjoint_solve(a, &k, 0, &y0, 1, &far, Y), NB_E_SOLVER);
+    cr_expect_eq(nb_ode_adjoint_gsl_status(a), GSL_EMAXITER);
+    cr_expect(isnan(Y[0]));
+    nb_ode_adjoint_steps(a, &fs, NULL);
+    cr_expect_eq(fs, 3);
+    nb_ode_adjoint_free(a);
+
+    /* the solution blows up at t = 1 */
+    const double one = 1, two = 2;
+    cr_assert_eq(nb_ode_adjoint_new(&a, blowup, NULL, 1, 0, NULL, NULL), NB_OK);
+    nb_status s = nb_ode_adjoint_solve(a, NULL, 0, &one, 1, &two, Y);
+    cr_expect_eq(s, NB_E_SOLVER, "%s", nb_strerror(s));
+    cr_expect(isnan(Y[0]));
+    const double half = 0.5; /* recovery: a solve that can be done */
+    cr_expect_eq(nb_ode_adjoint_solve(a, NULL, 0, &one, 1, &half, Y), NB_OK);
+    cr_expect(close_to(Y[0], 2, 1e-9, 0), "%.17g", Y[0]);
+    cr_expect_eq(nb_ode_adjoint_vjp(a, &one, &gy, NULL), NB_OK);
+    cr_expect(close_to(gy, 4, 1e-8, 0), "%.17g", gy); /* d/dy0 of y0 / (1 - y0 t) = 1/(1-t)^2 */
+    nb_ode_adjoint_free(a);
+
+    /* f leaves a level pushed: its error, in the solve and in the vjp */
+    double flag = -1;
+    cr_assert_eq(nb_ode_adjoint_new(&a, unbalanced, &flag, 1, 1, NULL, NULL), NB_OK);
+    cr_expect_eq(nb_ode_adjoint_solve(a, &k, 0, &y0, 1, &two, Y), NB_E_LEVEL);
+    flag = 1;
+    cr_assert_eq(nb_ode_adjoint_solve(a, &k, 0, &y0, 1, &two, Y), NB_OK);
+    flag = -1;
+    cr_expect_eq(nb_ode_adjoint_vjp(a, &one, &gy, &gp), NB_E_LEVEL);
+    cr_expect(isnan(gy) && isnan(gp));
+    flag = 1;
+    cr_expect_eq(nb_ode_adjoint_vjp(a, &one, &gy, &gp), NB_OK);
+    cr_expect(close_to(gy, exp(-2), 1e-9, 0), "%.17g", gy);
+    cr_expect_eq(nb_strerror(NB_E_SOLVER)[0], 's');
+    nb_ode_adjoint_free(a);
+}
+
+Test(ode_adjoint, every_allocation_failure_is_a_status) {
+    gsl_set_error_handler_off();
+    const double p[4] = {1.5, 1, 0.75, 3}, y0[2] = {1, 1.2}, times[2] = {2, 5};
+    const double W[4] = {1, 0, 0, 3};
+    double want[4];
+    {
+        nb_ode_adjoint *a = NULL;
+        cr_assert_eq(nb_ode_adjoint_new(&a, lotka, NULL, 2, 4, NULL, NULL), NB_OK);
+        cr_assert_eq(nb_ode_adjoint_solve(a, p, 0, y0, 2, times, NULL), NB_OK);
+        cr_assert_eq(nb_ode_adjoint_vjp(a, W, NULL, want), NB_OK);
+        nb_ode_adjoint_free(a);
+    }
+    int total = -1;
+    for (int k = 1; k < 5000; k++) {
+        struct failing f = {0, k};
+        const nb_ctx_opts o = failing_opts(&f);
+        nb_ode_adjoint *a = NULL;
+        nb_status s = nb_ode_adjoint_new(&a, lotka, NULL, 2, 4, NULL, &o);
+        double gp[4] = {0};
+        if (s == NB_OK) {
+            s = nb_ode_adjoint_solve(a, p, 0, y0, 2, times, NULL);
+            if (s == NB_OK) s = nb_ode_adjoint_vjp(a, W, NULL, gp);
+            if (s == NB_E_NOMEM) {
+                cr_expect(isnan(gp[0]) || gp[0] == 0, "allocation %d", k);
+                /* the object still works */
+                cr_expect_eq(nb_ode_adjoint_solve(a, p, 0, y0, 2, times, NULL), NB_OK,
+                             "allocation %d", k);
+                cr_expect_eq(nb_ode_adjoint_vjp(a, W, NULL, gp), NB_OK, "allocation %d", k);
+                cr_expect(gp[2] == want[2], "allocation %d: %.17g", k, gp[2]);
+            }
+            nb_ode_adjoint_free(a);
+        } else
+            cr_expect_null(a);
+        if (f.count < k) {
+            cr_assert_eq(s, NB_OK);
+            for (int i = 0; i < 4; i++) cr_expect(gp[i] == want[i], "%.17g", gp[i]);
+            total = k - 1;
+            break;
+        }
+        cr_expect_eq(s, NB_E_NOMEM, "allocation %d", k);
+    }
+    cr_expect_gt(total, 10, "%d allocations", total);
+}
