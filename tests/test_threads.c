@@ -3,7 +3,8 @@
  * op whose rule calls itself (nabla/custom.h: its memo lives in the context), gradients through a
  * loop from checkpoints (nb_loop_vjp), sparse Hessians from a plan each thread finds for
  * itself (nabla/sparse.h), implicit-function derivatives (nb_implicit_jacobian), and each runs GSL's BFGS2, a Levenberg-Marquardt fit
- * with geodesic acceleration and a stiff ODE (msbdf) through its own GSL adapters; all must give
+ * with geodesic acceleration, a stiff ODE (msbdf) with its forward and adjoint sensitivities
+ * through its own GSL adapters; all must give
  * bit-identical results to a serial run.
  *
  * A plain pthread program (Criterion cannot start under ThreadSanitizer); .ci/run also runs it in
@@ -26,8 +27,9 @@ enum { PER_POINT = N + 1 + 2 * M * N + N + M + N * N + ORDER + 1 + N * N + N + 3
 enum { FIT_P = 3, FIT_N = 20 };
 /* after the points: BFGS2's x, f and iterations; the fit's parameters, residual sum of squares
  * and iterations; the adapters' statuses; Robertson's state at t = 40 by msbdf and the ODE
- * adapter's status */
-enum { SOLVES = N + 2 + FIT_P + 2 + 2 + 3 + 1 + 12 + 1 };
+ * adapter's status; its sensitivities and that adapter's status; the adjoint gradient of
+ * the total mass at t = 40 and 400 with respect to y(0) and k (msbdf both ways) and its status */
+enum { SOLVES = N + 2 + FIT_P + 2 + 2 + 3 + 1 + 12 + 1 + 3 + 3 + 1 };
 
 struct work {
     double out[POINTS * PER_POINT + SOLVES];
@@ -157,6 +159,19 @@ static nb_status solves(double *o) {
     gsl_odeiv2_driver_free(d);
     o[12] = nb_gsl_adapter_status(a);
     nb_gsl_adapter_free(a);
+    o += 13;
+
+    /* the adjoint gradient of the same kinetics (nb_ode_adjoint_*), msbdf both ways */
+    nb_ode_adjoint_opts ao;
+    nb_ode_adjoint_opts_init(&ao);
+    ao.step = gsl_odeiv2_step_msbdf;
+    nb_ode_adjoint *adj = NULL;
+    if ((s = nb_ode_adjoint_new(&adj, rober_k, NULL, 3, 3, &ao, NULL))) return s;
+    const double y0[3] = {1, 0, 0}, times[2] = {40, 400}, W[6] = {1, 1, 1, 1, 1, 1};
+    s = nb_ode_adjoint_solve(adj, k, 0, y0, 2, times, NULL);
+    if (!s) s = nb_ode_adjoint_vjp(adj, W, o, o + 3);
+    o[6] = s;
+    nb_ode_adjoint_free(adj);
     return NB_OK;
 }
 
@@ -261,6 +276,13 @@ int main(void) {
         !(fabs(0.04 * sens[3] + 0.16990235) < 1e-6)) {
         fprintf(stderr, "serial sensitivities: y0 = %.12g, k0 dy0/dk0 = %.12g, status %g\n",
                 sens[0], 0.04 * sens[3], sens[12]);
+        return 1;
+    }
+    const double *adj = sens + 13; /* the mass is conserved: dL/dy(0) = 2 each, dL/dk = 0 */
+    if (adj[6] != NB_OK || !(fabs(adj[0] - 2) < 1e-6 && fabs(adj[1] - 2) < 1e-6) ||
+        !(fabs(adj[2] - 2) < 1e-6 && fabs(adj[3]) < 1e-6)) {
+        fprintf(stderr, "serial adjoint: dL/dy0 = %.12g %.12g %.12g, dL/dk0 = %.3g, status %g\n",
+                adj[0], adj[1], adj[2], adj[3], adj[6]);
         return 1;
     }
     pthread_t th[NT];
