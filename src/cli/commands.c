@@ -110,7 +110,15 @@ static int cmd_diff(const cli_args *a, nb_expr *e) {
     return s ? library_error(s) : 0;
 }
 
+/* grad, hess and jac differentiate with respect to the --at names: none is a usage error (the
+ * expression has parsed and bound, so it uses no variable) */
+static int nothing_bound(const cli_args *a) {
+    return cli_usage_error(a->cmd, "nothing to differentiate: bind the variables with --at "
+                                   "NAME=VALUE");
+}
+
 static int cmd_grad(const cli_args *a, nb_expr *e) {
+    if (a->nbind == 0) return nothing_bound(a);
     double *g = malloc((a->nbind ? a->nbind : 1) * sizeof *g);
     nb_ctx *c = NULL;
     if (!g || nb_ctx_new(&c, NULL)) {
@@ -130,6 +138,7 @@ static int cmd_grad(const cli_args *a, nb_expr *e) {
 
 static int cmd_hess(const cli_args *a, nb_expr *e) {
     size_t n = a->nbind;
+    if (n == 0) return nothing_bound(a);
     if (n > 4096) return cli_fail(CLI_ERROR, "too many variables for a Hessian (%zu)", n);
     double *H = malloc((n ? n * n : 1) * sizeof *H);
     nb_ctx *c = NULL;
@@ -221,6 +230,7 @@ static int cmd_jac(const cli_args *a) {
         k++;
         start = i + 1;
     }
+    if (!rc && n == 0) rc = nothing_bound(a);
     nb_ctx *c = NULL;
     if (!rc && nb_ctx_new(&c, NULL)) rc = cli_fail(CLI_ERROR, "out of memory");
     if (!rc) {
