@@ -152,6 +152,18 @@ static int parse_tolerance(cli_args *a, const char *opt, const char *v) {
     return 0;
 }
 
+/* --timeout SECONDS: a constant expression, >= 0 (0: no limit), finite (cli_constant) */
+static int parse_timeout(cli_args *a, const char *v) {
+    double t;
+    int rc = cli_constant(a, "--timeout", v, strlen(v), &t);
+    if (rc) return rc;
+    if (!(t >= 0))
+        return cli_usage_error(a->cmd, "--timeout '%s': seconds cannot be negative", v);
+    a->timeout = t;
+    a->have_timeout = 1;
+    return 0;
+}
+
 /* --orders 0,1,3 */
 static int parse_orders(cli_args *a, const char *v) {
     const char *s = v;
@@ -264,7 +276,7 @@ static int takes(const char *cmd, const char *opt) {
         {"grad", " --at -f "},
         {"hess", " --at -f "},
         {"jac", " --at -f "},
-        {"plot", " --at -f --order --orders --wrt --range --samples -o --term --title --data --script --check "},
+        {"plot", " --at -f --order --orders --wrt --range --samples -o --term --title --timeout --data --script --check "},
         {"check", " --at -f --order --rtol --atol --step "},
     };
     char key[32];
@@ -312,7 +324,7 @@ int cli_parse_args(cli_args *a, const char *cmd, int argc, char **argv) {
         if (!options_done && arg[0] == '-' && arg[1] != 0) {
             static const char *const with_value[] = {"--at", "--orders", "--order", "--wrt", "-f",
                                                      "--range", "--samples", "-o", "--term", "--title",
-                                                     "--rtol", "--atol", "--step"};
+                                                     "--rtol", "--atol", "--step", "--timeout"};
             for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++) {
                 size_t l = strlen(with_value[k]);
                 if (strncmp(arg, with_value[k], l) == 0 && (arg[l] == 0 || (arg[l] == '=' && arg[1] == '-'))) {
@@ -349,6 +361,8 @@ int cli_parse_args(cli_args *a, const char *cmd, int argc, char **argv) {
             else if (strcmp(opt, "--rtol") == 0 || strcmp(opt, "--atol") == 0 ||
                      strcmp(opt, "--step") == 0)
                 rc = parse_tolerance(a, opt, value);
+            else if (strcmp(opt, "--timeout") == 0)
+                rc = parse_timeout(a, value);
             else if (strcmp(opt, "-o") == 0) {
                 if (!*value) rc = cli_usage_error(cmd, "-o: empty file name");
                 else if (*value == '|')
@@ -424,6 +438,10 @@ int cli_parse_args(cli_args *a, const char *cmd, int argc, char **argv) {
     if (!rc && a->data && (a->output || a->term || a->title))
         rc = cli_usage_error(cmd, "--data writes the table to standard output: it cannot be combined "
                                   "with %s", a->output ? "-o" : a->term ? "--term" : "--title");
+    /* --data and --script run no gnuplot to time */
+    if (!rc && a->have_timeout && (a->data || a->script))
+        rc = cli_usage_error(cmd, "--timeout limits gnuplot, which %s does not run",
+                             a->data ? "--data" : "--script");
     if (!rc && file) rc = read_expr_file(a, file);
     if (!rc && expr_arg) {
         a->expr_len = strlen(expr_arg);

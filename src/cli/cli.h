@@ -33,6 +33,8 @@ typedef struct cli_args {
     const char *output, *term, *title;
     int data, script;
     int check;          /* plot --check: the finite-difference overlay */
+    int have_timeout;   /* plot --timeout: seconds gnuplot may stay silent (0: no limit) */
+    double timeout;
     /* check */
     int have_rtol, have_atol, have_step;
     double rtol, atol, step;

@@ -121,7 +121,7 @@ static const struct {
      "the variables, else one forward pass per variable.\n"},
     {"plot", "nabla plot EXPR [--range A:B] [--order N | --orders 0,1,3] [--samples N] [--wrt x]\n"
              "                [--at a=V,...] [-o FILE] [--term TERM] [--title T] [--data | --script]\n"
-             "                [--check]",
+             "                [--check] [--timeout S]",
      "Draws f and its derivatives (dual numbers for the first order, a Taylor pass beyond) through\n"
      "gnuplot: to FILE (.png, .svg, .pdf), to a window when a display is set and gnuplot has one,\n"
      "else as text in the terminal. --data prints the sampled table instead (no gnuplot needed),\n"
@@ -207,6 +207,8 @@ static void command_help(FILE *out, int i) {
               "  -o FILE        write FILE: .png (pngcairo), .svg, .pdf (pdfcairo)\n"
               "  --term TERM    a gnuplot terminal: dumb (text), sixel, pngcairo, ...\n"
               "  --title T      the title (default: the expression)\n"
+              "  --timeout S    stop gnuplot after S seconds without progress, 0: never\n"
+              "                 (default 120)\n"
               "  --data         print the sampled table as TSV on standard output instead of\n"
               "                 plotting (not with -o, --term or --title)\n"
               "  --script       print the gnuplot script instead of running it\n"

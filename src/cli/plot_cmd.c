@@ -90,6 +90,7 @@ int cli_plot(const cli_args *a, nb_expr *e) {
         p.b = a->range_b;
     }
     if (a->samples) p.samples = (size_t)a->samples;
+    if (a->have_timeout) p.timeout = a->timeout;
     if (a->norders) {
         p.ncurves = a->norders;
         memcpy(p.orders, a->orders, sizeof p.orders);

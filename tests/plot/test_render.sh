@@ -3,7 +3,8 @@
 # PNG, SVG and PDF files that are valid and of plausible size; a text plot that shows both
 # curves; the finite-difference overlay (--check) in png, svg and text; gnuplot absent (an empty
 # PATH), killed mid-plot, failing, writing nothing; an unwritable output refused before gnuplot
-# starts; a full device or a full stdout; an old output kept when the plot fails. Every
+# starts; a full device or a full stdout; an old output kept when the plot fails; a hanging
+# gnuplot stopped by --timeout. Every
 # failure must exit 1 with a message, never die of SIGPIPE.
 set -u
 nabla=$1
@@ -263,4 +264,19 @@ check "a dangling link as output, a failed plot: the link is kept" test -L "$tmp
 check "a dangling link as output, a failed plot: no file at its target" test ! -e "$tmp/target"
 "$nabla" plot 'sin(x)' --term epslatex -o "$tmp/fig.tex"
 check "epslatex writes its file" test -s "$tmp/fig.tex"
+# a gnuplot that hangs: --timeout stops it (the library's default is 120 s)
+mkdir -p "$tmp/hang"
+cat >"$tmp/hang/gnuplot" <<'SH'
+#!/bin/sh
+exec sleep 60
+SH
+chmod +x "$tmp/hang/gnuplot"
+start=$(date +%s)
+PATH="$tmp/hang:$PATH" timeout 30 "$nabla" plot 'sin(x)' --timeout 0.5 -o "$tmp/hang.png" 2>"$tmp/err"
+rc=$?
+took=$(($(date +%s) - start))
+check "a hanging gnuplot with --timeout 0.5 exits 1 ($rc)" test $rc -eq 1
+check "a hanging gnuplot is stopped within seconds ($took s)" test "$took" -le 10
+check "a hanging gnuplot is named" grep -q "gnuplot did nothing for 0.5 s and was stopped" "$tmp/err"
+check "a hanging gnuplot leaves no file" test ! -e "$tmp/hang.png"
 exit $fail
