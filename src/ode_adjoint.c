@@ -19,13 +19,15 @@ struct nb_ode_adjoint {
     size_t dim, np, nb; /* nb = dim + np, the backward state */
     nb_ode_adjoint_opts o;
     size_t K1; /* order + 1 coefficients per component */
-    int stiff; /* the forward stepper is implicit: the interpolant's order is tested per step */
+    int stiff; /* the forward stepper is implicit: each segment is checked (add_segment) */
 
     double *p;  /* np */
     nb_var *hp; /* np: p as constants (forward, Taylor) */
 
     /* the trajectory: S points ts[k] with coef[k dim K1 ..] in nb_ode_taylor's layout */
-    size_t S, tcap, ccap; /* points, and the capacities of ts and coef */
+    size_t S, tcap, ccap, qcap; /* points, and the capacities of ts, coef and qs */
+    unsigned char *qs;          /* qs[k]: the interpolant's order on segment k (0 .. K) */
+    size_t splits;              /* segments halved by the check (add_segment) */
     double *ts, *coef;
     int kept; /* a trajectory from a successful solve */
     size_t m;
@@ -44,7 +46,9 @@ struct nb_ode_adjoint {
     nb_var *hx;  /* nb handles */
     double tcur; /* t of the backward right-hand side */
 
-    gsl_odeiv2_driver *fd, *bd;
+    gsl_odeiv2_driver *fd, *bd, *vd; /* forward, backward, and the check's bsimp (stiff only) */
+    double *vy, *vc; /* the check's scratch: DEPTH midpoints (dim) and coefficients (dim K1) */
+    double *ye;      /* the check's y at the end of a segment (dim) */
     gsl_odeiv2_system bsys;
     size_t fsteps, bsteps;
     int gsl_status;
@@ -80,7 +84,7 @@ static void fixed_p(nb_ctx *c, nb_var t, const nb_var *y, nb_var *dydt, void *en
 
 /* Room for one more point; 0 on failure (each array keeps the capacity it reached). */
 static int grow(nb_ode_adjoint *a) {
-    if (a->S < a->tcap && a->S < a->ccap) return 1;
+    if (a->S < a->tcap && a->S < a->ccap && a->S < a->qcap) return 1;
     const size_t w = a->dim * a->K1;
     const size_t cap = a->S ? 2 * a->S : 64;
     if (cap > SIZE_MAX / sizeof(double) / w) return 0;
@@ -98,29 +102,48 @@ static int grow(nb_ode_adjoint *a) {
         a->coef = cf;
         a->ccap = cap;
     }
+    if (a->qcap < cap) {
+        unsigned char *qs = c->alloc(c->alloc_ud, a->qs, a->qcap, cap);
+        if (!qs) return 0;
+        a->qs = qs;
+        a->qcap = cap;
+    }
     return 1;
 }
 
-/* Keeps (t, y) with its Taylor coefficients. */
-static nb_status keep(nb_ode_adjoint *a, double t, const double *y) {
-    if (!grow(a)) return NB_E_NOMEM;
-    double *cf = a->coef + a->S * a->dim * a->K1;
+static nb_status solver_failed(nb_ode_adjoint *a, int gs) {
+    a->gsl_status = gs;
+    return NB_E_SOLVER;
+}
+
+/* The Taylor coefficients of the solution through (t, y) into cf (dim K1). */
+static nb_status taylor_at(nb_ode_adjoint *a, double t, const double *y, double *cf) {
     const nb_status s = nb_ode_taylor(a->c, fixed_p, a, a->dim, t, y, (int)a->K1 - 1, cf);
     if (s) return s;
     for (size_t i = 0; i < a->dim * a->K1; i++)
-        if (!isfinite(cf[i])) return NB_E_SOLVER; /* the solution blew up */
-    a->ts[a->S++] = t;
+        if (!isfinite(cf[i])) return solver_failed(a, GSL_ERANGE); /* the solution blew up */
+    return NB_OK;
+}
+
+/* Appends the point t with coefficients cf; q is the order of the segment it closes. */
+static nb_status push(nb_ode_adjoint *a, double t, const double *cf, size_t q) {
+    if (!grow(a)) return NB_E_NOMEM;
+    const size_t w = a->dim * a->K1;
+    memcpy(a->coef + a->S * w, cf, w * sizeof *cf);
+    a->ts[a->S] = t;
+    if (a->S) a->qs[a->S - 1] = (unsigned char)q;
+    a->S++;
     return NB_OK;
 }
 
 /* The Newton coefficients, into d (2 (q + 1) per component), of the Hermite interpolant of
- * order q (degree 2 q + 1) on segment k, in s = (t - ts[k]) / h: nodes 0 and 1, each q + 1
- * times; the divided difference over a node repeated l + 1 times is the scaled Taylor
- * coefficient c_l h^l, and every other one has denominator 1. */
-static void newton_q(const nb_ode_adjoint *a, size_t k, size_t q, double *d) {
-    const size_t K1 = a->K1, q1 = q + 1, n = 2 * q1, w = a->dim * K1;
-    const double h = a->ts[k + 1] - a->ts[k];
-    const double *ca = a->coef + k * w, *cb = ca + w;
+ * order q (degree 2 q + 1; 0 is the straight line) between points with Taylor coefficients ca
+ * and cb, h apart, in s = (t - t_a) / h: nodes 0 and 1, each q + 1 times; the divided difference
+ * over a node repeated l + 1 times is the scaled Taylor coefficient c_l h^l, and every other one
+ * has denominator 1. */
+static void newton_q(const nb_ode_adjoint *a, const double *ca, const double *cb, double h,
+                     size_t q, double *d) {
+    const size_t K1 = a->K1, q1 = q + 1, n = 2 * q1;
     for (size_t i = 0; i < a->dim; i++, d += n) {
         for (size_t r = 0; r < n; r++) d[r] = r < q1 ? ca[i * K1] : cb[i * K1];
         double hl = 1;
@@ -147,56 +170,82 @@ static double newton_eval(const double *d, size_t q, double s, double *ds) {
     return v;
 }
 
-/* Prepares segment k: the order q <= K of its interpolant, and its Newton coefficients. After
- * an explicit stepper, q = K. After an implicit one, order 1, the cubic Hermite of y and f
- * (CVODES's interpolation), always qualifies, and order j > 1 when at both ends of the segment
- *  - the Taylor polynomial of order j reaches the other end at least as well as that of order
- *    j - 1 (or within the forward tolerance, epsabs + epsrel |y|): its series converges over
- *    the step, and
- *  - every component's terms r_j = |c_j| h^j grow by at most RATIO from r_(j-1) (or r_j is
- *    within the tolerance).
- * On a stiff problem, a step far longer than the fast time scales gives Taylor coefficients
- * dominated by the fast modes' transients (the exact solution through a point a tolerance away
- * from the slow manifold), whose terms grow like (lambda h)^j / j!: a Hermite polynomial built
- * from them is far off, and these tests fall back towards order 1. RATIO 2 was chosen on
- * Robertson's kinetics with msbdf (tests/test_ode_adjoint.c): 4 let through enough of the
- * transients to make the gradient 8e-7 off, 2 gives 9e-8, as order 1 everywhere does (5e-8). */
-#define RATIO 2.0
+/* Prepares segment k for interp: its Newton coefficients, of the order chosen when it was kept. */
 static void newton(nb_ode_adjoint *a, size_t k) {
-    const size_t K1 = a->K1, d = a->dim, w = d * K1;
-    const double h = a->ts[k + 1] - a->ts[k];
-    size_t q = 1;
-    double prev = INFINITY;
-    if (!a->stiff) q = K1 - 1; /* an explicit stepper's steps resolve every mode */
-    for (size_t j = 1; j < K1 && a->stiff; j++) {
-        double E = 0;
-        for (size_t e = 0; e < 2; e++) {
-            const double *cf = a->coef + (k + e) * w, *other = a->coef + (k + 1 - e) * w;
-            const double hh = e ? -h : h;
-            for (size_t i = 0; i < d; i++) {
-                double v = 0;
-                for (size_t l = j + 1; l-- > 0;) v = v * hh + cf[i * K1 + l];
-                const double y = other[i * K1];
-                const double err = fabs(v - y) / (a->o.epsabs + a->o.epsrel * fabs(y));
-                if (!(err <= E)) E = err;
-            }
-        }
-        int ok = j == 1 || E <= prev || E <= 1;
-        for (size_t e = 0; e < 2 && ok && j > 1; e++) {
-            const double *cf = a->coef + (k + e) * w;
-            for (size_t i = 0; i < d && ok; i++) {
-                const double rj = fabs(cf[i * K1 + j]) * pow(fabs(h), (double)j);
-                const double rp = fabs(cf[i * K1 + j - 1]) * pow(fabs(h), (double)j - 1);
-                ok = rj <= RATIO * rp || rj <= a->o.epsabs + a->o.epsrel * fabs(cf[i * K1]);
-            }
-        }
-        if (!ok) break;
-        if (j > 1) q = j;
-        prev = E;
-    }
-    newton_q(a, k, q, a->nd);
-    a->qseg = q;
+    const size_t w = a->dim * a->K1;
+    const double *ca = a->coef + k * w;
+    a->qseg = a->qs[k];
+    newton_q(a, ca, ca + w, a->ts[k + 1] - a->ts[k], a->qseg, a->nd);
     a->seg = k;
+}
+
+/* y(t_a) integrated to tm in place by the checking driver (bsimp). */
+static nb_status reintegrate(nb_ode_adjoint *a, double ta, double tm, double *y) {
+    gsl_odeiv2_driver *V = a->vd;
+    gsl_odeiv2_driver_reset_hstart(V, tm - ta);
+    double t = ta;
+    const int gs = gsl_odeiv2_driver_apply(V, &t, tm, y);
+    if (!gs) return NB_OK;
+    const nb_status fs = nb_gsl_adapter_status(a->fa);
+    return fs ? fs : solver_failed(a, gs);
+}
+
+/* Appends the step from the last kept point to (tb, yb) (cb_known: its Taylor coefficients, or
+ * NULL). After an explicit stepper the segment gets order K: an accepted explicit step keeps
+ * h |lambda| inside the method's stability region for every mode of the system, so the Taylor
+ * series converge over it. After an implicit one a step may be far longer than the fast time
+ * scales, and the Taylor coefficients at its ends are then those of the fast modes' transients
+ * through points a tolerance away from the slow manifold: terms growing like (lambda h)^j, and
+ * even f alone can be far from the slope of the solution the stepper follows, so that a cubic
+ * Hermite goes negative where the solution is a tiny positive number (Robertson's y_1 after
+ * rk4imp). So the segment is checked: y at its midpoint, integrated from its start by bsimp at
+ * the forward tolerances, against the interpolants of order K, K - 1, .. 0 (the straight line);
+ * the first within CHECK times the tolerance (epsabs + epsrel |y|, |y| the largest at the ends
+ * and the midpoint) plus the disagreement of the two integrations at the segment's end (bsimp
+ * carried on from the midpoint, against the forward stepper's point: an interpolant cannot be
+ * asked to be closer to one integration than the two are to each other) is the segment's order.
+ * When none is, the midpoint becomes a kept point and both halves are checked in turn, to DEPTH
+ * halvings. A piece still missing then is 2^-DEPTH of a step or less, and what it misses by is a
+ * fast transient that the forward stepper's points themselves do not follow: rk2imp and rk4imp
+ * (Gauss methods, A-stable but not L-stable) leave stiff components undamped, so on Robertson's
+ * kinetics their points sit a few hundred tolerances off the slow manifold, onto which bsimp
+ * started from them relaxes within such a piece. No interpolant of those points gives the
+ * gradient to the tolerance (keeping the closest one left it 1e-3 to 0.15 off, worse at tighter
+ * tolerances): NB_E_SOLVER with GSL_ETOL. */
+enum { DEPTH = 16 };
+#define CHECK 10.0
+static nb_status add_segment(nb_ode_adjoint *a, double tb, const double *yb,
+                             const double *cb_known, int depth) {
+    const size_t d = a->dim, K1 = a->K1, w = d * K1;
+    double *cb = a->vc + (size_t)depth * w;
+    nb_status s = NB_OK;
+    if (cb_known) cb = (double *)cb_known;
+    else if ((s = taylor_at(a, tb, yb, cb))) return s;
+    if (!a->stiff) return push(a, tb, cb, K1 - 1);
+    const double *ca = a->coef + (a->S - 1) * w;
+    const double ta = a->ts[a->S - 1], h = tb - ta, tm = ta + h / 2;
+    double *ym = a->vy + (size_t)depth * d, *ye = a->ye;
+    for (size_t i = 0; i < d; i++) ym[i] = ca[i * K1];
+    if ((s = reintegrate(a, ta, tm, ym))) return s;
+    memcpy(ye, ym, d * sizeof *ye);
+    if ((s = reintegrate(a, tm, tb, ye))) return s;
+    a->seg = SIZE_MAX; /* nd is scratch here */
+    for (size_t q = K1; q-- > 0;) {
+        newton_q(a, ca, cb, h, q, a->nd);
+        double miss = 0; /* the largest miss, in units of what is allowed */
+        for (size_t i = 0; i < d; i++) {
+            const double v = newton_eval(a->nd + i * 2 * (q + 1), q, 0.5, NULL);
+            const double mag = fmax(fabs(ym[i]), fmax(fabs(ca[i * K1]), fabs(cb[i * K1])));
+            const double noise = fabs(ye[i] - cb[i * K1]); /* the two integrations at t_b */
+            const double e = fabs(v - ym[i]) / (CHECK * (a->o.epsabs + a->o.epsrel * mag) + noise);
+            if (!(e <= miss)) miss = e; /* (NaN stays) */
+        }
+        if (miss <= 1) return push(a, tb, cb, q);
+    }
+    if (depth + 1 >= DEPTH || tm == ta || tm == tb) return solver_failed(a, GSL_ETOL);
+    a->splits++;
+    if ((s = add_segment(a, tm, ym, NULL, depth + 1))) return s;
+    return add_segment(a, tb, yb, cb, depth + 1);
 }
 
 /* y(t) into a->yt and y'(t) into a->ydt from the segment holding t (t outside [ts[0], ts[S-1]]
@@ -331,12 +380,17 @@ void nb_ode_adjoint_free(nb_ode_adjoint *a) {
     nb_ctx *c = a->c;
     if (a->fd) gsl_odeiv2_driver_free(a->fd);
     if (a->bd) gsl_odeiv2_driver_free(a->bd);
+    if (a->vd) gsl_odeiv2_driver_free(a->vd);
     put(c, a->p, a->np, sizeof(double));
     put(c, a->hp, a->np, sizeof(nb_var));
     if (a->ts) c->alloc(c->alloc_ud, a->ts, a->tcap * sizeof(double), 0);
     if (a->coef) c->alloc(c->alloc_ud, a->coef, a->ccap * a->dim * a->K1 * sizeof(double), 0);
+    if (a->qs) c->alloc(c->alloc_ud, a->qs, a->qcap, 0);
+    put(c, a->vy, DEPTH * a->dim, sizeof(double));
+    put(c, a->ye, a->dim, sizeof(double));
+    put(c, a->vc, DEPTH * a->dim * a->K1, sizeof(double));
     put(c, a->obs, a->mcap, sizeof(double));
-    put(c, a->nd, 4 * a->K1 * a->dim, sizeof(double));
+    put(c, a->nd, 2 * a->K1 * a->dim, sizeof(double));
     put(c, a->yt, a->dim, sizeof(double));
     put(c, a->ydt, a->dim, sizeof(double));
     put(c, a->x, a->nb, sizeof(double));
@@ -370,7 +424,7 @@ nb_status nb_ode_adjoint_new(nb_ode_adjoint **out, nb_odepfn f, void *env, size_
     nb_ode_adjoint_opts_init(&def);
     if (!o) o = &def;
     if (!f || dim == 0 || bad_opts(o) || np >= SIZE_MAX / 4 || dim >= SIZE_MAX / 4 - np ||
-        dim + np > SIZE_MAX / sizeof(double) / (dim + np) || dim > SIZE_MAX / 32)
+        dim + np > SIZE_MAX / sizeof(double) / (dim + np) || dim > SIZE_MAX / 4096)
         return NB_E_ARG;
     nb_gsl_adapter *fa = NULL;
     nb_status s = nb_gsl_odeiv2_new(&fa, fixed_p, NULL, dim, copts);
@@ -395,13 +449,17 @@ nb_status nb_ode_adjoint_new(nb_ode_adjoint **out, nb_odepfn f, void *env, size_
     a->seg = SIZE_MAX;
     a->p = get(c, np, sizeof(double));
     a->hp = get(c, np, sizeof(nb_var));
-    a->nd = get(c, 4 * a->K1 * dim, sizeof(double));
+    a->nd = get(c, 2 * a->K1 * dim, sizeof(double));
     a->yt = get(c, dim, sizeof(double));
     a->ydt = get(c, dim, sizeof(double));
     a->x = get(c, a->nb, sizeof(double));
     a->z = get(c, a->nb, sizeof(double));
     a->hx = get(c, a->nb, sizeof(nb_var));
-    if (!a->p || !a->hp || !a->nd || !a->yt || !a->ydt || !a->x || !a->z || !a->hx) {
+    a->vy = get(c, DEPTH * dim, sizeof(double));
+    a->ye = get(c, dim, sizeof(double));
+    a->vc = get(c, DEPTH * dim * a->K1, sizeof(double));
+    if (!a->p || !a->hp || !a->nd || !a->yt || !a->ydt || !a->x || !a->z || !a->hx || !a->vy ||
+        !a->vc || !a->ye) {
         nb_ode_adjoint_free(a);
         return NB_E_NOMEM;
     }
@@ -417,7 +475,7 @@ nb_status nb_ode_adjoint_new(nb_ode_adjoint **out, nb_odepfn f, void *env, size_
 
 /* Makes the drivers at the first use; 0 when GSL cannot. */
 static int drivers(nb_ode_adjoint *a) {
-    if (a->fd && a->bd) return 1;
+    if (a->fd && a->bd && (a->vd || !a->stiff)) return 1;
     const gsl_odeiv2_step_type *T = a->o.step ? a->o.step : gsl_odeiv2_step_rk8pd;
     const gsl_odeiv2_step_type *B = a->o.back_step ? a->o.back_step : T;
     if (!a->fd)
@@ -426,12 +484,12 @@ static int drivers(nb_ode_adjoint *a) {
     if (!a->bd)
         a->bd = gsl_odeiv2_driver_alloc_y_new(&a->bsys, B, a->o.h0, a->o.back_epsabs,
                                               a->o.back_epsrel);
-    return a->fd && a->bd;
-}
-
-static nb_status solver_failed(nb_ode_adjoint *a, int gs) {
-    a->gsl_status = gs;
-    return NB_E_SOLVER;
+    if (a->stiff && !a->vd) {
+        a->vd = gsl_odeiv2_driver_alloc_y_new(nb_gsl_odeiv2_system(a->fa), gsl_odeiv2_step_bsimp,
+                                              a->o.h0, a->o.epsabs, a->o.epsrel);
+        if (a->vd) gsl_odeiv2_driver_set_nmax(a->vd, a->o.max_steps);
+    }
+    return a->fd && a->bd && (a->vd || !a->stiff);
 }
 
 nb_status nb_ode_adjoint_solve(nb_ode_adjoint *a, const double *p, double t0, const double *y0,
@@ -444,9 +502,12 @@ nb_status nb_ode_adjoint_solve(nb_ode_adjoint *a, const double *p, double t0, co
     a->fsteps = 0;
     a->gsl_status = 0;
     nb_status s = NB_OK;
-    if (!y0 || (a->np && !p) || (m && !times) || !isfinite(t0) || m > SIZE_MAX / d) s = NB_E_ARG;
+    const int huge = m > SIZE_MAX / d; /* (no Y of m d doubles can exist either) */
+    if (!y0 || (a->np && !p) || (m && !times) || !isfinite(t0) || huge) s = NB_E_ARG;
     for (size_t i = 0; !s && i < d; i++)
         if (!isfinite(y0[i])) s = NB_E_ARG;
+    for (size_t k = 0; !s && k < a->np; k++)
+        if (!isfinite(p[k])) s = NB_E_ARG;
     for (size_t j = 0; !s && j < m; j++)
         if (!isfinite(times[j]) || times[j] < (j ? times[j - 1] : t0)) s = NB_E_ARG;
     if (!s && m > a->mcap) {
@@ -457,7 +518,7 @@ nb_status nb_ode_adjoint_solve(nb_ode_adjoint *a, const double *p, double t0, co
     }
     if (!s && !drivers(a)) s = NB_E_NOMEM;
     if (s) {
-        if (Y) nan_fill(Y, m * d);
+        if (Y && !huge) nan_fill(Y, m * d);
         return s;
     }
     if (a->np) memcpy(a->p, p, a->np * sizeof *p);
@@ -468,21 +529,26 @@ nb_status nb_ode_adjoint_solve(nb_ode_adjoint *a, const double *p, double t0, co
     double *y = a->yt; /* the state while integrating */
     memcpy(y, y0, d * sizeof *y);
     double t = t0, h = a->o.h0;
-    s = keep(a, t, y);
+    a->splits = 0;
+    s = taylor_at(a, t, y, a->nd); /* (nd: scratch until the backward pass) */
+    if (!s) s = push(a, t, a->nd, 0);
     for (size_t j = 0; j < m && !s; j++) {
         while (t < times[j] && !s) {
             if (a->fsteps >= a->o.max_steps) {
                 s = solver_failed(a, GSL_EMAXITER);
                 break;
             }
+            const double before = t;
             const int gs = gsl_odeiv2_evolve_apply(D->e, D->c, D->s, D->sys, &t, times[j], &h, y);
             a->fsteps++;
             if (gs) {
                 const nb_status fs = nb_gsl_adapter_status(a->fa);
                 s = fs ? fs : solver_failed(a, gs);
-                break;
+            } else if (t == before) { /* a step below t's resolution: y moved, t did not */
+                s = solver_failed(a, GSL_EFAILED);
+            } else {
+                s = add_segment(a, t, y, NULL, 0);
             }
-            s = keep(a, t, y);
         }
         if (!s && Y) memcpy(Y + j * d, y, d * sizeof *y);
     }
@@ -490,8 +556,10 @@ nb_status nb_ode_adjoint_solve(nb_ode_adjoint *a, const double *p, double t0, co
         if (Y) nan_fill(Y, m * d);
         nb_ctx_clear_error(a->c);
         a->S = 0;
+        a->seg = SIZE_MAX;
         return s;
     }
+    a->seg = SIZE_MAX;
     a->m = m;
     a->kept = 1;
     a->bsteps = 0;
@@ -530,9 +598,18 @@ nb_status nb_ode_adjoint_vjp(nb_ode_adjoint *a, const double *W, double *gy0, do
                 s = solver_failed(a, GSL_EMAXITER);
                 break;
             }
+            const double before = t;
             const int gs = gsl_odeiv2_evolve_apply(D->e, D->c, D->s, &a->bsys, &t, target, &h, z);
             a->bsteps++;
-            if (gs) s = a->err ? a->err : solver_failed(a, gs);
+            if (gs) {
+                s = a->err ? a->err : solver_failed(a, gs);
+            } else if (t == before) {
+                s = solver_failed(a, GSL_EFAILED);
+            } else {
+                /* GSL's error control accepts a NaN error estimate: check the state itself */
+                for (size_t i = 0; i < a->nb && !s; i++)
+                    if (!isfinite(z[i])) s = solver_failed(a, GSL_ERANGE);
+            }
         }
     }
     if (s) {
@@ -549,6 +626,11 @@ nb_status nb_ode_adjoint_vjp(nb_ode_adjoint *a, const double *W, double *gy0, do
 void nb_ode_adjoint_steps(const nb_ode_adjoint *a, size_t *forward, size_t *backward) {
     if (forward) *forward = a ? a->fsteps : 0;
     if (backward) *backward = a ? a->bsteps : 0;
+}
+
+void nb_ode_adjoint_points(const nb_ode_adjoint *a, size_t *points, size_t *halved) {
+    if (points) *points = a && a->kept ? a->S : 0;
+    if (halved) *halved = a && a->kept ? a->splits : 0;
 }
 
 int nb_ode_adjoint_gsl_status(const nb_ode_adjoint *a) { return a ? a->gsl_status : 0; }

@@ -276,6 +276,68 @@ Test(ode_adjoint, robertson_stiff_with_msbdf_against_forward_sensitivities) {
     }
 }
 
+/* ---- an oscillation after implicit forward steppers: their long steps need the check ---- */
+
+static void spring(nb_ctx *c, nb_var t, const nb_var *y, const nb_var *p, nb_var *d, void *env) {
+    (void)t, (void)env;
+    d[0] = y[1];
+    d[1] = nb_neg(c, nb_mul(c, nb_mul(c, p[0], p[0]), y[0]));
+}
+
+Test(ode_adjoint, oscillator_after_implicit_forward_steppers) {
+    gsl_set_error_handler_off();
+    /* y0 = cos(w t): d y0(T) / dw = -T sin(w T) */
+    const double w = 10, y0[2] = {1, 0}, T = 3, W[2] = {1, 0}, want = -T * sin(w * T);
+    const gsl_odeiv2_step_type *types[] = {gsl_odeiv2_step_bsimp, gsl_odeiv2_step_msbdf,
+                                           gsl_odeiv2_step_rk4imp, gsl_odeiv2_step_rk8pd};
+    for (size_t k = 0; k < sizeof types / sizeof *types; k++) {
+        nb_ode_adjoint_opts o;
+        nb_ode_adjoint_opts_init(&o);
+        o.step = types[k];
+        o.back_step = gsl_odeiv2_step_rk8pd;
+        nb_ode_adjoint *a = NULL;
+        cr_assert_eq(nb_ode_adjoint_new(&a, spring, NULL, 2, 1, &o, NULL), NB_OK);
+        double gp = 0;
+        cr_assert_eq(nb_ode_adjoint_solve(a, &w, 0, y0, 1, &T, NULL), NB_OK, "%s", types[k]->name);
+        cr_assert_eq(nb_ode_adjoint_vjp(a, W, NULL, &gp), NB_OK, "%s", types[k]->name);
+        /* (msbdf's own error at 1e-10 is about 1e-8 of y here) */
+        cr_expect(close_to(gp, want, 1e-6, 0), "%s: %.12g vs %.12g", types[k]->name, gp, want);
+        size_t points = 0, halved = 7;
+        nb_ode_adjoint_points(a, &points, &halved);
+        size_t fs = 0;
+        nb_ode_adjoint_steps(a, &fs, NULL);
+        cr_expect_eq(points, fs + 1 + halved, "%s: %zu points, %zu steps, %zu halved",
+                     types[k]->name, points, fs, halved);
+        if (types[k] == gsl_odeiv2_step_rk8pd) cr_expect_eq(halved, 0); /* (no check) */
+        nb_ode_adjoint_free(a);
+    }
+}
+
+/* rk4imp (a Gauss method: A-stable, not L-stable) leaves Robertson's stiff components undamped:
+ * its points sit a few hundred tolerances off the slow manifold, no interpolant of them matches
+ * the check, and rather than a gradient 1e-3 to 0.15 off (what keeping the closest one gave) or
+ * NaN with NB_OK (before the check) the solve says so */
+Test(ode_adjoint, robertson_after_rk4imp_is_refused) {
+    gsl_set_error_handler_off();
+    const double k[3] = {0.04, 3e7, 1e4}, y0[3] = {1, 0, 0}, times[2] = {40, 4e5};
+    nb_ode_adjoint_opts o;
+    nb_ode_adjoint_opts_init(&o);
+    o.step = gsl_odeiv2_step_rk4imp;
+    o.epsabs = 1e-12;
+    o.epsrel = 1e-10;
+    nb_ode_adjoint *a = NULL;
+    cr_assert_eq(nb_ode_adjoint_new(&a, rober, NULL, 3, 3, &o, NULL), NB_OK);
+    double Y[6];
+    cr_expect_eq(nb_ode_adjoint_solve(a, k, 0, y0, 2, times, Y), NB_E_SOLVER);
+    cr_expect_eq(nb_ode_adjoint_gsl_status(a), GSL_ETOL);
+    cr_expect(isnan(Y[0]) && isnan(Y[5]));
+    size_t points = 9;
+    nb_ode_adjoint_points(a, &points, NULL);
+    cr_expect_eq(points, 0);
+    /* the same object with msbdf's trajectory is fine: see robertson_stiff_with_msbdf_... */
+    nb_ode_adjoint_free(a);
+}
+
 /* ---- edge cases ---- */
 
 Test(ode_adjoint, times_at_t0_no_parameters_and_no_times) {
@@ -336,6 +398,11 @@ Test(ode_adjoint, no_parameters_gives_the_gradient_with_respect_to_y0) {
 static void blowup(nb_ctx *c, nb_var t, const nb_var *y, const nb_var *p, nb_var *d, void *env) {
     (void)t, (void)p, (void)env;
     d[0] = nb_mul(c, y[0], y[0]); /* y = 1 / (1 - t) from y(0) = 1 */
+}
+static void root_decay(nb_ctx *c, nb_var t, const nb_var *y, const nb_var *p, nb_var *d,
+                       void *env) {
+    (void)t, (void)env;
+    d[0] = nb_neg(c, nb_mul(c, p[0], nb_sqrt(c, y[0])));
 }
 static void unbalanced(nb_ctx *c, nb_var t, const nb_var *y, const nb_var *p, nb_var *d,
                        void *env) {
@@ -433,12 +500,43 @@ Test(ode_adjoint, errors_and_recovery) {
     cr_assert_eq(nb_ode_adjoint_new(&a, blowup, NULL, 1, 0, NULL, NULL), NB_OK);
     nb_status s = nb_ode_adjoint_solve(a, NULL, 0, &one, 1, &two, Y);
     cr_expect_eq(s, NB_E_SOLVER, "%s", nb_strerror(s));
+    const int gs = nb_ode_adjoint_gsl_status(a); /* the blow-up or the step size collapsing */
+    cr_expect(gs == GSL_ERANGE || gs == GSL_FAILURE, "%d", gs);
     cr_expect(isnan(Y[0]));
     const double half = 0.5; /* recovery: a solve that can be done */
     cr_expect_eq(nb_ode_adjoint_solve(a, NULL, 0, &one, 1, &half, Y), NB_OK);
     cr_expect(close_to(Y[0], 2, 1e-9, 0), "%.17g", Y[0]);
     cr_expect_eq(nb_ode_adjoint_vjp(a, &one, &gy, NULL), NB_OK);
     cr_expect(close_to(gy, 4, 1e-8, 0), "%.17g", gy); /* d/dy0 of y0 / (1 - y0 t) = 1/(1-t)^2 */
+    nb_ode_adjoint_free(a);
+
+    /* an infinite derivative along the trajectory: y' = -sqrt(y) from 0 stays 0, but
+     * df/dy = -inf there, so the adjoint is not finite: NB_E_SOLVER, never NaN with NB_OK */
+    const gsl_odeiv2_step_type *backs[] = {gsl_odeiv2_step_rk8pd, gsl_odeiv2_step_bsimp,
+                                           gsl_odeiv2_step_msbdf};
+    for (size_t b = 0; b < 3; b++) {
+        nb_ode_adjoint_opts_init(&o);
+        o.back_step = backs[b];
+        cr_assert_eq(nb_ode_adjoint_new(&a, root_decay, NULL, 1, 1, &o, NULL), NB_OK);
+        const double zero = 0;
+        cr_assert_eq(nb_ode_adjoint_solve(a, &one, 0, &zero, 1, &one, Y), NB_OK);
+        cr_expect_eq(Y[0], 0);
+        cr_expect_eq(nb_ode_adjoint_vjp(a, &one, &gy, &gp), NB_E_SOLVER, "%s", backs[b]->name);
+        cr_expect(isnan(gy) && isnan(gp), "%s", backs[b]->name);
+        if (backs[b] != gsl_odeiv2_step_msbdf) /* (msbdf fails its own way first) */
+            cr_expect_eq(nb_ode_adjoint_gsl_status(a), GSL_ERANGE, "%s", backs[b]->name);
+        nb_ode_adjoint_free(a);
+    }
+
+    /* a first step below t0's resolution moves y but not t: NB_E_SOLVER, GSL_EFAILED */
+    cr_assert_eq(nb_ode_adjoint_new(&a, decay, NULL, 1, 1, NULL, NULL), NB_OK);
+    const double big = 1e12, later = 1e12 + 0.25;
+    cr_expect_eq(nb_ode_adjoint_solve(a, &k, big, &y0, 1, &later, Y), NB_E_SOLVER);
+    cr_expect_eq(nb_ode_adjoint_gsl_status(a), GSL_EFAILED);
+    cr_expect(isnan(Y[0]));
+    /* a non-finite parameter */
+    const double pn = NAN;
+    cr_expect_eq(nb_ode_adjoint_solve(a, &pn, 0, &y0, 1, &two, Y), NB_E_ARG);
     nb_ode_adjoint_free(a);
 
     /* f leaves a level pushed: its error, in the solve and in the vjp */

@@ -199,20 +199,27 @@ nb_status nb_gsl_odeiv2_sens_params(nb_gsl_adapter *a, const double *p);
  *
  * nb_ode_adjoint_solve integrates y forward with a GSL stepper and keeps the trajectory: at every
  * accepted step, the solution's Taylor coefficients to order K (nb_ode_taylor; `order` in the
- * options). The backward integration reads y(t) between two kept steps from a Hermite polynomial
- * that matches y and its first q derivatives at both ends (degree 2q + 1, error O(h^(2q+2)) in
- * the step h). With an explicit forward stepper q = K: its accepted steps resolve every mode
- * of the system, so the Taylor series converge over them. With an implicit one (rk1imp, rk2imp,
- * rk4imp, bsimp, msbdf) a step may be far longer than the fast time scales, which makes the
- * higher coefficients meaningless (the fast modes' transients): q <= K is then, per step, the
- * highest order whose Taylor series converge over the step (src/ode_adjoint.c tells the test),
- * and q = 1, the cubic Hermite of y and f, always qualifies. The default K = 5 (degree 11) keeps
- * the interpolation below the integrations' own error on the test problems even over the long
- * steps of bsimp and rk8pd (docs/gsl.md); memory: (K + 1) dim + 1 doubles
- * per step. The backward integration has its own stepper and tolerances. The result is the
- * gradient of the continuous problem to the accuracy of both integrations and of the
- * interpolation, not the exact derivative of the forward integrator's arithmetic
- * (docs/gsl.md shows the accuracy reached on test problems). */
+ * options, default 5). The backward integration reads y(t) between two kept points from the
+ * Hermite polynomial that matches y and its first q derivatives at both ends (degree 2q + 1;
+ * q = 0 is the straight line):
+ *  - after an explicit forward stepper, q = K: an accepted explicit step keeps h |lambda| inside
+ *    the method's stability region for every mode, so the Taylor series converge over it;
+ *  - after an implicit one (rk1imp, rk2imp, rk4imp, bsimp, msbdf) a step may be far longer than
+ *    the fast time scales, and the coefficients at its ends are then those of fast transients;
+ *    so each step is checked: y at its midpoint, integrated from its start by bsimp at the
+ *    forward tolerances, against the interpolants of order K, K - 1, .. 0, and the first within
+ *    10 tolerances (plus what bsimp and the forward stepper disagree by at the step's end) is
+ *    the step's order. A step that none matches is halved, its midpoint kept, and both halves
+ *    checked, at most 16 times over (nb_ode_adjoint_points counts them); a piece still
+ *    unmatched then is NB_E_SOLVER with GSL_ETOL: the forward stepper's points do not follow
+ *    the solution closely enough for any interpolant (rk2imp and rk4imp, A-stable but not
+ *    L-stable, leave stiff components undamped: on Robertson's kinetics use msbdf or bsimp).
+ *    The check costs a bsimp integration per step.
+ * Memory: (K + 1) dim + 1 doubles and a byte per kept point. The backward integration has its own stepper
+ * and tolerances. The result is the gradient of the continuous problem to the accuracy of the
+ * forward trajectory (a forward stepper that misses its tolerance leaves the gradient off as
+ * much), of the backward integration and of the interpolation, not the exact derivative of the
+ * forward integrator's arithmetic (docs/gsl.md shows the accuracy reached on test problems). */
 
 typedef struct nb_ode_adjoint nb_ode_adjoint;
 
@@ -246,9 +253,10 @@ nb_status nb_ode_adjoint_new(nb_ode_adjoint **out, nb_odepfn f, void *env, size_
  * observation times t0 <= times[0] <= times[1] <= ... (all finite), writing y(times[j]) into
  * Y[j dim .. j dim + dim - 1] (Y may be NULL), and keeps the trajectory for nb_ode_adjoint_vjp
  * (it replaces the one kept before). m may be 0. Errors: NB_E_ARG for a NULL a, a NULL y0 or p
- * (np > 0) or times (m > 0), times out of order or not finite, a non-finite t0 or y0 (nothing
- * integrated); NB_E_SOLVER when GSL's stepper fails or max_steps is reached
- * (nb_ode_adjoint_gsl_status tells GSL's status); an error of f (its first status); NB_E_NOMEM.
+ * (np > 0) or times (m > 0), times out of order or not finite, a non-finite t0, y0 or p
+ * (nothing integrated); NB_E_SOLVER when GSL's stepper fails, a step does not move t, the
+ * solution stops being finite or max_steps is reached (nb_ode_adjoint_gsl_status tells which);
+ * an error of f (its first status); NB_E_NOMEM.
  * On an error Y is NaN and no trajectory is kept. GSL's error handler may be called by GSL
  * itself (its default aborts: call gsl_set_error_handler_off() first, as for the adapters). */
 nb_status nb_ode_adjoint_solve(nb_ode_adjoint *a, const double *p, double t0, const double *y0,
@@ -256,7 +264,10 @@ nb_status nb_ode_adjoint_solve(nb_ode_adjoint *a, const double *p, double t0, co
 
 /* The gradient of L = sum_j sum_i W[j dim + i] y_i(times[j]) over the trajectory of the last
  * successful solve (W is m x dim, as Y; for a loss l(Y), W = dl/dY): dL/dy(t0) into gy0 (dim)
- * and dL/dp into gp (np); either may be NULL. Errors: NB_E_ARG for a NULL a, a NULL W with m > 0
+ * and dL/dp into gp (np); either may be NULL. Only f's derivatives are used here, not its value.
+ * An adjoint that stops being finite (an infinite derivative of f along the trajectory, or a
+ * backward integration that diverges) is NB_E_SOLVER with GSL_ERANGE, never a NaN gradient with
+ * NB_OK. Errors: NB_E_ARG for a NULL a, a NULL W with m > 0
  * or a non-finite W, and when no trajectory is kept (no successful solve yet, or the last one
  * failed); NB_E_SOLVER, f's errors and
  * NB_E_NOMEM as above; on an error gy0 and gp are NaN. May be called any number of times for one
@@ -266,7 +277,14 @@ nb_status nb_ode_adjoint_vjp(nb_ode_adjoint *a, const double *W, double *gy0, do
 /* Steps the last solve and the last vjp took (either pointer may be NULL). */
 void nb_ode_adjoint_steps(const nb_ode_adjoint *a, size_t *forward, size_t *backward);
 
-/* GSL's status of the last NB_E_SOLVER (GSL_EMAXITER when max_steps was reached), else 0. */
+/* Of the last successful solve (else 0): the points kept, and how many times the check halved
+ * a step (after an implicit forward stepper). Either pointer may be NULL. */
+void nb_ode_adjoint_points(const nb_ode_adjoint *a, size_t *points, size_t *halved);
+
+/* GSL's status of the last NB_E_SOLVER, else 0: GSL_EMAXITER when max_steps was reached,
+ * GSL_ERANGE when the solution or the adjoint stopped being finite, GSL_EFAILED when a step did
+ * not move t (a step size below t's resolution: raise h0), GSL_ETOL when the check of an
+ * implicit stepper's steps could not be met, or the stepper's own status. */
 int nb_ode_adjoint_gsl_status(const nb_ode_adjoint *a);
 
 /* The object's context (nb_op_count, nb_ctx_bytes ...); it belongs to the object. */
