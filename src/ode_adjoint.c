@@ -1,7 +1,7 @@
 /* ode_adjoint.c - adjoint sensitivities of ODE solutions (nabla/gsl.h): y integrated forward by a
- * GSL stepper with its Taylor coefficients kept at every step, then lambda' = -f_y^T lambda,
- * mu' = -f_p^T lambda integrated backward by another, y(t) read from the two-point Hermite
- * interpolant of the kept coefficients. */
+ * GSL stepper with the state kept at every accepted step (checkpoints), then lambda' = -f_y^T
+ * lambda, mu' = -f_p^T lambda integrated backward by another, y(t) at each time the backward
+ * stepper asks for integrated again from the checkpoint below it. */
 #include <math.h>
 #include <string.h>
 
@@ -9,7 +9,6 @@
 
 #include "internal.h"
 #include "nabla/gsl.h"
-#include "nabla/taylor.h"
 
 struct nb_ode_adjoint {
     nb_gsl_adapter *fa; /* the forward system (its context is the object's) */
@@ -18,26 +17,25 @@ struct nb_ode_adjoint {
     void *env;
     size_t dim, np, nb; /* nb = dim + np, the backward state */
     nb_ode_adjoint_opts o;
-    size_t K1; /* order + 1 coefficients per component */
-    int stiff; /* the forward stepper is implicit: each segment is checked (add_segment) */
+    int stiff; /* the forward stepper is implicit: y(t) is integrated again by bsimp */
 
     double *p;  /* np */
-    nb_var *hp; /* np: p as constants (forward, Taylor) */
+    nb_var *hp; /* np: p as constants (the forward system) */
 
-    /* the trajectory: S points ts[k] with coef[k dim K1 ..] in nb_ode_taylor's layout */
-    size_t S, tcap, ccap, qcap; /* points, and the capacities of ts, coef and qs */
-    unsigned char *qs;          /* qs[k]: the interpolant's order on segment k (0 .. K) */
-    size_t splits;              /* segments halved by the check (add_segment) */
-    double *ts, *coef;
+    /* the checkpoints: S states ys[k dim ..] at ts[k], every accepted forward step */
+    size_t S, tcap, ycap; /* points, and the capacities of ts and ys */
+    double *ts, *ys;
     int kept; /* a trajectory from a successful solve */
     size_t m;
     double *obs; /* the observation times (m), kept for the vjp */
     size_t mcap;
 
-    /* interpolation: the Newton coefficients of segment `seg` (2 K1 per component) */
-    size_t seg, qseg; /* qseg: the order used on it (1 .. K) */
-    double *nd;       /* 2 sets of 2 K1 dim: the coefficients, and scratch */
+    /* y(t) for the backward pass: the last t asked for, its y and y' */
+    double tlast;
+    int have_last;
     double *yt, *ydt; /* y(t), y'(t) (dim) */
+    int slope_ok;     /* ydt is y'(tlast) */
+    size_t dense;     /* integrations from a checkpoint in the last vjp */
 
     /* backward scratch */
     double *x;   /* (y, p): nb */
@@ -46,9 +44,7 @@ struct nb_ode_adjoint {
     nb_var *hx;  /* nb handles */
     double tcur; /* t of the backward right-hand side */
 
-    gsl_odeiv2_driver *fd, *bd, *vd; /* forward, backward, and the check's bsimp (stiff only) */
-    double *vy, *vc; /* the check's scratch: DEPTH midpoints (dim) and coefficients (dim K1) */
-    double *ye;      /* the check's y at the end of a segment (dim) */
+    gsl_odeiv2_driver *fd, *bd, *dd; /* forward, backward, and from a checkpoint to t */
     gsl_odeiv2_system bsys;
     size_t fsteps, bsteps;
     int gsl_status;
@@ -62,7 +58,6 @@ void nb_ode_adjoint_opts_init(nb_ode_adjoint_opts *o) {
     o->h0 = 1e-6;
     o->epsabs = o->epsrel = 1e-10;
     o->back_epsabs = o->back_epsrel = 1e-10;
-    o->order = 0;
     o->max_steps = 1000000;
 }
 
@@ -80,204 +75,85 @@ static void fixed_p(nb_ctx *c, nb_var t, const nb_var *y, nb_var *dydt, void *en
     a->f(c, t, y, a->np ? a->hp : NULL, dydt, a->env);
 }
 
-/* ---- the trajectory ---- */
-
-/* Room for one more point; 0 on failure (each array keeps the capacity it reached). */
-static int grow(nb_ode_adjoint *a) {
-    if (a->S < a->tcap && a->S < a->ccap && a->S < a->qcap) return 1;
-    const size_t w = a->dim * a->K1;
-    const size_t cap = a->S ? 2 * a->S : 64;
-    if (cap > SIZE_MAX / sizeof(double) / w) return 0;
-    nb_ctx *c = a->c;
-    if (a->tcap < cap) {
-        double *ts = c->alloc(c->alloc_ud, a->ts, a->tcap * sizeof(double), cap * sizeof(double));
-        if (!ts) return 0;
-        a->ts = ts;
-        a->tcap = cap;
-    }
-    if (a->ccap < cap) {
-        double *cf =
-            c->alloc(c->alloc_ud, a->coef, a->ccap * w * sizeof(double), cap * w * sizeof(double));
-        if (!cf) return 0;
-        a->coef = cf;
-        a->ccap = cap;
-    }
-    if (a->qcap < cap) {
-        unsigned char *qs = c->alloc(c->alloc_ud, a->qs, a->qcap, cap);
-        if (!qs) return 0;
-        a->qs = qs;
-        a->qcap = cap;
-    }
-    return 1;
-}
+/* ---- the checkpoints ---- */
 
 static nb_status solver_failed(nb_ode_adjoint *a, int gs) {
     a->gsl_status = gs;
     return NB_E_SOLVER;
 }
 
-/* The Taylor coefficients of the solution through (t, y) into cf (dim K1). */
-static nb_status taylor_at(nb_ode_adjoint *a, double t, const double *y, double *cf) {
-    const nb_status s = nb_ode_taylor(a->c, fixed_p, a, a->dim, t, y, (int)a->K1 - 1, cf);
-    if (s) return s;
-    for (size_t i = 0; i < a->dim * a->K1; i++)
-        if (!isfinite(cf[i])) return solver_failed(a, GSL_ERANGE); /* the solution blew up */
+/* Appends the checkpoint (t, y). */
+static nb_status keep(nb_ode_adjoint *a, double t, const double *y) {
+    const size_t d = a->dim;
+    for (size_t i = 0; i < d; i++)
+        if (!isfinite(y[i])) return solver_failed(a, GSL_ERANGE); /* the solution blew up */
+    if (a->S == a->tcap || a->S == a->ycap) {
+        const size_t cap = a->S ? 2 * a->S : 64;
+        if (cap > SIZE_MAX / sizeof(double) / d) return NB_E_NOMEM;
+        nb_ctx *c = a->c;
+        if (a->tcap < cap) {
+            double *ts = c->alloc(c->alloc_ud, a->ts, a->tcap * sizeof(double), cap * sizeof(double));
+            if (!ts) return NB_E_NOMEM;
+            a->ts = ts;
+            a->tcap = cap;
+        }
+        if (a->ycap < cap) {
+            double *ys = c->alloc(c->alloc_ud, a->ys, a->ycap * d * sizeof(double),
+                                  cap * d * sizeof(double));
+            if (!ys) return NB_E_NOMEM;
+            a->ys = ys;
+            a->ycap = cap;
+        }
+    }
+    memcpy(a->ys + a->S * d, y, d * sizeof *y);
+    a->ts[a->S++] = t;
     return NB_OK;
 }
 
-/* Appends the point t with coefficients cf; q is the order of the segment it closes. */
-static nb_status push(nb_ode_adjoint *a, double t, const double *cf, size_t q) {
-    if (!grow(a)) return NB_E_NOMEM;
-    const size_t w = a->dim * a->K1;
-    memcpy(a->coef + a->S * w, cf, w * sizeof *cf);
-    a->ts[a->S] = t;
-    if (a->S) a->qs[a->S - 1] = (unsigned char)q;
-    a->S++;
-    return NB_OK;
-}
-
-/* The Newton coefficients, into d (2 (q + 1) per component), of the Hermite interpolant of
- * order q (degree 2 q + 1; 0 is the straight line) between points with Taylor coefficients ca
- * and cb, h apart, in s = (t - t_a) / h: nodes 0 and 1, each q + 1 times; the divided difference
- * over a node repeated l + 1 times is the scaled Taylor coefficient c_l h^l, and every other one
- * has denominator 1. */
-static void newton_q(const nb_ode_adjoint *a, const double *ca, const double *cb, double h,
-                     size_t q, double *d) {
-    const size_t K1 = a->K1, q1 = q + 1, n = 2 * q1;
-    for (size_t i = 0; i < a->dim; i++, d += n) {
-        for (size_t r = 0; r < n; r++) d[r] = r < q1 ? ca[i * K1] : cb[i * K1];
-        double hl = 1;
-        for (size_t l = 1; l < n; l++) {
-            if (l < q1) hl *= h;
-            for (size_t r = n - 1; r >= l; r--) {
-                const int same = (r < q1) == (r - l < q1);
-                d[r] = same ? (r < q1 ? ca[i * K1 + l] : cb[i * K1 + l]) * hl : d[r] - d[r - 1];
-            }
-        }
-    }
-}
-
-/* The Newton form of order q (coefficients d, 2 (q + 1) of them) at s, and its s-derivative. */
-static double newton_eval(const double *d, size_t q, double s, double *ds) {
-    const size_t q1 = q + 1, n = 2 * q1;
-    double v = d[n - 1], dv = 0;
-    for (size_t r = n - 1; r-- > 0;) {
-        const double zr = r < q1 ? s : s - 1;
-        dv = dv * zr + v;
-        v = v * zr + d[r];
-    }
-    if (ds) *ds = dv;
-    return v;
-}
-
-/* Prepares segment k for interp: its Newton coefficients, of the order chosen when it was kept. */
-static void newton(nb_ode_adjoint *a, size_t k) {
-    const size_t w = a->dim * a->K1;
-    const double *ca = a->coef + k * w;
-    a->qseg = a->qs[k];
-    newton_q(a, ca, ca + w, a->ts[k + 1] - a->ts[k], a->qseg, a->nd);
-    a->seg = k;
-}
-
-/* y(t_a) integrated to tm in place by the checking driver (bsimp). */
-static nb_status reintegrate(nb_ode_adjoint *a, double ta, double tm, double *y) {
-    gsl_odeiv2_driver *V = a->vd;
-    gsl_odeiv2_driver_reset_hstart(V, tm - ta);
-    double t = ta;
-    const int gs = gsl_odeiv2_driver_apply(V, &t, tm, y);
-    if (!gs) return NB_OK;
-    const nb_status fs = nb_gsl_adapter_status(a->fa);
-    return fs ? fs : solver_failed(a, gs);
-}
-
-/* Appends the step from the last kept point to (tb, yb) (cb_known: its Taylor coefficients, or
- * NULL). After an explicit stepper the segment gets order K: an accepted explicit step keeps
- * h |lambda| inside the method's stability region for every mode of the system, so the Taylor
- * series converge over it. After an implicit one a step may be far longer than the fast time
- * scales, and the Taylor coefficients at its ends are then those of the fast modes' transients
- * through points a tolerance away from the slow manifold: terms growing like (lambda h)^j, and
- * even f alone can be far from the slope of the solution the stepper follows, so that a cubic
- * Hermite goes negative where the solution is a tiny positive number (Robertson's y_1 after
- * rk4imp). So the segment is checked: y at its midpoint, integrated from its start by bsimp at
- * the forward tolerances, against the interpolants of order K, K - 1, .. 0 (the straight line);
- * the first within CHECK times the tolerance (epsabs + epsrel |y|, |y| the largest at the ends
- * and the midpoint) plus the disagreement of the two integrations at the segment's end (bsimp
- * carried on from the midpoint, against the forward stepper's point: an interpolant cannot be
- * asked to be closer to one integration than the two are to each other) is the segment's order.
- * When none is, the midpoint becomes a kept point and both halves are checked in turn, to DEPTH
- * halvings. A piece still missing then is 2^-DEPTH of a step or less, and what it misses by is a
- * fast transient that the forward stepper's points themselves do not follow: rk2imp and rk4imp
- * (Gauss methods, A-stable but not L-stable) leave stiff components undamped, so on Robertson's
- * kinetics their points sit a few hundred tolerances off the slow manifold, onto which bsimp
- * started from them relaxes within such a piece. No interpolant of those points gives the
- * gradient to the tolerance (keeping the closest one left it 1e-3 to 0.15 off, worse at tighter
- * tolerances): NB_E_SOLVER with GSL_ETOL. */
-enum { DEPTH = 16 };
-#define CHECK 10.0
-static nb_status add_segment(nb_ode_adjoint *a, double tb, const double *yb,
-                             const double *cb_known, int depth) {
-    const size_t d = a->dim, K1 = a->K1, w = d * K1;
-    double *cb = a->vc + (size_t)depth * w;
-    nb_status s = NB_OK;
-    if (cb_known) cb = (double *)cb_known;
-    else if ((s = taylor_at(a, tb, yb, cb))) return s;
-    if (!a->stiff) return push(a, tb, cb, K1 - 1);
-    const double *ca = a->coef + (a->S - 1) * w;
-    const double ta = a->ts[a->S - 1], h = tb - ta, tm = ta + h / 2;
-    double *ym = a->vy + (size_t)depth * d, *ye = a->ye;
-    for (size_t i = 0; i < d; i++) ym[i] = ca[i * K1];
-    if ((s = reintegrate(a, ta, tm, ym))) return s;
-    a->seg = SIZE_MAX; /* nd is scratch here */
-    /* first without the disagreement at t_b (most steps pass so, and bsimp's second leg is
-     * saved), then with it */
-    for (int noisy = 0; noisy < 2; noisy++) {
-        if (noisy) {
-            memcpy(ye, ym, d * sizeof *ye);
-            if ((s = reintegrate(a, tm, tb, ye))) return s;
-        }
-        for (size_t q = K1; q-- > 0;) {
-            newton_q(a, ca, cb, h, q, a->nd);
-            double miss = 0; /* the largest miss, in units of what is allowed */
-            for (size_t i = 0; i < d; i++) {
-                const double v = newton_eval(a->nd + i * 2 * (q + 1), q, 0.5, NULL);
-                const double mag = fmax(fabs(ym[i]), fmax(fabs(ca[i * K1]), fabs(cb[i * K1])));
-                /* what the two integrations disagree by at t_b */
-                const double noise = noisy ? fabs(ye[i] - cb[i * K1]) : 0;
-                const double e =
-                    fabs(v - ym[i]) / (CHECK * (a->o.epsabs + a->o.epsrel * mag) + noise);
-                if (!(e <= miss)) miss = e; /* (NaN stays) */
-            }
-            if (miss <= 1) return push(a, tb, cb, q);
-        }
-    }
-    if (depth + 1 >= DEPTH || tm == ta || tm == tb) return solver_failed(a, GSL_ETOL);
-    a->splits++;
-    if ((s = add_segment(a, tm, ym, NULL, depth + 1))) return s;
-    return add_segment(a, tb, yb, cb, depth + 1);
-}
-
-/* y(t) into a->yt and y'(t) into a->ydt from the segment holding t (t outside [ts[0], ts[S-1]]
- * uses the end segments' polynomial). */
-static void interp(nb_ode_adjoint *a, double t) {
-    const size_t S = a->S;
-    size_t k = a->seg;
-    if (k >= S - 1 || t < a->ts[k] || t > a->ts[k + 1]) {
-        size_t lo = 0, hi = S - 1; /* the last k with ts[k] <= t, within 0 .. S - 2 */
+/* y(t) into a->yt, integrated from the last checkpoint at or before t (the first for t before
+ * it) by the dense driver: the forward stepper's type after an explicit stepper, bsimp after an
+ * implicit one (a fresh msbdf starts at order 1 with tiny steps; rk2imp and rk4imp do not damp
+ * stiff components). With `slope`, also y'(t) = f(t, y(t)) into a->ydt. Nothing is
+ * interpolated: y(t) is as accurate as an integration at the forward tolerances from a
+ * checkpoint. The last t is remembered (GSL's implicit steppers ask for the same t again).
+ * Returns NB_OK or the failure (f's status, or NB_E_SOLVER with GSL's). */
+static nb_status y_at(nb_ode_adjoint *a, double t, int slope) {
+    const size_t d = a->dim;
+    if (!(a->have_last && t == a->tlast)) {
+        size_t lo = 0, hi = a->S; /* the last k with ts[k] <= t (0 if none) */
         while (hi - lo > 1) {
             const size_t mid = lo + (hi - lo) / 2;
             if (a->ts[mid] <= t) lo = mid;
             else hi = mid;
         }
-        newton(a, lo);
-        k = lo;
+        a->have_last = 0;
+        memcpy(a->yt, a->ys + lo * d, d * sizeof(double));
+        if (t != a->ts[lo]) {
+            gsl_odeiv2_driver *D = a->dd;
+            gsl_odeiv2_driver_reset_hstart(D, t - a->ts[lo]);
+            double tt = a->ts[lo];
+            nb_gsl_adapter_clear(a->fa);
+            const int gs = gsl_odeiv2_driver_apply(D, &tt, t, a->yt);
+            a->dense++;
+            if (gs) {
+                const nb_status fs = nb_gsl_adapter_status(a->fa);
+                return fs ? fs : solver_failed(a, gs);
+            }
+        }
+        a->tlast = t;
+        a->have_last = 1;
+        a->slope_ok = 0;
     }
-    const double h = a->ts[k + 1] - a->ts[k], s = (t - a->ts[k]) / h;
-    const size_t q = a->qseg;
-    for (size_t i = 0; i < a->dim; i++) {
-        double ds;
-        a->yt[i] = newton_eval(a->nd + i * 2 * (q + 1), q, s, &ds);
-        a->ydt[i] = ds / h;
+    if (slope && !a->slope_ok) {
+        gsl_odeiv2_system *S = nb_gsl_odeiv2_system(a->fa);
+        if (S->function(t, a->yt, a->ydt, S->params)) {
+            a->have_last = 0;
+            const nb_status fs = nb_gsl_adapter_status(a->fa);
+            return fs ? fs : solver_failed(a, GSL_EBADFUNC);
+        }
+        a->slope_ok = 1;
     }
+    return NB_OK;
 }
 
 /* ---- the backward system ---- */
@@ -309,7 +185,10 @@ static int back_function(double t, const double z[], double dz[], void *params) 
         nan_fill(dz, nb);
         return GSL_EBADFUNC;
     }
-    interp(a, t);
+    if (back_failed(a, y_at(a, t, 0))) {
+        nan_fill(dz, nb);
+        return GSL_EBADFUNC;
+    }
     memcpy(a->x, a->yt, d * sizeof(double));
     if (a->np) memcpy(a->x + d, a->p, a->np * sizeof(double));
     a->tcur = t;
@@ -322,7 +201,8 @@ static int back_function(double t, const double z[], double dz[], void *params) 
 }
 
 /* The backward system's jacobian: d(lambda, mu)'/d lambda = -(f_y, f_p)^T (nothing depends on
- * mu), and its t-derivative at fixed z, -(d/dt (f_y, f_p))^T lambda along y'(t). One recording
+ * mu), and its t-derivative at fixed z, -(d/dt (f_y, f_p))^T lambda along y'(t) = f(t, y(t)).
+ * One recording
  * of f on a reverse level above a forward level that moves t along 1 and y along y'(t); the
  * sweep of f_i gives row i of (f_y, f_p) as dual numbers whose tangents are its t-derivative. */
 static int back_jacobian(double t, const double z[], double *dfdy, double dfdt[],
@@ -337,8 +217,8 @@ static int back_jacobian(double t, const double z[], double *dfdy, double dfdt[]
         for (size_t i = 0; i < nb * nb; i++) dfdy[i] = 0;
     if (dfdt)
         for (size_t i = 0; i < nb; i++) dfdt[i] = 0;
+    if (!bad) bad = back_failed(a, y_at(a, t, 1));
     if (!bad) {
-        interp(a, t);
         const size_t d0 = c->depth;
         nb_level *R = NULL;
         nb_status s = nb_push(c, NB_FORWARD);
@@ -388,17 +268,12 @@ void nb_ode_adjoint_free(nb_ode_adjoint *a) {
     nb_ctx *c = a->c;
     if (a->fd) gsl_odeiv2_driver_free(a->fd);
     if (a->bd) gsl_odeiv2_driver_free(a->bd);
-    if (a->vd) gsl_odeiv2_driver_free(a->vd);
+    if (a->dd) gsl_odeiv2_driver_free(a->dd);
     put(c, a->p, a->np, sizeof(double));
     put(c, a->hp, a->np, sizeof(nb_var));
     if (a->ts) c->alloc(c->alloc_ud, a->ts, a->tcap * sizeof(double), 0);
-    if (a->coef) c->alloc(c->alloc_ud, a->coef, a->ccap * a->dim * a->K1 * sizeof(double), 0);
-    if (a->qs) c->alloc(c->alloc_ud, a->qs, a->qcap, 0);
-    put(c, a->vy, DEPTH * a->dim, sizeof(double));
-    put(c, a->ye, a->dim, sizeof(double));
-    put(c, a->vc, DEPTH * a->dim * a->K1, sizeof(double));
+    if (a->ys) c->alloc(c->alloc_ud, a->ys, a->ycap * a->dim * sizeof(double), 0);
     put(c, a->obs, a->mcap, sizeof(double));
-    put(c, a->nd, 2 * a->K1 * a->dim, sizeof(double));
     put(c, a->yt, a->dim, sizeof(double));
     put(c, a->ydt, a->dim, sizeof(double));
     put(c, a->x, a->nb, sizeof(double));
@@ -421,7 +296,7 @@ static int bad_opts(const nb_ode_adjoint_opts *o) {
            !(o->epsabs + o->epsrel > 0) || !isfinite(o->epsabs + o->epsrel) ||
            !(o->back_epsabs >= 0) || !(o->back_epsrel >= 0) ||
            !(o->back_epsabs + o->back_epsrel > 0) || !isfinite(o->back_epsabs + o->back_epsrel) ||
-           o->order < 0 || o->order > 8 || o->max_steps == 0;
+           o->max_steps == 0;
 }
 
 nb_status nb_ode_adjoint_new(nb_ode_adjoint **out, nb_odepfn f, void *env, size_t dim,
@@ -452,22 +327,15 @@ nb_status nb_ode_adjoint_new(nb_ode_adjoint **out, nb_odepfn f, void *env, size_
     a->np = np;
     a->nb = dim + np;
     a->o = *o;
-    a->K1 = (size_t)(o->order ? o->order : 5) + 1;
     a->stiff = implicit(o->step);
-    a->seg = SIZE_MAX;
     a->p = get(c, np, sizeof(double));
     a->hp = get(c, np, sizeof(nb_var));
-    a->nd = get(c, 2 * a->K1 * dim, sizeof(double));
     a->yt = get(c, dim, sizeof(double));
     a->ydt = get(c, dim, sizeof(double));
     a->x = get(c, a->nb, sizeof(double));
     a->z = get(c, a->nb, sizeof(double));
     a->hx = get(c, a->nb, sizeof(nb_var));
-    a->vy = get(c, DEPTH * dim, sizeof(double));
-    a->ye = get(c, dim, sizeof(double));
-    a->vc = get(c, DEPTH * dim * a->K1, sizeof(double));
-    if (!a->p || !a->hp || !a->nd || !a->yt || !a->ydt || !a->x || !a->z || !a->hx || !a->vy ||
-        !a->vc || !a->ye) {
+    if (!a->p || !a->hp || !a->yt || !a->ydt || !a->x || !a->z || !a->hx) {
         nb_ode_adjoint_free(a);
         return NB_E_NOMEM;
     }
@@ -483,21 +351,20 @@ nb_status nb_ode_adjoint_new(nb_ode_adjoint **out, nb_odepfn f, void *env, size_
 
 /* Makes the drivers at the first use; 0 when GSL cannot. */
 static int drivers(nb_ode_adjoint *a) {
-    if (a->fd && a->bd && (a->vd || !a->stiff)) return 1;
+    if (a->fd && a->bd && a->dd) return 1;
     const gsl_odeiv2_step_type *T = a->o.step ? a->o.step : gsl_odeiv2_step_rk8pd;
     const gsl_odeiv2_step_type *B = a->o.back_step ? a->o.back_step : T;
-    if (!a->fd)
-        a->fd = gsl_odeiv2_driver_alloc_y_new(nb_gsl_odeiv2_system(a->fa), T, a->o.h0, a->o.epsabs,
-                                              a->o.epsrel);
+    const gsl_odeiv2_step_type *Y = a->stiff ? gsl_odeiv2_step_bsimp : T;
+    gsl_odeiv2_system *F = nb_gsl_odeiv2_system(a->fa);
+    if (!a->fd) a->fd = gsl_odeiv2_driver_alloc_y_new(F, T, a->o.h0, a->o.epsabs, a->o.epsrel);
     if (!a->bd)
         a->bd = gsl_odeiv2_driver_alloc_y_new(&a->bsys, B, a->o.h0, a->o.back_epsabs,
                                               a->o.back_epsrel);
-    if (a->stiff && !a->vd) {
-        a->vd = gsl_odeiv2_driver_alloc_y_new(nb_gsl_odeiv2_system(a->fa), gsl_odeiv2_step_bsimp,
-                                              a->o.h0, a->o.epsabs, a->o.epsrel);
-        if (a->vd) gsl_odeiv2_driver_set_nmax(a->vd, a->o.max_steps);
+    if (!a->dd) {
+        a->dd = gsl_odeiv2_driver_alloc_y_new(F, Y, a->o.h0, a->o.epsabs, a->o.epsrel);
+        if (a->dd) gsl_odeiv2_driver_set_nmax(a->dd, a->o.max_steps);
     }
-    return a->fd && a->bd && (a->vd || !a->stiff);
+    return a->fd && a->bd && a->dd;
 }
 
 nb_status nb_ode_adjoint_solve(nb_ode_adjoint *a, const double *p, double t0, const double *y0,
@@ -506,7 +373,7 @@ nb_status nb_ode_adjoint_solve(nb_ode_adjoint *a, const double *p, double t0, co
     const size_t d = a->dim;
     a->kept = 0;
     a->S = 0;
-    a->seg = SIZE_MAX;
+    a->have_last = 0;
     a->fsteps = 0;
     a->gsl_status = 0;
     nb_status s = NB_OK;
@@ -537,9 +404,8 @@ nb_status nb_ode_adjoint_solve(nb_ode_adjoint *a, const double *p, double t0, co
     double *y = a->yt; /* the state while integrating */
     memcpy(y, y0, d * sizeof *y);
     double t = t0, h = a->o.h0;
-    a->splits = 0;
-    s = taylor_at(a, t, y, a->nd); /* (nd: scratch until the backward pass) */
-    if (!s) s = push(a, t, a->nd, 0);
+    a->have_last = 0;
+    s = keep(a, t, y);
     for (size_t j = 0; j < m && !s; j++) {
         while (t < times[j] && !s) {
             if (a->fsteps >= a->o.max_steps) {
@@ -555,7 +421,7 @@ nb_status nb_ode_adjoint_solve(nb_ode_adjoint *a, const double *p, double t0, co
             } else if (t == before) { /* a step below t's resolution: y moved, t did not */
                 s = solver_failed(a, GSL_EFAILED);
             } else {
-                s = add_segment(a, t, y, NULL, 0);
+                s = keep(a, t, y);
             }
         }
         if (!s && Y) memcpy(Y + j * d, y, d * sizeof *y);
@@ -564,10 +430,8 @@ nb_status nb_ode_adjoint_solve(nb_ode_adjoint *a, const double *p, double t0, co
         if (Y) nan_fill(Y, m * d);
         nb_ctx_clear_error(a->c);
         a->S = 0;
-        a->seg = SIZE_MAX;
         return s;
     }
-    a->seg = SIZE_MAX;
     a->m = m;
     a->kept = 1;
     a->bsteps = 0;
@@ -591,6 +455,8 @@ nb_status nb_ode_adjoint_vjp(nb_ode_adjoint *a, const double *W, double *gy0, do
     }
     a->err = NB_OK;
     a->gsl_status = 0;
+    a->dense = 0;
+    a->have_last = 0;
     double *z = a->z;
     memset(z, 0, a->nb * sizeof *z);
     gsl_odeiv2_driver *D = a->bd;
@@ -636,10 +502,9 @@ void nb_ode_adjoint_steps(const nb_ode_adjoint *a, size_t *forward, size_t *back
     if (backward) *backward = a ? a->bsteps : 0;
 }
 
-void nb_ode_adjoint_points(const nb_ode_adjoint *a, size_t *points, size_t *halved) {
-    if (points) *points = a && a->kept ? a->S : 0;
-    if (halved) *halved = a && a->kept ? a->splits : 0;
-}
+size_t nb_ode_adjoint_points(const nb_ode_adjoint *a) { return a && a->kept ? a->S : 0; }
+
+size_t nb_ode_adjoint_dense(const nb_ode_adjoint *a) { return a ? a->dense : 0; }
 
 int nb_ode_adjoint_gsl_status(const nb_ode_adjoint *a) { return a ? a->gsl_status : 0; }
 

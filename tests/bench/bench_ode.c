@@ -7,17 +7,15 @@
  *             that solve with the hand-written right-hand side. Modes, each giving dL/dp:
  *             `adjoint`  nb_ode_adjoint_solve and nb_ode_adjoint_vjp (rk8pd both ways): one
  *                        backward integration of n + np states, one vjp per right-hand side;
- *             `adjoint_o3` the same with Taylor order 3 instead of the default 5;
  *             `sens`     forward sensitivities (nb_gsl_odeiv2_sens_new): n (1 + np) = 528
  *                        states, np forward passes per right-hand side;
  *             `fd`       central differences: 2 np plain solves, for perspective.
  *   robadj    Robertson's stiff kinetics (its three rate constants as parameters) to t = 4e5 with
  *             msbdf (tolerances 1e-12 absolute, 1e-10 relative), observed at t = 40 and 4e5: the
  *             reference is the plain solve with hand-written f and Jacobian; `adjoint` the
- *             gradient of a weighted sum of y by nb_ode_adjoint_* with msbdf both ways, which
- *             includes the check of every implicit step (a bsimp integration each, halving where
- *             no interpolant matches).
- * BENCHINFO: the steps of each integration, the points kept and halvings, and the largest
+ *             gradient of a weighted sum of y by nb_ode_adjoint_* with msbdf both ways (y(t) for
+ *             the backward pass integrated again from the checkpoints by bsimp).
+ * BENCHINFO: the steps of each integration, the integrations from a checkpoint, and the largest
  * relative difference between the adjoint and the forward-sensitivity gradients. */
 #include <gsl/gsl_errno.h>
 #include <gsl/gsl_odeiv2.h>
@@ -57,7 +55,7 @@ static void nabla_f(nb_ctx *c, nb_var t, const nb_var *y, const nb_var *p, nb_va
 struct env {
     double p[NP], times[M], data[M * N], Y[M * N], W[M * N];
     double g_adj[NP], g_sens[NP], g_fd[NP];
-    nb_ode_adjoint *adj, *adj3;
+    nb_ode_adjoint *adj;
     nb_gsl_adapter *sens;
     double *u; /* N (1 + NP) */
     size_t steps_plain, steps_sens;
@@ -103,7 +101,6 @@ static void adjoint_with(nb_ode_adjoint *a, struct env *e) {
     if (nb_ode_adjoint_vjp(a, e->W, NULL, e->g_adj)) abort();
 }
 static void run_adjoint(void *q) { adjoint_with(((struct env *)q)->adj, q); }
-static void run_adjoint3(void *q) { adjoint_with(((struct env *)q)->adj3, q); }
 
 static void run_sens(void *q) {
     struct env *e = q;
@@ -210,8 +207,6 @@ int main(void) {
     nb_ode_adjoint_opts_init(&o);
     o.epsabs = o.epsrel = o.back_epsabs = o.back_epsrel = TOL;
     if (nb_ode_adjoint_new(&e.adj, nabla_f, NULL, N, NP, &o, NULL)) return 1;
-    o.order = 3;
-    if (nb_ode_adjoint_new(&e.adj3, nabla_f, NULL, N, NP, &o, NULL)) return 1;
     if (nb_gsl_odeiv2_sens_new(&e.sens, nabla_f, NULL, N, NP, e.p, NULL)) return 1;
     if (!(e.u = malloc(N * (1 + NP) * sizeof *e.u))) return 1;
 
@@ -225,7 +220,6 @@ int main(void) {
         return 1;
     }
     bench_report("kinetics", "adjoint", bench_ratio(run_plain, run_adjoint, &e, 11, 0.05));
-    bench_report("kinetics", "adjoint_o3", bench_ratio(run_plain, run_adjoint3, &e, 11, 0.05));
     bench_report("kinetics", "sens", bench_ratio(run_plain, run_sens, &e, 7, 0.05));
     bench_report("kinetics", "fd", bench_ratio(run_plain, run_fd, &e, 5, 0.05));
     size_t fs, bs;
@@ -233,6 +227,7 @@ int main(void) {
     bench_info("kinetics", "steps_plain", (double)e.steps_plain);
     bench_info("kinetics", "steps_adjoint_forward", (double)fs);
     bench_info("kinetics", "steps_adjoint_backward", (double)bs);
+    bench_info("kinetics", "dense", (double)nb_ode_adjoint_dense(e.adj));
     bench_info("kinetics", "steps_sens", (double)e.steps_sens);
     bench_info("kinetics", "adjoint_vs_sens_max_rel", worst);
     double wfd = 0;
@@ -257,19 +252,16 @@ int main(void) {
             return 1;
         }
         bench_report("robadj", "adjoint", bench_ratio(rober_plain, rober_adjoint, &r, 7, 0.05));
-        size_t rf, rb, pts, halved;
+        size_t rf, rb;
         nb_ode_adjoint_steps(r.adj, &rf, &rb);
-        nb_ode_adjoint_points(r.adj, &pts, &halved);
         bench_info("robadj", "steps_forward", (double)rf);
         bench_info("robadj", "steps_backward", (double)rb);
-        bench_info("robadj", "points", (double)pts);
-        bench_info("robadj", "halvings", (double)halved);
+        bench_info("robadj", "dense", (double)nb_ode_adjoint_dense(r.adj));
         bench_info("robadj", "max_rel_error", rw);
         nb_ode_adjoint_free(r.adj);
     }
     free(e.u);
     nb_ode_adjoint_free(e.adj);
-    nb_ode_adjoint_free(e.adj3);
     nb_gsl_adapter_free(e.sens);
     return 0;
 }
