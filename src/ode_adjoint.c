@@ -10,6 +10,8 @@
 #include "internal.h"
 #include "nabla/gsl.h"
 
+enum { CACHE = 4 };
+
 struct nb_ode_adjoint {
     nb_gsl_adapter *fa; /* the forward system (its context is the object's) */
     nb_ctx *c;
@@ -30,11 +32,12 @@ struct nb_ode_adjoint {
     double *obs; /* the observation times (m), kept for the vjp */
     size_t mcap;
 
-    /* y(t) for the backward pass: the last t asked for, its y and y' */
-    double tlast;
-    int have_last;
+    /* y(t) for the backward pass: the last CACHE times asked for (ct; NaN: none), their y
+     * (cy, CACHE dim) and y' (cyd, where cslope) */
+    double ct[CACHE], *cy, *cyd;
+    int cslope[CACHE];
+    size_t cached, cnext;
     double *yt, *ydt; /* y(t), y'(t) (dim) */
-    int slope_ok;     /* ydt is y'(tlast) */
     size_t dense;     /* integrations from a checkpoint in the last vjp */
 
     /* backward scratch */
@@ -110,49 +113,64 @@ static nb_status keep(nb_ode_adjoint *a, double t, const double *y) {
     return NB_OK;
 }
 
-/* y(t) into a->yt, integrated from the last checkpoint at or before t (the first for t before
- * it) by the dense driver: the forward stepper's type after an explicit stepper, bsimp after an
- * implicit one (a fresh msbdf starts at order 1 with tiny steps; rk2imp and rk4imp do not damp
- * stiff components). With `slope`, also y'(t) = f(t, y(t)) into a->ydt. Nothing is
- * interpolated: y(t) is as accurate as an integration at the forward tolerances from a
- * checkpoint. The last t is remembered (GSL's implicit steppers ask for the same t again).
+/* t within the checkpoints' span: the backward steppers stay inside [t0, t_last] but bsimp's
+ * substeps can round a few ulps outside it (t = -2e-16 for t0 = 0), where f may not be defined. */
+static double inside(const nb_ode_adjoint *a, double t) {
+    return t < a->ts[0] ? a->ts[0] : t > a->ts[a->S - 1] ? a->ts[a->S - 1] : t;
+}
+
+/* y(t) into a->yt, integrated from the last checkpoint at or before t by the dense driver: the
+ * forward stepper's type after an explicit stepper, bsimp after an implicit one (a fresh msbdf
+ * starts at order 1 with tiny steps; rk2imp and rk4imp do not damp stiff components). With
+ * `slope`, also y'(t) = f(t, y(t)) into a->ydt. Nothing is interpolated: y(t) is as accurate as
+ * an integration at the forward tolerances from a checkpoint. The last CACHE times are kept
+ * (GSL's implicit steppers ask for the same few times again: rk4imp's Newton iterations
+ * alternate between its two stage times, bsimp's substeps revisit theirs). t must be inside().
  * Returns NB_OK or the failure (f's status, or NB_E_SOLVER with GSL's). */
 static nb_status y_at(nb_ode_adjoint *a, double t, int slope) {
     const size_t d = a->dim;
-    if (!(a->have_last && t == a->tlast)) {
-        size_t lo = 0, hi = a->S; /* the last k with ts[k] <= t (0 if none) */
+    size_t e = CACHE;
+    for (size_t k = 0; k < a->cached; k++)
+        if (a->ct[k] == t) e = k;
+    if (e == CACHE) { /* not kept: integrate into the next entry */
+        e = a->cnext;
+        a->cnext = (a->cnext + 1) % CACHE;
+        if (a->cached < CACHE) a->cached++;
+        a->ct[e] = NAN; /* (invalid until done) */
+        size_t lo = 0, hi = a->S; /* the last k with ts[k] <= t */
         while (hi - lo > 1) {
             const size_t mid = lo + (hi - lo) / 2;
             if (a->ts[mid] <= t) lo = mid;
             else hi = mid;
         }
-        a->have_last = 0;
-        memcpy(a->yt, a->ys + lo * d, d * sizeof(double));
+        double *y = a->cy + e * d;
+        memcpy(y, a->ys + lo * d, d * sizeof(double));
         if (t != a->ts[lo]) {
             gsl_odeiv2_driver *D = a->dd;
             gsl_odeiv2_driver_reset_hstart(D, t - a->ts[lo]);
             double tt = a->ts[lo];
             nb_gsl_adapter_clear(a->fa);
-            const int gs = gsl_odeiv2_driver_apply(D, &tt, t, a->yt);
+            const int gs = gsl_odeiv2_driver_apply(D, &tt, t, y);
             a->dense++;
             if (gs) {
                 const nb_status fs = nb_gsl_adapter_status(a->fa);
                 return fs ? fs : solver_failed(a, gs);
             }
         }
-        a->tlast = t;
-        a->have_last = 1;
-        a->slope_ok = 0;
+        a->ct[e] = t;
+        a->cslope[e] = 0;
     }
-    if (slope && !a->slope_ok) {
+    if (slope && !a->cslope[e]) {
         gsl_odeiv2_system *S = nb_gsl_odeiv2_system(a->fa);
-        if (S->function(t, a->yt, a->ydt, S->params)) {
-            a->have_last = 0;
+        nb_gsl_adapter_clear(a->fa);
+        if (S->function(t, a->cy + e * d, a->cyd + e * d, S->params)) {
             const nb_status fs = nb_gsl_adapter_status(a->fa);
             return fs ? fs : solver_failed(a, GSL_EBADFUNC);
         }
-        a->slope_ok = 1;
+        a->cslope[e] = 1;
     }
+    memcpy(a->yt, a->cy + e * d, d * sizeof(double));
+    if (slope) memcpy(a->ydt, a->cyd + e * d, d * sizeof(double));
     return NB_OK;
 }
 
@@ -185,6 +203,7 @@ static int back_function(double t, const double z[], double dz[], void *params) 
         nan_fill(dz, nb);
         return GSL_EBADFUNC;
     }
+    t = inside(a, t);
     if (back_failed(a, y_at(a, t, 0))) {
         nan_fill(dz, nb);
         return GSL_EBADFUNC;
@@ -217,6 +236,7 @@ static int back_jacobian(double t, const double z[], double *dfdy, double dfdt[]
         for (size_t i = 0; i < nb * nb; i++) dfdy[i] = 0;
     if (dfdt)
         for (size_t i = 0; i < nb; i++) dfdt[i] = 0;
+    t = inside(a, t);
     if (!bad) bad = back_failed(a, y_at(a, t, 1));
     if (!bad) {
         const size_t d0 = c->depth;
@@ -273,6 +293,8 @@ void nb_ode_adjoint_free(nb_ode_adjoint *a) {
     put(c, a->hp, a->np, sizeof(nb_var));
     if (a->ts) c->alloc(c->alloc_ud, a->ts, a->tcap * sizeof(double), 0);
     if (a->ys) c->alloc(c->alloc_ud, a->ys, a->ycap * a->dim * sizeof(double), 0);
+    put(c, a->cy, CACHE * a->dim, sizeof(double));
+    put(c, a->cyd, CACHE * a->dim, sizeof(double));
     put(c, a->obs, a->mcap, sizeof(double));
     put(c, a->yt, a->dim, sizeof(double));
     put(c, a->ydt, a->dim, sizeof(double));
@@ -335,7 +357,9 @@ nb_status nb_ode_adjoint_new(nb_ode_adjoint **out, nb_odepfn f, void *env, size_
     a->x = get(c, a->nb, sizeof(double));
     a->z = get(c, a->nb, sizeof(double));
     a->hx = get(c, a->nb, sizeof(nb_var));
-    if (!a->p || !a->hp || !a->yt || !a->ydt || !a->x || !a->z || !a->hx) {
+    a->cy = get(c, CACHE * dim, sizeof(double));
+    a->cyd = get(c, CACHE * dim, sizeof(double));
+    if (!a->p || !a->hp || !a->yt || !a->ydt || !a->x || !a->z || !a->hx || !a->cy || !a->cyd) {
         nb_ode_adjoint_free(a);
         return NB_E_NOMEM;
     }
@@ -362,7 +386,8 @@ static int drivers(nb_ode_adjoint *a) {
                                               a->o.back_epsrel);
     if (!a->dd) {
         a->dd = gsl_odeiv2_driver_alloc_y_new(F, Y, a->o.h0, a->o.epsabs, a->o.epsrel);
-        if (a->dd) gsl_odeiv2_driver_set_nmax(a->dd, a->o.max_steps);
+        /* within one forward step: a few steps; a step that does not move t spins until this */
+        if (a->dd) gsl_odeiv2_driver_set_nmax(a->dd, a->o.max_steps < 10000 ? a->o.max_steps : 10000);
     }
     return a->fd && a->bd && a->dd;
 }
@@ -373,7 +398,7 @@ nb_status nb_ode_adjoint_solve(nb_ode_adjoint *a, const double *p, double t0, co
     const size_t d = a->dim;
     a->kept = 0;
     a->S = 0;
-    a->have_last = 0;
+    a->cached = a->cnext = 0;
     a->fsteps = 0;
     a->gsl_status = 0;
     nb_status s = NB_OK;
@@ -404,7 +429,7 @@ nb_status nb_ode_adjoint_solve(nb_ode_adjoint *a, const double *p, double t0, co
     double *y = a->yt; /* the state while integrating */
     memcpy(y, y0, d * sizeof *y);
     double t = t0, h = a->o.h0;
-    a->have_last = 0;
+    a->cached = a->cnext = 0;
     s = keep(a, t, y);
     for (size_t j = 0; j < m && !s; j++) {
         while (t < times[j] && !s) {
@@ -456,7 +481,7 @@ nb_status nb_ode_adjoint_vjp(nb_ode_adjoint *a, const double *W, double *gy0, do
     a->err = NB_OK;
     a->gsl_status = 0;
     a->dense = 0;
-    a->have_last = 0;
+    a->cached = a->cnext = 0;
     double *z = a->z;
     memset(z, 0, a->nb * sizeof *z);
     gsl_odeiv2_driver *D = a->bd;
