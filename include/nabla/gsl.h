@@ -204,8 +204,8 @@ nb_status nb_gsl_odeiv2_sens_params(nb_gsl_adapter *a, const double *p);
  * stepper (a fresh msbdf starts at order 1 with tiny steps; rk2imp and rk4imp do not damp stiff
  * components). Nothing is interpolated: an earlier version interpolated between the steps with
  * Hermite polynomials of the solution's Taylor coefficients, and reviews found gradients off by
- * 1 to 20% with success returned, after implicit steppers and after explicit ones stepping over
- * steep forcing (docs/gsl.md). The price is an integration from a checkpoint, at most 10^4
+ * 1% to 279 times, or NaN, with success returned, after implicit steppers and after explicit ones
+ * stepping over steep forcing (docs/gsl.md). The price is an integration from a checkpoint, at most 10^4
  * steps, for each time the backward stepper asks for y at (the last 4 times are kept;
  * nb_ode_adjoint_dense counts the integrations): about one per backward step with msbdf or an
  * explicit backward stepper, many more with bsimp's substeps or rk4imp's Newton iterations
@@ -225,8 +225,10 @@ typedef struct nb_ode_adjoint_opts {
     double epsabs, epsrel;       /* forward error control, gsl_odeiv2_control_y_new's (>= 0, not
                                     both 0; default 1e-10, 1e-10) */
     double back_epsabs, back_epsrel; /* the backward integration's (default 1e-10, 1e-10) */
-    size_t max_steps;            /* steps of each integration at most (default 10^6): more is
-                                    NB_E_SOLVER */
+    size_t max_steps;            /* steps of the forward and of the backward integration at
+                                    most (default 10^6), and of each integration from a
+                                    checkpoint at most min(max_steps, 10^4): more is
+                                    NB_E_SOLVER (GSL_EMAXITER) */
 } nb_ode_adjoint_opts;
 
 /* The defaults above. */
@@ -272,6 +274,7 @@ void nb_ode_adjoint_steps(const nb_ode_adjoint *a, size_t *forward, size_t *back
  * the integrations from a checkpoint the last vjp made. */
 size_t nb_ode_adjoint_points(const nb_ode_adjoint *a);
 size_t nb_ode_adjoint_dense(const nb_ode_adjoint *a);
+
 /* GSL's status of the last NB_E_SOLVER, else 0: GSL_EMAXITER when max_steps was reached,
  * GSL_ERANGE when the solution or the adjoint stopped being finite, GSL_EFAILED when a step did
  * not move t (a step size below t's resolution: raise h0), or the stepper's own status (msbdf
