@@ -192,6 +192,7 @@ static int cmd_jac(const cli_args *a) {
         depth += src[i] == '(' ? 1 : src[i] == ')' ? -1 : 0;
         m += src[i] == ',' && depth == 0;
     }
+    const int unclosed = depth > 0; /* a '(' left open holds the commas after it */
     if (n && m > ((size_t)1 << 24) / n)
         return cli_fail(CLI_ERROR, "too large a Jacobian (%zu expressions, %zu variables)", m, n);
     nb_expr **e = calloc(m, sizeof *e);
@@ -222,6 +223,10 @@ static int cmd_jac(const cli_args *a) {
                 snprintf(what, wl, "%s (expression %zu)", origin, k + 1);
                 rc = cli_syntax_error_at(what, src, len, e[k], start);
                 free(what);
+                if (unclosed && memchr(src + start, ',', i - start))
+                    fputs("  (a '(' is not closed: the commas after it are inside parentheses, so "
+                          "they do not separate expressions)\n",
+                          stderr);
             }
         } else if ((s = nb_expr_bind(e[k], n, (const char *const *)a->names)) != NB_OK) {
             rc = cli_fail(CLI_ERROR, "expression %zu: %s%s", k + 1, nb_expr_error(e[k]),
