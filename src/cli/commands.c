@@ -192,7 +192,13 @@ static int cmd_jac(const cli_args *a) {
         depth += src[i] == '(' ? 1 : src[i] == ')' ? -1 : 0;
         m += src[i] == ',' && depth == 0;
     }
-    const int unclosed = depth > 0; /* a '(' left open holds the commas after it */
+    /* the outermost '(' left open (len if none): it holds the commas after it in one piece */
+    size_t open_at = len;
+    for (size_t i = len, close = 0; i-- > 0;) {
+        if (src[i] == ')') close++;
+        else if (src[i] == '(' && close > 0) close--;
+        else if (src[i] == '(') open_at = i;
+    }
     if (n && m > ((size_t)1 << 24) / n)
         return cli_fail(CLI_ERROR, "too large a Jacobian (%zu expressions, %zu variables)", m, n);
     nb_expr **e = calloc(m, sizeof *e);
@@ -223,10 +229,14 @@ static int cmd_jac(const cli_args *a) {
                 snprintf(what, wl, "%s (expression %zu)", origin, k + 1);
                 rc = cli_syntax_error_at(what, src, len, e[k], start);
                 free(what);
-                if (unclosed && memchr(src + start, ',', i - start))
-                    fputs("  (a '(' is not closed: the commas after it are inside parentheses, so "
-                          "they do not separate expressions)\n",
-                          stderr);
+                /* the parser stopped at a comma after that '(': say why it is not a separator */
+                const size_t col = nb_expr_error_column(e[k]);
+                const size_t at = col ? start + col - 1 : len;
+                if (open_at < at && at < len && src[at] == ',')
+                    fprintf(stderr,
+                            "  (the '(' at column %zu is not closed: the commas after it are "
+                            "inside parentheses, so they do not separate expressions)\n",
+                            open_at + 1);
             }
         } else if ((s = nb_expr_bind(e[k], n, (const char *const *)a->names)) != NB_OK) {
             rc = cli_fail(CLI_ERROR, "expression %zu: %s%s", k + 1, nb_expr_error(e[k]),
