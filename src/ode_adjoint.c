@@ -24,9 +24,10 @@ struct nb_ode_adjoint {
     double *p;  /* np */
     nb_var *hp; /* np: p as constants (the forward system) */
 
-    /* the checkpoints: S states ys[k dim ..] at ts[k], every accepted forward step */
-    size_t S, tcap, ycap; /* points, and the capacities of ts and ys */
-    double *ts, *ys;
+    /* the checkpoints, one per accepted forward step: S records of dim + 1 doubles in cp, t then
+     * y (ckpt_t, ckpt_y), room for cap */
+    size_t S, cap;
+    double *cp;
     int kept; /* a trajectory from a successful solve */
     size_t m;
     double *obs; /* the observation times (m), kept for the vjp */
@@ -85,38 +86,37 @@ static nb_status solver_failed(nb_ode_adjoint *a, int gs) {
     return NB_E_SOLVER;
 }
 
+static double ckpt_t(const nb_ode_adjoint *a, size_t k) { return a->cp[k * (a->dim + 1)]; }
+static const double *ckpt_y(const nb_ode_adjoint *a, size_t k) {
+    return a->cp + k * (a->dim + 1) + 1;
+}
+
 /* Appends the checkpoint (t, y). */
 static nb_status keep(nb_ode_adjoint *a, double t, const double *y) {
-    const size_t d = a->dim;
+    const size_t d = a->dim, w = d + 1;
     for (size_t i = 0; i < d; i++)
         if (!isfinite(y[i])) return solver_failed(a, GSL_ERANGE); /* the solution blew up */
-    if (a->S == a->tcap || a->S == a->ycap) {
+    if (a->S == a->cap) {
         const size_t cap = a->S ? 2 * a->S : 64;
-        if (cap > SIZE_MAX / sizeof(double) / d) return NB_E_NOMEM;
+        if (cap > SIZE_MAX / sizeof(double) / w) return NB_E_NOMEM;
         nb_ctx *c = a->c;
-        if (a->tcap < cap) {
-            double *ts = c->alloc(c->alloc_ud, a->ts, a->tcap * sizeof(double), cap * sizeof(double));
-            if (!ts) return NB_E_NOMEM;
-            a->ts = ts;
-            a->tcap = cap;
-        }
-        if (a->ycap < cap) {
-            double *ys = c->alloc(c->alloc_ud, a->ys, a->ycap * d * sizeof(double),
-                                  cap * d * sizeof(double));
-            if (!ys) return NB_E_NOMEM;
-            a->ys = ys;
-            a->ycap = cap;
-        }
+        double *cp = c->alloc(c->alloc_ud, a->cp, a->cap * w * sizeof(double),
+                              cap * w * sizeof(double));
+        if (!cp) return NB_E_NOMEM;
+        a->cp = cp;
+        a->cap = cap;
     }
-    memcpy(a->ys + a->S * d, y, d * sizeof *y);
-    a->ts[a->S++] = t;
+    double *r = a->cp + a->S++ * w;
+    r[0] = t;
+    memcpy(r + 1, y, d * sizeof *y);
     return NB_OK;
 }
 
 /* t within the checkpoints' span: the backward steppers stay inside [t0, t_last] but bsimp's
  * substeps can round a few ulps outside it (t = -2e-16 for t0 = 0), where f may not be defined. */
 static double inside(const nb_ode_adjoint *a, double t) {
-    return t < a->ts[0] ? a->ts[0] : t > a->ts[a->S - 1] ? a->ts[a->S - 1] : t;
+    const double first = ckpt_t(a, 0), last = ckpt_t(a, a->S - 1);
+    return t < first ? first : t > last ? last : t;
 }
 
 /* y(t) into a->yt, integrated from the last checkpoint at or before t by the dense driver: the
@@ -137,18 +137,18 @@ static nb_status y_at(nb_ode_adjoint *a, double t, int slope) {
         a->cnext = (a->cnext + 1) % CACHE;
         if (a->cached < CACHE) a->cached++;
         a->ct[e] = NAN; /* (invalid until done) */
-        size_t lo = 0, hi = a->S; /* the last k with ts[k] <= t */
+        size_t lo = 0, hi = a->S; /* the last checkpoint at or before t */
         while (hi - lo > 1) {
             const size_t mid = lo + (hi - lo) / 2;
-            if (a->ts[mid] <= t) lo = mid;
+            if (ckpt_t(a, mid) <= t) lo = mid;
             else hi = mid;
         }
         double *y = a->cy + e * d;
-        memcpy(y, a->ys + lo * d, d * sizeof(double));
-        if (t != a->ts[lo]) {
+        memcpy(y, ckpt_y(a, lo), d * sizeof(double));
+        double tt = ckpt_t(a, lo);
+        if (t != tt) {
             gsl_odeiv2_driver *D = a->dd;
-            gsl_odeiv2_driver_reset_hstart(D, t - a->ts[lo]);
-            double tt = a->ts[lo];
+            gsl_odeiv2_driver_reset_hstart(D, t - tt);
             nb_gsl_adapter_clear(a->fa);
             const int gs = gsl_odeiv2_driver_apply(D, &tt, t, y);
             a->dense++;
@@ -191,28 +191,24 @@ static void f_of_yp(nb_ctx *c, const nb_var *x, nb_var *out, void *env) {
     a->f(c, nb_const(a->tcur), x, a->np ? x + a->dim : NULL, out, a->env);
 }
 
-static void nan_fill(double *p, size_t n) {
-    for (size_t i = 0; p && i < n; i++) p[i] = NAN;
-}
-
 /* (lambda, mu)' = -(lambda^T f_y, lambda^T f_p): one reverse sweep seeded with lambda. */
 static int back_function(double t, const double z[], double dz[], void *params) {
     nb_ode_adjoint *a = params;
     const size_t d = a->dim, nb = a->nb;
     if (a->err) {
-        nan_fill(dz, nb);
+        nb__nan_doubles(dz, nb);
         return GSL_EBADFUNC;
     }
     t = inside(a, t);
     if (back_failed(a, y_at(a, t, 0))) {
-        nan_fill(dz, nb);
+        nb__nan_doubles(dz, nb);
         return GSL_EBADFUNC;
     }
     memcpy(a->x, a->yt, d * sizeof(double));
     if (a->np) memcpy(a->x + d, a->p, a->np * sizeof(double));
     a->tcur = t;
     if (back_failed(a, nb_vjp(a->c, f_of_yp, a, nb, d, a->x, z, NULL, dz))) {
-        nan_fill(dz, nb);
+        nb__nan_doubles(dz, nb);
         return GSL_EBADFUNC;
     }
     for (size_t i = 0; i < nb; i++) dz[i] = -dz[i];
@@ -221,9 +217,9 @@ static int back_function(double t, const double z[], double dz[], void *params) 
 
 /* The backward system's jacobian: d(lambda, mu)'/d lambda = -(f_y, f_p)^T (nothing depends on
  * mu), and its t-derivative at fixed z, -(d/dt (f_y, f_p))^T lambda along y'(t) = f(t, y(t)).
- * One recording
- * of f on a reverse level above a forward level that moves t along 1 and y along y'(t); the
- * sweep of f_i gives row i of (f_y, f_p) as dual numbers whose tangents are its t-derivative. */
+ * One recording of f on a reverse level above a forward level that moves t along 1 and y along
+ * y'(t); the sweep of f_i gives row i of (f_y, f_p) as dual numbers whose tangents are its
+ * t-derivative. */
 static int back_jacobian(double t, const double z[], double *dfdy, double dfdt[],
                          void *params) {
     nb_ode_adjoint *a = params;
@@ -275,8 +271,8 @@ static int back_jacobian(double t, const double z[], double *dfdy, double dfdt[]
         }
     }
     if (bad) {
-        nan_fill(dfdy, nb * nb);
-        nan_fill(dfdt, nb);
+        nb__nan_doubles(dfdy, nb * nb);
+        nb__nan_doubles(dfdt, nb);
     }
     return bad ? GSL_EBADFUNC : GSL_SUCCESS;
 }
@@ -291,8 +287,7 @@ void nb_ode_adjoint_free(nb_ode_adjoint *a) {
     if (a->dd) gsl_odeiv2_driver_free(a->dd);
     put(c, a->p, a->np, sizeof(double));
     put(c, a->hp, a->np, sizeof(nb_var));
-    if (a->ts) c->alloc(c->alloc_ud, a->ts, a->tcap * sizeof(double), 0);
-    if (a->ys) c->alloc(c->alloc_ud, a->ys, a->ycap * a->dim * sizeof(double), 0);
+    if (a->cp) c->alloc(c->alloc_ud, a->cp, a->cap * (a->dim + 1) * sizeof(double), 0);
     put(c, a->cy, CACHE * a->dim, sizeof(double));
     put(c, a->cyd, CACHE * a->dim, sizeof(double));
     put(c, a->obs, a->mcap, sizeof(double));
@@ -418,7 +413,7 @@ nb_status nb_ode_adjoint_solve(nb_ode_adjoint *a, const double *p, double t0, co
     }
     if (!s && !drivers(a)) s = NB_E_NOMEM;
     if (s) {
-        if (Y && !huge) nan_fill(Y, m * d);
+        if (Y && !huge) nb__nan_doubles(Y, m * d);
         return s;
     }
     if (a->np) memcpy(a->p, p, a->np * sizeof *p);
@@ -429,7 +424,6 @@ nb_status nb_ode_adjoint_solve(nb_ode_adjoint *a, const double *p, double t0, co
     double *y = a->yt; /* the state while integrating */
     memcpy(y, y0, d * sizeof *y);
     double t = t0, h = a->o.h0;
-    a->cached = a->cnext = 0;
     s = keep(a, t, y);
     for (size_t j = 0; j < m && !s; j++) {
         while (t < times[j] && !s) {
@@ -452,7 +446,7 @@ nb_status nb_ode_adjoint_solve(nb_ode_adjoint *a, const double *p, double t0, co
         if (!s && Y) memcpy(Y + j * d, y, d * sizeof *y);
     }
     if (s) {
-        if (Y) nan_fill(Y, m * d);
+        if (Y) nb__nan_doubles(Y, m * d);
         nb_ctx_clear_error(a->c);
         a->S = 0;
         return s;
@@ -460,7 +454,6 @@ nb_status nb_ode_adjoint_solve(nb_ode_adjoint *a, const double *p, double t0, co
     a->m = m;
     a->kept = 1;
     a->bsteps = 0;
-    (void)h;
     return NB_OK;
 }
 
@@ -474,8 +467,8 @@ nb_status nb_ode_adjoint_vjp(nb_ode_adjoint *a, const double *W, double *gy0, do
     for (size_t i = 0; !s && i < m * d; i++)
         if (!isfinite(W[i])) s = NB_E_ARG;
     if (s) {
-        nan_fill(gy0, d);
-        nan_fill(gp, np);
+        nb__nan_doubles(gy0, d);
+        nb__nan_doubles(gp, np);
         return s;
     }
     a->err = NB_OK;
@@ -485,7 +478,7 @@ nb_status nb_ode_adjoint_vjp(nb_ode_adjoint *a, const double *W, double *gy0, do
     double *z = a->z;
     memset(z, 0, a->nb * sizeof *z);
     gsl_odeiv2_driver *D = a->bd;
-    const double t0 = a->ts[0];
+    const double t0 = ckpt_t(a, 0);
     double t = m ? a->obs[m - 1] : t0;
     double h = -a->o.h0;
     for (size_t j = m; j-- > 0 && !s;) {
@@ -512,8 +505,8 @@ nb_status nb_ode_adjoint_vjp(nb_ode_adjoint *a, const double *W, double *gy0, do
         }
     }
     if (s) {
-        nan_fill(gy0, d);
-        nan_fill(gp, np);
+        nb__nan_doubles(gy0, d);
+        nb__nan_doubles(gp, np);
         a->err = NB_OK;
         return s;
     }
