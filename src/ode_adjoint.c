@@ -11,6 +11,7 @@
 #include "nabla/gsl.h"
 
 enum { CACHE = 4 };
+#define SEG_NONE SIZE_MAX
 
 struct nb_ode_adjoint {
     nb_gsl_adapter *fa; /* the forward system (its context is the object's) */
@@ -24,11 +25,17 @@ struct nb_ode_adjoint {
     double *p;  /* np */
     nb_var *hp; /* np: p as constants (the forward system) */
 
-    /* the checkpoints, one per accepted forward step: S records of dim + 1 doubles in cp, t then
-     * y (ckpt_t, ckpt_y), room for cap */
+    /* the checkpoints, one every o.stride accepted forward steps and the last: S records of
+     * dim + 2 doubles in cp, t, the step size GSL proposed from there, then y (rec_t, rec_y),
+     * room for cap */
     size_t S, cap;
     double *cp;
-    int kept; /* a trajectory from a successful solve */
+    /* with o.stride > 1, the steps of one stretch between checkpoints, seg and seg + 1,
+     * integrated again (SEG_NONE: none yet): ni records in ip, room for icap */
+    size_t seg, ni, icap;
+    double *ip;
+    size_t held; /* the most records held at once since the last solve */
+    int kept;    /* a trajectory from a successful solve */
     size_t m;
     double *obs; /* the observation times (m), kept for the vjp */
     size_t mcap;
@@ -63,6 +70,7 @@ void nb_ode_adjoint_opts_init(nb_ode_adjoint_opts *o) {
     o->epsabs = o->epsrel = 1e-10;
     o->back_epsabs = o->back_epsrel = 1e-10;
     o->max_steps = 1000000;
+    o->stride = 1;
 }
 
 static void *get(nb_ctx *c, size_t count, size_t size) {
@@ -86,30 +94,89 @@ static nb_status solver_failed(nb_ode_adjoint *a, int gs) {
     return NB_E_SOLVER;
 }
 
-static double ckpt_t(const nb_ode_adjoint *a, size_t k) { return a->cp[k * (a->dim + 1)]; }
-static const double *ckpt_y(const nb_ode_adjoint *a, size_t k) {
-    return a->cp + k * (a->dim + 1) + 1;
+/* A record: t, h, y. */
+static double rec_t(const nb_ode_adjoint *a, const double *r, size_t k) {
+    return r[k * (a->dim + 2)];
 }
+static double ckpt_t(const nb_ode_adjoint *a, size_t k) { return rec_t(a, a->cp, k); }
 
-/* Appends the checkpoint (t, y). */
-static nb_status keep(nb_ode_adjoint *a, double t, const double *y) {
-    const size_t d = a->dim, w = d + 1;
+/* Appends the record (t, h, y) to *buf (n records, room for *cap). */
+static nb_status append(nb_ode_adjoint *a, double **buf, size_t *n, size_t *cap, double t,
+                        double h, const double *y) {
+    const size_t d = a->dim, w = d + 2;
     for (size_t i = 0; i < d; i++)
         if (!isfinite(y[i])) return solver_failed(a, GSL_ERANGE); /* the solution blew up */
-    if (a->S == a->cap) {
-        const size_t cap = a->S ? 2 * a->S : 64;
-        if (cap > SIZE_MAX / sizeof(double) / w) return NB_E_NOMEM;
+    if (*n == *cap) {
+        const size_t ncap = *n ? 2 * *n : 64;
+        if (ncap > SIZE_MAX / sizeof(double) / w) return NB_E_NOMEM;
         nb_ctx *c = a->c;
-        double *cp = c->alloc(c->alloc_ud, a->cp, a->cap * w * sizeof(double),
-                              cap * w * sizeof(double));
-        if (!cp) return NB_E_NOMEM;
-        a->cp = cp;
-        a->cap = cap;
+        double *r = c->alloc(c->alloc_ud, *buf, *cap * w * sizeof(double),
+                             ncap * w * sizeof(double));
+        if (!r) return NB_E_NOMEM;
+        *buf = r;
+        *cap = ncap;
     }
-    double *r = a->cp + a->S++ * w;
+    double *r = *buf + (*n)++ * w;
     r[0] = t;
-    memcpy(r + 1, y, d * sizeof *y);
+    r[1] = h;
+    memcpy(r + 2, y, d * sizeof *y);
+    if (a->S + a->ni > a->held) a->held = a->S + a->ni;
     return NB_OK;
+}
+static nb_status keep(nb_ode_adjoint *a, double t, double h, const double *y) {
+    return append(a, &a->cp, &a->S, &a->cap, t, h, y);
+}
+
+/* The last of n records (n > 0) at or before t (the first when none is). */
+static size_t at_or_before(const nb_ode_adjoint *a, const double *r, size_t n, double t) {
+    size_t lo = 0, hi = n;
+    while (hi - lo > 1) {
+        const size_t mid = lo + (hi - lo) / 2;
+        if (rec_t(a, r, mid) <= t) lo = mid;
+        else hi = mid;
+    }
+    return lo;
+}
+
+/* The steps from checkpoint k to checkpoint k + 1 integrated again into ip, as the forward pass
+ * took them: the forward stepper from checkpoint k's state and step size, stopping at the
+ * observation times in between. An explicit stepper retakes the same steps; an implicit one
+ * (msbdf restarts at order 1) may take others, at the same tolerances. */
+static nb_status stretch(nb_ode_adjoint *a, size_t k) {
+    const size_t d = a->dim, w = d + 2;
+    a->seg = SEG_NONE;
+    a->ni = 0;
+    const double *r = a->cp + k * w;
+    double t = r[0], h = r[1];
+    const double end = ckpt_t(a, k + 1);
+    double *y = a->yt;
+    memcpy(y, r + 2, d * sizeof *y);
+    nb_status s = append(a, &a->ip, &a->ni, &a->icap, t, h, y);
+    gsl_odeiv2_driver *D = a->fd;
+    gsl_odeiv2_driver_reset(D);
+    nb_gsl_adapter_clear(a->fa);
+    size_t j = 0, steps = 0; /* the first observation time after t */
+    while (j < a->m && a->obs[j] <= t) j++;
+    while (!s && t < end) {
+        const double target = j < a->m && a->obs[j] < end ? a->obs[j] : end;
+        if (steps++ >= a->o.max_steps) {
+            s = solver_failed(a, GSL_EMAXITER);
+            break;
+        }
+        const double before = t;
+        const int gs = gsl_odeiv2_evolve_apply(D->e, D->c, D->s, D->sys, &t, target, &h, y);
+        if (gs) {
+            const nb_status fs = nb_gsl_adapter_status(a->fa);
+            s = fs ? fs : solver_failed(a, gs);
+        } else if (t == before) {
+            s = solver_failed(a, GSL_EFAILED);
+        } else {
+            s = append(a, &a->ip, &a->ni, &a->icap, t, h, y);
+            while (j < a->m && a->obs[j] <= t) j++;
+        }
+    }
+    if (!s) a->seg = k;
+    return s;
 }
 
 /* t within the checkpoints' span: the backward steppers stay inside [t0, t_last] but bsimp's
@@ -137,15 +204,20 @@ static nb_status y_at(nb_ode_adjoint *a, double t, int slope) {
         a->cnext = (a->cnext + 1) % CACHE;
         if (a->cached < CACHE) a->cached++;
         a->ct[e] = NAN; /* (invalid until done) */
-        size_t lo = 0, hi = a->S; /* the last checkpoint at or before t */
-        while (hi - lo > 1) {
-            const size_t mid = lo + (hi - lo) / 2;
-            if (ckpt_t(a, mid) <= t) lo = mid;
-            else hi = mid;
+        /* the last checkpoint at or before t, or with a stride the last step of its stretch */
+        const double *r = a->cp;
+        size_t lo = at_or_before(a, r, a->S, t);
+        if (a->o.stride > 1 && lo + 1 < a->S && ckpt_t(a, lo) != t) {
+            if (a->seg != lo) {
+                const nb_status s = stretch(a, lo);
+                if (s) return s;
+            }
+            r = a->ip;
+            lo = at_or_before(a, r, a->ni, t);
         }
         double *y = a->cy + e * d;
-        memcpy(y, ckpt_y(a, lo), d * sizeof(double));
-        double tt = ckpt_t(a, lo);
+        memcpy(y, r + lo * (d + 2) + 2, d * sizeof(double));
+        double tt = rec_t(a, r, lo);
         if (t != tt) {
             gsl_odeiv2_driver *D = a->dd;
             gsl_odeiv2_driver_reset_hstart(D, t - tt);
@@ -287,7 +359,8 @@ void nb_ode_adjoint_free(nb_ode_adjoint *a) {
     if (a->dd) gsl_odeiv2_driver_free(a->dd);
     put(c, a->p, a->np, sizeof(double));
     put(c, a->hp, a->np, sizeof(nb_var));
-    if (a->cp) c->alloc(c->alloc_ud, a->cp, a->cap * (a->dim + 1) * sizeof(double), 0);
+    if (a->cp) c->alloc(c->alloc_ud, a->cp, a->cap * (a->dim + 2) * sizeof(double), 0);
+    if (a->ip) c->alloc(c->alloc_ud, a->ip, a->icap * (a->dim + 2) * sizeof(double), 0);
     put(c, a->cy, CACHE * a->dim, sizeof(double));
     put(c, a->cyd, CACHE * a->dim, sizeof(double));
     put(c, a->obs, a->mcap, sizeof(double));
@@ -313,7 +386,7 @@ static int bad_opts(const nb_ode_adjoint_opts *o) {
            !(o->epsabs + o->epsrel > 0) || !isfinite(o->epsabs + o->epsrel) ||
            !(o->back_epsabs >= 0) || !(o->back_epsrel >= 0) ||
            !(o->back_epsabs + o->back_epsrel > 0) || !isfinite(o->back_epsabs + o->back_epsrel) ||
-           o->max_steps == 0;
+           o->max_steps == 0 || o->stride == 0;
 }
 
 nb_status nb_ode_adjoint_new(nb_ode_adjoint **out, nb_odepfn f, void *env, size_t dim,
@@ -324,7 +397,7 @@ nb_status nb_ode_adjoint_new(nb_ode_adjoint **out, nb_odepfn f, void *env, size_
     nb_ode_adjoint_opts_init(&def);
     if (!o) o = &def;
     if (!f || dim == 0 || bad_opts(o) || np >= SIZE_MAX / 4 || dim >= SIZE_MAX / 4 - np ||
-        dim + np > SIZE_MAX / sizeof(double) / (dim + np) || dim > SIZE_MAX / 4096)
+        dim + np > SIZE_MAX / sizeof(double) / (dim + np) || dim > SIZE_MAX / 4096 - 2)
         return NB_E_ARG;
     nb_gsl_adapter *fa = NULL;
     nb_status s = nb_gsl_odeiv2_new(&fa, fixed_p, NULL, dim, copts);
@@ -393,6 +466,9 @@ nb_status nb_ode_adjoint_solve(nb_ode_adjoint *a, const double *p, double t0, co
     const size_t d = a->dim;
     a->kept = 0;
     a->S = 0;
+    a->seg = SEG_NONE;
+    a->ni = 0;
+    a->held = 0;
     a->cached = a->cnext = 0;
     a->fsteps = 0;
     a->gsl_status = 0;
@@ -424,7 +500,8 @@ nb_status nb_ode_adjoint_solve(nb_ode_adjoint *a, const double *p, double t0, co
     double *y = a->yt; /* the state while integrating */
     memcpy(y, y0, d * sizeof *y);
     double t = t0, h = a->o.h0;
-    s = keep(a, t, y);
+    size_t since = 0; /* accepted steps since the last checkpoint */
+    s = keep(a, t, h, y);
     for (size_t j = 0; j < m && !s; j++) {
         while (t < times[j] && !s) {
             if (a->fsteps >= a->o.max_steps) {
@@ -439,12 +516,14 @@ nb_status nb_ode_adjoint_solve(nb_ode_adjoint *a, const double *p, double t0, co
                 s = fs ? fs : solver_failed(a, gs);
             } else if (t == before) { /* a step below t's resolution: y moved, t did not */
                 s = solver_failed(a, GSL_EFAILED);
-            } else {
-                s = keep(a, t, y);
+            } else if (++since == a->o.stride) {
+                s = keep(a, t, h, y);
+                since = 0;
             }
         }
         if (!s && Y) memcpy(Y + j * d, y, d * sizeof *y);
     }
+    if (!s && since) s = keep(a, t, h, y); /* the last state: the end of the span */
     if (s) {
         if (Y) nb__nan_doubles(Y, m * d);
         nb_ctx_clear_error(a->c);
@@ -521,6 +600,8 @@ void nb_ode_adjoint_steps(const nb_ode_adjoint *a, size_t *forward, size_t *back
 }
 
 size_t nb_ode_adjoint_points(const nb_ode_adjoint *a) { return a && a->kept ? a->S : 0; }
+
+size_t nb_ode_adjoint_held(const nb_ode_adjoint *a) { return a && a->kept ? a->held : 0; }
 
 size_t nb_ode_adjoint_dense(const nb_ode_adjoint *a) { return a ? a->dense : 0; }
 

@@ -139,6 +139,81 @@ Test(ode_adjoint, lotka_volterra_against_forward_sensitivities_at_several_times)
     }
 }
 
+/* ---- checkpoints every few steps: the same gradient with bounded memory ---- */
+
+Test(ode_adjoint, a_stride_keeps_fewer_states_and_the_same_gradient) {
+    gsl_set_error_handler_off();
+    const double p[4] = {1.5, 1, 0.75, 3}, y0[2] = {1, 1.2};
+    const double times[4] = {2.5, 11, 11, 30}; /* a time twice */
+    const double W[8] = {0.3, -1.2, 0.7, 0.2, -0.4, 1.1, 0.9, -0.6};
+    double ref[6];
+    by_forward(lotka6, 2, 4, p, 0, y0, 4, times, W, ref);
+    const gsl_odeiv2_step_type *types[] = {gsl_odeiv2_step_rk8pd, gsl_odeiv2_step_rkf45,
+                                           gsl_odeiv2_step_msbdf, gsl_odeiv2_step_bsimp};
+    const size_t strides[] = {1, 2, 7, 16, 1000000};
+    for (size_t st = 0; st < sizeof types / sizeof *types; st++) {
+        const char *name = types[st]->name;
+        const int msbdf = types[st] == gsl_odeiv2_step_msbdf;
+        double g1[6] = {0};
+        size_t steps1 = 0;
+        for (size_t k = 0; k < sizeof strides / sizeof *strides; k++) {
+            const size_t s = strides[k];
+            nb_ode_adjoint_opts o;
+            nb_ode_adjoint_opts_init(&o);
+            o.step = types[st];
+            o.stride = s;
+            o.epsabs = o.epsrel = o.back_epsabs = o.back_epsrel = 1e-12;
+            nb_ode_adjoint *a = NULL;
+            cr_assert_eq(nb_ode_adjoint_new(&a, lotka, NULL, 2, 4, &o, NULL), NB_OK);
+            double Y[8], g[6];
+            cr_assert_eq(nb_ode_adjoint_solve(a, p, 0, y0, 4, times, Y), NB_OK, "%s", name);
+            size_t fs = 0;
+            nb_ode_adjoint_steps(a, &fs, NULL);
+            const size_t S = nb_ode_adjoint_points(a);
+            /* the start, one every s steps, and the end */
+            cr_expect_eq(S, 1 + fs / s + (fs % s != 0), "%s stride %zu: %zu points, %zu steps",
+                         name, s, S, fs);
+            cr_expect_eq(nb_ode_adjoint_held(a), S, "%s stride %zu: nothing more held yet", name,
+                         s);
+            cr_assert_eq(nb_ode_adjoint_vjp(a, W, g, g + 2), NB_OK, "%s stride %zu", name, s);
+            const size_t held = nb_ode_adjoint_held(a);
+            if (s == 1) {
+                memcpy(g1, g, sizeof g);
+                steps1 = fs;
+                cr_expect(fs > 60, "%s: %zu steps", name, fs); /* enough to be thinned */
+                cr_expect_eq(held, S);
+            } else {
+                cr_expect_eq(fs, steps1, "%s: the solve does not depend on the stride", name);
+                /* one stretch at a time: s + 1 states for a stepper that retakes its steps
+                 * (msbdf restarts at order 1 and may take more) */
+                if (!msbdf)
+                    cr_expect_leq(held, S + (s < fs ? s : fs) + 1, "%s stride %zu: %zu held", name,
+                                  s, held);
+            }
+            /* msbdf's own error at 1e-12 over this span is about 1e-6 */
+            const int bsimp = types[st] == gsl_odeiv2_step_bsimp;
+            const double tol = msbdf ? 2e-6 : bsimp ? 2e-9 : 3e-8;
+            for (int i = 0; i < 6; i++) {
+                const double want = ref[(i + 4) % 6]; /* ref is p then y0 */
+                cr_expect(close_to(g[i], want, tol, 0), "%s stride %zu g%d: %.15g vs %.15g",
+                          name, s, i, g[i], want);
+                /* against every step kept: an explicit stepper retakes the very steps of the
+                 * solve, so y(t) and the gradient are the same numbers; an implicit one starts
+                 * afresh (msbdf at order 1, bsimp without its order history) at the same
+                 * tolerances */
+                if (msbdf || bsimp)
+                    cr_expect(close_to(g[i], g1[i], msbdf ? 1e-7 : 1e-9, 0),
+                              "%s stride %zu g%d: %.17g vs stride 1 %.17g", name, s, i, g[i],
+                              g1[i]);
+                else
+                    cr_expect(g[i] == g1[i], "%s stride %zu g%d: %.17g vs stride 1 %.17g", name,
+                              s, i, g[i], g1[i]);
+            }
+            nb_ode_adjoint_free(a);
+        }
+    }
+}
+
 /* ---- a time-dependent, forced system: f_t matters to the implicit backward steppers ---- */
 
 static void forced(nb_ctx *c, nb_var t, const nb_var *y, const nb_var *p, nb_var *d, void *env) {
@@ -253,12 +328,16 @@ Test(ode_adjoint, robertson_stiff_with_msbdf_against_forward_sensitivities) {
     }
     gsl_odeiv2_driver_free(d);
     nb_gsl_adapter_free(f);
-    /* msbdf and bsimp forward (y(t) for the backward pass from bsimp after either) */
+    /* msbdf and bsimp forward (y(t) for the backward pass from bsimp after either), keeping
+     * every step and every 30th */
     const gsl_odeiv2_step_type *fwd[] = {gsl_odeiv2_step_msbdf, gsl_odeiv2_step_bsimp};
-    for (int order = 0; order < 2; order++) {
+    size_t held_all = 0;
+    for (int run = 0; run < 4; run++) {
+        const int order = run % 2;
         nb_ode_adjoint_opts o;
         nb_ode_adjoint_opts_init(&o);
         o.step = fwd[order];
+        o.stride = run < 2 ? 1 : 30;
         o.back_step = gsl_odeiv2_step_msbdf;
         o.epsabs = o.back_epsabs = 1e-12;
         o.epsrel = o.back_epsrel = 1e-10;
@@ -268,19 +347,27 @@ Test(ode_adjoint, robertson_stiff_with_msbdf_against_forward_sensitivities) {
         cr_assert_eq(nb_ode_adjoint_solve(a, k, 0, y0, 2, times, Y), NB_OK);
         cr_expect(close_to(Y[0], 0.7158270687193, 1e-8, 0), "%.13g", Y[0]); /* Hairer & Wanner */
         cr_assert_eq(nb_ode_adjoint_vjp(a, W, gy, gk), NB_OK, "%s", fwd[order]->name);
+        size_t fs = 0;
+        nb_ode_adjoint_steps(a, &fs, NULL);
+        const size_t S = nb_ode_adjoint_points(a), held = nb_ode_adjoint_held(a);
+        cr_expect_eq(S, 1 + (fs + o.stride - 1) / o.stride, "run %d: %zu points", run, S);
+        if (run == 0) held_all = held; /* msbdf: 1222 */
+        if (run == 2) /* 42 checkpoints and at most one stretch, retaken from order 1 (132) */
+            cr_expect(held < held_all / 4, "%zu states held, %zu with every step", held,
+                      held_all);
         const double tol = 3e-7;
         for (int m = 0; m < 3; m++)
-            cr_expect(close_to(gk[m], ref[m], tol, 0), "order %d dL/dk%d: %.12g vs %.12g", order,
+            cr_expect(close_to(gk[m], ref[m], tol, 0), "run %d dL/dk%d: %.12g vs %.12g", run,
                       m, gk[m], ref[m]);
         /* mass is conserved: d(y0 + y1 + y2)/dy0(0) at each time is 1, so with W = 1 at the
          * last time only, every component of dL/dy(0) is 1 */
         const double ones[6] = {0, 0, 0, 1, 1, 1};
         cr_assert_eq(nb_ode_adjoint_vjp(a, ones, gy, gk), NB_OK);
         for (int i = 0; i < 3; i++)
-            cr_expect(close_to(gy[i], 1, 1e-7, 0), "order %d: dsum/dy0_%d %.15g", order, i, gy[i]);
+            cr_expect(close_to(gy[i], 1, 1e-7, 0), "run %d: dsum/dy0_%d %.15g", run, i, gy[i]);
         for (int m = 0; m < 3; m++)
-            cr_expect(fabs(gk[m]) < 1e-7 * fabs(ref[m]) + 1e-12, "order %d: dsum/dk%d %.3g",
-                      order, m, gk[m]);
+            cr_expect(fabs(gk[m]) < 1e-7 * fabs(ref[m]) + 1e-12, "run %d: dsum/dk%d %.3g",
+                      run, m, gk[m]);
         nb_ode_adjoint_free(a);
     }
 }
@@ -535,10 +622,12 @@ Test(ode_adjoint, each_vjp_reports_its_own_error) {
     gsl_set_error_handler_off();
     const gsl_odeiv2_step_type *backs[] = {gsl_odeiv2_step_rk8pd, gsl_odeiv2_step_bsimp,
                                            gsl_odeiv2_step_msbdf};
-    for (size_t b = 0; b < 3; b++) {
+    for (size_t run = 0; run < 6; run++) {
+        const size_t b = run % 3;
         nb_ode_adjoint_opts o;
         nb_ode_adjoint_opts_init(&o);
         o.back_step = backs[b];
+        o.stride = run < 3 ? 1 : 3; /* the first failure inside a stretch integrated again */
         nb_ode_adjoint *a = NULL;
         cr_assert_eq(nb_ode_adjoint_new(&a, failing, NULL, 1, 1, &o, NULL), NB_OK);
         const double k = 0.5, y0 = 1, T = 2, W = 1;
@@ -552,6 +641,10 @@ Test(ode_adjoint, each_vjp_reports_its_own_error) {
         fail_mode = 0;
         cr_expect_eq(nb_ode_adjoint_vjp(a, &W, &gy, &gp), NB_OK, "%s", backs[b]->name);
         cr_expect(close_to(gy, exp(-1.0), 1e-8, 0), "%s: %.17g", backs[b]->name, gy);
+        if (run >= 3) {
+            cr_expect_gt(nb_ode_adjoint_held(a), nb_ode_adjoint_points(a), "a stretch");
+            cr_expect_lt(nb_ode_adjoint_points(a), 10);
+        }
         nb_ode_adjoint_free(a);
     }
 }
@@ -599,6 +692,10 @@ Test(ode_adjoint, errors_and_recovery) {
     nb_ode_adjoint_opts_init(&o);
     o.max_steps = 0;
     cr_expect_eq(nb_ode_adjoint_new(&a, decay, NULL, 1, 1, &o, NULL), NB_E_ARG);
+    nb_ode_adjoint_opts_init(&o);
+    o.stride = 0;
+    cr_expect_eq(nb_ode_adjoint_new(&a, decay, NULL, 1, 1, &o, NULL), NB_E_ARG);
+    cr_expect_eq(nb_ode_adjoint_held(NULL), 0);
 
     cr_expect_eq(nb_ode_adjoint_solve(NULL, NULL, 0, NULL, 0, NULL, NULL), NB_E_ARG);
     cr_expect_eq(nb_ode_adjoint_vjp(NULL, NULL, NULL, NULL), NB_E_ARG);
@@ -725,34 +822,39 @@ Test(ode_adjoint, every_allocation_failure_is_a_status) {
         cr_assert_eq(nb_ode_adjoint_vjp(a, W, NULL, want), NB_OK);
         nb_ode_adjoint_free(a);
     }
-    int total = -1;
-    for (int k = 1; k < 5000; k++) {
-        struct failing f = {0, k};
-        const nb_ctx_opts o = failing_opts(&f);
-        nb_ode_adjoint *a = NULL;
-        nb_status s = nb_ode_adjoint_new(&a, lotka, NULL, 2, 4, NULL, &o);
-        double gp[4] = {0};
-        if (s == NB_OK) {
-            s = nb_ode_adjoint_solve(a, p, 0, y0, 2, times, NULL);
-            if (s == NB_OK) s = nb_ode_adjoint_vjp(a, W, NULL, gp);
-            if (s == NB_E_NOMEM) {
-                cr_expect(isnan(gp[0]) || gp[0] == 0, "allocation %d", k);
-                /* the object still works */
-                cr_expect_eq(nb_ode_adjoint_solve(a, p, 0, y0, 2, times, NULL), NB_OK,
-                             "allocation %d", k);
-                cr_expect_eq(nb_ode_adjoint_vjp(a, W, NULL, gp), NB_OK, "allocation %d", k);
-                cr_expect(gp[2] == want[2], "allocation %d: %.17g", k, gp[2]);
+    for (size_t stride = 1; stride <= 3; stride += 2) { /* 3: a stretch's steps as well */
+        nb_ode_adjoint_opts ao;
+        nb_ode_adjoint_opts_init(&ao);
+        ao.stride = stride;
+        int total = -1;
+        for (int k = 1; k < 5000; k++) {
+            struct failing f = {0, k};
+            const nb_ctx_opts o = failing_opts(&f);
+            nb_ode_adjoint *a = NULL;
+            nb_status s = nb_ode_adjoint_new(&a, lotka, NULL, 2, 4, &ao, &o);
+            double gp[4] = {0};
+            if (s == NB_OK) {
+                s = nb_ode_adjoint_solve(a, p, 0, y0, 2, times, NULL);
+                if (s == NB_OK) s = nb_ode_adjoint_vjp(a, W, NULL, gp);
+                if (s == NB_E_NOMEM) {
+                    cr_expect(isnan(gp[0]) || gp[0] == 0, "allocation %d", k);
+                    /* the object still works */
+                    cr_expect_eq(nb_ode_adjoint_solve(a, p, 0, y0, 2, times, NULL), NB_OK,
+                                 "allocation %d", k);
+                    cr_expect_eq(nb_ode_adjoint_vjp(a, W, NULL, gp), NB_OK, "allocation %d", k);
+                    cr_expect(gp[2] == want[2], "allocation %d: %.17g", k, gp[2]);
+                }
+                nb_ode_adjoint_free(a);
+            } else
+                cr_expect_null(a);
+            if (f.count < k) {
+                cr_assert_eq(s, NB_OK);
+                for (int i = 0; i < 4; i++) cr_expect(gp[i] == want[i], "%.17g", gp[i]);
+                total = k - 1;
+                break;
             }
-            nb_ode_adjoint_free(a);
-        } else
-            cr_expect_null(a);
-        if (f.count < k) {
-            cr_assert_eq(s, NB_OK);
-            for (int i = 0; i < 4; i++) cr_expect(gp[i] == want[i], "%.17g", gp[i]);
-            total = k - 1;
-            break;
+            cr_expect_eq(s, NB_E_NOMEM, "allocation %d", k);
         }
-        cr_expect_eq(s, NB_E_NOMEM, "allocation %d", k);
+        cr_expect_gt(total, 10, "%d allocations (stride %zu)", total, stride);
     }
-    cr_expect_gt(total, 10, "%d allocations", total);
 }

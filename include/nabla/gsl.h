@@ -198,7 +198,8 @@ nb_status nb_gsl_odeiv2_sens_params(nb_gsl_adapter *a, const double *p);
  * (forward over reverse: -f_y^T, -f_p^T and their derivative along the trajectory).
  *
  * nb_ode_adjoint_solve integrates y forward with a GSL stepper and keeps the state at every
- * accepted step (checkpoints: dim + 1 doubles each). The backward integration asks for y(t) at
+ * accepted step (checkpoints: dim + 2 doubles each), or every `stride` steps (the options). The
+ * backward integration asks for y(t) at
  * times of its own choosing; each is integrated again from the checkpoint at or before it, at the
  * forward tolerances, by the forward stepper's type, or by bsimp after an implicit forward
  * stepper (a fresh msbdf starts at order 1 with tiny steps; rk2imp and rk4imp do not damp stiff
@@ -229,6 +230,14 @@ typedef struct nb_ode_adjoint_opts {
                                     most (default 10^6), and of each integration from a
                                     checkpoint at most min(max_steps, 10^4): more is
                                     NB_E_SOLVER (GSL_EMAXITER) */
+    size_t stride;               /* keep the state every `stride` accepted forward steps (>= 1;
+                                    default 1: every step). With stride s > 1 the solve keeps
+                                    about steps / s + 2 states, and the vjp integrates each
+                                    stretch of s steps again once, from its first state, when it
+                                    first needs y in it (one more forward integration in all),
+                                    holding that stretch's steps while it is integrated
+                                    backward: about steps / s + s states at most, least near
+                                    s = sqrt(steps) (CVODES's checkpoints every Nd steps) */
 } nb_ode_adjoint_opts;
 
 /* The defaults above. */
@@ -274,6 +283,11 @@ void nb_ode_adjoint_steps(const nb_ode_adjoint *a, size_t *forward, size_t *back
  * the integrations from a checkpoint the last vjp made. */
 size_t nb_ode_adjoint_points(const nb_ode_adjoint *a);
 size_t nb_ode_adjoint_dense(const nb_ode_adjoint *a);
+
+/* The most states (t, y) held at once since the last successful solve: its checkpoints and,
+ * with a stride > 1, the steps of one stretch integrated again (0 after a failure or before any
+ * solve). Each is dim + 2 doubles. */
+size_t nb_ode_adjoint_held(const nb_ode_adjoint *a);
 
 /* GSL's status of the last NB_E_SOLVER, else 0: GSL_EMAXITER when max_steps was reached,
  * GSL_ERANGE when the solution or the adjoint stopped being finite, GSL_EFAILED when a step did

@@ -9,14 +9,18 @@
  *                        backward integration of n + np states, one vjp per right-hand side;
  *             `sens`     forward sensitivities (nb_gsl_odeiv2_sens_new): n (1 + np) = 528
  *                        states, np forward passes per right-hand side;
- *             `fd`       central differences: 2 np plain solves, for perspective.
+ *             `fd`       central differences: 2 np plain solves, for perspective;
+ *             `adjoint_s7` the adjoint keeping a checkpoint every 7 steps (about the square
+ *                        root of the 44 steps), each stretch integrated again in the vjp.
  *   robadj    Robertson's stiff kinetics (its three rate constants as parameters) to t = 4e5 with
  *             msbdf (tolerances 1e-12 absolute, 1e-10 relative), observed at t = 40 and 4e5: the
  *             reference is the plain solve with hand-written f and Jacobian; `adjoint` the
  *             gradient of a weighted sum of y by nb_ode_adjoint_* with msbdf both ways (y(t) for
- *             the backward pass integrated again from the checkpoints by bsimp).
- * BENCHINFO: the steps of each integration, the integrations from a checkpoint, and the largest
- * relative difference between the adjoint and the forward-sensitivity gradients. */
+ *             the backward pass integrated again from the checkpoints by bsimp); `adjoint_s35`
+ *             the same keeping a checkpoint every 35 of the 1221 steps.
+ * BENCHINFO: the steps of each integration, the integrations from a checkpoint, the states held
+ * at once, and the largest relative difference between the adjoint and the forward-sensitivity
+ * gradients. */
 #include <gsl/gsl_errno.h>
 #include <gsl/gsl_odeiv2.h>
 #include <math.h>
@@ -55,7 +59,7 @@ static void nabla_f(nb_ctx *c, nb_var t, const nb_var *y, const nb_var *p, nb_va
 struct env {
     double p[NP], times[M], data[M * N], Y[M * N], W[M * N];
     double g_adj[NP], g_sens[NP], g_fd[NP];
-    nb_ode_adjoint *adj;
+    nb_ode_adjoint *adj, *adj_s;
     nb_gsl_adapter *sens;
     double *u; /* N (1 + NP) */
     size_t steps_plain, steps_sens;
@@ -101,6 +105,7 @@ static void adjoint_with(nb_ode_adjoint *a, struct env *e) {
     if (nb_ode_adjoint_vjp(a, e->W, NULL, e->g_adj)) abort();
 }
 static void run_adjoint(void *q) { adjoint_with(((struct env *)q)->adj, q); }
+static void run_adjoint_s(void *q) { adjoint_with(((struct env *)q)->adj_s, q); }
 
 static void run_sens(void *q) {
     struct env *e = q;
@@ -169,7 +174,7 @@ static void rober_k(nb_ctx *c, nb_var t, const nb_var *y, const nb_var *k, nb_va
     d[2] = r2;
 }
 struct renv {
-    nb_ode_adjoint *adj;
+    nb_ode_adjoint *adj, *adj_s;
     double g[3], Y[6];
 };
 static void rober_plain(void *q) {
@@ -182,13 +187,14 @@ static void rober_plain(void *q) {
     bench_sink = y[1];
     (void)q;
 }
-static void rober_adjoint(void *q) {
-    struct renv *e = q;
+static void rober_with(nb_ode_adjoint *a, struct renv *e) {
     const double y0[3] = {1, 0, 0};
-    if (nb_ode_adjoint_solve(e->adj, RK, 0, y0, 2, RT, e->Y)) abort();
-    if (nb_ode_adjoint_vjp(e->adj, RW, NULL, e->g)) abort();
+    if (nb_ode_adjoint_solve(a, RK, 0, y0, 2, RT, e->Y)) abort();
+    if (nb_ode_adjoint_vjp(a, RW, NULL, e->g)) abort();
     bench_sink = e->g[0];
 }
+static void rober_adjoint(void *q) { rober_with(((struct renv *)q)->adj, q); }
+static void rober_adjoint_s(void *q) { rober_with(((struct renv *)q)->adj_s, q); }
 
 int main(void) {
     gsl_set_error_handler_off();
@@ -207,6 +213,8 @@ int main(void) {
     nb_ode_adjoint_opts_init(&o);
     o.epsabs = o.epsrel = o.back_epsabs = o.back_epsrel = TOL;
     if (nb_ode_adjoint_new(&e.adj, nabla_f, NULL, N, NP, &o, NULL)) return 1;
+    o.stride = 7;
+    if (nb_ode_adjoint_new(&e.adj_s, nabla_f, NULL, N, NP, &o, NULL)) return 1;
     if (nb_gsl_odeiv2_sens_new(&e.sens, nabla_f, NULL, N, NP, e.p, NULL)) return 1;
     if (!(e.u = malloc(N * (1 + NP) * sizeof *e.u))) return 1;
 
@@ -220,6 +228,14 @@ int main(void) {
         return 1;
     }
     bench_report("kinetics", "adjoint", bench_ratio(run_plain, run_adjoint, &e, 11, 0.05));
+    double g_every[NP];
+    memcpy(g_every, e.g_adj, sizeof g_every);
+    bench_report("kinetics", "adjoint_s7", bench_ratio(run_plain, run_adjoint_s, &e, 11, 0.05));
+    for (int k = 0; k < NP; k++)
+        if (e.g_adj[k] != g_every[k]) { /* rk8pd retakes the very steps */
+            fprintf(stderr, "kinetics: the stride changed dL/dp%d\n", k);
+            return 1;
+        }
     bench_report("kinetics", "sens", bench_ratio(run_plain, run_sens, &e, 7, 0.05));
     bench_report("kinetics", "fd", bench_ratio(run_plain, run_fd, &e, 5, 0.05));
     size_t fs, bs;
@@ -228,6 +244,8 @@ int main(void) {
     bench_info("kinetics", "steps_adjoint_forward", (double)fs);
     bench_info("kinetics", "steps_adjoint_backward", (double)bs);
     bench_info("kinetics", "dense", (double)nb_ode_adjoint_dense(e.adj));
+    bench_info("kinetics", "held", (double)nb_ode_adjoint_held(e.adj));
+    bench_info("kinetics", "held_s7", (double)nb_ode_adjoint_held(e.adj_s));
     bench_info("kinetics", "steps_sens", (double)e.steps_sens);
     bench_info("kinetics", "adjoint_vs_sens_max_rel", worst);
     double wfd = 0;
@@ -252,16 +270,32 @@ int main(void) {
             return 1;
         }
         bench_report("robadj", "adjoint", bench_ratio(rober_plain, rober_adjoint, &r, 7, 0.05));
+        ro.stride = 35;
+        if (nb_ode_adjoint_new(&r.adj_s, rober_k, NULL, 3, 3, &ro, NULL)) return 1;
+        rober_adjoint_s(&r);
+        double rs = 0;
+        for (int m = 0; m < 3; m++) rs = fmax(rs, fabs(r.g[m] - ref[m]) / fabs(ref[m]));
+        if (!(rs < 1e-6)) {
+            fprintf(stderr, "robadj: the adjoint gradient with a stride is %g off\n", rs);
+            return 1;
+        }
+        bench_report("robadj", "adjoint_s35",
+                     bench_ratio(rober_plain, rober_adjoint_s, &r, 7, 0.05));
         size_t rf, rb;
         nb_ode_adjoint_steps(r.adj, &rf, &rb);
         bench_info("robadj", "steps_forward", (double)rf);
         bench_info("robadj", "steps_backward", (double)rb);
         bench_info("robadj", "dense", (double)nb_ode_adjoint_dense(r.adj));
         bench_info("robadj", "max_rel_error", rw);
+        bench_info("robadj", "max_rel_error_s35", rs);
+        bench_info("robadj", "held", (double)nb_ode_adjoint_held(r.adj));
+        bench_info("robadj", "held_s35", (double)nb_ode_adjoint_held(r.adj_s));
         nb_ode_adjoint_free(r.adj);
+        nb_ode_adjoint_free(r.adj_s);
     }
     free(e.u);
     nb_ode_adjoint_free(e.adj);
+    nb_ode_adjoint_free(e.adj_s);
     nb_gsl_adapter_free(e.sens);
     return 0;
 }
