@@ -425,11 +425,6 @@ int cli_parse_args(cli_args *a, const char *cmd, int argc, char **argv) {
         expr_arg = arg;
     }
     if (!rc && !expr_arg && !file) rc = cli_usage_error(cmd, "missing EXPR");
-    /* check differentiates with respect to the --at names: without one it is a usage error, before
-     * the expression is even bound (an unbound variable would otherwise be the first complaint) */
-    if (!rc && strcmp(cmd, "check") == 0 && a->nbind == 0)
-        rc = cli_usage_error(cmd, "nothing to check: bind the variables to differentiate with "
-                                  "--at NAME=VALUE");
     if (!rc && a->order >= 0 && a->norders)
         rc = cli_usage_error(cmd, "--order and --orders cannot be combined");
     if (!rc && a->data && a->script) rc = cli_usage_error(cmd, "--data and --script cannot be combined");
