@@ -53,8 +53,14 @@ static nb_var csub(nb_ctx *c, nb_var a, nb_var b) {
     if (nb__szero(a)) return nb_neg(c, b);
     return nb_sub(c, a, b);
 }
+/* A product of coefficients. At depth 1 a zero coefficient is a constant, skipped; at depth >= 2
+ * it may be a live handle whose value is 0, and its product must have the value the skip gives
+ * at depth 1 - 0 even against inf or NaN - or the same derivative would have another value
+ * when an outer level also differentiates it (sqrt(x^2) at 0: 0 over a constant base, NaN over
+ * a reverse level): the strong-zero product, whose own partials carry the outer tangents. */
 static nb_var cmul(nb_ctx *c, nb_var a, nb_var b) {
     if (nb__szero(a) || nb__szero(b)) return nb_const(0);
+    if (a.v == 0 || b.v == 0) return nb_smul(c, a, b);
     return nb_mul(c, a, b);
 }
 static nb_var cscale(nb_ctx *c, double s, nb_var a) {
@@ -68,9 +74,12 @@ static nb_var cdivk(nb_ctx *c, nb_var a, int k) {
     if (k == 1) return a;
     return nb_div(c, a, nb_const((double)k));
 }
-/* The strong-zero division of the recurrences: a zero numerator gives 0 whatever the divisor. */
+/* The strong-zero division of the recurrences: a zero numerator gives 0 whatever the divisor,
+ * also a live one at depth >= 2 (as cmul): a times 1/b by the strong-zero product, which has
+ * value 0 and the outer derivative of a / b at a = 0, da / b. */
 static nb_var cdiv(nb_ctx *c, nb_var a, nb_var b) {
     if (nb__szero(a)) return nb_const(0);
+    if (a.v == 0) return nb_smul(c, a, nb_div(c, nb_const(1), b));
     return nb_div(c, a, b);
 }
 
@@ -122,7 +131,7 @@ static void jet_mul(nb_ctx *c, nb_level *L, nb_var u, nb_var v, nb_var *w, int T
         for (int j = 0; j <= k; j++) {
             nb_var a = J(L, u, j), b = J(L, v, k - j);
             if (nb__szero(a) || nb__szero(b)) continue;
-            s = cadd(c, s, strong ? nb_smul(c, a, b) : nb_mul(c, a, b));
+            s = cadd(c, s, strong ? nb_smul(c, a, b) : cmul(c, a, b));
         }
         w[k] = s;
     }
@@ -218,8 +227,7 @@ static void jet_sqrt(nb_ctx *c, nb_level *L, nb_var u, nb_var *w, int T) {
     for (int k = 1; k <= T; k++) {
         nb_var s = nb_const(0);
         for (int j = 1; j < k; j++) s = cadd(c, s, cmul(c, w[j], w[k - j]));
-        nb_var num = csub(c, J(L, u, k), s);
-        w[k] = nb__szero(num) ? nb_const(0) : nb_div(c, num, two_w0);
+        w[k] = cdiv(c, csub(c, J(L, u, k), s), two_w0);
     }
 }
 
@@ -459,9 +467,12 @@ static nb_var taylor_op(nb_ctx *c, nb_level *L, nb_op op, nb_var x, nb_var y, in
     if (op == NB_OP_pow && y.tag == L->tag)
         for (int k = 1; k <= T && !y_moves; k++) y_moves = !nb__szero(J(L, y, k));
     /* (only where x^y is a normal number: from an underflowed w0 = 0 every coefficient of exp
-     * would be 0, and a subnormal one has lost digits; pow's rule does not divide by it; and only
-     * for a finite base: inf^0 = 1 is normal, but log(inf) times y's zero coefficient is NaN) */
-    if (op == NB_OP_pow && y_moves && u0.v > 0 && isfinite(u0.v) && isnormal(w0.v)) {
+     * would be 0, and a subnormal one has lost digits; pow's rule does not divide by it; only
+     * for a finite base: inf^0 = 1 is normal, but log(inf) times y's zero coefficient is NaN;
+     * and only for a normal base: log's recurrence divides by it, and x_1 / x_0 overflows for a
+     * subnormal x_0 - x^x at 1e-310 had slope +inf where it is x^x (log x + 1) = -712.8) */
+    if (op == NB_OP_pow && y_moves && isnormal(u0.v) && u0.v > 0 && isfinite(u0.v) &&
+        isnormal(w0.v)) {
         nb_var r = nb_exp(c, nb_mul(c, y, nb_log(c, x)));
         if (r.tag != L->tag) return w0;
         W(L, r.idx)[0] = w0;

@@ -1358,3 +1358,119 @@ Test(ode_taylor_var, coefficients_are_the_doubles_ones_and_carry_derivatives) {
     nb_ctx_clear_error(c);
     nb_ctx_free(c);
 }
+
+/* ---- review (eighth session): a Taylor level over a live level ---- */
+
+static nb_var tl_sqrt_sq(nb_ctx *c, nb_var x) { return nb_sqrt(c, nb_mul(c, x, x)); }
+static nb_var tl_cbrt_cube(nb_ctx *c, nb_var x) { return nb_cbrt(c, nb_powi(c, x, 3)); }
+static nb_var tl_sqrt_4(nb_ctx *c, nb_var x) { return nb_sqrt(c, nb_powi(c, x, 4)); }
+static nb_var tl_sqrt_squared(nb_ctx *c, nb_var x) { return nb_powi(c, nb_sqrt(c, x), 2); }
+static nb_var tl_exp_abs(nb_ctx *c, nb_var x) { return nb_exp(c, tl_sqrt_sq(c, x)); }
+static nb_var tl_pow_half(nb_ctx *c, nb_var x) {
+    return nb_pow(c, nb_mul(c, x, x), nb_const(0.5));
+}
+static nb_var tl_log_sq(nb_ctx *c, nb_var x) { return nb_log1p(c, nb_mul(c, x, x)); }
+static nb_var tl_quot(nb_ctx *c, nb_var x) {
+    return nb_div(c, nb_mul(c, x, x), nb_add(c, nb_const(1), tl_sqrt_sq(c, x)));
+}
+
+/* The coefficients 0 .. K of f(p + t) (times k!: derivatives) with p a constant (kind -1) or an
+ * input of a reverse or forward level below the Taylor level; *dp: d f'(p) / dp through that
+ * level (NaN for a constant p). */
+static void taylor_over(nb_ctx *c, nb_var (*f)(nb_ctx *, nb_var), int kind, double p0, int K,
+                        double *d, double *dp) {
+    nb_var p = nb_const(p0);
+    if (kind == NB_REVERSE) {
+        cr_assert_eq(nb_push(c, NB_REVERSE), NB_OK);
+        p = nb_rev_input(c, p);
+    } else if (kind == NB_FORWARD) {
+        cr_assert_eq(nb_push(c, NB_FORWARD), NB_OK);
+        p = nb_fwd_input(c, p, nb_const(1));
+    }
+    cr_assert_eq(nb_push_taylor(c, K), NB_OK);
+    nb_var y = f(c, nb_taylor_input(c, p, nb_const(1)));
+    nb_var co[8];
+    for (int k = 0; k <= K; k++) co[k] = nb_taylor_coef(c, y, k);
+    nb_pop(c);
+    double fact = 1;
+    for (int k = 0; k <= K; k++) {
+        d[k] = nb_value(co[k]) * fact;
+        fact *= k + 1;
+    }
+    *dp = NAN;
+    if (kind == NB_REVERSE) {
+        cr_assert_eq(nb_backward(c, co[1]), NB_OK);
+        *dp = nb_value(nb_grad(c, p));
+    } else if (kind == NB_FORWARD) {
+        *dp = nb_value(nb_tangent(c, co[1]));
+    }
+    if (kind >= 0) nb_pop(c);
+    cr_assert_eq(nb_ctx_status(c), NB_OK);
+}
+
+static int same_double(double a, double b) { return (isnan(a) && isnan(b)) || a == b; }
+
+Test(review8, a_live_base_gives_the_coefficients_of_a_constant_one) {
+    /* A derivative must not change its value because an outer level also differentiates it:
+     * sqrt(x^2) at 0 has f' = 0 (the strong zero) over a constant base, and was NaN over a
+     * reverse or forward level, whose zero-valued coefficients are live handles that the
+     * recurrences divided by w_0 = 0 and multiplied by infinite partials */
+    nb_var (*fs[])(nb_ctx *, nb_var) = {tl_sqrt_sq, tl_cbrt_cube, tl_sqrt_4, tl_sqrt_squared,
+                                        tl_exp_abs, tl_pow_half, tl_log_sq, tl_quot};
+    const char *names[] = {"sqrt(x^2)", "cbrt(x^3)", "sqrt(x^4)", "sqrt(x)^2",
+                           "exp(|x|)",  "pow(x^2, 1/2)", "log1p(x^2)", "x^2 / (1 + |x|)"};
+    const double points[] = {0, -0.0, 0.3, -0.7};
+    const int K = 4;
+    nb_ctx *c = new_ctx();
+    for (size_t i = 0; i < sizeof fs / sizeof *fs; i++)
+        for (size_t j = 0; j < sizeof points / sizeof *points; j++) {
+            const double p0 = points[j];
+            double want[5], got[5], unused, dp;
+            taylor_over(c, fs[i], -1, p0, K, want, &unused);
+            const int kinds[2] = {NB_REVERSE, NB_FORWARD};
+            for (int m = 0; m < 2; m++) {
+                taylor_over(c, fs[i], kinds[m], p0, K, got, &dp);
+                for (int k = 0; k <= K; k++)
+                    cr_expect(same_double(got[k], want[k]), "%s at %g over %s: f^(%d) %.17g, %.17g "
+                              "over a constant", names[i], p0, m ? "forward" : "reverse", k,
+                              got[k], want[k]);
+                /* d f'(p) / dp is f''(p) (two computations: the derivative of the recurrence
+                 * against the recurrence of order 2), also where it is infinite - but for its
+                 * sign at -0, where a pole's side is a known limit (docs/design.md) */
+                if (isfinite(want[2]))
+                    cr_expect(close_to(dp, want[2], 1e-12, 1e-13),
+                              "%s at %g over %s: d f'/dp %.17g, f'' %.17g", names[i], p0,
+                              m ? "forward" : "reverse", dp, want[2]);
+                else
+                    cr_expect(signbit(p0) && isinf(want[2]) ? isinf(dp) : same_double(dp, want[2]),
+                              "%s at %g over %s: d f'/dp %.17g, f'' %.17g", names[i], p0,
+                              m ? "forward" : "reverse", dp, want[2]);
+            }
+        }
+    /* the values named in the review */
+    double d[5], dp;
+    taylor_over(c, tl_sqrt_sq, NB_REVERSE, 0, K, d, &dp);
+    cr_expect(d[1] == 0 && d[2] == INFINITY && dp == INFINITY, "%g %g %g", d[1], d[2], dp);
+    taylor_over(c, tl_cbrt_cube, NB_FORWARD, 0, K, d, &dp);
+    cr_expect(d[1] == 0 && d[2] == 0 && dp == 0, "%g %g %g", d[1], d[2], dp);
+    nb_ctx_free(c);
+}
+
+static nb_var h_pow_self(nb_ctx *c, const nb_var *x, void *env) {
+    (void)env;
+    return nb_pow(c, x[0], x[0]);
+}
+
+Test(review8, pow_with_a_moving_exponent_at_a_subnormal_base) {
+    /* x^x at 1e-310: f' = x^x (log x + 1) = -712.80..., as dual, forward and reverse give;
+     * Taylor's exp(y log x) divided by the subnormal base in log's recurrence: +inf */
+    nb_ctx *c = new_ctx();
+    const double x = 1e-310, want = pow(x, x) * (log(x) + 1);
+    double d[3], fx, d1;
+    cr_assert_eq(nb_derivatives(c, h_pow_self, NULL, x, 2, d), NB_OK);
+    cr_assert_eq(nb_derivative(c, h_pow_self, NULL, x, &fx, &d1), NB_OK);
+    cr_expect(close_to(d1, want, 1e-15, 0), "forward: %.17g vs %.17g", d1, want);
+    cr_expect(close_to(d[1], want, 1e-15, 0), "Taylor: %.17g vs %.17g", d[1], want);
+    cr_expect(d[2] == INFINITY, "f'' = x^x ((log x + 1)^2 + 1/x) overflows: %g", d[2]);
+    nb_ctx_free(c);
+}
