@@ -1474,3 +1474,56 @@ Test(review8, pow_with_a_moving_exponent_at_a_subnormal_base) {
     cr_expect(d[2] == INFINITY, "f'' = x^x ((log x + 1)^2 + 1/x) overflows: %g", d[2]);
     nb_ctx_free(c);
 }
+
+/* The k-th derivative of f at x by k nested levels, forward or reverse by the bits of `kinds`
+ * (bit j set: level j + 1 from the outside is reverse), through nb_derivative_var /
+ * nb_gradient_var. */
+struct nested_k {
+    nb_var (*f)(nb_ctx *, nb_var);
+    int k, kinds;
+};
+static nb_var nested_kth(nb_ctx *c, const nb_var *x, void *env) {
+    struct nested_k *e = env;
+    if (e->k == 0) return e->f(c, x[0]);
+    struct nested_k inner = {e->f, e->k - 1, e->kinds >> 1};
+    nb_var fx, d;
+    if (e->kinds & 1) nb_gradient_var(c, nested_kth, &inner, 1, x, &fx, &d);
+    else nb_derivative_var(c, nested_kth, &inner, x[0], &fx, &d);
+    return d;
+}
+static nb_var tl_cbrt(nb_ctx *c, nb_var x) { return nb_cbrt(c, x); }
+static nb_var tl_cbrt_h(nb_ctx *c, const nb_var *x, void *env) {
+    (void)env;
+    return nb_cbrt(c, x[0]);
+}
+
+Test(review8, cbrt_at_zero_has_the_derivatives_of_the_cube_root_from_the_right) {
+    /* f = x^(1/3): f^(k) = c_k x^(1/3 - k) with c_k of sign (-1)^(k+1), so at 0+ the derivatives
+     * are +inf, -inf, +inf, ... (x^(1/3) by pow gives these). The rule 1 / (3 R^2) gave f'' = 0
+     * and f''' = -inf at 0: R' = inf met R = 0 in R R, a strong zero. */
+    nb_ctx *c = new_ctx();
+    const double points[] = {0, -0.0};
+    for (int pi = 0; pi < 2; pi++) {
+        double d[6];
+        cr_assert_eq(nb_derivatives(c, tl_cbrt_h, NULL, points[pi], 5, d), NB_OK);
+        cr_expect(d[0] == 0, "%g", d[0]);
+        for (int k = 1; k <= 5; k++) {
+            const double want = k % 2 ? INFINITY : -INFINITY;
+            cr_expect(d[k] == want, "Taylor at %g: f^(%d) %g", points[pi], k, d[k]);
+            for (int kinds = 0; kinds < (1 << k); kinds++) {
+                struct nested_k e = {tl_cbrt, k, kinds};
+                const nb_var x = nb_const(points[pi]);
+                const double v = nb_value(nested_kth(c, &x, &e));
+                cr_assert_eq(nb_ctx_status(c), NB_OK);
+                cr_assert_eq(nb_depth(c), 0);
+                cr_expect(v == want, "at %g, f^(%d) by nested levels 0x%x: %g", points[pi], k,
+                          kinds, v);
+            }
+        }
+    }
+    /* away from 0 the first-order rule is unchanged: 1 / (3 cbrt(x)^2) */
+    double fx, d1;
+    cr_assert_eq(nb_derivative(c, tl_cbrt_h, NULL, 0.001, &fx, &d1), NB_OK);
+    cr_expect_eq(d1, 1.0 / 3.0 / (cbrt(0.001) * cbrt(0.001)), "%.17g", d1);
+    nb_ctx_free(c);
+}
