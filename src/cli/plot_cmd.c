@@ -10,6 +10,8 @@
 
 #include "cli.h"
 
+#define PLOT_WORK 1e11
+
 /* The terminal's size for a text plot: the tty's, else $COLUMNS and $LINES, else 79 x 24. */
 static void text_size(int *cols, int *lines) {
     *cols = 79;
@@ -123,6 +125,23 @@ int cli_plot(const cli_args *a, nb_expr *e) {
     p.rounding = 1;
     text_size(&p.columns, &p.lines);
 
+    /* The sampling's work, in units of one instruction of the program at one sample, times
+     * (K + 1)^2 for the highest order K (a Taylor pass; first order: dual numbers, counted as
+     * K = 1): about 1-2.5 ns a unit here. Every option and the expression's size are within their
+     * own limits, but together they reach days (a 12 KB expression at order 100 and 10^6 samples):
+     * refuse above PLOT_WORK, a few minutes' work, before starting. */
+    if (!rc) {
+        int K = 1;
+        for (int i = 0; i < (int)p.ncurves; i++)
+            if (p.orders[i] > K) K = p.orders[i];
+        size_t size = nb_expr_program_size(e);
+        const double work = (double)p.samples * (double)(size ? size : 1) * (K + 1.0) * (K + 1.0);
+        if (work > PLOT_WORK)
+            rc = cli_fail(CLI_ERROR, "too much work for one plot: %zu samples x %zu instructions "
+                                     "x (order %d + 1)^2 = %.2g (at most %.0e, a few minutes); "
+                                     "lower --samples or the highest order",
+                          p.samples, size, K, work, PLOT_WORK);
+    }
     nb_plot_data d = {0};
     if (!rc) {
         s = nb_plot_sample_expr(&p, e, n, at, wrt, &d);
