@@ -374,6 +374,7 @@ static void mark_poles(const double *x, const double *y, size_t n, double w, uns
 /* gnuplot takes numbers beyond about DBL_MAX / 2 (its VERYLARGE) as undefined: such a value is
  * a gap in the drawing, and a range is kept within it. */
 #define GNUPLOT_MAX 8.9e307
+#define PLOT_MIN_WIDTH 1e-303
 static int drawable(double v) { return isfinite(v) && fabs(v) <= GNUPLOT_MAX; }
 static double clamp_finite(double v) {
     return v > GNUPLOT_MAX ? GNUPLOT_MAX : v < -GNUPLOT_MAX ? -GNUPLOT_MAX : v;
@@ -521,6 +522,24 @@ nb_status nb__plot_check(const nb_plot *p, const nb_plot_data *d, char *msg, siz
             snprintf(msg, msglen, "gnuplot cannot draw x beyond +-8.9e307 (about DBL_MAX / 2); "
                                   "the table (--data) has every value");
         return NB_E_ARG;
+    }
+    /* gnuplot draws no curve (and no x tics) over an x range narrower than about 1e-304 with
+     * pngcairo, svg and pdfcairo: its scale, units of the terminal per unit of x, overflows (1e-303
+     * draws; dumb, with 79 columns, still draws 1e-306); and samples that round to the same x draw
+     * as one: a picture without the function, made with success, unless refused here */
+    if (d->n >= 2) {
+        int repeated = 0;
+        for (size_t i = 1; i < d->n && !repeated; i++) repeated = !(d->x[i] > d->x[i - 1]);
+        if (repeated || d->x[d->n - 1] - d->x[0] < PLOT_MIN_WIDTH) {
+            if (msg && msglen)
+                snprintf(msg, msglen, "the x range %.17g:%.17g is too narrow to draw%s; the table "
+                                      "(--data) has every value",
+                         d->x[0], d->x[d->n - 1],
+                         repeated ? " (neighbouring samples are the same double: fewer samples "
+                                    "or a wider range)"
+                                  : " (gnuplot needs a width of 1e-303 or more)");
+            return NB_E_ARG;
+        }
     }
     if (p->term && !term_word(p->term)) {
         if (msg && msglen)

@@ -363,6 +363,41 @@ Test(extremes, values_near_dbl_max) {
     nb_expr_free(e);
 }
 
+/* An x range gnuplot cannot draw: pngcairo drew no curve over 0:1e-320 or 0:1e-306 (the tics
+ * vanish too) and samples that round to one double drew as one point, all with success; now a
+ * usage error, the table still sampled. */
+Test(extremes, x_ranges_too_narrow_to_draw) {
+    nb_expr *e = bound("sin(x)", "x");
+    const struct {
+        double a, b;
+        size_t n;
+        int ok;
+        const char *why;
+    } cases[] = {{0, 1e-320, 501, 0, "1e-303"},       {0, 1e-306, 2, 0, "1e-303"},
+                 {0, 5e-304, 2, 0, "1e-303"},         {1, 1 + 1e-15, 20, 0, "same double"},
+                 {1, 1 + 1e-15, 3, 1, NULL},          {0, 1e-300, 501, 1, NULL},
+                 {1e-300, 1.002e-300, 501, 1, NULL}, {0, 1e-303, 2, 1, NULL},
+                 {1, 1 + 1e-13, 20, 1, NULL}};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        nb_plot p;
+        nb_plot_init(&p);
+        p.a = cases[i].a, p.b = cases[i].b, p.samples = cases[i].n;
+        nb_plot_data d;
+        double at = 0;
+        cr_assert_eq(nb_plot_sample_expr(&p, e, 1, &at, 0, &d), NB_OK, "the table is fine");
+        char msg[300] = "";
+        const nb_status s = nb_plot_validate(&p, &d, msg, sizeof msg);
+        cr_expect_eq(s, cases[i].ok ? NB_OK : NB_E_ARG, "%.17g:%.17g, %zu samples: %s",
+                     cases[i].a, cases[i].b, cases[i].n, msg);
+        if (!cases[i].ok) {
+            cr_expect(strstr(msg, "too narrow") && strstr(msg, cases[i].why), "%s", msg);
+            cr_expect_eq(nb_plot_render(&p, &d, msg, sizeof msg), NB_E_ARG);
+        }
+        nb_plot_data_free(&d);
+    }
+    nb_expr_free(e);
+}
+
 Test(poles, smooth_peaks_and_kinks_are_not_poles) {
     int spikes;
     double lo, hi;

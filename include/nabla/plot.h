@@ -126,7 +126,9 @@ nb_status nb_plot_write_data(FILE *f, const nb_plot_data *d, const char *xname);
  * one, whatever p->check says). f is flushed at the end: NB_E_IO on a write error (including one
  * stdio had still buffered), NB_E_ARG for a table with no samples or no curves, an x range
  * beyond +-8.9e307 (gnuplot takes numbers beyond about DBL_MAX / 2 as undefined; y values beyond
- * it are gaps in the drawing and the y-range stays within it), a term that is not a plain gnuplot
+ * it are gaps in the drawing and the y-range stays within it), an x range narrower than 1e-303
+ * or whose neighbouring samples are the same double (gnuplot draws no curve there), a term that
+ * is not a plain gnuplot
  * terminal name (letters, digits, '_', at most 32), a negative or NaN timeout, an output that is
  * empty or begins with '|' (gnuplot would run it as a command) or has a control character (a
  * script line cannot hold it),
