@@ -496,6 +496,9 @@ static nb_status make(nb_gsl_adapter **out, enum kind kind, size_t n, size_t m,
     *out = NULL;
     if (n == 0 || (kind != MULTIMIN && kind != FUNCTION && m == 0)) return NB_E_ARG;
     if (m && n > SIZE_MAX / sizeof(double) / m) return NB_E_ARG;
+    /* a size whose array of handles (the largest of its arrays) overflows: the contract's
+     * NB_E_ARG, not an allocation that fails */
+    if (n > SIZE_MAX / sizeof(nb_var) || m > SIZE_MAX / sizeof(nb_var)) return NB_E_ARG;
     nb_ctx *c = NULL;
     nb_status s = nb_ctx_new(&c, opts);
     if (s) return s;

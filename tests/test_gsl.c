@@ -417,6 +417,10 @@ Test(adapter, errors_are_kept_and_callbacks_return_nan) {
     /* bad arguments */
     cr_expect_eq(nb_gsl_multimin_new(&a, NULL, NULL, 2, NULL), NB_E_ARG);
     cr_expect_eq(nb_gsl_multimin_new(&a, rosen2, NULL, 0, NULL), NB_E_ARG);
+    /* sizes whose arrays overflow: NB_E_ARG, as the header says, not NB_E_NOMEM (a review) */
+    cr_expect_eq(nb_gsl_multimin_new(&a, rosen2, NULL, SIZE_MAX / 8, NULL), NB_E_ARG);
+    cr_expect_eq(nb_gsl_multimin_new(&a, rosen2, NULL, SIZE_MAX, NULL), NB_E_ARG);
+    cr_expect_null(a);
     cr_expect_null(nb_gsl_multiroot_fdf(NULL));
     nb_gsl_adapter_free(NULL);
 }
