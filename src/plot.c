@@ -81,9 +81,15 @@ static nb_status table_alloc(const nb_plot *p, nb_plot_data *d) {
         nb_plot_data_free(d);
         return NB_E_NOMEM;
     }
+    /* (b - a) i overflows for a range wider than DBL_MAX / (n - 1) though b - a does not (0:1e306
+     * at 501 samples gave x = inf from the 181st on): there i / (n - 1) first */
+    const double w = p->b - p->a, m = (double)(d->n - 1);
+    const int wide = fabs(w) > DBL_MAX / m;
     for (size_t i = 0; i < d->n; i++) {
         /* the ends exactly: a + (b - a) i / (n - 1) can miss b by an ulp */
-        d->x[i] = i + 1 == d->n ? p->b : p->a + (p->b - p->a) * (double)i / (double)(d->n - 1);
+        d->x[i] = i + 1 == d->n ? p->b
+                  : wide        ? p->a + w * ((double)i / m)
+                                : p->a + w * (double)i / m;
     }
     return NB_OK;
 }

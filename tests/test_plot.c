@@ -377,7 +377,11 @@ Test(extremes, x_ranges_too_narrow_to_draw) {
                  {0, 5e-304, 2, 0, "1e-303"},         {1, 1 + 1e-15, 20, 0, "same double"},
                  {1, 1 + 1e-15, 3, 1, NULL},          {0, 1e-300, 501, 1, NULL},
                  {1e-300, 1.002e-300, 501, 1, NULL}, {0, 1e-303, 2, 1, NULL},
-                 {1, 1 + 1e-13, 20, 1, NULL}};
+                 {1, 1 + 1e-13, 20, 1, NULL},
+                 /* wide: (b - a) i overflowed before the division (x = inf from the 181st of 501
+                  * samples, then "too narrow") */
+                 {0, 1e306, 501, 1, NULL},            {-8e307, 8e307, 501, 1, NULL},
+                 {8e307, 8.9e307, 1000000, 1, NULL}};
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         nb_plot p;
         nb_plot_init(&p);
@@ -385,6 +389,10 @@ Test(extremes, x_ranges_too_narrow_to_draw) {
         nb_plot_data d;
         double at = 0;
         cr_assert_eq(nb_plot_sample_expr(&p, e, 1, &at, 0, &d), NB_OK, "the table is fine");
+        int finite = 1;
+        for (size_t k = 0; k < d.n; k++) finite &= isfinite(d.x[k]);
+        cr_expect(finite && d.x[0] == cases[i].a && d.x[d.n - 1] == cases[i].b,
+                  "%.17g:%.17g: every x finite, the ends exact", cases[i].a, cases[i].b);
         char msg[300] = "";
         const nb_status s = nb_plot_validate(&p, &d, msg, sizeof msg);
         cr_expect_eq(s, cases[i].ok ? NB_OK : NB_E_ARG, "%.17g:%.17g, %zu samples: %s",

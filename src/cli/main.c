@@ -176,7 +176,7 @@ static void general_help(FILE *out) {
           "  nabla grad 'x*y^2' --at x=1,y=2\n"
           "  nabla hess 'x*y^2' --at x=1,y=2\n"
           "  nabla jac 'x*y, x+sin(y)' --at x=1,y=2\n"
-          "  nabla plot 'sin(x)' --range -2*pi:2*pi -o sin.png\n"
+          "  nabla plot 'sin(x)' --range '-2*pi:2*pi' -o sin.png\n"
           "  nabla check 'x*stop_gradient(x)' --at x=1.5\n"
           "\n"
           "Numbers print as %.17g; NaN prints as nan, infinities as inf and -inf.\n"
