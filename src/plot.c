@@ -195,6 +195,20 @@ static nb_status taylor_at(const nb_plot *p, nb_ctx *c, nb_fn f, void *env, size
     return s;
 }
 
+double nb_plot_work(const nb_plot *p, const nb_expr *e) {
+    if (!p || !e) return 0;
+    int K = 1;
+    for (int i = 0; i < p->ncurves && i < NB_PLOT_MAX_CURVES; i++)
+        if (p->orders[i] > K) K = p->orders[i];
+    const double k1 = K + 1.0, rule = K >= 2 ? 3 * k1 : 1;
+    double per = 0; /* one sample, in units of (K + 1)^2 */
+    for (size_t i = 0, m = nb_expr_program_size(e); i < m; i++) {
+        const int op = nb__expr_op_at(e, i);
+        per += op >= 0 && !nb__taylor_recurrence((nb_op)op) ? rule : 1;
+    }
+    return (double)p->samples * per * k1 * k1;
+}
+
 nb_status nb_plot_sample_expr(const nb_plot *p, nb_expr *e, size_t nvals, const double *at,
                               size_t wrt, nb_plot_data *out) {
     if (!out) return NB_E_ARG;

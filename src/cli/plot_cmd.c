@@ -125,22 +125,20 @@ int cli_plot(const cli_args *a, nb_expr *e) {
     p.rounding = 1;
     text_size(&p.columns, &p.lines);
 
-    /* The sampling's work, in units of one instruction of the program at one sample, times
-     * (K + 1)^2 for the highest order K (a Taylor pass; first order: dual numbers, counted as
-     * K = 1): about 1-2.5 ns a unit here. Every option and the expression's size are within their
-     * own limits, but together they reach days (a 12 KB expression at order 100 and 10^6 samples):
-     * refuse above PLOT_WORK, a few minutes' work, before starting. */
+    /* The sampling's work (nb_plot_work: samples x the program's instructions x (K + 1)^2 for the
+     * highest order K, at least 1, an op through its rule at K >= 2 counted 3 (K + 1) times): about
+     * 1-2.5 ns a unit here. Every option and the expression's size are within their own limits,
+     * but together they reach days (a 12 KB expression at order 100 and 10^6 samples, lgamma at
+     * order 100): refuse above PLOT_WORK, a few minutes' work, before starting. */
     if (!rc) {
-        int K = 1;
-        for (int i = 0; i < (int)p.ncurves; i++)
-            if (p.orders[i] > K) K = p.orders[i];
-        size_t size = nb_expr_program_size(e);
-        const double work = (double)p.samples * (double)(size ? size : 1) * (K + 1.0) * (K + 1.0);
+        const double work = nb_plot_work(&p, e);
         if (work > PLOT_WORK)
-            rc = cli_fail(CLI_ERROR, "too much work for one plot: %zu samples x %zu instructions "
-                                     "x (order %d + 1)^2 = %.2g (at most %.0e, a few minutes); "
-                                     "lower --samples or the highest order",
-                          p.samples, size, K, work, PLOT_WORK);
+            rc = cli_fail(CLI_ERROR, "too much work for one plot: about %.2g units (samples x the "
+                                     "program's %zu instructions x (highest order + 1)^2, the "
+                                     "special functions at order 2 or more 3 (order + 1) times "
+                                     "more; at most %.0e, a few minutes); lower --samples or the "
+                                     "highest order",
+                          work, nb_expr_program_size(e), PLOT_WORK);
     }
     nb_plot_data d = {0};
     if (!rc) {
