@@ -30,11 +30,23 @@ struct nb_ode_adjoint {
      * room for cap */
     size_t S, cap;
     double *cp;
-    /* with o.stride > 1, the steps of one stretch between checkpoints, seg and seg + 1,
-     * integrated again (SEG_NONE: none yet): ni records in ip, room for icap */
-    size_t seg, ni, icap;
-    double *ip;
-    size_t held; /* the most records held at once since the last solve */
+    /* with o.stride > 1, the steps of stretches between checkpoints, each from checkpoint seg
+     * to seg + 1, integrated again (SEG_NONE: a free buffer): n records in r, room for cap; nsb
+     * buffers, room for sbcap. A stretch is kept while the backward step in progress may need
+     * it: a step across checkpoints asks for y on every stretch it spans, again and again
+     * (bsimp's substeps sweep the step once per sequence, rk4imp's stages alternate, a rejected
+     * step is retried), and with one or two stretches held the same ones were integrated again
+     * 10 to 20 times over. A stretch above t_hi, where the step in progress starts, is never
+     * needed again in this vjp (the backward integration only goes down): its buffer is reused. */
+    struct stretch_buf {
+        size_t seg, n, cap;
+        double *r;
+    } *sb;
+    size_t nsb, sbcap;
+    size_t inner;   /* records in the buffers */
+    double t_hi;    /* the start of the backward step in progress */
+    size_t retakes; /* stretches integrated again in the last vjp */
+    size_t held;    /* the most records held at once since the last solve */
     int kept;    /* a trajectory from a successful solve */
     size_t m;
     double *obs; /* the observation times (m), kept for the vjp */
@@ -120,7 +132,7 @@ static nb_status append(nb_ode_adjoint *a, double **buf, size_t *n, size_t *cap,
     r[0] = t;
     r[1] = h;
     memcpy(r + 2, y, d * sizeof *y);
-    if (a->S + a->ni > a->held) a->held = a->S + a->ni;
+    if (a->S + a->inner > a->held) a->held = a->S + a->inner;
     return NB_OK;
 }
 static nb_status keep(nb_ode_adjoint *a, double t, double h, const double *y) {
@@ -138,25 +150,44 @@ static size_t at_or_before(const nb_ode_adjoint *a, const double *r, size_t n, d
     return lo;
 }
 
-/* The steps from checkpoint k to checkpoint k + 1 integrated again into ip, as the forward pass
+/* The first observation time after t (a->m when none). */
+static size_t obs_after(const nb_ode_adjoint *a, double t) {
+    size_t lo = 0, hi = a->m;
+    while (lo < hi) {
+        const size_t mid = lo + (hi - lo) / 2;
+        if (a->obs[mid] <= t) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo;
+}
+
+/* The steps from checkpoint k to checkpoint k + 1 integrated again into b, as the forward pass
  * took them: the forward stepper from checkpoint k's state and step size, stopping at the
- * observation times in between. An explicit stepper retakes the same steps; an implicit one
- * (msbdf restarts at order 1) may take others, at the same tolerances. */
-static nb_status stretch(nb_ode_adjoint *a, size_t k) {
+ * observation times in between. A one-step stepper (rk2, rk4, rkf45, rkck, rk8pd, rk1imp,
+ * rk2imp, rk4imp) retakes the same steps; bsimp, msadams and msbdf carry state a checkpoint
+ * does not hold (msbdf restarts at order 1) and may take others, at the same tolerances. */
+static void release(nb_ode_adjoint *a, struct stretch_buf *b) {
+    a->inner -= b->n;
+    b->n = 0;
+    b->seg = SEG_NONE;
+}
+
+static nb_status stretch(nb_ode_adjoint *a, struct stretch_buf *b, size_t k) {
     const size_t d = a->dim, w = d + 2;
-    a->seg = SEG_NONE;
-    a->ni = 0;
+    release(a, b);
+    a->retakes++;
     const double *r = a->cp + k * w;
     double t = r[0], h = r[1];
     const double end = ckpt_t(a, k + 1);
     double *y = a->yt;
     memcpy(y, r + 2, d * sizeof *y);
-    nb_status s = append(a, &a->ip, &a->ni, &a->icap, t, h, y);
+    a->inner++; /* (counted before the append, which records the most held) */
+    nb_status s = append(a, &b->r, &b->n, &b->cap, t, h, y);
+    if (s) a->inner--;
     gsl_odeiv2_driver *D = a->fd;
     gsl_odeiv2_driver_reset(D);
     nb_gsl_adapter_clear(a->fa);
-    size_t j = 0, steps = 0; /* the first observation time after t */
-    while (j < a->m && a->obs[j] <= t) j++;
+    size_t j = obs_after(a, t), steps = 0; /* (a scan from the first: O(m^2 / stride) in all) */
     while (!s && t < end) {
         const double target = j < a->m && a->obs[j] < end ? a->obs[j] : end;
         if (steps++ >= a->o.max_steps) {
@@ -171,12 +202,47 @@ static nb_status stretch(nb_ode_adjoint *a, size_t k) {
         } else if (t == before) {
             s = solver_failed(a, GSL_EFAILED);
         } else {
-            s = append(a, &a->ip, &a->ni, &a->icap, t, h, y);
+            a->inner++;
+            s = append(a, &b->r, &b->n, &b->cap, t, h, y);
+            if (s) a->inner--;
             while (j < a->m && a->obs[j] <= t) j++;
         }
     }
-    if (!s) a->seg = k;
+    if (s) release(a, b);
+    else b->seg = k;
     return s;
+}
+
+/* The buffer holding stretch k, integrated again into a free one (or a new one) if none does;
+ * NULL after recording the failure in *st. */
+static struct stretch_buf *stretch_of(nb_ode_adjoint *a, size_t k, nb_status *st) {
+    size_t freeb = a->nsb;
+    for (size_t i = 0; i < a->nsb; i++) {
+        const size_t g = a->sb[i].seg;
+        if (g == k) return &a->sb[i];
+        if (freeb == a->nsb && (g == SEG_NONE || ckpt_t(a, g) > a->t_hi)) freeb = i;
+    }
+    if (freeb == a->nsb) {
+        if (a->nsb == a->sbcap) {
+            const size_t cap = a->sbcap ? 2 * a->sbcap : 4;
+            nb_ctx *c = a->c;
+            struct stretch_buf *nb = c->alloc(c->alloc_ud, a->sb, a->sbcap * sizeof *nb,
+                                              cap * sizeof *nb);
+            if (!nb) {
+                *st = NB_E_NOMEM;
+                return NULL;
+            }
+            a->sb = nb;
+            a->sbcap = cap;
+        }
+        struct stretch_buf *b = &a->sb[a->nsb++];
+        b->seg = SEG_NONE;
+        b->n = b->cap = 0;
+        b->r = NULL;
+    }
+    struct stretch_buf *b = &a->sb[freeb];
+    if ((*st = stretch(a, b, k))) return NULL;
+    return b;
 }
 
 /* t within the checkpoints' span: the backward steppers stay inside [t0, t_last] but bsimp's
@@ -208,12 +274,11 @@ static nb_status y_at(nb_ode_adjoint *a, double t, int slope) {
         const double *r = a->cp;
         size_t lo = at_or_before(a, r, a->S, t);
         if (a->o.stride > 1 && lo + 1 < a->S && ckpt_t(a, lo) != t) {
-            if (a->seg != lo) {
-                const nb_status s = stretch(a, lo);
-                if (s) return s;
-            }
-            r = a->ip;
-            lo = at_or_before(a, r, a->ni, t);
+            nb_status s = NB_OK;
+            const struct stretch_buf *b = stretch_of(a, lo, &s);
+            if (!b) return s;
+            r = b->r;
+            lo = at_or_before(a, r, b->n, t);
         }
         double *y = a->cy + e * d;
         memcpy(y, r + lo * (d + 2) + 2, d * sizeof(double));
@@ -360,7 +425,9 @@ void nb_ode_adjoint_free(nb_ode_adjoint *a) {
     put(c, a->p, a->np, sizeof(double));
     put(c, a->hp, a->np, sizeof(nb_var));
     if (a->cp) c->alloc(c->alloc_ud, a->cp, a->cap * (a->dim + 2) * sizeof(double), 0);
-    if (a->ip) c->alloc(c->alloc_ud, a->ip, a->icap * (a->dim + 2) * sizeof(double), 0);
+    for (size_t i = 0; i < a->nsb; i++)
+        if (a->sb[i].r) c->alloc(c->alloc_ud, a->sb[i].r, a->sb[i].cap * (a->dim + 2) * sizeof(double), 0);
+    if (a->sb) c->alloc(c->alloc_ud, a->sb, a->sbcap * sizeof *a->sb, 0);
     put(c, a->cy, CACHE * a->dim, sizeof(double));
     put(c, a->cyd, CACHE * a->dim, sizeof(double));
     put(c, a->obs, a->mcap, sizeof(double));
@@ -466,8 +533,7 @@ nb_status nb_ode_adjoint_solve(nb_ode_adjoint *a, const double *p, double t0, co
     const size_t d = a->dim;
     a->kept = 0;
     a->S = 0;
-    a->seg = SEG_NONE;
-    a->ni = 0;
+    for (size_t i = 0; i < a->nsb; i++) release(a, &a->sb[i]);
     a->held = 0;
     a->cached = a->cnext = 0;
     a->fsteps = 0;
@@ -553,6 +619,9 @@ nb_status nb_ode_adjoint_vjp(nb_ode_adjoint *a, const double *W, double *gy0, do
     a->err = NB_OK;
     a->gsl_status = 0;
     a->dense = 0;
+    a->retakes = 0;
+    for (size_t i = 0; i < a->nsb; i++) release(a, &a->sb[i]); /* (the last vjp's, near t0) */
+    a->t_hi = INFINITY;
     a->cached = a->cnext = 0;
     double *z = a->z;
     memset(z, 0, a->nb * sizeof *z);
@@ -570,6 +639,7 @@ nb_status nb_ode_adjoint_vjp(nb_ode_adjoint *a, const double *W, double *gy0, do
                 break;
             }
             const double before = t;
+            a->t_hi = t;
             const int gs = gsl_odeiv2_evolve_apply(D->e, D->c, D->s, &a->bsys, &t, target, &h, z);
             a->bsteps++;
             if (gs) {
@@ -602,6 +672,8 @@ void nb_ode_adjoint_steps(const nb_ode_adjoint *a, size_t *forward, size_t *back
 size_t nb_ode_adjoint_points(const nb_ode_adjoint *a) { return a && a->kept ? a->S : 0; }
 
 size_t nb_ode_adjoint_held(const nb_ode_adjoint *a) { return a && a->kept ? a->held : 0; }
+
+size_t nb_ode_adjoint_retakes(const nb_ode_adjoint *a) { return a ? a->retakes : 0; }
 
 size_t nb_ode_adjoint_dense(const nb_ode_adjoint *a) { return a ? a->dense : 0; }
 

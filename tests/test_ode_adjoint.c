@@ -154,6 +154,7 @@ Test(ode_adjoint, a_stride_keeps_fewer_states_and_the_same_gradient) {
     for (size_t st = 0; st < sizeof types / sizeof *types; st++) {
         const char *name = types[st]->name;
         const int msbdf = types[st] == gsl_odeiv2_step_msbdf;
+        const int bsimp = types[st] == gsl_odeiv2_step_bsimp;
         double g1[6] = {0};
         size_t steps1 = 0;
         for (size_t k = 0; k < sizeof strides / sizeof *strides; k++) {
@@ -184,14 +185,20 @@ Test(ode_adjoint, a_stride_keeps_fewer_states_and_the_same_gradient) {
                 cr_expect_eq(held, S);
             } else {
                 cr_expect_eq(fs, steps1, "%s: the solve does not depend on the stride", name);
-                /* one stretch at a time: s + 1 states for a stepper that retakes its steps
-                 * (msbdf restarts at order 1 and may take more) */
-                if (!msbdf)
-                    cr_expect_leq(held, S + (s < fs ? s : fs) + 1, "%s stride %zu: %zu held", name,
-                                  s, held);
+                /* the stretches a backward step spans, s + 1 states each for a stepper that
+                 * retakes its steps: two for the explicit ones, whose backward steps are about
+                 * as long as their forward ones (bsimp's are longer, msbdf restarts at order 1
+                 * and may take more steps) */
+                if (!msbdf && !bsimp)
+                    cr_expect_leq(held, S + 2 * ((s < fs ? s : fs) + 1), "%s stride %zu: %zu held",
+                                  name, s, held);
+                /* each stretch integrated again once at most (with one held, bsimp's substeps
+                 * across checkpoints made it up to 20 times) */
+                const size_t re = nb_ode_adjoint_retakes(a);
+                cr_expect(re >= 1 && re <= S - 1, "%s stride %zu: %zu retakes of %zu stretches",
+                          name, s, re, S - 1);
             }
             /* msbdf's own error at 1e-12 over this span is about 1e-6 */
-            const int bsimp = types[st] == gsl_odeiv2_step_bsimp;
             const double tol = msbdf ? 2e-6 : bsimp ? 2e-9 : 3e-8;
             for (int i = 0; i < 6; i++) {
                 const double want = ref[(i + 4) % 6]; /* ref is p then y0 */
@@ -211,6 +218,45 @@ Test(ode_adjoint, a_stride_keeps_fewer_states_and_the_same_gradient) {
             }
             nb_ode_adjoint_free(a);
         }
+    }
+}
+
+Test(ode_adjoint, a_stride_with_long_backward_steps_integrates_each_stretch_once) {
+    /* rk4 forward (1092 steps), bsimp backward: each backward step spans many stretches and
+     * bsimp's substeps sweep it once per sequence; with one stretch held the vjp integrated 12
+     * forward solves' worth again at stride 7 (a review), with the stretches of the step in
+     * progress kept, one */
+    gsl_set_error_handler_off();
+    const double p[4] = {1.5, 1, 3, 1}, y0[2] = {1, 1}, T[3] = {5, 10, 30};
+    const double W[6] = {1, 0, 0, 1, 1, 1};
+    const size_t strides[] = {1, 7, 30, 100};
+    double g1[6] = {0};
+    for (size_t k = 0; k < sizeof strides / sizeof *strides; k++) {
+        nb_ode_adjoint_opts o;
+        nb_ode_adjoint_opts_init(&o);
+        o.step = gsl_odeiv2_step_rk4;
+        o.back_step = gsl_odeiv2_step_bsimp;
+        o.stride = strides[k];
+        nb_ode_adjoint *a = NULL;
+        cr_assert_eq(nb_ode_adjoint_new(&a, lotka, NULL, 2, 4, &o, NULL), NB_OK);
+        double g[6];
+        cr_assert_eq(nb_ode_adjoint_solve(a, p, 0, y0, 3, T, NULL), NB_OK);
+        const size_t S = nb_ode_adjoint_points(a);
+        for (int rep = 0; rep < 2; rep++) { /* a second vjp over the same solve alike */
+            cr_assert_eq(nb_ode_adjoint_vjp(a, W, g, g + 2), NB_OK);
+            const size_t re = nb_ode_adjoint_retakes(a);
+            if (strides[k] == 1) {
+                cr_expect_eq(re, 0);
+                memcpy(g1, g, sizeof g);
+            } else {
+                cr_expect(re >= 1 && re <= S - 1, "stride %zu: %zu retakes of %zu stretches",
+                          strides[k], re, S - 1);
+                for (int i = 0; i < 6; i++) /* rk4 retakes the very steps */
+                    cr_expect(g[i] == g1[i], "stride %zu g%d: %.17g vs %.17g", strides[k], i,
+                              g[i], g1[i]);
+            }
+        }
+        nb_ode_adjoint_free(a);
     }
 }
 

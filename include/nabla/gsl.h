@@ -235,9 +235,11 @@ typedef struct nb_ode_adjoint_opts {
                                     about steps / s + 2 states, and the vjp integrates each
                                     stretch of s steps again once, from its first state, when it
                                     first needs y in it (one more forward integration in all),
-                                    holding that stretch's steps while it is integrated
-                                    backward: about steps / s + s states at most, least near
-                                    s = sqrt(steps) (CVODES's checkpoints every Nd steps) */
+                                    holding the steps of the stretches the backward step in
+                                    progress spans: about steps / s + 2 s states with a backward
+                                    stepper whose steps are about as long as the forward ones,
+                                    more when they span more stretches (bsimp's), least near
+                                    s = sqrt(steps / 2) (CVODES's checkpoints every Nd steps) */
 } nb_ode_adjoint_opts;
 
 /* The defaults above. */
@@ -288,6 +290,11 @@ size_t nb_ode_adjoint_dense(const nb_ode_adjoint *a);
  * with a stride > 1, the steps of one stretch integrated again (0 after a failure or before any
  * solve). Each is dim + 2 doubles. */
 size_t nb_ode_adjoint_held(const nb_ode_adjoint *a);
+
+/* The stretches the last vjp integrated again (0 with a stride of 1): each once at most. The
+ * stretches a backward step spans are held until the backward integration has passed below
+ * them (a step across checkpoints asks for y on each of them again and again). */
+size_t nb_ode_adjoint_retakes(const nb_ode_adjoint *a);
 
 /* GSL's status of the last NB_E_SOLVER, else 0: GSL_EMAXITER when max_steps was reached,
  * GSL_ERANGE when the solution or the adjoint stopped being finite, GSL_EFAILED when a step did
