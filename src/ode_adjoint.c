@@ -189,7 +189,10 @@ static nb_status stretch(nb_ode_adjoint *a, struct stretch_buf *b, size_t k) {
     nb_gsl_adapter_clear(a->fa);
     size_t j = obs_after(a, t), steps = 0; /* (a scan from the first: O(m^2 / stride) in all) */
     while (!s && t < end) {
-        const double target = j < a->m && a->obs[j] < end ? a->obs[j] : end;
+        /* the solve's target, the next observation time, not the checkpoint: a step clamped to
+         * the checkpoint is another step wherever the solve's step there had been rejected and
+         * shrunk (h0 = 1: every retaken stretch differed in the last bits, a review) */
+        const double target = j < a->m ? a->obs[j] : end;
         if (steps++ >= a->o.max_steps) {
             s = solver_failed(a, GSL_EMAXITER);
             break;
