@@ -557,11 +557,6 @@ const char *nb_expr_var_name(const nb_expr *e, size_t i) {
 }
 size_t nb_expr_program_size(const nb_expr *e) { return e ? e->nprog : 0; }
 
-int nb__expr_op_at(const nb_expr *e, size_t i) {
-    if (!e || i >= e->nprog || e->prog[i].code >= NB_OP_COUNT) return -1;
-    return e->prog[i].code;
-}
-
 /* ---- binding ---- */
 
 static int valid_name(const char *s) {

@@ -210,13 +210,6 @@ nb_var nb__rule(nb_ctx *c, nb_op op, int k, nb_var X, nb_var Y, nb_var R, int N)
 
 /* The op at Taylor level L (which owns x and/or y). */
 nb_var nb__taylor_op(nb_ctx *c, nb_level *L, nb_op op, nb_var x, nb_var y, int n);
-/* 1 when a Taylor level computes op by a recurrence of its own (O(K^2) per op), 0 when through
- * its registry rule as a series or by composition (O(K^3), the special functions). */
-int nb__taylor_recurrence(nb_op op);
-/* The op of instruction i of a compiled expression, -1 for a constant or a variable (or i out of
- * range). */
-struct nb_expr;
-int nb__expr_op_at(const struct nb_expr *e, size_t i);
 /* A reduction at Taylor level L, composed of scalar ops. */
 nb_var nb__taylor_reduce(nb_ctx *c, nb_level *L, nb_op op, size_t n, const nb_var *x,
                          const nb_var *y);

@@ -200,13 +200,8 @@ double nb_plot_work(const nb_plot *p, const nb_expr *e) {
     int K = 1;
     for (int i = 0; i < p->ncurves && i < NB_PLOT_MAX_CURVES; i++)
         if (p->orders[i] > K) K = p->orders[i];
-    const double k1 = K + 1.0, rule = K >= 2 ? 3 * k1 : 1;
-    double per = 0; /* one sample, in units of (K + 1)^2 */
-    for (size_t i = 0, m = nb_expr_program_size(e); i < m; i++) {
-        const int op = nb__expr_op_at(e, i);
-        per += op >= 0 && !nb__taylor_recurrence((nb_op)op) ? rule : 1;
-    }
-    return (double)p->samples * per * k1 * k1;
+    const double k1 = K + 1.0, m = (double)nb_expr_program_size(e);
+    return (double)p->samples * (m > 0 ? m : 1) * k1 * k1;
 }
 
 nb_status nb_plot_sample_expr(const nb_plot *p, nb_expr *e, size_t nvals, const double *at,

@@ -477,17 +477,6 @@ static nb_status jet_bessel(nb_ctx *c, nb_level *L, nb_var u, int y, int n, size
 
 static nb_var taylor_op(nb_ctx *c, nb_level *L, nb_op op, nb_var x, nb_var y, int n);
 
-int nb__taylor_recurrence(nb_op op) {
-    switch (op) { /* the cases of taylor_op's switch but the Bessel functions (composition) */
-    case NB_OP_add: case NB_OP_sub: case NB_OP_neg: case NB_OP_mul: case NB_OP_smul:
-    case NB_OP_div: case NB_OP_exp: case NB_OP_expm1: case NB_OP_log: case NB_OP_log1p:
-    case NB_OP_log2: case NB_OP_log10: case NB_OP_tanh: case NB_OP_sin: case NB_OP_cos:
-    case NB_OP_sinh: case NB_OP_cosh: case NB_OP_tan: case NB_OP_sqrt: case NB_OP_cbrt:
-    case NB_OP_powi: case NB_OP_pow: return 1;
-    default: return 0;
-    }
-}
-
 /* One op on a Taylor level counts one op there (nb_op_count), as on every level: the ops its
  * rule or its pow path run on this level are its own work, not the user's. */
 nb_var nb__taylor_op(nb_ctx *c, nb_level *L, nb_op op, nb_var x, nb_var y, int n) {

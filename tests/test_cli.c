@@ -162,3 +162,24 @@ Test(cli, jac_file_limits_and_messages) {
     remove(path);
     rmdir(dir);
 }
+
+/* A plot whose special functions make it take far longer than its instruction count says is
+ * refused from a timed pilot: tgamma at order 100 costs thousands of units a sample (its rule is
+ * evaluated once per order), and 10^6 samples would take hours (a review: 32 000 samples, 14
+ * minutes, passed the count). A cheap function at the same count runs. */
+Test(cli, plot_refuses_what_a_pilot_projects_to_take_too_long) {
+    const char *nabla = getenv("NABLA");
+    cr_assert_not_null(nabla, "NABLA must name the nabla executable");
+    char cmd[512], out[2048];
+    snprintf(cmd, sizeof cmd,
+             "'%s' plot 'tgamma(x)' --orders 0,100 --samples 1000000 --data 2>&1 >/dev/null",
+             nabla);
+    int rc = run_text(cmd, out, sizeof out);
+    cr_expect_eq(rc, 1, "%s", out);
+    cr_expect(strstr(out, "16 samples took") && strstr(out, "minutes"), "%s", out);
+    snprintf(cmd, sizeof cmd, "'%s' plot 'erf(x)' --orders 0,100 --samples 2000 --data | wc -l",
+             nabla);
+    rc = run_text(cmd, out, sizeof out);
+    cr_expect_eq(rc, 0);
+    cr_expect_eq(atoi(out), 2001, "%s", out);
+}

@@ -102,12 +102,12 @@ void nb_plot_data_free(nb_plot_data *d);
  * tell apart) is stored as NaN, and so is the overlay's fd_diff there; infinite derivatives are
  * kept (docs/plotting.md). */
 
-/* An estimate of the work of nb_plot_sample_expr(p, e, ...), in units of about 1-2.5 ns on a
- * current machine: p->samples times the sum over e's instructions of (K + 1)^2, K the highest
- * order p draws (at least 1), times 3 (K + 1) for an op that a Taylor pass takes through its rule
- * or by composition (the special functions: lgamma, digamma, the Bessel and Airy functions ...)
- * when K >= 2. For a caller that wants to refuse a plot that would take hours before it starts
- * (the nabla command refuses more than 1e11). 0 for a NULL p or e. */
+/* A count of the work of nb_plot_sample_expr(p, e, ...): p->samples times e's instructions
+ * times (K + 1)^2, K the highest order p draws (at least 1). An arithmetic op costs about 1-2.5
+ * ns a unit on a current machine; a special function from a few units (erf) to thousands
+ * (tgamma at order 100, whose rule is evaluated once per order), which the count cannot tell: the
+ * nabla command refuses a count above 1e11 and times a pilot of a few samples above 1e7. 0 for a
+ * NULL p or e. */
 double nb_plot_work(const nb_plot *p, const nb_expr *e);
 
 /* Samples a bound expression along its bound name `wrt` (an index into the names given to

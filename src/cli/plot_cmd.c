@@ -6,11 +6,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
 
-#define PLOT_WORK 1e11
+#define PLOT_WORK 1e11   /* units of nb_plot_work, 1-2.5 ns each */
+#define PILOT_WORK 1e7  /* 10 ms or more of arithmetic: time a pilot */
+#define PILOT 16         /* its samples */
+#define PLOT_SECONDS 300 /* the most a plot may take, projected from the pilot */
 
 /* The terminal's size for a text plot: the tty's, else $COLUMNS and $LINES, else 79 x 24. */
 static void text_size(int *cols, int *lines) {
@@ -125,20 +129,40 @@ int cli_plot(const cli_args *a, nb_expr *e) {
     p.rounding = 1;
     text_size(&p.columns, &p.lines);
 
-    /* The sampling's work (nb_plot_work: samples x the program's instructions x (K + 1)^2 for the
-     * highest order K, at least 1, an op through its rule at K >= 2 counted 3 (K + 1) times): about
-     * 1-2.5 ns a unit here. Every option and the expression's size are within their own limits,
-     * but together they reach days (a 12 KB expression at order 100 and 10^6 samples, lgamma at
-     * order 100): refuse above PLOT_WORK, a few minutes' work, before starting. */
+    /* The sampling's work. Every option and the expression's size are within their own limits,
+     * but together they reach days (a 12 KB expression at order 100 and 10^6 samples; tgamma at
+     * order 100 and 32 000 samples, 14 minutes): refused before it starts, in two ways.
+     * nb_plot_work counts samples x the program's instructions x (K + 1)^2, about 1-2.5 ns a
+     * unit for the arithmetic ops: above PLOT_WORK, a few minutes' work or more, it is refused
+     * outright. A special function costs from a few units (erf) to thousands (tgamma at order
+     * 100: its rule is evaluated once per order), which no count of instructions tells, so above
+     * PILOT_WORK a pilot of PILOT samples over the same range is timed and the whole projected
+     * from it: above PLOT_SECONDS, refused. */
     if (!rc) {
         const double work = nb_plot_work(&p, e);
         if (work > PLOT_WORK)
-            rc = cli_fail(CLI_ERROR, "too much work for one plot: about %.2g units (samples x the "
-                                     "program's %zu instructions x (highest order + 1)^2, the "
-                                     "special functions at order 2 or more 3 (order + 1) times "
-                                     "more; at most %.0e, a few minutes); lower --samples or the "
-                                     "highest order",
-                          work, nb_expr_program_size(e), PLOT_WORK);
+            rc = cli_fail(CLI_ERROR, "too much work for one plot: %zu samples x %zu instructions x "
+                                     "(highest order + 1)^2 = %.2g (at most %.0e, a few "
+                                     "minutes); lower --samples or the highest order",
+                          p.samples, nb_expr_program_size(e), work, PLOT_WORK);
+        else if (work > PILOT_WORK && p.samples > 4 * PILOT) {
+            nb_plot q = p;
+            q.samples = PILOT;
+            q.check = 0;
+            nb_plot_data pd = {0};
+            struct timespec t0, t1;
+            clock_gettime(CLOCK_MONOTONIC, &t0);
+            s = nb_plot_sample_expr(&q, e, n, at, wrt, &pd);
+            clock_gettime(CLOCK_MONOTONIC, &t1);
+            nb_plot_data_free(&pd);
+            const double secs = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+            const double total = secs * (double)p.samples / PILOT;
+            if (!s && total > PLOT_SECONDS)
+                rc = cli_fail(CLI_ERROR, "too much work for one plot: %d samples took %.2g s, so "
+                                         "%zu would take about %.0f minutes (at most %.0f); lower "
+                                         "--samples or the highest order",
+                              PILOT, secs, p.samples, total / 60, PLOT_SECONDS / 60.0);
+        }
     }
     nb_plot_data d = {0};
     if (!rc) {
