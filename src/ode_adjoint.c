@@ -536,6 +536,7 @@ nb_status nb_ode_adjoint_solve(nb_ode_adjoint *a, const double *p, double t0, co
     const size_t d = a->dim;
     a->kept = 0;
     a->S = 0;
+    a->dense = a->retakes = 0;
     for (size_t i = 0; i < a->nsb; i++) release(a, &a->sb[i]);
     a->held = 0;
     a->cached = a->cnext = 0;
@@ -610,6 +611,7 @@ nb_status nb_ode_adjoint_vjp(nb_ode_adjoint *a, const double *W, double *gy0, do
     const size_t d = a->dim, np = a->np, m = a->m;
     nb_status s = NB_OK;
     a->bsteps = 0;
+    a->dense = a->retakes = 0; /* (also when the arguments are refused) */
     if (!a->kept) s = NB_E_ARG;
     else if (m && !W) s = NB_E_ARG;
     for (size_t i = 0; !s && i < m * d; i++)

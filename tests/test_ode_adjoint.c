@@ -242,6 +242,9 @@ Test(ode_adjoint, a_stride_with_long_backward_steps_integrates_each_stretch_once
         double g[6];
         cr_assert_eq(nb_ode_adjoint_solve(a, p, 0, y0, 3, T, NULL), NB_OK);
         const size_t S = nb_ode_adjoint_points(a);
+        cr_expect_eq(nb_ode_adjoint_vjp(a, NULL, g, g + 2), NB_E_ARG); /* counts nothing */
+        cr_expect_eq(nb_ode_adjoint_retakes(a), 0);
+        cr_expect_eq(nb_ode_adjoint_dense(a), 0);
         for (int rep = 0; rep < 2; rep++) { /* a second vjp over the same solve alike */
             cr_assert_eq(nb_ode_adjoint_vjp(a, W, g, g + 2), NB_OK);
             const size_t re = nb_ode_adjoint_retakes(a);

@@ -291,9 +291,10 @@ size_t nb_ode_adjoint_dense(const nb_ode_adjoint *a);
  * solve). Each is dim + 2 doubles. */
 size_t nb_ode_adjoint_held(const nb_ode_adjoint *a);
 
-/* The stretches the last vjp integrated again (0 with a stride of 1): each once at most. The
- * stretches a backward step spans are held until the backward integration has passed below
- * them (a step across checkpoints asks for y on each of them again and again). */
+/* The stretches the last vjp integrated again (0 with a stride of 1, after a solve, or when the
+ * vjp refused its arguments): each once at most. The stretches a backward step spans are held
+ * until the backward integration has passed below them (a step across checkpoints asks for y on
+ * each of them again and again). */
 size_t nb_ode_adjoint_retakes(const nb_ode_adjoint *a);
 
 /* GSL's status of the last NB_E_SOLVER, else 0: GSL_EMAXITER when max_steps was reached,
