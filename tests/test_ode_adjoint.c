@@ -433,7 +433,7 @@ Test(ode_adjoint, robertson_stiff_with_msbdf_against_forward_sensitivities) {
         const size_t S = nb_ode_adjoint_points(a), held = nb_ode_adjoint_held(a);
         cr_expect_eq(S, 1 + (fs + o.stride - 1) / o.stride, "run %d: %zu points", run, S);
         if (run == 0) held_all = held; /* msbdf: 1222 */
-        if (run == 2) /* 42 checkpoints and at most one stretch, retaken from order 1 (132) */
+        if (run == 2) /* 42 checkpoints and the stretches in progress, retaken from order 1 */
             cr_expect(held < held_all / 4, "%zu states held, %zu with every step", held,
                       held_all);
         const double tol = 3e-7;
