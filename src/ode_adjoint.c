@@ -26,8 +26,8 @@ struct nb_ode_adjoint {
     nb_var *hp; /* np: p as constants (the forward system) */
 
     /* the checkpoints, one every o.stride accepted forward steps and the last: S records of
-     * dim + 2 doubles in cp, t, the step size GSL proposed from there, then y (rec_t, rec_y),
-     * room for cap */
+     * dim + 2 doubles in cp, t, the step size GSL proposed from there, then y (rec_t), room
+     * for cap */
     size_t S, cap;
     double *cp;
     /* with o.stride > 1, the steps of stretches between checkpoints, each from checkpoint seg
@@ -161,17 +161,27 @@ static size_t obs_after(const nb_ode_adjoint *a, double t) {
     return lo;
 }
 
-/* The steps from checkpoint k to checkpoint k + 1 integrated again into b, as the forward pass
- * took them: the forward stepper from checkpoint k's state and step size, stopping at the
- * observation times in between. A one-step stepper (rk2, rk4, rkf45, rkck, rk8pd, rk1imp,
- * rk2imp, rk4imp) retakes the same steps; bsimp, msadams and msbdf carry state a checkpoint
- * does not hold (msbdf restarts at order 1) and may take others, at the same tolerances. */
+/* Empties the stretch buffer b. */
 static void release(nb_ode_adjoint *a, struct stretch_buf *b) {
     a->inner -= b->n;
     b->n = 0;
     b->seg = SEG_NONE;
 }
 
+/* Appends the record (t, h, y) to the stretch buffer b, counted among the records held. */
+static nb_status keep_step(nb_ode_adjoint *a, struct stretch_buf *b, double t, double h,
+                           const double *y) {
+    a->inner++; /* (before the append, which records the most held) */
+    const nb_status s = append(a, &b->r, &b->n, &b->cap, t, h, y);
+    if (s) a->inner--;
+    return s;
+}
+
+/* The steps from checkpoint k to checkpoint k + 1 integrated again into b, as the forward pass
+ * took them: the forward stepper from checkpoint k's state and step size, aiming at the
+ * observation times as the solve did. A one-step stepper (rk2, rk4, rkf45, rkck, rk8pd, rk1imp,
+ * rk2imp, rk4imp) retakes the same steps; bsimp, msadams and msbdf carry state a checkpoint
+ * does not hold (msbdf restarts at order 1) and may take others, at the same tolerances. */
 static nb_status stretch(nb_ode_adjoint *a, struct stretch_buf *b, size_t k) {
     const size_t d = a->dim, w = d + 2;
     release(a, b);
@@ -181,13 +191,11 @@ static nb_status stretch(nb_ode_adjoint *a, struct stretch_buf *b, size_t k) {
     const double end = ckpt_t(a, k + 1);
     double *y = a->yt;
     memcpy(y, r + 2, d * sizeof *y);
-    a->inner++; /* (counted before the append, which records the most held) */
-    nb_status s = append(a, &b->r, &b->n, &b->cap, t, h, y);
-    if (s) a->inner--;
+    nb_status s = keep_step(a, b, t, h, y);
     gsl_odeiv2_driver *D = a->fd;
     gsl_odeiv2_driver_reset(D);
     nb_gsl_adapter_clear(a->fa);
-    size_t j = obs_after(a, t), steps = 0; /* (a scan from the first: O(m^2 / stride) in all) */
+    size_t j = obs_after(a, t), steps = 0; /* (by bisection: a scan made the vjp O(m^2 / s)) */
     while (!s && t < end) {
         /* the solve's target, the next observation time, not the checkpoint: a step clamped to
          * the checkpoint is another step wherever the solve's step there had been rejected and
@@ -205,9 +213,7 @@ static nb_status stretch(nb_ode_adjoint *a, struct stretch_buf *b, size_t k) {
         } else if (t == before) {
             s = solver_failed(a, GSL_EFAILED);
         } else {
-            a->inner++;
-            s = append(a, &b->r, &b->n, &b->cap, t, h, y);
-            if (s) a->inner--;
+            s = keep_step(a, b, t, h, y);
             while (j < a->m && a->obs[j] <= t) j++;
         }
     }

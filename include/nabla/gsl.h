@@ -287,8 +287,8 @@ size_t nb_ode_adjoint_points(const nb_ode_adjoint *a);
 size_t nb_ode_adjoint_dense(const nb_ode_adjoint *a);
 
 /* The most states (t, y) held at once since the last successful solve: its checkpoints and,
- * with a stride > 1, the steps of one stretch integrated again (0 after a failure or before any
- * solve). Each is dim + 2 doubles. */
+ * with a stride > 1, the steps of the stretches integrated again that the backward step in
+ * progress spans (0 after a failure or before any solve). Each is dim + 2 doubles. */
 size_t nb_ode_adjoint_held(const nb_ode_adjoint *a);
 
 /* The stretches the last vjp integrated again (0 with a stride of 1, after a solve, or when the
