@@ -64,7 +64,9 @@ nb_status nb_hvp(nb_ctx *c, nb_fn f, void *env, size_t n, const double *x, const
 /* The full n x n Hessian of f at x into H (row-major), by n Hessian-vector products along the
  * unit vectors; f(x) into *fx and the gradient into g (both NULL to skip). The result is exactly
  * symmetric where the computation is (H[i][j] and H[j][i] come from different passes and may
- * differ in the last bits when rounding differs). Errors as for nb_gradient. */
+ * differ in the last bits when rounding differs). Where f is not twice differentiable (pow at a
+ * zero base, a rule's singularity) the two passes can disagree beyond rounding: pow(x0, x1) at
+ * x0 = 0 gives H[0][1] NaN and H[1][0] 0. Errors as for nb_gradient. */
 nb_status nb_hessian(nb_ctx *c, nb_fn f, void *env, size_t n, const double *x, double *fx,
                      double *g, double *H);
 

@@ -208,9 +208,14 @@ nb_status nb_gsl_odeiv2_sens_params(nb_gsl_adapter *a, const double *p);
  * 1% to 279 times, or NaN, with success returned, after implicit steppers and after explicit ones
  * stepping over steep forcing (docs/gsl.md). The price is an integration from a checkpoint, at most 10^4
  * steps, for each time the backward stepper asks for y at (the last 4 times are kept;
- * nb_ode_adjoint_dense counts the integrations): about one per backward step with msbdf or an
- * explicit backward stepper, many more with bsimp's substeps or rk4imp's Newton iterations
- * (Robertson to t = 40: 708 for 625 msbdf steps, 5517 for 30 bsimp steps). The
+ * nb_ode_adjoint_dense counts the integrations): about one per backward step with msbdf or
+ * msadams, about one per stage with an explicit Runge-Kutta stepper (each stage is at a new
+ * time: 11 per rk8pd step, 5 per rkf45 step, 4 per rk4 step on exponential decay), many more
+ * with bsimp's substeps or rk4imp's Newton iterations (Robertson to t = 40: 708 for 625 msbdf
+ * steps, 5517 for 30 bsimp steps). Both integrations run in t - t0 and give f t0 + (t - t0),
+ * so a t0 far from 0 (1e10) costs no accuracy; two observation times closer than 2048 ulps of
+ * the span (times[m-1] - t0) are joined by one Euler step, which GSL's implicit steppers cannot
+ * take (rk4imp fails on a step of an ulp, msbdf on one of 256). The
  * backward integration has its own stepper and tolerances. The result is the gradient of the
  * continuous problem to the accuracy of the integrations, not the exact derivative of the
  * forward integrator's arithmetic (docs/gsl.md shows the accuracy reached on test problems). */
@@ -299,7 +304,7 @@ size_t nb_ode_adjoint_retakes(const nb_ode_adjoint *a);
 
 /* GSL's status of the last NB_E_SOLVER, else 0: GSL_EMAXITER when max_steps was reached,
  * GSL_ERANGE when the solution or the adjoint stopped being finite, GSL_EFAILED when a step did
- * not move t (a step size below t's resolution: raise h0), or the stepper's own status (msbdf
+ * not move t (a step size below the resolution of t - t0), or the stepper's own status (msbdf
  * says GSL_FAILURE when its step shrinks below t's resolution, as it does backward on Robertson's
  * kinetics beyond t = 4e7, where bsimp backward works). */
 int nb_ode_adjoint_gsl_status(const nb_ode_adjoint *a);
