@@ -16,13 +16,17 @@
  * same order (first or second derivatives) of the report:
  *
  *     agree:    |d - fd| <= k abserr + rtol s + atol
- *     resolved: abserr   <= resolve s + scale_tol S + atol + round
+ *     resolved: abserr   <= resolve s + scale_tol S + atol,  or d = fd = 0
  *
- * where round = 4 eps (F + s |x|) / hmin bounds GSL's own rounding estimate for the steps it used
- * (F the largest |f| it evaluated, hmin its smallest distance from x; GSL's rounding estimate for
- * a step h is at most (6 eps F + eps s |x|) / h, and h >= 2 hmin). An entry passes when both
- * hold and all three numbers are finite; otherwise it is DIFFER (not agree), UNRESOLVED (agree
- * only on a wide error bar) or NONFINITE. The defaults, and why (measurements in docs/check.md):
+ * An entry passes when both hold and all three numbers are finite; otherwise it is DIFFER (not
+ * agree), UNRESOLVED (agree only on a wide error bar) or NONFINITE. GSL's rounding does not widen
+ * the resolution bound: where f is large against its derivative (1e11 + x at the default step)
+ * abserr is rounding of order eps |f| / h, and excusing it (an earlier rule added the bound
+ * round = 4 eps (F + s |x|) / hmin, kept in each entry) let a derivative off by a factor of 2
+ * pass (a review); such an entry is UNRESOLVED, right or wrong, and a smaller |f| (subtract a
+ * constant) or a larger step (opts.step) resolves it. A derivative that is exactly 0 with a
+ * central difference of exactly 0 (f did not change along x_i at any point GSL took) is
+ * resolved. The defaults, and why (measurements in docs/check.md):
  *   k = 4        abserr is an estimate: its truncation part is the error of the 3-point rule
  *                (larger than the 5-point result's), its rounding part assumes f correctly
  *                rounded. Over every registry op at its test points |d - fd| stays below 0.18 of
@@ -101,7 +105,10 @@ typedef struct nb_check_entry {
     double value;       /* nabla's derivative in the mode under test */
     double ref;         /* the reference: the central difference, or the other mode */
     double ref_err;     /* GSL's error estimate abserr (0 for cross-mode entries) */
-    double ref_round;   /* the bound `round` of the rule above (0 for cross-mode) */
+    double ref_round;   /* 4 eps (F + s |x|) / hmin, a bound on GSL's rounding estimate for its
+                           steps (F the largest |f| it evaluated, hmin its smallest distance
+                           from x): how much of abserr rounding may be; not in the rule (0 for
+                           cross-mode) */
     double diff;        /* |value - ref| (NaN when either is NaN; 0 for two modes that agree on
                            NaN or infinity) */
     double rel;         /* diff / max(|value|, |ref|), 0 when both are 0 */

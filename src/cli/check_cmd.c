@@ -142,7 +142,7 @@ int cli_check(const cli_args *a, nb_expr *e) {
     table(a, &modes, 0);
     printf("\npass: |nabla - central| <= %g error + %g max(|nabla|, |central|) + %g, with GSL's "
            "error\n"
-           "      <= %g max(|nabla|, |central|) + %g (largest of the order) + %g + rounding;\n"
+           "      <= %g max(|nabla|, |central|) + %g (largest of the order) + %g (or both 0);\n"
            "      modes: |value - reference| <= %g max(|value|, |reference|, largest of the order) "
            "+ %g\n",
            o.k, o.rtol, o.atol, o.resolve, o.scale_tol, o.atol, o.mode_rtol, o.mode_atol);
