@@ -133,6 +133,11 @@ typedef struct nb__custom_frame {
     size_t k;
     const nb_var *px;
     nb_var r;
+    /* the rule's partials may be of levels up to max_depth; the levels above it, up to the
+     * depth d0 the op was applied at, are the op's own: a handle of one of them in the rule is
+     * a captured handle (levels the rule pushes itself lie above d0) */
+    uint32_t max_depth;
+    size_t d0;
     const struct nb__custom_frame *prev;
 } nb__custom_frame;
 

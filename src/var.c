@@ -677,7 +677,8 @@ nb_status nb__custom_partials(nb_ctx *c, const nb__custom_call *cc, const nb_var
                               uint32_t max_depth, const nb_var *r) {
     const size_t k = cc->k;
     for (size_t i = 0; i < k; i++) p[i] = nb_const((double)NAN);
-    nb__custom_frame frame = {cc->op, cc->env, k, px, r ? *r : nb_const(0), c->custom_memo};
+    nb__custom_frame frame = {cc->op, cc->env,   k,     px, r ? *r : nb_const(0),
+                              max_depth, cc->d0, c->custom_memo};
     if (r) c->custom_memo = &frame;
     nb_status s = cc->op->rule(c, px, k, p, cc->env);
     if (r) c->custom_memo = frame.prev;
@@ -694,6 +695,20 @@ nb_status nb__custom_partials(nb_ctx *c, const nb__custom_call *cc, const nb_var
         if (O->depth > max_depth) return NB_E_ARG;
     }
     return NB_OK;
+}
+
+/* 1 when an operand is a handle of a level that a running rule must not use: above the levels
+ * its partials may be of, at or below the level its op was applied at (a handle the rule
+ * captured). Applying an op to it from the rule ran that rule again, and again: a stack overflow
+ * (a review). */
+static int captured(nb_ctx *c, size_t k, const nb_var *x) {
+    for (const nb__custom_frame *f = c->custom_memo; f; f = f->prev)
+        for (size_t i = 0; i < k; i++) {
+            if (x[i].tag == 0) continue;
+            const nb_level *O = nb__owner(c, x[i]);
+            if (O && O->depth > f->max_depth && O->depth <= f->d0) return 1;
+        }
+    return 0;
 }
 
 /* The value the rule of an enclosing call of the same op, env and operands already has, or NULL. */
@@ -813,6 +828,7 @@ nb_var nb_custom(nb_ctx *c, const nb_custom_op *op, const nb_var *x, size_t k, v
     const nb__custom_call cc = {op, env, k, c->depth, c->lv[c->depth].tag, c->err};
     const nb_var *memo = custom_memo(c, &cc, x);
     if (memo) return *memo; /* a rule of this op asking for the value it was given */
+    if (captured(c, k, x)) return nb__fail_var(c, NB_E_ARG);
     nb_level *L = d ? &c->lv[d] : NULL;
     /* a Taylor level asks for the rule only above order 0 (its own check) */
     if (L && !op->rule && L->mode != NB_MODE_TAYLOR) return nb__fail_var(c, NB_E_NODIFF);

@@ -752,6 +752,59 @@ Test(custom, a_captured_handle_on_a_taylor_level) {
     nb_ctx_free(c);
 }
 
+/* A rule that applies its own op to the handle the op was applied to (captured, not the one it
+ * was given) ran that rule again, and again: a stack overflow (a review). Now the application
+ * from the rule is NB_E_ARG, on a plain, a forward, a dual and a generic level. */
+static nb_status sq_rule_given(nb_ctx *c, const nb_var *x, size_t k, nb_var *dfdx, void *env);
+static int runaway_calls;
+static double sq_value(const double *x, size_t k, void *env) {
+    (void)k, (void)env;
+    return x[0] * x[0];
+}
+static nb_status runaway_rule(nb_ctx *c, const nb_var *x, size_t k, nb_var *dfdx, void *env);
+static const nb_custom_op runaway = {sq_value, runaway_rule};
+static nb_status runaway_rule(nb_ctx *c, const nb_var *x, size_t k, nb_var *dfdx, void *env) {
+    (void)x;
+    if (++runaway_calls > 100) return NB_E_ARG; /* (the test's own stop) */
+    dfdx[0] = nb_mul(c, nb_const(2), nb_sqrt(c, nb_custom(c, &runaway, &captured, k, env)));
+    return NB_OK;
+}
+static nb_status sq_rule_given(nb_ctx *c, const nb_var *x, size_t k, nb_var *dfdx, void *env) {
+    const nb_custom_op self = {sq_value, sq_rule_given};
+    dfdx[0] = nb_mul(c, nb_const(2), nb_sqrt(c, nb_custom(c, &self, x, k, env)));
+    return NB_OK;
+}
+
+Test(custom, a_rule_applying_its_op_to_a_captured_handle) {
+    nb_ctx *c = new_ctx();
+    const nb_kind kinds[4][2] = {{NB_REVERSE, 0}, {NB_FORWARD, 0}, {NB_FORWARD, NB_REVERSE},
+                                 {NB_FORWARD, NB_FORWARD}};
+    for (int k = 0; k < 4; k++) {
+        runaway_calls = 0;
+        nb_var x = nb_const(3);
+        for (int d = 0; d < 2; d++) {
+            if (d == 1 && kinds[k][1] == 0) break;
+            cr_assert_eq(nb_push(c, kinds[k][d]), NB_OK);
+            x = kinds[k][d] == NB_REVERSE ? nb_rev_input(c, x) : nb_fwd_input(c, x, nb_const(1));
+        }
+        captured = x;
+        cr_expect(isnan(nb_value(nb_custom(c, &runaway, &captured, 1, NULL))), "case %d", k);
+        cr_expect_eq(nb_ctx_clear_error(c), NB_E_ARG, "case %d", k);
+        cr_expect_eq(runaway_calls, 1, "case %d: the rule ran %d times", k, runaway_calls);
+        while (nb_depth(c) > 0) nb_pop(c);
+    }
+    /* the same rule given its operand (x, not captured) is fine: 2 sqrt(x^2) = 6 at 3 */
+    cr_assert_eq(nb_push(c, NB_REVERSE), NB_OK);
+    nb_var x = nb_rev_input(c, nb_const(3));
+    const nb_custom_op sq = {sq_value, sq_rule_given};
+    nb_var y = nb_custom(c, &sq, &x, 1, NULL);
+    nb_backward(c, y);
+    cr_expect_eq(nb_value(nb_grad(c, x)), 6.0);
+    cr_expect_eq(nb_ctx_status(c), NB_OK);
+    nb_pop(c);
+    nb_ctx_free(c);
+}
+
 /* ---- found by a second review ---- */
 
 /* Two ops whose rules call each other (sinh' = cosh, cosh' = sinh), under a forward or reverse

@@ -54,7 +54,9 @@ extern "C" {
  *   constants when the op runs at depth 1, handles of the lower levels when it is nested, and, on
  *   a Taylor level, the operands' own series. A rule must use them, not the handles the op was
  *   called with: a partial that is a handle of the op's own level or above is NB_E_ARG (a stale
- *   or foreign one NB_E_STALE or NB_E_FOREIGN). On a Taylor level the partials are series of that
+ *   or foreign one NB_E_STALE or NB_E_FOREIGN), and so is a custom op the rule applies to a
+ *   handle of the op's own level or of one between it and the partials' levels (at once: it
+ *   would run the rule again without end). On a Taylor level the partials are series of that
  *   level: there a partial may be a node the rule made or one of the operands it was given, and
  *   any other node of the level is NB_E_ARG - but a partial the rule computed from a captured
  *   handle is a node it made, and cannot be told apart (nb_gradient of the same code refuses it). It returns NB_OK, or a status that the op records in the context (its
