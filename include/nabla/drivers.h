@@ -184,7 +184,9 @@ nb_status nb_loop_vjp(nb_ctx *c, nb_step_fn step, void *env, size_t n, size_t st
  * nothing to solve: F is not called, and the vjp's output is 0.
  * Errors: NB_E_SINGULAR when elimination meets an exactly zero pivot (an ill-conditioned A gives
  * a large, inaccurate result instead: near a fold of the solution curve the derivative is large
- * or does not exist); NB_E_ARG for NULL c or F, or NULL arrays with a nonzero size; errors of F
+ * or does not exist; and an A that is singular only in exact arithmetic, whose rounded
+ * elimination meets a pivot of rounding size, gives one of its solutions, not always a large
+ * one: A = [[0.1, 0.3], [0.3, 0.9]], B = [-1, -3] gives (10, -0)); NB_E_ARG for NULL c or F, or NULL arrays with a nonzero size; errors of F
  * and NB_E_NOMEM as for nb_jacobian; an error recorded before the call is returned at once. On
  * any of these the output is NaN. Sizes no Jacobian could have (n + p beyond 2^32 - 2, or n (n +
  * p) doubles beyond the address space) are NB_E_ARG with nothing written. Inputs are read before
@@ -215,7 +217,9 @@ nb_status nb_implicit_vjp(nb_ctx *c, nb_vfn F, void *env, size_t n, size_t p, co
  * (nabla/custom.h): the same rules and errors apply (NB_E_ARG for k out of range, the rule's
  * errors, ...), plus NB_E_ARG for a NULL def, F or solve. Where dF/dx is 0 the first derivative
  * is inf or NaN (the root has no derivative there) and the higher ones mean nothing (an F that
- * does not depend on x at all gives a first derivative inf and higher ones 0). solve must return
+ * does not depend on x at all gives a first derivative +-inf, and higher ones that depend on how
+ * F depends on theta: orders 1 to 4 are -inf, 0, 0, 0 for theta - 1 and -inf, -inf, 0, 0 for
+ * theta^2 - 1, at 0.5). solve must return
  * the root the caller wants (the derivatives are those of the branch it returns) and must not
  * call nabla on the context; def is read during each call only. */
 typedef struct nb_implicit_def {
