@@ -142,24 +142,36 @@ static double psi_n_reflect(double x, int n) {
     return sign_n * psi_n_positive(1.0 - x, n) - fact * v;
 }
 
+/* The reflection formula for x < 0 (not an integer) and n > REFLECT_MAX_N, where n! overflows:
+ * with pi cot(pi x) = sum_k 1 / (x - k) (DLMF 4.22.3), differentiated n times,
+ *     psi^(n)(x) = (-1)^n [psi^(n)(1 - x) - n! sum_k (x - k)^-(n+1)],
+ * and for n > 170 the sum is the poles nearest x to the last bit: with r = x - floor x, the pair
+ * at distances r + j and 1 - r + j (signs +1 and (-1)^(n+1)) for j = 0 .. 8, the terms beyond
+ * below (1/2 / 17/2)^171 of the nearest. Each term is scaled by the nearest distance d first and
+ * the sum by n! d^-(n+1) in logs, so nothing overflows unless the result does; at a half-integer
+ * with n even the pairs cancel exactly, as cot^(n) vanishes there (psi^(172)(-2.5) =
+ * psi^(172)(3.5)). It replaced the upward shift psi^(n)(x + m) - (-1)^n n! sum (x + k)^-(n+1),
+ * whose terms cancel: inf - inf, NaN, at -2.5 (a review), and for large finite terms 64 orders
+ * of magnitude lost between psi^(n)(x + m) and the sum. */
+static double psi_n_reflect_large(double x, int n) {
+    const double r = x - floor(x), np1 = (double)n + 1.0, d = fmin(r, 1.0 - r);
+    const double odd = (n + 1) % 2 ? -1.0 : 1.0; /* (-1)^(n+1): the sign of the negative side */
+    double sum = 0;
+    for (int j = 8; j >= 0; j--) { /* (smallest first; each pair together) */
+        const double a = exp(-np1 * log((r + j) / d)), b = exp(-np1 * log((1.0 - r + j) / d));
+        sum += a + odd * b;
+    }
+    double t = 0; /* n! sum_k (x - k)^-(n+1) */
+    if (sum != 0)
+        t = copysign(exp(nb_sf_lgamma(np1) - np1 * log(d) + log(fabs(sum))), sum);
+    const double sign_n = (n % 2) ? -1.0 : 1.0; /* (-1)^n */
+    return sign_n * (psi_n_positive(1.0 - x, n) - t);
+}
+
 double nb_sf_psi_n(double x, int n) {
     if (n < 0 || isnan(x) || is_pole(x)) return NAN;
     if (n == 0) return nb_sf_digamma(x);
     if (x > 0) return psi_n_positive(x, n);
     if (n <= REFLECT_MAX_N) return psi_n_reflect(x, n);
-    /* x < 0, not an integer, n > REFLECT_MAX_N: shift up with psi^(n)(x) = psi^(n)(x+1) - (-1)^n n! x^-(n+1).
-     * The shift costs |x| terms, so it is limited to |x| <= 2^16 (NaN beyond, documented in
-     * nabla/ops.h). */
-    if (x < -65536.0) return NAN;
-    double m = ceil(-x) + 1.0;
-    double lfact = nb_sf_lgamma((double)n + 1.0);
-    double np1 = (double)n + 1.0;
-    double sum = 0.0;
-    for (double k = m - 1; k >= 0; k--) {
-        double u = x + k;
-        double mag = exp(lfact - np1 * log(fabs(u)));
-        sum += (u < 0 && (n + 1) % 2) ? -mag : mag;
-    }
-    double sign_n = (n % 2) ? -1.0 : 1.0; /* (-1)^n */
-    return psi_n_positive(x + m, n) - sign_n * sum;
+    return psi_n_reflect_large(x, n);
 }

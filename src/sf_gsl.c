@@ -128,8 +128,9 @@ double nb_sf_bessel_y1(double x) {
 
 double nb_sf_lambert_w0(double x) {
     if (isnan(x)) return x;
-    /* -1/e rounded to the nearest double, which is above -1/e: GSL takes it (W = -1) and
-     * reports a domain error for the next double below */
+    /* -1/e rounded to the nearest double, 1.2e-17 below -1/e, stands for -1/e (W = -1, as GSL
+     * has it: its x + 1/e is 0 there), as -exp(-1) is written; GSL reports a domain error for
+     * the next double below */
     if (x < -0.36787944117144233) return NAN;
     if (x == INFINITY) return INFINITY;
     if (x > 1e300) {

@@ -68,7 +68,8 @@ Test(sf, poles_and_bad_arguments) {
     cr_expect(isinf(nb_sf_digamma(INFINITY)));
     cr_expect(isnan(nb_sf_psi_n(1, -1)));
     cr_expect(isnan(nb_sf_psi_n(-2, 1)));
-    cr_expect(isnan(nb_sf_psi_n(-1e5 - 0.5, 171)), "beyond the documented shift range");
+    /* n > 170 at x < 0 (the reflection through the nearest poles): no range limit left */
+    cr_expect(isinf(nb_sf_psi_n(-1e5 - 0.5, 171)) && nb_sf_psi_n(-1e5 - 0.5, 171) > 0);
     cr_expect(isinf(nb_sf_lgamma(0)));
     cr_expect(isinf(nb_sf_lgamma(-4)));
     cr_expect_eq(nb_sf_psi_n(INFINITY, 1), 0.0);
@@ -95,6 +96,30 @@ Test(sf, series_path_matches_gsl_across_the_box_edge) {
     x = 1e100;
     cr_expect(close_to(nb_sf_psi_n(x, 3), 2 / (x * x * x), 1e-13, 0));
     cr_expect(close_to(nb_sf_psi_n(1e-100, 1), 1e200, 1e-13, 0));
+}
+
+Test(sf, polygamma_of_high_order_at_negative_x) {
+    /* n > 170 (n! overflows): psi^(n)(x) = (-1)^n [psi^(n)(1 - x) - n! sum_k (x - k)^-(n+1)].
+     * At a half-integer with n even the sum vanishes (cot^(n) is 0 there), so psi^(n)(-2.5) =
+     * psi^(n)(3.5); the upward shift it replaced gave NaN (inf - inf, a review) */
+    const int even[] = {172, 200, 210};
+    for (int i = 0; i < 3; i++) {
+        const double a = nb_sf_psi_n(-2.5, even[i]), b = nb_sf_psi_n(3.5, even[i]);
+        cr_expect(isfinite(a) && a == b, "n = %d: %.17g vs %.17g", even[i], a, b);
+    }
+    cr_expect(close_to(nb_sf_psi_n(-2.5, 172), -1.605221173187264e+217, 1e-13, 0));
+    cr_expect(close_to(nb_sf_psi_n(-10.5, 180), nb_sf_psi_n(11.5, 180), 0, 0));
+    /* elsewhere n! / (distance to the nearest pole)^(n+1) overflows: the sign of the limit,
+     * (-1)^(n+1) n! (x + m)^-(n+1) next to the pole -m */
+    const double x[] = {-3.3, -10.25, -2.5, -0.7, -1e6 + 0.2};
+    const int n[] = {200, 180, 171, 173, 301};
+    for (int i = 0; i < 5; i++) {
+        const double near = nearbyint(x[i]), u = x[i] - near, v = nb_sf_psi_n(x[i], n[i]);
+        /* (-1)^(n+1) u^-(n+1): the sign of u to the power n + 1, times (-1)^(n+1) */
+        const double sign = ((n[i] + 1) % 2 ? -1.0 : 1.0) * ((n[i] + 1) % 2 && u < 0 ? -1.0 : 1.0);
+        cr_expect(isinf(v) && (v > 0) == (sign > 0), "psi^(%d)(%g) = %g, sign %g", n[i], x[i], v,
+                  sign);
+    }
 }
 
 Test(sf, overflow_and_underflow_are_limits) {

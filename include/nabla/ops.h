@@ -67,13 +67,16 @@ int nb_op_find_lang(const char *name);
  *   nb_sf_lgamma(x)   log|Gamma(x)|, for negative x too; +inf at the poles 0, -1, -2, ...
  *   nb_sf_digamma(x)  psi(x) = d/dx log|Gamma(x)|; NaN at the poles
  *   nb_sf_psi_n(x,n)  the polygamma function psi^(n)(x) for n >= 0 (n = 0 is digamma); also for
- *                     negative non-integer x: by the reflection formula for 1 <= n <= 170 (to
- *                     about 1e-13 relative: pi^(n+1) and psi^(n)(1 - x) each carry n ulps), by the upward shift for larger n and x >= -65536
- *                     (NaN below, where the shift would cost too many terms); NaN at the poles
- *                     and for n < 0.
+ *                     negative non-integer x: by the reflection formula, for 1 <= n <= 170 with
+ *                     cot^(n) in closed form (to about 1e-13 relative: pi^(n+1) and
+ *                     psi^(n)(1 - x) each carry n ulps), for larger n through the poles nearest
+ *                     x (+-inf where n! / distance^(n+1) overflows, which is everywhere but at
+ *                     half-integers with n even: psi^(172)(-2.5) = psi^(172)(3.5)); NaN at the
+ *                     poles and for n < 0.
  *                     Accurate to a few ulps where GSL computes it (1 <= n <= 100,
- *                     1e-6 <= x <= 1e6, |log psi| < 300), to about |log psi| * 1e-16 relative
- *                     elsewhere. */
+ *                     1e-6 <= x <= 1e6, |log psi| < 300), elsewhere to about 1e-16 times the
+ *                     larger of |log psi| and log n! relative (n! psi's sum is formed in logs:
+ *                     2e-13 for psi^(400)(151.5), where log 400! = 2000). */
 double nb_sf_lgamma(double x);
 double nb_sf_digamma(double x);
 double nb_sf_psi_n(double x, int n);
@@ -86,7 +89,8 @@ double nb_sf_psi_n(double x, int n);
  *                           |x| > 1000 and |x| > |n| from J0 and J1 by the upward recurrence
  *                           (GSL's own Jn loses digits there: 1e-9 relative at x = 1e8)
  *   nb_sf_bessel_y0(x), nb_sf_bessel_y1(x)   Y0, Y1 for x > 0; -inf at 0, NaN for x < 0
- *   nb_sf_lambert_w0(x)     the principal branch W0 for x >= -1/e (W0(-1/e) = -1); NaN below
+ *   nb_sf_lambert_w0(x)     the principal branch W0 for x >= -1/e (W0(-1/e) = -1; the double
+ *                           nearest -1/e, 1.2e-17 below it, counts as -1/e); NaN below
  *   nb_sf_airy_ai(x), nb_sf_airy_bi(x), nb_sf_airy_ai_deriv(x), nb_sf_airy_bi_deriv(x)
  *                           Ai, Bi, Ai', Bi' for x >= -2^20 (NaN below: the phase (2/3)|x|^1.5
  *                           is not carried by a double there); for x < 0 GSL's accuracy falls
