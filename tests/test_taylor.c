@@ -613,6 +613,29 @@ static nb_var f_hypot2(nb_ctx *c, const nb_var *x, void *env) {
     return nb_hypot(c, x[0], x[1]);
 }
 
+F1(f_acosh, nb_acosh(c, x))
+
+/* acosh at 1: +inf, -inf, +inf, ... (acosh''' = (2x^2 + 1) / (x^2 - 1)^(5/2)), as asin at its
+ * end; the product of two square roots in the rule made orders 3 on NaN (a review); and its
+ * values near 1 and beyond 2, where the rule switches to that product */
+Test(accuracy, acosh_at_one_and_across_two) {
+    nb_ctx *c = new_ctx();
+    double d[7];
+    cr_assert_eq(nb_derivatives(c, f_acosh, NULL, 1, 6, d), NB_OK);
+    cr_expect_eq(d[0], 0.0);
+    for (int k = 1; k <= 6; k++)
+        cr_expect(isinf(d[k]) && (d[k] > 0) == (k % 2 == 1), "order %d: %g", k, d[k]);
+    const double xs[] = {1.5, 1.999, 2.001, 3, 1e200};
+    for (int i = 0; i < 5; i++) {
+        const double x = xs[i], q = (x - 1) * (x + 1);
+        const double d1 = 1 / (sqrt(x - 1) * sqrt(x + 1)), d2 = i < 4 ? -x / (q * sqrt(q)) : 0;
+        cr_assert_eq(nb_derivatives(c, f_acosh, NULL, x, 2, d), NB_OK);
+        cr_expect(close_to(d[1], d1, 1e-15, 0), "x = %g: %.17g vs %.17g", x, d[1], d1);
+        if (i < 4) cr_expect(close_to(d[2], d2, 1e-14, 0), "x = %g: %.17g vs %.17g", x, d[2], d2);
+    }
+    nb_ctx_free(c);
+}
+
 /* Well-conditioned derivatives that the old rules lost: expm1's are exp(x) (expm1(x) + 1 was 0
  * at x = -40); asin'' = x / (1 - x^2)^(3/2) and atanh'' = 2x / (1 - x^2)^2 near 0 (the product
  * (1 - x)(1 + x) differentiated cancels); hypot(x, 1)'' = 1 / r^3 and ''' = -3x / r^5 for large
