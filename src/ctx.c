@@ -378,7 +378,9 @@ nb_status nb_reserve(nb_ctx *c, size_t statements, size_t operands) {
     if (!c) return NB_E_ARG;
     if (c->depth == 0) return NB_E_LEVEL;
     nb_level *L = &c->lv[c->depth];
-    size_t nodes = statements > L->n ? statements - L->n + 1 : 0;
+    /* L->n counts the sentinel: `statements` of them need statements + 1 (statements equal to
+     * L->n asked for one node too few, a review) */
+    size_t nodes = statements >= L->n ? statements - L->n + 1 : 0;
     size_t ops = operands > L->nops ? operands - L->nops : 0;
     return nb__level_grow(c, L, nodes, L->kind == NB_REVERSE ? ops : 0);
 }

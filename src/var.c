@@ -22,10 +22,11 @@ NB_HOT_INLINE nb_var fwd1(nb_ctx *c, nb_level *L, double r, double t) {
     return nb__tan1(&L->hot, r, t);
 }
 
-/* Makes room for one node and two operands on L. */
-static nb_status room_for_one(nb_ctx *c, nb_level *L) {
-    if (L->n < L->ncap && L->nops + 2 <= L->opcap) return NB_OK;
-    return nb__level_grow(c, L, 1, 2);
+/* Makes room for one node and k operands on L (k as the recording writes them: a unary op's
+ * one; asking for two made nb_reserve's exact operand count allocate, a review). */
+static nb_status room_for_one(nb_ctx *c, nb_level *L, size_t k) {
+    if (L->n < L->ncap && L->nops + k <= L->opcap) return NB_OK;
+    return nb__level_grow(c, L, 1, k);
 }
 
 /* A reverse node with k = 1 or 2 operands; zero partials are not recorded, and a node without
@@ -33,7 +34,7 @@ static nb_status room_for_one(nb_ctx *c, nb_level *L) {
  * merged into one. The recording is the inline tier's (nb__rec1, nb__rec2). */
 nb_var nb__pattern_zero(nb_ctx *c) {
     nb_level *L = &c->lv[1];
-    nb_status s = room_for_one(c, L);
+    nb_status s = room_for_one(c, L, 0);
     if (s) return nb__fail_var(c, s);
     L->stmt_end[L->n] = (uint32_t)L->nops;
     nb_var out = {0.0, (uint32_t)L->n++, L->tag};
@@ -44,7 +45,7 @@ nb_var nb__pattern_zero(nb_ctx *c) {
  * equal operands merged. */
 static nb_var rev_keep(nb_ctx *c, nb_level *L, double r, int k, uint32_t i0, double p0,
                        uint32_t i1, double p1) {
-    nb_status s = room_for_one(c, L);
+    nb_status s = room_for_one(c, L, (size_t)k);
     if (s) return nb__fail_var(c, s);
     if (k == 2 && i0 == i1) p0 += p1, k = 1;
     L->op_idx[L->nops] = i0;
@@ -62,7 +63,7 @@ NB_HOT_INLINE nb_var rev1(nb_ctx *c, nb_level *L, double r, int k, uint32_t i0, 
                    double p1) {
     if (L->pattern) return rev_keep(c, L, r, k, i0, p0, i1, p1);
     if (k == 1 ? p0 == 0 : i0 == i1 ? p0 + p1 == 0 : p0 == 0 && p1 == 0) return nb_const(r);
-    nb_status s = room_for_one(c, L);
+    nb_status s = room_for_one(c, L, (size_t)k); /* (nb__rec2 writes both slots) */
     if (s) return nb__fail_var(c, s);
     return k == 1 ? nb__rec1(&L->hot, r, i0, p0) : nb__rec2(&L->hot, r, i0, p0, i1, p1);
 }
@@ -327,7 +328,7 @@ NB_HOT_INLINE nb_var rev_dual(nb_ctx *c, nb_level *L, nb_dual r, int k, uint32_t
     const int keep = i0 == i1 ? dnonzero(nb_dual_make(p0.v + p1.v, p0.d + p1.d))
                               : dnonzero(p0) || dnonzero(p1);
     if (!keep) return nb__level1_var(c, r.v, r.d);
-    nb_status s = room_for_one(c, L);
+    nb_status s = room_for_one(c, L, 2); /* (nb__drec writes both slots) */
     if (s) return nb__fail_var(c, s);
     return nb__drec(c, &L->hot, r, i0, p0, i1, p1);
 }
@@ -544,8 +545,16 @@ static nb_var reduce_dual(nb_ctx *c, nb_level *L, nb_op op, size_t n, const nb_v
             return fwd1(c, L, R, t);                                                      \
         }                                                                                 \
         if (L->kind == NB_REVERSE) {                                                      \
-            nb_status s = nb__level_grow(c, L, 1, y ? 2 * n : n);                         \
-            if (s) return nb__fail_var(c, s);                                             \
+            if (L->n + 1 > L->ncap || L->opcap - L->nops < (y ? 2 * n : n)) {             \
+                /* room for the elements of this level only: over constants nothing is    \
+                 * recorded, and the tape must not grow (or fail, under a cap: a review) */ \
+                size_t m = 0;                                                             \
+                for (size_t i = 0; i < n; i++)                                            \
+                    m += (size_t)(x[i].tag == tag) + (size_t)(y && y[i].tag == tag);      \
+                if (!m) goto general;                                                     \
+                nb_status s = nb__level_grow(c, L, 1, m);                                 \
+                if (s) return nb__fail_var(c, s);                                         \
+            }                                                                             \
             uint32_t *idx = L->op_idx;                                                    \
             double *mul = L->op_mul;                                                      \
             size_t o = L->nops;                                                           \

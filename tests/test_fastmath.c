@@ -1,5 +1,6 @@
 /* test_fastmath.c - nabla's headers in a program compiled with -ffast-math, and with GCC also
- * with -funsafe-math-optimizations alone (tests/meson.build).
+ * with -funsafe-math-optimizations alone and, on x86-64, with -mfpmath=387 (x87 arithmetic,
+ * FLT_EVAL_METHOD 2, where the inline tier is off as well; tests/meson.build).
  *
  * Fast-math lets the compiler assume there is no NaN or inf, so the inline ops of nabla/var.h
  * turn their fast tier off and call the library (compiled with IEEE semantics), and nb_dual's

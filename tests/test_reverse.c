@@ -409,6 +409,54 @@ Test(errors, tape_cap) {
     nb_ctx_free(c);
 }
 
+/* A reduction over constants records nothing, so a level under a cap computes it (it grew the
+ * tape for n operands first: NB_E_TAPE_FULL and a NaN, a review); and nb_reserve for exactly the
+ * statements recorded so far plus more allocates nothing more (it was one node short when
+ * `statements` equalled the count with the sentinel). */
+Test(errors, reductions_over_constants_under_a_cap_and_exact_reserve) {
+    nb_ctx *c = capped_ctx(8000);
+    static nb_var k[1000];
+    for (int i = 0; i < 1000; i++) k[i] = nb_const(1.0 + i % 3);
+    cr_assert_eq(nb_push(c, NB_REVERSE), NB_OK);
+    const size_t before = nb_ctx_bytes(c);
+    cr_expect_eq(nb_value(nb_sum(c, 1000, k)), 1999.0);
+    cr_expect_eq(nb_value(nb_sumsq(c, 1000, k)), 4663.0);
+    cr_expect_eq(nb_value(nb_dot(c, 1000, k, k)), 4663.0);
+    cr_expect(close_to(nb_value(nb_norm(c, 1000, k)), sqrt(4663.0), 1e-15, 0));
+    cr_expect_eq(nb_ctx_status(c), NB_OK);
+    cr_expect_eq(nb_ctx_bytes(c), before, "nothing recorded, nothing grown");
+    /* one element of the level among them: one operand */
+    nb_var x = nb_rev_input(c, nb_const(2));
+    k[500] = x;
+    nb_var s = nb_sum(c, 1000, k);
+    cr_expect_eq(nb_ctx_status(c), NB_OK);
+    nb_backward(c, s);
+    cr_expect_eq(nb_value(nb_grad(c, x)), 1.0);
+    nb_tape_info ti;
+    cr_assert_eq(nb_tape_info_get(c, 1, &ti), NB_OK);
+    cr_expect_eq(ti.operands, 1u);
+    nb_ctx_free(c);
+
+    /* reserving one statement more than recorded, whatever the capacity was (some count meets
+     * a full array), then recording it: no allocation */
+    for (int rec = 1; rec <= 600; rec++) {
+        struct failing counter = {0, -1}; /* (counts the allocations, fails none) */
+        nb_ctx_opts o = failing_opts(&counter);
+        cr_assert_eq(nb_ctx_new(&c, &o), NB_OK);
+        cr_assert_eq(nb_push(c, NB_REVERSE), NB_OK);
+        x = nb_rev_input(c, nb_const(0.5));
+        for (int i = 1; i < rec; i++) x = nb_sin(c, x);
+        cr_assert_eq(nb_tape_info_get(c, 1, &ti), NB_OK);
+        cr_assert_eq(ti.statements, (size_t)rec);
+        cr_assert_eq(nb_reserve(c, ti.statements + 1, ti.operands + 1), NB_OK);
+        const int after_reserve = counter.count;
+        x = nb_sin(c, x);
+        cr_expect_eq(counter.count, after_reserve, "%d statements: recording the one reserved "
+                     "allocated", rec);
+        nb_ctx_free(c);
+    }
+}
+
 /* The array calls leave no uninitialized handle behind: where no input can be made, every out[i]
  * is a NaN constant (as nb_rev_input and nb_fwd_input give one at a time), and nb_grads /
  * nb_tangents write NaN where the top level is of another kind. */

@@ -150,8 +150,9 @@ int nb_level_kind(const nb_ctx *c, int depth);
  * stale, exactly as after pop + push. NB_E_LEVEL when no level is pushed. */
 nb_status nb_reset(nb_ctx *c);
 
-/* Pre-sizes the top level for `statements` nodes and `operands` recorded operands (reverse) so
- * that recording that much allocates nothing. NB_E_LEVEL, NB_E_NOMEM, NB_E_TAPE_FULL. */
+/* Pre-sizes the top level for `statements` nodes and `operands` recorded operands (reverse) in
+ * all, those already recorded included, so that recording up to that much allocates nothing.
+ * NB_E_LEVEL, NB_E_NOMEM, NB_E_TAPE_FULL. */
 nb_status nb_reserve(nb_ctx *c, size_t statements, size_t operands);
 
 /* Size of a level's recording. */
@@ -159,7 +160,8 @@ typedef struct nb_tape_info {
     size_t statements; /* nodes recorded (inputs and leaves included) */
     size_t leaves;     /* of which inputs (nb_rev_input / nb_fwd_input) */
     size_t operands;   /* (index, partial) pairs recorded (reverse levels) */
-    size_t bytes;      /* bytes of storage in use: statements, operand indices, partials (and, at
+    size_t bytes;      /* bytes of storage in use: statements (with a sentinel, so an empty
+                          reverse level has 4), operand indices, partials (and, at
                           depth >= 2, the references to lower-level handles; for borrowed
                           arrays, nabla/array.h, a few words per array, reduction and element
                           handle - never the arrays themselves) */

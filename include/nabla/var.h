@@ -127,15 +127,30 @@ static inline double nb__rnd(double nb_v_) {
  * Clang they must not be used around nabla's headers - which let the compiler reassociate, use
  * reciprocals, drop signed zeros or assume there is no NaN or inf: the inline ops would compute
  * other numbers than the library's, and the strong-zero policy could break. It is off as well for
- * a target that may have FMA where no barrier is available (any but x86-64 and AArch64). Off,
+ * a target that may have FMA where no barrier is available (any but x86-64 and AArch64), and
+ * where doubles are evaluated in a wider format (FLT_EVAL_METHOD 2 or -1: x87 arithmetic, as
+ * -mfpmath=387 or 32-bit x86 gives; the tangents and Hessian-vector products differed from the
+ * library's in the last bits, a review). Off,
  * every op calls the library, which is compiled with IEEE semantics, constants included. */
 #if defined(__FAST_MATH__) || (defined(__FINITE_MATH_ONLY__) && __FINITE_MATH_ONLY__) || \
     defined(__ASSOCIATIVE_MATH__) || defined(__RECIPROCAL_MATH__) ||                      \
-    defined(__NO_SIGNED_ZEROS__) || (NB__MAY_FMA && !NB__HAVE_RND)
+    defined(__NO_SIGNED_ZEROS__) || (NB__MAY_FMA && !NB__HAVE_RND) ||                    \
+    (defined(__FLT_EVAL_METHOD__) && __FLT_EVAL_METHOD__ != 0 && __FLT_EVAL_METHOD__ != 1)
 #define NB__INLINE_TIER 0
 #else
 #define NB__INLINE_TIER 1
 #endif
+
+/* v, opaque to the optimizer: the inline ops compute an op on constants with this, so that the
+ * C library runs at run time, as it does in the library path, instead of the compiler folding a
+ * literal with its own correctly rounded arithmetic (GCC folded tanh, cbrt, erf, tgamma ... of
+ * 101 of 800 literals one ulp away from glibc's, so the same op on a constant and on a handle
+ * differed within one program at -O2, a review). Only ops whose operands are all constants pay
+ * it. */
+static inline double nb__opaque(double nb_v_) {
+    volatile double nb_t_ = nb_v_;
+    return nb_t_;
+}
 
 /* NB__HOT: how the depth-1 tier's functions are declared. GCC at -O2 leaves an op this size out of
  * line (a call per op, and the handle through memory: recording Rosenbrock took 45% longer than
@@ -313,9 +328,9 @@ static inline nb_var nb__drec(nb_ctx *nb_c_, nb__hot *nb_h_, nb_dual nb_r_, uint
         }                                                                                         \
         return slow_;                                                                             \
     }
-#define NB__OP1_BODY(primal_, dX_, t2_)                                                           \
+#define NB__OP1_BODY(primal_, cprimal_, dX_, t2_)                                                 \
     if (!NB__INLINE_TIER) return t2_; /* the library, constants included */                      \
-    if (nb_x_.tag == 0) return nb_const(nb__rnd(primal_));                                        \
+    if (nb_x_.tag == 0) return nb_const(nb__rnd(cprimal_));                                       \
     nb__hot *nb_h_ = nb__hot_of(nb_c_);                                                           \
     if (nb__owns(nb_h_, nb_x_) && nb__room1(nb_h_)) {                                             \
         const double R = nb__rnd(primal_);                                                        \
@@ -330,7 +345,8 @@ static inline nb_var nb__drec(nb_ctx *nb_c_, nb__hot *nb_h_, nb_dual nb_r_, uint
              (nb_ctx *nb_c_, nb_var nb_x_))                                                       \
     NB__HOT nb_var nb_##name_(nb_ctx *nb_c_, nb_var nb_x_) {                                      \
         const double X = nb_x_.v;                                                                 \
-        NB__OP1_BODY(primal_, dX_, nb__t2_##name_(nb_c_, nb_x_))                                  \
+        NB__OP1_BODY(primal_, nb_prim_##name_(nb__opaque(X)), dX_,                                \
+                     nb__t2_##name_(nb_c_, nb_x_))                                                \
     }
 #define NB_OPI(name_, lang_, nmin_, nmax_, primal_, dX_, ...)                                     \
     NB__T2_1(name_, nb_dual_##name_(nb_dx_, N), N, nb__##name_(nb_c_, nb_x_, N),                  \
@@ -338,7 +354,8 @@ static inline nb_var nb__drec(nb_ctx *nb_c_, nb__hot *nb_h_, nb_dual nb_r_, uint
     NB__HOT nb_var nb_##name_(nb_ctx *nb_c_, nb_var nb_x_, int N) {                               \
         const double X = nb_x_.v;                                                                 \
         if (N < (nmin_) || N > (nmax_)) return nb_const((double)NAN);                             \
-        NB__OP1_BODY(primal_, dX_, nb__t2_##name_(nb_c_, nb_x_, N))                               \
+        NB__OP1_BODY(primal_, nb_prim_##name_(nb__opaque(X), N), dX_,                             \
+                     nb__t2_##name_(nb_c_, nb_x_, N))                                             \
     }
 #define NB_OP2(name_, lang_, primal_, dX_, dY_, ...)                                              \
     NB__OUTLINE nb_var nb__t2_##name_(nb_ctx *nb_c_, nb_var nb_x_, nb_var nb_y_) {                \
@@ -362,7 +379,8 @@ static inline nb_var nb__drec(nb_ctx *nb_c_, nb__hot *nb_h_, nb_dual nb_r_, uint
     NB__HOT nb_var nb_##name_(nb_ctx *nb_c_, nb_var nb_x_, nb_var nb_y_) {                        \
         const double X = nb_x_.v, Y = nb_y_.v;                                                    \
         if (!NB__INLINE_TIER) return nb__##name_(nb_c_, nb_x_, nb_y_);                            \
-        if ((nb_x_.tag | nb_y_.tag) == 0) return nb_const(nb__rnd(primal_));                      \
+        if ((nb_x_.tag | nb_y_.tag) == 0)                                                         \
+            return nb_const(nb__rnd(nb_prim_##name_(nb__opaque(X), nb__opaque(Y))));              \
         nb__hot *nb_h_ = nb__hot_of(nb_c_);                                                       \
         const int nb_ax_ = nb__owns(nb_h_, nb_x_), nb_ay_ = nb__owns(nb_h_, nb_y_);               \
         if ((nb_ax_ || nb_x_.tag == 0) && (nb_ay_ || nb_y_.tag == 0) && nb__room1(nb_h_)) {       \
@@ -482,7 +500,8 @@ NB__HOT nb_var nb_grad(nb_ctx *nb_c_, nb_var nb_x_) {
 nb_status nb_grads(nb_ctx *c, size_t n, const nb_var *x, double *g);
 nb_status nb_tangents(nb_ctx *c, size_t n, const nb_var *y, double *t);
 
-/* Clears every gradient of the top level (which must be reverse): NB_E_LEVEL otherwise. */
+/* Clears every gradient of the top level (which must be reverse): NB_E_LEVEL otherwise, also
+ * recorded in the context (nb_ctx_status). */
 nb_status nb_zero_grad(nb_ctx *c);
 
 /* ---- elementwise helpers over arrays (out may alias an input) ---- */
