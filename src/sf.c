@@ -165,6 +165,9 @@ static double psi_n_reflect_large(double x, int n) {
     if (sum != 0)
         t = copysign(exp(nb_sf_lgamma(np1) - np1 * log(d) + log(fabs(sum))), sum);
     const double sign_n = (n % 2) ? -1.0 : 1.0; /* (-1)^n */
+    /* |t| exceeds |psi^(n)(1 - x)| by 2^(n+1) at least when it is not 0: where t overflows,
+     * psi^(n)(1 - x) may too, and inf - inf was NaN (psi^(171)(-0.001), a review) */
+    if (isinf(t)) return -sign_n * t;
     return sign_n * (psi_n_positive(1.0 - x, n) - t);
 }
 

@@ -111,9 +111,12 @@ Test(sf, polygamma_of_high_order_at_negative_x) {
     cr_expect(close_to(nb_sf_psi_n(-10.5, 180), nb_sf_psi_n(11.5, 180), 0, 0));
     /* elsewhere n! / (distance to the nearest pole)^(n+1) overflows: the sign of the limit,
      * (-1)^(n+1) n! (x + m)^-(n+1) next to the pole -m */
-    const double x[] = {-3.3, -10.25, -2.5, -0.7, -1e6 + 0.2};
-    const int n[] = {200, 180, 171, 173, 301};
-    for (int i = 0; i < 5; i++) {
+    /* (with psi^(n)(1 - x) overflowing too: -0.001, -0.3 at n = 200, n = 10^6; inf - inf was
+     * NaN, a second review) */
+    const double x[] = {-3.3, -10.25, -2.5, -0.7, -1e6 + 0.2, -0.001, -0.01, -0.3, -1.001, -2.5,
+                        -2.3, -0.5};
+    const int n[] = {200, 180, 171, 173, 301, 171, 172, 200, 200, 1000001, 1000000, (1 << 30) | 1};
+    for (int i = 0; i < 12; i++) {
         const double near = nearbyint(x[i]), u = x[i] - near, v = nb_sf_psi_n(x[i], n[i]);
         /* (-1)^(n+1) u^-(n+1): the sign of u to the power n + 1, times (-1)^(n+1) */
         const double sign = ((n[i] + 1) % 2 ? -1.0 : 1.0) * ((n[i] + 1) % 2 && u < 0 ? -1.0 : 1.0);
