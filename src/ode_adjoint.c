@@ -22,16 +22,6 @@ struct nb_ode_adjoint {
     size_t dim, np, nb; /* nb = dim + np, the backward state */
     nb_ode_adjoint_opts o;
     int stiff; /* the forward stepper is implicit: y(t) is integrated again by bsimp */
-    /* Both integrations run in s = t - t0, and f is given t0 + s: in t itself, far from 0, the
-     * stages' times t + c h round to t's coarse grid (ulp(1e10) = 2e-6), the backward stepper's
-     * y(t) then belongs to another time than its formula assumes, and a review measured the
-     * gradient of y' = -p y at t0 = 1e10 off by 1.5e-3 (4216 backward steps for 16 forward);
-     * the records, a->obs and every time below are in s. */
-    double t0;
-    /* Intervals up to this long (2048 ulps of the span) are crossed by one Euler step, not by
-     * GSL's stepper: two observation times an ulp apart made rk1imp, rk2imp and rk4imp fail,
-     * and msbdf up to 256 ulps (a review). */
-    double tiny;
 
     double *p;  /* np */
     nb_var *hp; /* np: p as constants (the forward system) */
@@ -76,8 +66,7 @@ struct nb_ode_adjoint {
     double *z;   /* the backward state (lambda, mu): nb */
     nb_var *sg;  /* the jacobian's gradients, dim nb, made at its first call */
     nb_var *hx;  /* nb handles */
-    double tcur; /* t of the backward right-hand side (t0 + s) */
-    double *dz;  /* nb: the backward right-hand side of a short step */
+    double tcur; /* t of the backward right-hand side */
 
     gsl_odeiv2_driver *fd, *bd, *dd; /* forward, backward, and from a checkpoint to t */
     gsl_odeiv2_system bsys;
@@ -108,25 +97,36 @@ static void put(nb_ctx *c, void *p, size_t count, size_t size) {
 static void fixed_p(nb_ctx *c, nb_var t, const nb_var *y, nb_var *dydt, void *env) {
     nb_ode_adjoint *a = env;
     for (size_t k = 0; k < a->np; k++) a->hp[k] = nb_const(a->p[k]);
-    if (a->t0 != 0) t = nb_add(c, nb_const(a->t0), t); /* GSL's t is s = t - t0 */
     a->f(c, t, y, a->np ? a->hp : NULL, dydt, a->env);
 }
 
-/* One step of a forward integration toward target (s, from t): GSL's stepper, or across an
- * interval of at most a->tiny one Euler step that lands on target (its error, |dt|^2 |y''| / 2,
- * is far below the tolerances there; a multistep stepper starts again after it). The solve and
- * the stretches integrated again take the same steps through this. Returns GSL's status. */
-static int forward_step(nb_ode_adjoint *a, gsl_odeiv2_driver *D, double *t, double target,
-                        double *h, double *y) {
-    if (!(target - *t <= a->tiny))
-        return gsl_odeiv2_evolve_apply(D->e, D->c, D->s, D->sys, t, target, h, y);
-    const int gs = D->sys->function(*t, y, a->ydt, D->sys->params);
-    if (gs) return gs;
-    const double dt = target - *t;
-    for (size_t i = 0; i < a->dim; i++) y[i] += dt * a->ydt[i];
-    *t = target;
-    gsl_odeiv2_driver_reset(D);
-    return GSL_SUCCESS;
+/* Short gaps between t and the next target, which GSL's steppers fail on: two observation times
+ * 0.3 and 0.1 + 0.2 were NB_E_SOLVER with rk1imp, rk2imp and rk4imp, times up to 256 ulps apart
+ * with msbdf, and a first time of 5e-324 with bsimp (a review). 2: within 4 ulps of the larger
+ * end, or closer than 2^-1000 - the same time to t's resolution, taken as reached with y
+ * unchanged (rk*imp fail up to 2 ulps); 1: within 4096 ulps - the stepper starts afresh with the
+ * gap as its step (msbdf's failures came from its history: after a reset it takes any of them);
+ * 0: an ordinary step. (An Euler step across 2048 ulps of the whole span, the first version, was
+ * unstable on a stiff problem - Robertson's y2 came out negative - and far from t = 0 such a span
+ * is no short time: a second review.) */
+static int short_gap(double t, double target) {
+    const double gap = fabs(target - t), ulp = DBL_EPSILON * fmax(fabs(t), fabs(target));
+    return gap <= 4 * ulp || gap < 0x1p-1000 ? 2 : gap <= 4096 * ulp ? 1 : 0;
+}
+
+/* One step of an integration by D from t toward target (either direction): GSL's stepper, after
+ * a short gap as short_gap says. The solve and the stretches integrated again take the same
+ * steps through this. Returns GSL's status. */
+static int step_to(gsl_odeiv2_driver *D, const gsl_odeiv2_system *sys, double *t, double target,
+                   double *h, double *y) {
+    const int g = short_gap(*t, target);
+    if (g) gsl_odeiv2_driver_reset(D);
+    if (g == 2) {
+        *t = target;
+        return GSL_SUCCESS;
+    }
+    if (g == 1) *h = target - *t;
+    return gsl_odeiv2_evolve_apply(D->e, D->c, D->s, sys, t, target, h, y);
 }
 
 /* ---- the checkpoints ---- */
@@ -236,7 +236,7 @@ static nb_status stretch(nb_ode_adjoint *a, struct stretch_buf *b, size_t k) {
             break;
         }
         const double before = t;
-        const int gs = forward_step(a, D, &t, target, &h, y);
+        const int gs = step_to(D, D->sys, &t, target, &h, y);
         if (gs) {
             const nb_status fs = nb_gsl_adapter_status(a->fa);
             s = fs ? fs : solver_failed(a, gs);
@@ -382,7 +382,7 @@ static int back_function(double t, const double z[], double dz[], void *params) 
     }
     memcpy(a->x, a->yt, d * sizeof(double));
     if (a->np) memcpy(a->x + d, a->p, a->np * sizeof(double));
-    a->tcur = a->t0 + t;
+    a->tcur = t;
     if (back_failed(a, nb_vjp(a->c, f_of_yp, a, nb, d, a->x, z, NULL, dz))) {
         nb__nan_doubles(dz, nb);
         return GSL_EBADFUNC;
@@ -417,7 +417,7 @@ static int back_jacobian(double t, const double z[], double *dfdy, double dfdt[]
         if (s) bad = back_failed(a, s);
         if (!bad) {
             nb_var *F = a->hx; /* the forward level's y and p */
-            const nb_var tF = nb_fwd_input(c, nb_const(a->t0 + t), nb_const(1));
+            const nb_var tF = nb_fwd_input(c, nb_const(t), nb_const(1));
             for (size_t i = 0; i < d; i++)
                 F[i] = nb_fwd_input(c, nb_const(a->yt[i]), nb_const(a->ydt[i]));
             for (size_t k = 0; k < np; k++) F[d + k] = nb_const(a->p[k]);
@@ -474,7 +474,6 @@ void nb_ode_adjoint_free(nb_ode_adjoint *a) {
     put(c, a->ydt, a->dim, sizeof(double));
     put(c, a->x, a->nb, sizeof(double));
     put(c, a->z, a->nb, sizeof(double));
-    put(c, a->dz, a->nb, sizeof(double));
     put(c, a->sg, a->dim * a->nb, sizeof(nb_var));
     put(c, a->hx, a->nb, sizeof(nb_var));
     nb_gsl_adapter *fa = a->fa;
@@ -531,11 +530,10 @@ nb_status nb_ode_adjoint_new(nb_ode_adjoint **out, nb_odepfn f, void *env, size_
     a->ydt = get(c, dim, sizeof(double));
     a->x = get(c, a->nb, sizeof(double));
     a->z = get(c, a->nb, sizeof(double));
-    a->dz = get(c, a->nb, sizeof(double));
     a->hx = get(c, a->nb, sizeof(nb_var));
     a->cy = get(c, CACHE * dim, sizeof(double));
     a->cyd = get(c, CACHE * dim, sizeof(double));
-    if (!a->p || !a->hp || !a->yt || !a->ydt || !a->x || !a->z || !a->dz || !a->hx || !a->cy || !a->cyd) {
+    if (!a->p || !a->hp || !a->yt || !a->ydt || !a->x || !a->z || !a->hx || !a->cy || !a->cyd) {
         nb_ode_adjoint_free(a);
         return NB_E_NOMEM;
     }
@@ -601,26 +599,23 @@ nb_status nb_ode_adjoint_solve(nb_ode_adjoint *a, const double *p, double t0, co
         return s;
     }
     if (a->np) memcpy(a->p, p, a->np * sizeof *p);
-    a->t0 = t0;
-    for (size_t j = 0; j < m; j++) a->obs[j] = times[j] - t0; /* (in order, as times) */
-    const double span = m ? a->obs[m - 1] : 0; /* (inf for t0 = -1e308, times 1e308) */
-    a->tiny = isfinite(span) ? 2048 * DBL_EPSILON * span : 0;
+    if (m) memcpy(a->obs, times, m * sizeof *times);
     nb_gsl_adapter_clear(a->fa);
     gsl_odeiv2_driver *D = a->fd;
     gsl_odeiv2_driver_reset(D);
     double *y = a->yt; /* the state while integrating */
     memcpy(y, y0, d * sizeof *y);
-    double t = 0, h = a->o.h0; /* s = t - t0 */
+    double t = t0, h = a->o.h0;
     size_t since = 0; /* accepted steps since the last checkpoint */
     s = keep(a, t, h, y);
     for (size_t j = 0; j < m && !s; j++) {
-        while (t < a->obs[j] && !s) {
+        while (t < times[j] && !s) {
             if (a->fsteps >= a->o.max_steps) {
                 s = solver_failed(a, GSL_EMAXITER);
                 break;
             }
             const double before = t;
-            const int gs = forward_step(a, D, &t, a->obs[j], &h, y);
+            const int gs = step_to(D, D->sys, &t, times[j], &h, y);
             a->fsteps++;
             if (gs) {
                 const nb_status fs = nb_gsl_adapter_status(a->fa);
@@ -672,7 +667,7 @@ nb_status nb_ode_adjoint_vjp(nb_ode_adjoint *a, const double *W, double *gy0, do
     double *z = a->z;
     memset(z, 0, a->nb * sizeof *z);
     gsl_odeiv2_driver *D = a->bd;
-    const double t0 = ckpt_t(a, 0); /* (0: s = t - t0) */
+    const double t0 = ckpt_t(a, 0);
     double t = m ? a->obs[m - 1] : t0;
     double h = -a->o.h0;
     for (size_t j = m; j-- > 0 && !s;) {
@@ -686,14 +681,7 @@ nb_status nb_ode_adjoint_vjp(nb_ode_adjoint *a, const double *W, double *gy0, do
             }
             const double before = t;
             a->t_hi = t;
-            int gs;
-            if (t - target > a->tiny) {
-                gs = gsl_odeiv2_evolve_apply(D->e, D->c, D->s, &a->bsys, &t, target, &h, z);
-            } else if (!(gs = back_function(t, z, a->dz, a))) { /* as forward_step */
-                for (size_t i = 0; i < a->nb; i++) z[i] += (target - t) * a->dz[i];
-                t = target;
-                gsl_odeiv2_driver_reset(D);
-            }
+            const int gs = step_to(D, &a->bsys, &t, target, &h, z);
             a->bsteps++;
             if (gs) {
                 s = a->err ? a->err : solver_failed(a, gs);

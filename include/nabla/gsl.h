@@ -212,10 +212,15 @@ nb_status nb_gsl_odeiv2_sens_params(nb_gsl_adapter *a, const double *p);
  * msadams, about one per stage with an explicit Runge-Kutta stepper (each stage is at a new
  * time: 11 per rk8pd step, 5 per rkf45 step, 4 per rk4 step on exponential decay), many more
  * with bsimp's substeps or rk4imp's Newton iterations (Robertson to t = 40: 708 for 625 msbdf
- * steps, 5517 for 30 bsimp steps). Both integrations run in t - t0 and give f t0 + (t - t0),
- * so a t0 far from 0 (1e10) costs no accuracy; two observation times closer than 2048 ulps of
- * the span (times[m-1] - t0) are joined by one Euler step, which GSL's implicit steppers cannot
- * take (rk4imp fails on a step of an ulp, msbdf on one of 256). The
+ * steps, 5517 for 30 bsimp steps). Two observation times within 4 ulps of each other are the
+ * same time (y unchanged between them: GSL's rk1imp, rk2imp and rk4imp fail on such a step);
+ * within 4096 ulps, the stepper starts afresh with the gap as its step (msbdf failed on gaps of
+ * up to 256 ulps from its history). Far from t = 0 the steppers' stage times round to t's grid,
+ * and the backward integration loses accuracy: y' = -p y over 4 time units after t0 = 1e10
+ * gives the gradient to 1.5e-3 with rk8pd (4210 backward steps for 16), 1e-4 with bsimp;
+ * integrate from t0 near 0 where f allows (shift t inside f). (Integrating in t - t0 fixed that
+ * for autonomous f, but a review found bsimp's backward pass on a t-dependent f at t0 = 1e6 no
+ * longer finishing, and it was taken back.) The
  * backward integration has its own stepper and tolerances. The result is the gradient of the
  * continuous problem to the accuracy of the integrations, not the exact derivative of the
  * forward integrator's arithmetic (docs/gsl.md shows the accuracy reached on test problems). */
@@ -304,7 +309,7 @@ size_t nb_ode_adjoint_retakes(const nb_ode_adjoint *a);
 
 /* GSL's status of the last NB_E_SOLVER, else 0: GSL_EMAXITER when max_steps was reached,
  * GSL_ERANGE when the solution or the adjoint stopped being finite, GSL_EFAILED when a step did
- * not move t (a step size below the resolution of t - t0), or the stepper's own status (msbdf
+ * not move t (a step size below t's resolution: raise h0), or the stepper's own status (msbdf
  * says GSL_FAILURE when its step shrinks below t's resolution, as it does backward on Robertson's
  * kinetics beyond t = 4e7, where bsimp backward works). */
 int nb_ode_adjoint_gsl_status(const nb_ode_adjoint *a);
