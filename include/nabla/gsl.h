@@ -213,9 +213,8 @@ nb_status nb_gsl_odeiv2_sens_params(nb_gsl_adapter *a, const double *p);
  * time: 11 per rk8pd step, 5 per rkf45 step, 4 per rk4 step on exponential decay), many more
  * with bsimp's substeps or rk4imp's Newton iterations (Robertson to t = 40: 708 for 625 msbdf
  * steps, 5517 for 30 bsimp steps). Two observation times within 4 ulps of each other are the
- * same time (y unchanged between them: GSL's rk1imp, rk2imp and rk4imp fail on such a step);
- * within 4096 ulps, the stepper starts afresh with the gap as its step (msbdf failed on gaps of
- * up to 256 ulps from its history). Far from t = 0 the steppers' stage times round to t's grid,
+ * same time (y unchanged between them: GSL's rk1imp, rk2imp and rk4imp fail on such a step;
+ * msbdf can fail on gaps of up to a few hundred ulps, NB_E_SOLVER). Far from t = 0 the steppers' stage times round to t's grid,
  * and the backward integration loses accuracy: y' = -p y over 4 time units after t0 = 1e10
  * gives the gradient to 1.5e-3 with rk8pd (4210 backward steps for 16), 1e-4 with bsimp;
  * integrate from t0 near 0 where f allows (shift t inside f). (Integrating in t - t0 fixed that
