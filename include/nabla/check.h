@@ -37,14 +37,22 @@
  *                nu = 1e5. MGH 26 (Trigonometric) needs 7e-9 beyond 4 abserr. A wrong rule is
  *                off by O(1), a wrong constant by far more than 1e-7.
  *   atol = 0     no absolute floor of its own: an exactly zero derivative has an fd of 0 or of
- *                rounding size, which k abserr covers. Set it to the size below which
+ *                rounding size, which k abserr covers for agreement; for resolution only
+ *                d = fd = 0 exactly passes on its own. At a stationary point (sin at pi/2:
+ *                d = 6e-17, fd = 0 +- 8.5e-12; a minimiser of (x^2 + y^2 - 1)^2), or where
+ *                every derivative of the order is 0, the entry is UNRESOLVED unless atol is at
+ *                least GSL's error there (1e-10 covers these). Set it to the size below which
  *                derivatives do not matter to you.
  *   resolve = 1e-2  the central difference must know the derivative to 1%: at a jump within the
  *                stencil (sign at 0) GSL's estimate is 57% of fd, and the entry is
  *                UNRESOLVED rather than passing on a huge error bar.
  *   scale_tol = 1e-8  ... or to 1e-8 of the largest derivative of its order: a derivative that
  *                is zero by cancellation (a Hessian entry of MGH 4, Brown badly scaled) has an fd
- *                of pure rounding noise, which no relative test can resolve.
+ *                of pure rounding noise, which no relative test can resolve. The price: an
+ *                input whose partial is 1e8 or more times smaller than another's is checked
+ *                only to that scale - 1e11 x + y stop_gradient(y) passes with df/dy = 1.5
+ *                against 3 (a review). Check such an input on its own (the others fixed), or
+ *                set scale_tol to 0.
  * Cross-mode entries pass when |a - b| <= mode_rtol max(|a|, |b|, terms, S) + mode_atol, where
  * terms is the sum of the magnitudes of the Hessian entries a sum of them adds up (0 otherwise)
  * and S is the largest magnitude of the same order; or when both are NaN or both the same
