@@ -136,9 +136,10 @@ static const struct {
      "value, the reference, GSL's error estimate, the difference, the tolerance and a verdict.\n"
      "An entry passes when |nabla - fd| <= 4 x GSL error + rtol x max(|nabla|, |fd|) + atol\n"
      "and GSL's error is within 1% of the derivative or 1e-8 of the largest derivative of its\n"
-     "order (beyond rounding); modes agree to 1e-12 of the largest derivative of the order,\n"
-     "plus atol. Every rule is relative: a second derivative that is zero up to rounding, in\n"
-     "an order whose derivatives are all zero, fails (2e-16 against 0) unless --atol is given.\n"
+     "order, plus atol (or both are exactly 0); modes agree to 1e-12 of the largest derivative\n"
+     "of the order, plus atol. Every rule is relative: a derivative that is zero up to rounding\n"
+     "(at a stationary point, or in an order whose derivatives are all zero) is UNRESOLVED or\n"
+     "fails (2e-16 against 0) unless --atol is given (1e-10 covers rounding at unit scale).\n"
      "Exit status 0 when every entry passes, 3 when one does not. The finite-difference step\n"
      "is H x max(1, |x_i|) (default H = 1e-4): it assumes f varies on the scale of x_i, so for\n"
      "a function that varies faster far from 0 (sin at x = 1e9) give a smaller H.\n"},
