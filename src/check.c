@@ -201,10 +201,9 @@ static void judge_fd(nb_check_entry *entries, size_t from, size_t to, const nb_c
         e->diff = fabs(e->value - e->ref);
         e->rel = s > 0 ? e->diff / s : 0;
         e->tol = o->k * e->ref_err + o->rtol * s + o->atol;
-        /* GSL's rounding bound excuses the error bar only of a derivative that is itself below
-         * it (zero to what the difference can see): for a larger one the difference must know
-         * it to `resolve`. Excused for all, the bar grew with |f|, and 1e11 + x*stop_gradient(x)
-         * passed with df/dx = 1.5 against 3 (a review). */
+        /* GSL's rounding bound (ref_round) is not part of the bound: it grows with |f|, and
+         * with it 1e11 + x*stop_gradient(x) passed with df/dx = 1.5 against 3 (a review). Only
+         * a derivative and a difference both exactly 0 are resolved whatever abserr says. */
         e->res_tol = o->resolve * s + o->scale_tol * S + o->atol;
         if (!isfinite(e->value) || !isfinite(e->ref) || !isfinite(e->ref_err))
             e->verdict = NB_CHECK_NONFINITE;
