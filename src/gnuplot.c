@@ -440,6 +440,29 @@ static int keep_copy(const char *path, char *why, size_t whylen) {
     return fd;
 }
 
+static void remove_made(const char *path);
+
+/* publish, leaving path as it was when the copy fails (a full disk): an existing regular file is
+ * kept aside first and put back, a file that was not there is removed. 0, or an errno (why: the
+ * reason when no copy could be kept). */
+static int publish_or_restore(int stage, const char *path, char *why, size_t whylen) {
+    struct stat st;
+    const int existed = stat(path, &st) == 0;
+    int kept = -1;
+    why[0] = 0;
+    if (existed && S_ISREG(st.st_mode)) {
+        kept = keep_copy(path, why, whylen);
+        if (kept < 0) return EIO;
+    }
+    int e = publish(stage, path);
+    if (e && kept >= 0)
+        publish(kept, path); /* best effort: the old content needs no more room than it had */
+    else if (e && !existed)
+        remove_made(path);
+    if (kept >= 0) close(kept);
+    return e;
+}
+
 /* 1 when gnuplot's terminal t writes a complete plot to a pipe: the formats nabla chooses itself
  * and the common image and text terminals. Others (epslatex, cairolatex, emf, postscript, ...)
  * are given their output file by name. */
@@ -517,10 +540,14 @@ nb_status nb_plot_render(const nb_plot *p0, const nb_plot_data *d, char *msg, si
     char *script = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&script, &len);
-    if (!f) return NB_E_NOMEM;
+    if (!f) {
+        say(msg, msglen, "out of memory%s%s", "", "");
+        return NB_E_NOMEM;
+    }
     nb_status s = nb_plot_write_script(f, &p, d);
     if (fclose(f) != 0 && !s) s = NB_E_NOMEM;
     if (s) {
+        if (s == NB_E_NOMEM || s == NB_E_IO) say(msg, msglen, "out of memory%s%s", "", ""); /* a memory stream */
         free(script);
         return s;
     }
@@ -584,15 +611,16 @@ nb_status nb_plot_render(const nb_plot *p0, const nb_plot_data *d, char *msg, si
     if (kept >= 0) close(kept);
     if (output && !direct) {
         int e = 0;
+        char why[128] = "";
         if (stage) {
-            if (!s) e = publish(sink, output);
+            if (!s) e = publish_or_restore(sink, output, why, sizeof why);
             close(sink); /* the temporary file goes with it */
         } else if (close(sink) != 0) {
             e = errno;
         }
         if (e && !s) {
             s = NB_E_IO;
-            say(msg, msglen, "cannot write '%s': %s", output, strerror(e));
+            say(msg, msglen, "cannot write '%s': %s", output, why[0] ? why : strerror(e));
         }
     }
     return s;

@@ -360,25 +360,63 @@ static int accelerating(const double *y, size_t n, size_t i, int dir) {
     return c > b && b > a && c / b >= b / a;
 }
 
-/* Marks the samples within w of a pole of curve y: a non-finite sample that |y| climbs toward
- * faster and faster (1/x at 0, log at 0), two neighbouring samples that both climb toward the gap
- * between them (tan, with a sign change; tan', without), or one sample that |y| climbs to with
- * accelerating growth from both sides (a sample that lands on the pole's peak). A kink (a sign
- * change of a derivative without growth), a steep zero crossing or a smooth peak is not a pole. */
-static void mark_poles(const double *x, const double *y, size_t n, double w, unsigned char *excl) {
+/* 1 when the growth toward sample i is as steep as a pole's at the sample nearest to it: the last
+ * step at least 3 times the one before. y = A + B/d^k with the pole within half a sample of i
+ * gives (1/(1/2)^k - 1/(3/2)^k) / (1/(3/2)^k - 1/(5/2)^k) >= 3.25 for k >= 1/2 (5 for 1/d), and
+ * a bounded peak of finite width, such as 1/(|x| + a) or 10 - sqrt(|x|), gives about 1 and
+ * 1/(sqrt(2) - 1) = 2.41. A cusp |x|^p with p < 0.41 is as steep and is taken for a pole. */
+static int pole_steep(const double *y, size_t n, size_t i, int dir) {
+    if (!accelerating(y, n, i, dir)) return 0;
+    double a = fabs(y[dir > 0 ? i - 2 : i + 2]), b = fabs(y[dir > 0 ? i - 1 : i + 1]), c = fabs(y[i]);
+    return c - b >= 3 * (b - a);
+}
+
+/* For sample i next to a pole on its side dir (the pole between i and i + dir, the sample i + dir
+ * climbing steeply toward it from beyond): accelerating, or at the end of the samples, where only
+ * one sample lies behind i, |y| grows toward i from it and is at least |y| at i + 2 dir (which is
+ * farther from the pole than i: a pole between i + dir and i + 2 dir, next to the end, would pass
+ * otherwise). */
+static int approaching(const double *y, size_t n, size_t i, int dir) {
+    if (accelerating(y, n, i, dir)) return 1;
+    const int edge = dir > 0 ? i == 1 && i + 2 < n : i + 2 == n && i >= 2;
+    if (!edge) return 0;
+    double b = fabs(y[dir > 0 ? i - 1 : i + 1]), c = fabs(y[i]), far = fabs(y[dir > 0 ? i + 2 : i - 2]);
+    return isfinite(b) && isfinite(c) && b > 0 && c > b && c >= far;
+}
+
+/* Marks the samples within w of a pole of curve y in excl (when not NULL), and in gap (when not
+ * NULL) the intervals a line must not cross: gap[i] = 1 between samples i and i + 1. A pole is a
+ * non-finite sample that |y| climbs toward faster and faster (1/x at 0, log at 0), two neighbouring
+ * samples that both climb toward the gap between them (tan, with a sign change; tan', without; next
+ * to the first or last sample, where the climb cannot be seen to accelerate, one step up), or
+ * one sample that |y| climbs to with accelerating growth from both sides (a sample that lands on
+ * the pole's peak; the line is broken on the side where y changes sign). In the last two the
+ * growth on one side must be as steep as a pole's (pole_steep). A kink (a sign change of a
+ * derivative without growth), a steep zero crossing, a smooth peak or a bounded cusp is not a
+ * pole. */
+static void mark_poles(const double *x, const double *y, size_t n, double w, unsigned char *excl,
+                       unsigned char *gap) {
     for (size_t i = 0; i < n; i++) {
         double where = NAN;
         if (!isfinite(y[i])) {
             if ((i >= 1 && accelerating(y, n, i - 1, 1)) || (i + 1 < n && accelerating(y, n, i + 1, -1)))
                 where = x[i];
-        } else if (i + 1 < n && isfinite(y[i + 1]) && accelerating(y, n, i, 1) &&
-                   accelerating(y, n, i + 1, -1)) {
-            /* between two samples that both climb toward it: tan (a sign change), tan' (none) */
+        } else if (i + 1 < n && isfinite(y[i + 1]) &&
+                   ((pole_steep(y, n, i, 1) && approaching(y, n, i + 1, -1)) ||
+                    (pole_steep(y, n, i + 1, -1) && approaching(y, n, i, 1)))) {
+            /* between two samples that both climb toward it: tan (a sign change), tan' (none);
+             * next to the end of the samples, one step climbing toward it is enough */
             where = 0.5 * (x[i] + x[i + 1]);
-        } else if (i >= 2 && i + 2 < n && accelerating(y, n, i, 1) && accelerating(y, n, i, -1)) {
+            if (gap) gap[i] = 1;
+        } else if (i >= 2 && i + 2 < n && accelerating(y, n, i, 1) && accelerating(y, n, i, -1) &&
+                   (pole_steep(y, n, i, 1) || pole_steep(y, n, i, -1))) {
             where = x[i];
+            if (gap) {
+                if ((y[i - 1] < 0) != (y[i] < 0)) gap[i - 1] = 1;
+                if ((y[i + 1] < 0) != (y[i] < 0)) gap[i] = 1;
+            }
         }
-        if (isnan(where)) continue;
+        if (isnan(where) || !excl) continue;
         /* the samples within w of the pole: x increases, so scan outward from i and stop at the
          * first one outside (linear in the samples excluded, not in n per pole) */
         for (size_t j = i + 1; j-- > 0 && fabs(x[j] - where) < w;) excl[j] = 1;
@@ -395,17 +433,17 @@ static double clamp_finite(double v) {
     return v > GNUPLOT_MAX ? GNUPLOT_MAX : v < -GNUPLOT_MAX ? -GNUPLOT_MAX : v;
 }
 
-void nb__plot_yrange(const nb_plot_data *d, double *lo, double *hi) {
+nb_status nb__plot_yrange(const nb_plot_data *d, double *lo, double *hi) {
     *lo = -1;
     *hi = 1;
     size_t n = d->n;
-    if (n == 0 || !d->x || !d->y) return;
+    if (n == 0 || !d->x || !d->y) return NB_OK;
     unsigned char *excl = malloc(n ? n : 1);
     double *v = malloc((n ? n : 1) * sizeof *v);
     if (!excl || !v) {
         free(excl);
         free(v);
-        return;
+        return NB_E_NOMEM;
     }
     double a = INFINITY, b = -INFINITY;
     /* each curve: its finite values away from its poles (2% of the x range on each side, and
@@ -415,7 +453,7 @@ void nb__plot_yrange(const nb_plot_data *d, double *lo, double *hi) {
     for (int c = 0; c < d->ncurves; c++) {
         const double *y = d->y + (size_t)c * n;
         memset(excl, 0, n);
-        mark_poles(d->x, y, n, w, excl);
+        mark_poles(d->x, y, n, w, excl, NULL);
         size_t m = 0, all = 0;
         for (size_t i = 0; i < n; i++) {
             if (!drawable(y[i])) continue;
@@ -442,7 +480,7 @@ void nb__plot_yrange(const nb_plot_data *d, double *lo, double *hi) {
     }
     free(excl);
     free(v);
-    if (!isfinite(a) || !isfinite(b)) return; /* nothing finite: any range */
+    if (!isfinite(a) || !isfinite(b)) return NB_OK; /* nothing finite: any range */
     if (!(b > a)) { /* a constant curve */
         double half = fabs(a) > 0 ? 0.5 * fabs(a) : 1;
         a = clamp_finite(a - half);
@@ -451,6 +489,29 @@ void nb__plot_yrange(const nb_plot_data *d, double *lo, double *hi) {
     double margin = 0.05 * b - 0.05 * a; /* 5% of b - a, which may overflow near DBL_MAX */
     *lo = clamp_finite(a - margin);
     *hi = clamp_finite(b + margin);
+    return NB_OK;
+}
+
+/* Writes curve y as the inline data block $name: its drawable samples, with a blank line (a break
+ * in the line) at gaps, jumps (nb__plot_break) and across the poles mark_poles finds. gap is n
+ * bytes of scratch. */
+static void write_block(FILE *f, const char *name, const double *x, const double *y, size_t n,
+                        double lo, double hi, unsigned char *gap) {
+    memset(gap, 0, n);
+    mark_poles(x, y, n, 0, NULL, gap);
+    fprintf(f, "$%s << EOD\n", name);
+    int open = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (drawable(y[i])) {
+            fprintf(f, "%.17g %.17g\n", x[i], y[i]);
+            open = 1;
+        }
+        if (open && i + 1 < n && (gap[i] || nb__plot_break(y, n, i, lo, hi))) {
+            fputc('\n', f);
+            open = 0;
+        }
+    }
+    fputs("EOD\n", f);
 }
 
 int nb__plot_break(const double *y, size_t n, size_t i, double lo, double hi) {
@@ -633,20 +694,8 @@ static int log_block(FILE *f, const char *name, const double *x, const double *v
  * |f' - fd| and GSL's estimate on a log y2 axis (unlabelled in text: the key names them). y2[k]
  * tells which error curve has points. */
 static void write_overlay(FILE *f, const nb_plot_data *d, double lo, double hi, int dumb,
-                          int y2[2]) {
-    fputs("$fd << EOD\n", f);
-    int open = 0;
-    for (size_t i = 0; i < d->n; i++) {
-        if (drawable(d->fd[i])) {
-            fprintf(f, "%.17g %.17g\n", d->x[i], d->fd[i]);
-            open = 1;
-        }
-        if (open && i + 1 < d->n && nb__plot_break(d->fd, d->n, i, lo, hi)) {
-            fputc('\n', f);
-            open = 0;
-        }
-    }
-    fputs("EOD\n", f);
+                          int y2[2], unsigned char *gap) {
+    write_block(f, "fd", d->x, d->fd, d->n, lo, hi, gap);
     double a = INFINITY, b = 0;
     y2[0] = log_block(f, "fddiff", d->x, d->fd_diff, d->n, &a, &b);
     y2[1] = log_block(f, "fderr", d->x, d->fd_err, d->n, &a, &b);
@@ -690,7 +739,8 @@ nb_status nb_plot_write_script(FILE *f, const nb_plot *p, const nb_plot_data *d)
     else
         fprintf(f, "set terminal %s\n", term);
     if (p->output) {
-        fputs("set output ", f);
+        /* gnuplot expands a leading ~ to $HOME: ./ keeps the name literal, the file nabla checks */
+        fputs(p->output[0] == '~' ? "set output './'." : "set output ", f);
         quoted(f, p->output);
         fputc('\n', f);
     }
@@ -721,29 +771,23 @@ nb_status nb_plot_write_script(FILE *f, const nb_plot *p, const nb_plot_data *d)
     quoted(f, p->xlabel ? p->xlabel : "x");
     fputs(" noenhanced\n", f);
     double lo, hi;
-    nb__plot_yrange(d, &lo, &hi);
+    unsigned char *gap = malloc(d->n);
+    if (!gap || nb__plot_yrange(d, &lo, &hi) != NB_OK) {
+        free(gap);
+        return NB_E_NOMEM;
+    }
     fprintf(f, "set xrange [%.17g:%.17g]\n", d->x[0], d->x[d->n - 1]);
     fprintf(f, "set yrange [%.17g:%.17g]\n", lo, hi);
     fputs("set xzeroaxis\n", f);
     /* one data block per curve; a blank line breaks the line at gaps, poles and jumps */
     for (int c = 0; c < d->ncurves; c++) {
-        const double *y = d->y + (size_t)c * d->n;
-        fprintf(f, "$f%d << EOD\n", c);
-        int open = 0;
-        for (size_t i = 0; i < d->n; i++) {
-            if (drawable(y[i])) {
-                fprintf(f, "%.17g %.17g\n", d->x[i], y[i]);
-                open = 1;
-            }
-            if (open && i + 1 < d->n && nb__plot_break(y, d->n, i, lo, hi)) {
-                fputc('\n', f);
-                open = 0;
-            }
-        }
-        fputs("EOD\n", f);
+        char name[16];
+        snprintf(name, sizeof name, "f%d", c);
+        write_block(f, name, d->x, d->y + (size_t)c * d->n, d->n, lo, hi, gap);
     }
     int y2[2] = {0, 0}; /* the overlay's error curves that have a point to draw */
-    if (d->check && d->fd && d->fd_err && d->fd_diff) write_overlay(f, d, lo, hi, dumb, y2);
+    if (d->check && d->fd && d->fd_err && d->fd_diff) write_overlay(f, d, lo, hi, dumb, y2, gap);
+    free(gap);
     fputs("plot ", f);
     for (int c = 0; c < d->ncurves; c++) {
         char label[32];

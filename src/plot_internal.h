@@ -4,8 +4,9 @@
 
 #include "nabla/plot.h"
 
-/* The y-range the script shows: robust percentiles of the finite values, with margins. */
-void nb__plot_yrange(const nb_plot_data *d, double *lo, double *hi);
+/* The y-range the script shows: the curves' values away from their poles, with margins (docs/plotting.md);
+ * NB_E_NOMEM when its scratch cannot be allocated. */
+nb_status nb__plot_yrange(const nb_plot_data *d, double *lo, double *hi);
 
 /* 1 when the line of curve y must be broken between samples i and i+1 (a gap, a pole, a jump). */
 int nb__plot_break(const double *y, size_t n, size_t i, double lo, double hi);

@@ -326,6 +326,80 @@ Test(poles, tan_and_inverse_have_no_spike_segments) {
     free(s);
 }
 
+/* 1 when the line of data block `name` runs across x = at: two consecutive points of one segment
+ * on either side of it. */
+static int line_crosses(const char *script, const char *name, double at) {
+    char head[32];
+    snprintf(head, sizeof head, "$%s << EOD\n", name);
+    const char *s = strstr(script, head);
+    cr_assert_not_null(s, "block %s", name);
+    s += strlen(head);
+    double px = 0;
+    int have = 0;
+    while (strncmp(s, "EOD", 3) != 0) {
+        const char *eol = strchr(s, '\n');
+        if (eol == s) {
+            have = 0;
+        } else {
+            double x, y;
+            cr_assert_eq(sscanf(s, "%lf %lf", &x, &y), 2);
+            if (have && px < at && x > at) return 1;
+            px = x;
+            have = 1;
+        }
+        s = eol + 1;
+    }
+    return 0;
+}
+
+/* A pole between two samples whose values stay inside the visible range was drawn as a line
+ * through it (a review): tan at 50 samples over [-3, 3] joined (-1.653, 12.1) to (-1.531, -24.9),
+ * and tan' at 55 samples over the default range joined (-1.667, 109) to (-1.481, 126), a finite
+ * bump over a pole. A pole mark_poles finds now breaks the line. */
+Test(poles, a_pole_between_visible_samples_breaks_the_line) {
+    const double pole = -M_PI / 2;
+    char *s = script_of("tan(x)", -3, 3, 50, 1);
+    cr_expect(!line_crosses(s, "f0", pole), "tan is drawn across its pole");
+    cr_expect(!line_crosses(s, "f0", -pole), "tan is drawn across its pole");
+    free(s);
+    s = script_of("tan(x)", -5, 5, 55, 1); /* the default range */
+    for (int k = -1; k <= 2; k++) {
+        double at = pole + k * M_PI;
+        cr_expect(!line_crosses(s, "f0", at), "tan is drawn across its pole at %g", at);
+        cr_expect(!line_crosses(s, "f1", at), "tan' is drawn across its pole at %g", at);
+    }
+    free(s);
+    /* a smooth curve and a kink are still one line where they have no pole */
+    s = script_of("sin(x)", -3, 3, 50, 0);
+    cr_expect(line_crosses(s, "f0", 0.0));
+    free(s);
+    s = script_of("1/(abs(x)+1)", -3, 3, 50, 0);
+    cr_expect(line_crosses(s, "f0", 0.03), "a cusp is not a pole");
+    free(s);
+}
+
+/* A bounded peak with a cusp was taken for a pole (a review): the samples near it were left out
+ * of the y-range, which then cut the peak off, so it looked like a singularity. 1/(|x| + 1) on the
+ * default range had the range [0.134, 0.852] for a maximum of 1. */
+Test(poles, a_bounded_cusp_is_not_a_pole) {
+    const struct {
+        const char *src;
+        double top;
+    } cases[] = {{"1/(abs(x)+1)", 1},       {"1/(abs(x)+0.2)", 5},      {"1/(1+abs(x))^2", 1},
+                 {"-log(abs(x)+0.1)", 2.302}, {"10-abs(x)^0.5", 10}, {"1/sqrt(abs(x)+1)", 1}};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        for (size_t samples = 101; samples <= 1001; samples += 900) {
+            int spikes;
+            double lo, hi;
+            char *s = script_of(cases[i].src, -10, 10, samples, 0);
+            check_segments(s, &spikes, &lo, &hi);
+            cr_expect(hi >= cases[i].top, "%s at %zu samples: y-range [%g, %g] cuts off its peak %g",
+                      cases[i].src, samples, lo, hi, cases[i].top);
+            free(s);
+        }
+    }
+}
+
 /* Values near the largest doubles: the y-range used to overflow to inf (a script gnuplot
  * refuses), and gnuplot takes numbers beyond about DBL_MAX / 2 as undefined. The range is now
  * finite and within +-8.9e307, and such values are gaps; an x range beyond is refused. */

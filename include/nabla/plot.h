@@ -140,7 +140,8 @@ nb_status nb_plot_write_data(FILE *f, const nb_plot_data *d, const char *xname);
  * terminal name (letters, digits, '_', at most 32), a negative or NaN timeout, an output that is
  * empty or begins with '|' (gnuplot would run it as a command) or has a control character (a
  * script line cannot hold it),
- * or an output whose extension names no format when p->term is NULL. */
+ * or an output whose extension names no format when p->term is NULL; NB_E_NOMEM when the
+ * scratch for the y-range and the line breaks (about 9 bytes per sample) cannot be allocated. */
 nb_status nb_plot_write_script(FILE *f, const nb_plot *p, const nb_plot_data *d);
 
 /* Whether nb_plot_write_script and nb_plot_render accept p and d: NB_OK, or NB_E_ARG (NULL p or
@@ -153,9 +154,10 @@ nb_status nb_plot_validate(const nb_plot *p, const nb_plot_data *d, char *msg, s
  * buffered stdout first); a window terminal (qt, wxt, x11, aqua, windows) keeps the caller's
  * standard output instead. For p->output the plot is staged in an unlinked temporary file (in
  * TMPDIR, else /tmp) and copied into p->output only when gnuplot succeeded and wrote something,
- * so when gnuplot fails an existing output is untouched (a write error during the copy itself,
- * such as a full disk, is reported and leaves the output incomplete); p->output is then opened
- * as usual (through a symbolic link, keeping its mode and hard links). An existing output that
+ * so when gnuplot fails an existing output is untouched; p->output is then opened as usual
+ * (through a symbolic link, keeping its mode and hard links). A write error during that copy
+ * (a full disk) is NB_E_IO and leaves p->output as it was: an existing regular file is copied
+ * aside (in TMPDIR) before and put back, a new one is removed. An existing output that
  * is not a regular file (a device, a FIFO) is written directly (a FIFO nobody reads is NB_E_IO at
  * once). All this holds for the terminals that write a complete plot to a pipe (pngcairo,
  * pdfcairo, svg, png, jpeg, gif, webp, dumb, sixelgd, canvas); any
@@ -163,7 +165,8 @@ nb_status nb_plot_validate(const nb_plot *p, const nb_plot_data *d, char *msg, s
  * seeks back to fill its header; postscript ...) is given p->output by name and writes it itself,
  * so for those a write error gnuplot makes goes unseen (gnuplot exits 0 after it); an existing
  * regular output is copied aside first and put back when the plot fails or leaves it empty, and
- * a new one is then removed. gnuplot is stopped (SIGKILL) when it goes p->timeout seconds
+ * a new one is then removed. p->output is a file name, taken literally: a leading ~ is not
+ * expanded (the script says ./~...). gnuplot is stopped (SIGKILL) when it goes p->timeout seconds
  * without reading, writing or exiting, and not waited for once it has exited while something
  * else (a window's helper) keeps its pipes open.
  * Returns NB_OK; NB_E_NOTFOUND when gnuplot is not installed; NB_E_IO when the output cannot be

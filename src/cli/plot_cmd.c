@@ -184,7 +184,9 @@ int cli_plot(const cli_args *a, nb_expr *e) {
         errno = 0;
         if (s)
             rc = cli_usage_error(a->cmd, "%s", msg);
-        else if (nb_plot_write_script(stdout, &p, &d))
+        else if ((s = nb_plot_write_script(stdout, &p, &d)) == NB_E_NOMEM)
+            rc = cli_fail(CLI_ERROR, "out of memory");
+        else if (s)
             rc = cli_write_failed(errno); /* validated: only a write error is left */
     } else if (!rc) {
         char msg[512];

@@ -251,6 +251,42 @@ echo kept >"$tmp/late"
 "$nabla" plot 'sin(x)' --term epslatex -o "$tmp/late" 2>/dev/null
 check "a terminal that fails late exits 1" test $? -eq 1
 check "a terminal that fails late leaves the file as it was" test "$(cat "$tmp/late")" = kept
+# gnuplot expands a leading ~ in `set output` to $HOME: a terminal that writes FILE itself wrote
+# $HOME/foo.eps, over a file nabla had not kept, while nabla checked ./~/foo.eps (a review)
+mkdir -p "$tmp/tl/~" "$tmp/tl/home"
+echo precious >"$tmp/tl/home/foo.eps"
+(cd "$tmp/tl" && HOME="$tmp/tl/home" "$nabla" plot x --term postscript -o '~/foo.eps')
+check "an output named ~/... is a plot ($?)" test $? -eq 0
+check "an output named ~/... is written where it says" test -s "$tmp/tl/~/foo.eps"
+check "an output named ~/... leaves \$HOME alone" test "$(cat "$tmp/tl/home/foo.eps")" = precious
+# a full disk while the finished plot is copied into FILE: the old FILE was left truncated and a
+# new one half-written (a review). Needs a small file system: a tmpfs in a private mount
+# namespace (root, unshare); skipped where there is none.
+if command -v unshare >/dev/null && unshare -m true 2>/dev/null; then
+    mkdir -p "$tmp/small"
+    unshare -m sh -c '
+        mount -t tmpfs -o size=64k tmpfs "$2" || exit 99
+        head -c 20000 /dev/urandom >"$2/old.svg"
+        cp "$2/old.svg" "$3/old.copy"
+        "$1" plot "sin(x)" --samples 20000 -o "$2/old.svg" 2>"$3/err1"
+        echo $? >"$3/rc1"
+        cmp -s "$2/old.svg" "$3/old.copy" && echo same >"$3/same"
+        "$1" plot "sin(x)" --samples 20000 -o "$2/new.svg" 2>"$3/err2"
+        echo $? >"$3/rc2"
+        ls "$2" >"$3/ls"
+    ' sh "$nabla" "$tmp/small" "$tmp"
+    if [ "$?" -eq 99 ]; then
+        echo "skip a full disk (no tmpfs)"
+    else
+        check "a full disk exits 1 ($(cat "$tmp/rc1"))" test "$(cat "$tmp/rc1")" = 1
+        check "a full disk is named" grep -q "No space left" "$tmp/err1"
+        check "a full disk leaves the old output as it was" test -e "$tmp/same"
+        check "a full disk, a new output: exit 1" test "$(cat "$tmp/rc2")" = 1
+        check "a full disk leaves no half-written new output" test "$(cat "$tmp/ls")" = old.svg
+    fi
+else
+    echo "skip a full disk (no unshare -m)"
+fi
 # a FIFO nobody reads as output: an error at once, not a hang
 mkfifo "$tmp/fifo.png"
 timeout 20 "$nabla" plot 'sin(x)' -o "$tmp/fifo.png" 2>"$tmp/err"
