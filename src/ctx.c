@@ -381,7 +381,11 @@ nb_status nb_reserve(nb_ctx *c, size_t statements, size_t operands) {
     /* L->n counts the sentinel: `statements` of them need statements + 1 (statements equal to
      * L->n asked for one node too few, a review) */
     size_t nodes = statements >= L->n ? statements - L->n + 1 : 0;
-    size_t ops = operands > L->nops ? operands - L->nops : 0;
+    /* and one operand more: a binary op makes room for both of its operands before it knows
+     * whether it keeps one (x*x) or drops a zero partial, and on levels above the first a unary
+     * op makes room for two; without the slot the last op of an exact reservation grew the
+     * arrays, or hit a cap set right above the reservation (a review) */
+    size_t ops = operands >= L->nops ? operands - L->nops + 1 : 0;
     return nb__level_grow(c, L, nodes, L->kind == NB_REVERSE ? ops : 0);
 }
 

@@ -244,6 +244,11 @@ nb_status nb_derivative(nb_ctx *c, nb_fn f, void *env, double x, double *fx, dou
 
 /* ---- nestable drivers ---- */
 
+/* handle_outputs_gone: when f popped levels below the driver's own (NB_E_LEVEL, c->depth < d0),
+ * the handle outputs are left unwritten. They belong to a popped level, and the arrays may be
+ * that level's own storage (nb_hvp passes its level's outputs to nb_gradient_var), which f may
+ * have freed with nb_ctx_trim: writing NaN there wrote freed memory (a review). */
+
 nb_status nb_gradient_var(nb_ctx *c, nb_fn f, void *env, size_t n, const nb_var *x, nb_var *fx,
                           nb_var *g) {
     if (nb__too_many(n)) return arg_error(c);
@@ -263,7 +268,7 @@ nb_status nb_gradient_var(nb_ctx *c, nb_fn f, void *env, size_t n, const nb_var 
             }
         }
     }
-    if ((s = nb__driver_finish(c, d0))) {
+    if ((s = nb__driver_finish(c, d0)) && c->depth == d0) { /* see handle_outputs_gone */
         nan_vars(fx, 1);
         nan_vars(g, n);
     }
@@ -288,7 +293,7 @@ nb_status nb_jvp_var(nb_ctx *c, nb_fn f, void *env, size_t n, const nb_var *x, c
             }
         }
     }
-    if ((s = nb__driver_finish(c, d0))) {
+    if ((s = nb__driver_finish(c, d0)) && c->depth == d0) { /* see handle_outputs_gone */
         nan_vars(fx, 1);
         nan_vars(dfv, 1);
     }
@@ -322,7 +327,7 @@ nb_status nb_vjp_var(nb_ctx *c, nb_vfn f, void *env, size_t n, size_t m, const n
             }
         }
     }
-    if ((s = nb__driver_finish(c, d0))) {
+    if ((s = nb__driver_finish(c, d0)) && c->depth == d0) { /* see handle_outputs_gone */
         nan_vars(y, m);
         nan_vars(out, n);
     }

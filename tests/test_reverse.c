@@ -4,6 +4,7 @@
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "nabla/nabla.h"
 #include "op_table.h"
@@ -747,4 +748,119 @@ Test(drivers, outputs_may_alias_inputs) {
               H[0], H[1], H[2], H[3]);
     cr_expect(p[0] == 0 && p[1] == 0 && fx == 0);
     nb_ctx_free(c);
+}
+
+/* nb_reserve for exactly what is recorded, with binary ops: x*x keeps one operand, but the op
+ * makes room for two first, so the last op of an exact reservation grew the arrays (2 allocations
+ * at depth 1, 3 at depth 2), and under a cap set right at the reserved bytes it was
+ * NB_E_TAPE_FULL with y NaN (a review). */
+Test(errors, an_exact_reservation_of_binary_ops_allocates_nothing_more) {
+    for (int depth = 1; depth <= 2; depth++) {
+        for (int capped = 0; capped < 2; capped++) {
+            static size_t reserved_bytes[3];
+            struct failing counter = {0, -1};
+            nb_ctx_opts o = failing_opts(&counter);
+            if (capped) o.max_tape_bytes = reserved_bytes[depth];
+            nb_ctx *c = NULL;
+            cr_assert_eq(nb_ctx_new(&c, &o), NB_OK);
+            for (int d = 0; d < depth; d++) cr_assert_eq(nb_push(c, NB_REVERSE), NB_OK);
+            /* 1000 squarings: 1001 statements with the input, 1000 operands */
+            cr_assert_eq(nb_reserve(c, 1001, 1000), NB_OK);
+            if (!capped) reserved_bytes[depth] = nb_ctx_bytes(c);
+            const int after_reserve = counter.count;
+            nb_var y = nb_rev_input(c, nb_const(1.0));
+            for (int i = 0; i < 1000; i++) y = nb_mul(c, y, y);
+            nb_tape_info ti;
+            cr_assert_eq(nb_tape_info_get(c, depth, &ti), NB_OK);
+            cr_expect_eq(ti.statements, 1001u);
+            cr_expect_eq(ti.operands, 1000u);
+            cr_expect_eq(counter.count, after_reserve, "depth %d, cap %d: %d allocations while "
+                         "recording what was reserved", depth, capped, counter.count - after_reserve);
+            cr_expect_eq(nb_ctx_status(c), NB_OK, "depth %d, cap %d", depth, capped);
+            cr_expect_eq(nb_value(y), 1.0);
+            nb_ctx_free(c);
+        }
+    }
+}
+
+/* ---- an f that pops the caller's levels and frees their storage ---- */
+
+/* A hook that never gives memory back while the context lives: a freed block is filled with 0xA5
+ * and kept, so a write after it was freed shows in any build (the sanitizer build sees it too). */
+typedef struct {
+    void *blocks[4096];
+    size_t sizes[4096];
+    size_t n;
+} keeper;
+static void *keeping_alloc(void *ud, void *ptr, size_t old_size, size_t new_size) {
+    keeper *k = ud;
+    if (new_size == 0) {
+        if (ptr) memset(ptr, 0xA5, old_size);
+        return NULL;
+    }
+    void *p = malloc(new_size);
+    if (!p || k->n == 4096) {
+        free(p);
+        return NULL;
+    }
+    k->blocks[k->n] = p;
+    k->sizes[k->n++] = new_size;
+    if (ptr) {
+        memcpy(p, ptr, old_size < new_size ? old_size : new_size);
+        memset(ptr, 0xA5, old_size);
+    }
+    return p;
+}
+static nb_var pops_everything_and_trims(nb_ctx *c, const nb_var *x, void *env) {
+    (void)x;
+    (void)env;
+    while (nb_depth(c)) nb_pop(c);
+    nb_ctx_trim(c);
+    return nb_const(0);
+}
+
+/* nb_hvp and nb_hessian hand their own level's storage to nb_gradient_var as its output array;
+ * an f that popped every level and called nb_ctx_trim freed it, and nb_gradient_var then wrote
+ * its NaN outputs there (a review: heap-use-after-free under the sanitizer, silent corruption
+ * otherwise). */
+Test(drivers, an_f_that_pops_and_trims_the_callers_levels_writes_no_freed_memory) {
+    keeper *k = calloc(1, sizeof *k);
+    cr_assert_not_null(k);
+    nb_ctx_opts o;
+    nb_ctx_opts_init(&o);
+    o.alloc = keeping_alloc;
+    o.alloc_ud = k;
+    nb_ctx *c = NULL;
+    cr_assert_eq(nb_ctx_new(&c, &o), NB_OK);
+    double x[2] = {1, 2}, v[2] = {1, 0}, hv[2] = {0, 0}, g[2], H[4], fx;
+    for (int which = 0; which < 2; which++) {
+        /* a warm context, then the whole stack popped and trimmed by f */
+        cr_assert_eq(nb_hvp(c, square, NULL, 2, x, v, NULL, NULL, hv), NB_OK);
+        size_t before = k->n;
+        nb_status s = which == 0 ? nb_hvp(c, pops_everything_and_trims, NULL, 2, x, v, &fx, g, hv)
+                                 : nb_hessian(c, pops_everything_and_trims, NULL, 2, x, &fx, g, H);
+        cr_expect_eq(s, NB_E_LEVEL, "%s", which ? "hessian" : "hvp");
+        cr_expect(isnan(fx) && isnan(g[0]) && isnan(g[1]), "the double outputs are NaN");
+        cr_expect(which ? isnan(H[0]) && isnan(H[3]) : isnan(hv[0]) && isnan(hv[1]));
+        cr_expect_eq(nb_depth(c), 0);
+        /* every block that existed before the call and was freed by the trim is still all 0xA5 */
+        size_t written = 0;
+        for (size_t b = 0; b < before; b++) {
+            const unsigned char *p = k->blocks[b];
+            size_t poisoned = 0;
+            for (size_t i = 0; i < k->sizes[b]; i++) poisoned += p[i] == 0xA5;
+            /* a freed block is all poison but for what was written into it afterwards: count
+             * blocks that are mostly poison yet not all of it */
+            if (poisoned >= k->sizes[b] / 2 && poisoned < k->sizes[b]) written++;
+        }
+        cr_expect_eq(written, 0, "%zu freed blocks written after they were freed", written);
+        nb_ctx_clear_error(c);
+        nb_ctx_trim(c);
+    }
+    /* the context works afterwards */
+    double hv2[2];
+    cr_expect_eq(nb_hvp(c, square, NULL, 2, x, v, NULL, NULL, hv2), NB_OK);
+    nb_ctx_free(c);
+    for (size_t b = 0; b < k->n; b++) free(k->blocks[b]);
+    free(k);
 }

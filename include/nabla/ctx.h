@@ -151,8 +151,11 @@ int nb_level_kind(const nb_ctx *c, int depth);
 nb_status nb_reset(nb_ctx *c);
 
 /* Pre-sizes the top level for `statements` nodes and `operands` recorded operands (reverse) in
- * all, those already recorded included, so that recording up to that much allocates nothing.
- * NB_E_LEVEL, NB_E_NOMEM, NB_E_TAPE_FULL. */
+ * all, those already recorded included, so that recording up to that much grows none of the
+ * level's node and operand arrays (nb_tape_info_get counts both). Not pre-sized: the scratch that
+ * some ops size at their first use and then keep - Taylor ops (a few series of the level's
+ * order), and reductions and custom ops of many operands on a level above the first (one or two
+ * handles per operand). NB_E_LEVEL, NB_E_NOMEM, NB_E_TAPE_FULL. */
 nb_status nb_reserve(nb_ctx *c, size_t statements, size_t operands);
 
 /* Size of a level's recording. */

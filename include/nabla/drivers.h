@@ -14,7 +14,10 @@
  *     level popped that f did not push, is NB_E_LEVEL; the driver then pops back to the depth it
  *     was called at and never below it (a level f popped cannot be restored);
  *   - on any error writes NaN (NaN constants for handles) into every output it was given
- *     (invalid arguments included), and leaves the error recorded in the context; a count of
+ *     (invalid arguments included), and leaves the error recorded in the context - except the
+ *     handle outputs of the _var drivers when f popped a level below the driver's (those handles
+ *     would belong to a popped level, and their arrays may have been that level's storage,
+ *     which nb_ctx_trim frees): they are left unwritten; a count of
  *     inputs or outputs (n, m) beyond 2^32 - 2, which no level can index (node indices are
  *     32-bit), or whose products (m * n for a Jacobian, n * n for a Hessian) overflow, is
  *     NB_E_ARG with nothing written;
