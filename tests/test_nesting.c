@@ -8,6 +8,7 @@
 #include <criterion/parameterized.h>
 #include <gsl/gsl_matrix.h>
 #include <gsl/gsl_vector.h>
+#include <string.h>
 
 #include "nabla/gsl.h"
 #include "nabla/nabla.h"
@@ -840,3 +841,102 @@ Test(zero_values, pow_second_derivative_at_a_subnormal_base) {
     nb_ctx_free(c);
 }
 
+
+/* An integer parameter out of its op's range gave a NaN constant: zero derivative, so where a rule
+ * stepped out of range (bessel_jn's J_{n+1} at n = 20000) the second derivative came out finite
+ * and wrong with NB_OK (3.19e-4, the J_20001 term differentiated as a constant; the value is
+ * -1.62e-3), and x + powi(x, 2^30 + 2049) had gradient 1 (a review). Now NaN at every order and
+ * in every nesting, as nb_dual says, and 0 only where x does not move. */
+static nb_var jn_edge(nb_ctx *c, const nb_var *x, void *env) {
+    (void)env;
+    return nb_bessel_jn(c, x[0], 20000);
+}
+static nb_var jn_edge_d(nb_ctx *c, const nb_var *x, void *env) {
+    nb_var fx, d;
+    nb_derivative_var(c, jn_edge, env, x[0], &fx, &d);
+    return d;
+}
+static nb_var jn_edge_g(nb_ctx *c, const nb_var *x, void *env) {
+    nb_var fx, d;
+    nb_gradient_var(c, jn_edge, env, 1, x, &fx, &d);
+    return d;
+}
+static nb_var powi_out(nb_ctx *c, const nb_var *x, void *env) {
+    (void)env;
+    return nb_add(c, x[0], nb_powi(c, x[0], 1073743873));
+}
+Test(nan_policy, a_parameter_out_of_range_is_nan_at_every_order) {
+    nb_ctx *c = new_ctx();
+    double x = 25000, d, d2[4], g, h, fx, tay[3];
+    cr_assert_eq(nb_derivative(c, jn_edge, NULL, x, &fx, &d), NB_OK);
+    cr_expect(isfinite(fx) && isnan(d), "J_20000(25000) = %g, its derivative %g", fx, d);
+    cr_assert_eq(nb_derivative(c, jn_edge_d, NULL, x, &fx, &d2[0]), NB_OK); /* fwd over fwd */
+    cr_assert_eq(nb_gradient(c, jn_edge_d, NULL, 1, &x, &fx, &d2[1]), NB_OK); /* rev over fwd */
+    cr_assert_eq(nb_gradient(c, jn_edge_g, NULL, 1, &x, &fx, &d2[2]), NB_OK); /* rev over rev */
+    cr_assert_eq(nb_derivative(c, jn_edge_g, NULL, x, &fx, &d2[3]), NB_OK); /* fwd over rev */
+    cr_assert_eq(nb_hessian(c, jn_edge, NULL, 1, &x, NULL, &g, &h), NB_OK);
+    cr_assert_eq(nb_derivatives(c, jn_edge, NULL, x, 2, tay), NB_OK);
+    for (int k = 0; k < 4; k++) cr_expect(isnan(d2[k]), "nesting %d: f'' = %g", k, d2[k]);
+    cr_expect(isnan(h) && isnan(tay[2]), "Hessian %g, Taylor %g", h, tay[2]);
+    /* first order: the out-of-range powi makes the whole derivative NaN */
+    double x2 = 2;
+    cr_assert_eq(nb_gradient(c, powi_out, NULL, 1, &x2, &fx, &g), NB_OK);
+    cr_expect(isnan(fx) && isnan(g), "f %g, g %g", fx, g);
+    cr_assert_eq(nb_derivative(c, powi_out, NULL, x2, &fx, &d), NB_OK);
+    cr_expect(isnan(d));
+    /* nb_dual agrees: NaN along a moving x, 0 (the strong zero) along a fixed one */
+    nb_dual r = nb_dual_powi(nb_dual_var(2), 1073743873);
+    cr_expect(isnan(r.v) && isnan(r.d));
+    r = nb_dual_powi(nb_dual_const(2), 1073743873);
+    cr_expect(isnan(r.v) && r.d == 0);
+    cr_assert_eq(nb_push(c, NB_FORWARD), NB_OK);
+    nb_var fixed = nb_fwd_input(c, nb_const(2), nb_const(0));
+    nb_var y = nb_bessel_jn(c, fixed, 30000);
+    cr_expect(isnan(nb_value(y)) && nb_value(nb_tangent(c, y)) == 0);
+    nb_pop(c);
+    nb_ctx_free(c);
+}
+
+/* nb_dual's two-vector reductions added an element's two terms together before adding them to
+ * the sum; the handle levels add them one at a time. The last bit differed (dot of {1,1},{1,1}
+ * with {1,0},{2^-53,2^-53}: 1 + 2^-52 against 1), and so did nb_hvp's dual fast path from its
+ * generic path under an enclosing level, for functions with dot or norm (a review). */
+static nb_var dot_norm_fn(nb_ctx *c, const nb_var *x, void *env) {
+    (void)env;
+    nb_var y[3] = {nb_mul(c, x[0], x[1]), nb_sin(c, x[2]), nb_exp(c, x[0])};
+    return nb_mul(c, nb_dot(c, 3, x, y), nb_norm(c, 3, y));
+}
+Test(nested_mixed, reductions_round_alike_in_dual_and_handle_levels) {
+    const double e = 0x1p-53;
+    nb_dual x[2] = {{1, 1}, {1, 1}}, y[2] = {{1, 0}, {e, e}};
+    nb_dual r = nb_dual_dot(2, x, y);
+    nb_ctx *c = new_ctx();
+    cr_assert_eq(nb_push(c, NB_FORWARD), NB_OK);
+    nb_var hx[2], hy[2];
+    for (int i = 0; i < 2; i++) {
+        hx[i] = nb_fwd_input(c, nb_const(x[i].v), nb_const(x[i].d));
+        hy[i] = nb_fwd_input(c, nb_const(y[i].v), nb_const(y[i].d));
+    }
+    const double t = nb_value(nb_tangent(c, nb_dot(c, 2, hx, hy)));
+    cr_expect_eq(r.d, t, "nb_dual_dot %a, a forward level %a", r.d, t);
+    nb_pop(c);
+    /* nb_hvp at depth 0 (the dual fast path) and under an enclosing level (generic), bit for bit */
+    unsigned seed = 5;
+    int apart = 0;
+    for (int it = 0; it < 400; it++) {
+        double p[3], v[3], hv[3], hv2[3], g[3], g2[3];
+        for (int i = 0; i < 3; i++) {
+            p[i] = 4.0 * rand_r(&seed) / RAND_MAX - 2;
+            v[i] = 4.0 * rand_r(&seed) / RAND_MAX - 2;
+        }
+        cr_assert_eq(nb_hvp(c, dot_norm_fn, NULL, 3, p, v, NULL, g, hv), NB_OK);
+        for (int k = 0; k < 2; k++) {
+            cr_assert_eq(nb_push(c, k ? NB_REVERSE : NB_FORWARD), NB_OK);
+            cr_assert_eq(nb_hvp(c, dot_norm_fn, NULL, 3, p, v, NULL, g2, hv2), NB_OK);
+            nb_pop(c);
+            apart += memcmp(hv, hv2, sizeof hv) != 0 || memcmp(g, g2, sizeof g) != 0;
+        }
+    }
+    cr_expect_eq(apart, 0, "%d of 800 Hessian-vector products differ between the paths", apart);
+    nb_ctx_free(c);
+}

@@ -74,7 +74,8 @@ static inline double nb_dual_szmul(double p, double t) {
 #define NB_OPI(name_, lang_, nmin_, nmax_, primal_, dX_, ...)                 \
     static inline nb_dual nb_dual_##name_(nb_dual nb_x_, int N) {             \
         const double X = nb_x_.v;                                             \
-        if (N < (nmin_) || N > (nmax_)) return nb_dual_make(NAN, NAN);        \
+        if (N < (nmin_) || N > (nmax_))                                       \
+            return nb_dual_make(NAN, nb_dual_szmul(NAN, nb_x_.d));            \
         const double R = (primal_);                                           \
         (void)R;                                                              \
         return nb_dual_make(R, nb_dual_szmul((dX_), nb_x_.d));                \
@@ -101,7 +102,11 @@ static inline double nb_dual_szmul(double p, double t) {
         for (size_t i = 0; i < n; i++) {                                      \
             const double X = x[i].v, Y = y[i].v;                              \
             (void)X, (void)Y;                                                 \
-            nb_t_ += nb_dual_szmul((dX_), x[i].d) + nb_dual_szmul((dY_), y[i].d); \
+            /* term by term, in the order the handle levels add them: the same  \
+             * rounding (a review found the last bit apart, and nb_hvp's dual   \
+             * path apart from its generic one) */                              \
+            nb_t_ += nb_dual_szmul((dX_), x[i].d);                              \
+            nb_t_ += nb_dual_szmul((dY_), y[i].d);                              \
         }                                                                     \
         return nb_dual_make(R, nb_t_);                                        \
     }

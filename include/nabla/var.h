@@ -361,7 +361,7 @@ static inline nb_var nb__drec(nb_ctx *nb_c_, nb__hot *nb_h_, nb_dual nb_r_, uint
              (nb_ctx *nb_c_, nb_var nb_x_, int N))                                                \
     NB__HOT nb_var nb_##name_(nb_ctx *nb_c_, nb_var nb_x_, int N) {                               \
         const double X = nb_x_.v;                                                                 \
-        if (N < (nmin_) || N > (nmax_)) return nb_const((double)NAN);                             \
+        if (N < (nmin_) || N > (nmax_)) return nb__##name_(nb_c_, nb_x_, N); /* NaN, live in x */ \
         NB__OP1_BODY(primal_, nb_prim_##name_(nb__opaque(X), N), dX_,                             \
                      nb__t2_##name_(nb_c_, nb_x_, N))                                             \
     }
