@@ -5,12 +5,14 @@
  * like the others. The ops with standard recurrences (Griewank & Walther, "Evaluating
  * Derivatives", 2nd ed., ch. 13) have them here: add, sub, neg, mul, div, exp, expm1, log, log1p,
  * log2, log10, sin/cos and sinh/cosh as pairs, tan (the pair, then division), tanh (from
- * tanh' = 1 - tanh^2, its rule at order 0), sqrt, cbrt, pow, powi. Every other op
- * goes through its registry rule f'(u), evaluated as a series one order shorter, and
+ * tanh' = 1 - tanh^2, its rule at order 0), sqrt, cbrt, pow, powi, tgamma (w' = w psi(u) u').
+ * Every other op goes through its registry rule f'(u), evaluated as a series one order shorter,
+ * and
  *     w_k = (1/k) sum_{j=1..k} j u_j f'(u)_{k-j}
  * (two operands: the same with both partials). A rule that mentions the op's own result R is
  * evaluated once per order, with R's series known up to that order - "coefficient by
- * coefficient" - since R's series is what is being computed.
+ * coefficient" - since R's series is what is being computed: O(K^3), so only hypot and cbrt at
+ * +-inf do (tgamma's R psi(x) re-ran digamma's O(K^3) series at every order).
  *
  * Where a recurrence divides by the zeroth coefficient (log, sqrt, div at 0) an exactly zero
  * numerator gives 0 (the strong-zero policy of first order, carried to every order) and anything
@@ -347,12 +349,15 @@ static void chain(nb_ctx *c, nb_level *L, size_t n, const nb_var *u, const nb_va
     }
 }
 
+/* `no_r`: the caller knows that the branch of the rule taken here does not read R (cbrt at 0),
+ * so the rule runs once, as one that does not mention R: its coefficients do not depend on the
+ * truncation, and the per-order evaluation below would only repeat it (O(K^4) for cbrt at 0). */
 static void fallback(nb_ctx *c, nb_level *L, nb_op op, nb_var u, nb_var v, int n, size_t wi,
-                     int T) {
+                     int T, int no_r) {
     const nb_op_info *info = nb_op_get(op);
     const int ax = u.tag == L->tag, ay = info->arity == 2 && v.tag == L->tag;
     const int saved = L->trunc;
-    int uses_r = (ax && rule_uses_r(info->rule[0])) || (ay && rule_uses_r(info->rule[1]));
+    int uses_r = !no_r && ((ax && rule_uses_r(info->rule[0])) || (ay && rule_uses_r(info->rule[1])));
     if (!uses_r) {
         /* the partials as series of order T-1, once */
         L->trunc = T - 1;
@@ -383,6 +388,75 @@ static void fallback(nb_ctx *c, nb_level *L, nb_op op, nb_var u, nb_var v, int n
         const nb_var uv[2] = {u, v}, ab[2] = {a, b};
         chain(c, L, (size_t)info->arity, uv, ab, wi, k, k);
     }
+}
+
+/* cbrt(u) at u_0 = +-0 with constant coefficients, in O(T^2): the values of its rule there,
+ * (1/3) u^(-2/3) with pow's rule at a zero base, whose run recurses T deep, O(T^3). Every
+ * coefficient of that series e = u^(-2/3) is +-inf, NaN or 0: e_0 = 0^(-2/3) = +inf, and
+ *     e_k = (1/k) sum_{j=1..k} j u_j (-2/3 u^(-5/3))_{k-j},
+ * where u^(-5/3) is the same kind of series one level down, and so on. Positive factors (j, 1/k,
+ * 2/3, 5/3, ...) do not change a sum of infinities, and every exponent below is negative, so
+ * each level has the sign pattern of the one above negated: with s_0 = +inf,
+ *     s_k = sum_{j=1..k} -(u_j s_{k-j})   (terms with u_j = 0 or s_{k-j} = 0 skipped),
+ * summed as IEEE does (inf + -inf is NaN, and NaN stays), is the pattern of every level, and
+ *     w_k = sum_{j=1..k} u_j s_{k-j}
+ * is cbrt's: +inf, -inf, +inf, ... for u = t, 0, 0, 0, +inf, 0, 0, -inf, ... for u = t^3, as the
+ * rule gives (docs/design.md). The handles of a level below take the rule itself (fallback). */
+static nb_status jet_cbrt_zero(nb_ctx *c, nb_level *L, nb_var u, size_t wi, int T) {
+    nb_status st = nb__scratch_reserve(c, L, kp1(L));
+    if (st) return st;
+    nb_var *sk = L->scratch;
+    nb_var *w = W(L, wi);
+    sk[0] = nb_const((double)INFINITY);
+    for (int k = 1; k <= T; k++) {
+        double e = 0, r = 0;
+        for (int j = 1; j <= k; j++) {
+            const double uj = J(L, u, j).v, sp = sk[k - j].v;
+            if (uj == 0 || sp == 0) continue;
+            r += uj * sp;
+            e -= uj * sp;
+        }
+        w[k] = nb_const(r);
+        sk[k] = nb_const(e);
+    }
+    return NB_OK;
+}
+
+/* w = tgamma(u) from w' = w psi(u) u', tgamma's rule R digamma(X): b = digamma(u) as a series of
+ * order T-1, once; then, as w becomes known to order k-1, p_{k-1} = (w b)_{k-1} and
+ *     w_k = (1/k) sum_{j=1..k} j u_j p_{k-j}.
+ * These are the sums and products, in the same order, that the rule evaluated once per order
+ * forms (so the same numbers, and the NaN and inf of the poles and of overflow), but that ran
+ * digamma's O(k^3) recursion again at each order k: O(T^4) time, and the series it left on the
+ * level O(T^3) memory. Now O(T^3) for digamma's series, once, and O(T^2) for the rest. */
+static nb_status jet_tgamma(nb_ctx *c, nb_level *L, nb_var u, size_t wi, int T) {
+    const int saved = L->trunc;
+    L->trunc = T - 1;
+    const nb_var b = nb_digamma(c, u);
+    L->trunc = saved;
+    nb_status st = nb__scratch_reserve(c, L, kp1(L));
+    if (st) return st;
+    nb_var *p = L->scratch; /* p_0 .. p_{T-1} */
+    for (int k = 1; k <= T; k++) {
+        /* p_{k-1}: at k = 1 the product of the values, as the rule of order 0 forms it */
+        const int m = k - 1;
+        if (m == 0) {
+            p[0] = nb_mul(c, W(L, wi)[0], J(L, b, 0));
+        } else {
+            nb_var s = nb_const(0);
+            for (int j = 0; j <= m; j++) {
+                const nb_var a = W(L, wi)[j], bb = J(L, b, m - j);
+                if (nb__szero(a) || nb__szero(bb)) continue;
+                s = cadd(c, s, cmul(c, a, bb));
+            }
+            p[m] = s;
+        }
+        nb_var s = nb_const(0);
+        for (int j = 1; j <= k; j++)
+            s = cadd(c, s, cscale(c, (double)j, cmul(c, J(L, u, j), p[k - j])));
+        W(L, wi)[k] = cdivk(c, s, k);
+    }
+    return NB_OK;
 }
 
 /* ---- dispatch ---- */
@@ -582,10 +656,18 @@ static nb_var taylor_op(nb_ctx *c, nb_level *L, nb_op op, nb_var x, nb_var y, in
     case NB_OP_sqrt: jet_sqrt(c, L, x, W(L, wi), T); break;
     case NB_OP_cbrt:
         /* at 0 and at +-inf the recurrence divides by u0 and gets 0 / 0 or inf / inf: the rule
-         * (1 / (3 R^2): inf at 0, 0 at inf, as forward mode says) */
-        if (u0.v == 0 || isinf(u0.v))
-            fallback(c, L, op, x, y, n, wi, T);
-        else
+         * (at 0 its branch x^(-2/3) / 3, which does not read R: run once, or its pattern of
+         * infinities directly over constants; at inf 1 / (3 R^2), 0, as forward mode says) */
+        if (u0.v == 0) {
+            int consts = 1;
+            for (int k = 0; k <= T && consts; k++) consts = J(L, x, k).tag == 0;
+            if (consts)
+                s = jet_cbrt_zero(c, L, x, wi, T);
+            else
+                fallback(c, L, op, x, y, n, wi, T, 1);
+        } else if (isinf(u0.v)) {
+            fallback(c, L, op, x, y, n, wi, T, 0);
+        } else
             jet_pow_const(c, L, x, nb_const(1.0 / 3.0), W(L, wi), T);
         break;
     case NB_OP_powi:
@@ -599,14 +681,14 @@ static nb_var taylor_op(nb_ctx *c, nb_level *L, nb_op op, nb_var x, nb_var y, in
          * pow's rule (nested-forward semantics); otherwise the power recurrence */
         double r = v0.v;
         if (y_moves)
-            fallback(c, L, op, x, y, n, wi, T);
+            fallback(c, L, op, x, y, n, wi, T, 0);
         else if (v0.tag == 0 && r == floor(r) && fabs(r) <= 1073741824.0)
             s = jet_powi(c, L, x, (int)r, wi, T);
         else if (u0.v <= 0 || isinf(u0.v) || !isnormal(w0.v))
             /* an infinite base: see cbrt; an overflowed x^y: the rule's y x^(y-1) may be finite;
              * an underflowed one (x^2.5 at 1e-200): the recurrence multiplies by w0 = 0 and would
              * give 0 at every order, where the rule's y x^(y-1), ... come back normal */
-            fallback(c, L, op, x, y, n, wi, T);
+            fallback(c, L, op, x, y, n, wi, T, 0);
         else
             jet_pow_const(c, L, x, v0, W(L, wi), T);
         break;
@@ -616,7 +698,8 @@ static nb_var taylor_op(nb_ctx *c, nb_level *L, nb_op op, nb_var x, nb_var y, in
     case NB_OP_bessel_jn: s = jet_bessel(c, L, x, 0, n, wi, T); break;
     case NB_OP_bessel_y0: s = jet_bessel(c, L, x, 1, 0, wi, T); break;
     case NB_OP_bessel_y1: s = jet_bessel(c, L, x, 1, 1, wi, T); break;
-    default: fallback(c, L, op, x, y, n, wi, T); break;
+    case NB_OP_tgamma: s = jet_tgamma(c, L, x, wi, T); break;
+    default: fallback(c, L, op, x, y, n, wi, T, 0); break;
     }
     if (s) return nb__fail_var(c, s);
     return finish(L, wi);

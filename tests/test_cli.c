@@ -164,8 +164,8 @@ Test(cli, jac_file_limits_and_messages) {
 }
 
 /* A plot whose special functions make it take far longer than its instruction count says is
- * refused from a timed pilot: tgamma at order 100 costs thousands of units a sample (its rule is
- * evaluated once per order), and 10^6 samples would take hours (a review: 32 000 samples, 14
+ * refused from a timed pilot: tgamma at order 100 costs hundreds of units a sample (digamma's
+ * series, O(K^3)), and 10^6 samples would take about an hour (a review: 32 000 samples, then 14
  * minutes, passed the count). A cheap function at the same count runs. */
 Test(cli, plot_refuses_what_a_pilot_projects_to_take_too_long) {
     const char *nabla = getenv("NABLA");

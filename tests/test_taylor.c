@@ -1550,3 +1550,180 @@ Test(review8, cbrt_at_zero_has_the_derivatives_of_the_cube_root_from_the_right) 
     cr_expect_eq(d1, 1.0 / 3.0 / (cbrt(0.001) * cbrt(0.001)), "%.17g", d1);
     nb_ctx_free(c);
 }
+
+/* ---- review (tenth session): cbrt at 0 and tgamma cost O(K^4) ---- */
+
+/* The Taylor coefficients c_0 .. c_50 of f(x0 + t), from mpmath 1.3.0 at 60 digits, printed to 17:
+ * cbrt(a + t) = cbrt(a) sum_k binomial(1/3, k) (t/a)^k, and
+ * tgamma(x + t) = tgamma(x) exp(sum_{k>=1} polygamma(k-1, x) t^k / k!), both cross-checked
+ * against mpmath.taylor to 1e-78 at order 20. */
+static const double cbrt_m8[51] = {
+    -2.0, 8.3333333333333333e-2, 3.4722222222222222e-3, 2.4112654320987654e-4,
+    2.0093878600823045e-5, 1.8419388717421125e-6, 1.7907739030826094e-7, 1.812092640024069e-8,
+    1.8875965000250719e-9, 2.0099407176192895e-10, 2.1774357774208969e-11, 2.3918802100456823e-12,
+    2.6576446778285358e-13, 2.9813321706409857e-14, 3.3717447167963529e-15, 3.8400425941291797e-16,
+    4.4000488057730184e-17, 5.0686836733169575e-18, 5.8665320293020341e-19, 6.8185569638817501e-20,
+    7.9549831245287085e-21, 9.3123810386347977e-22, 1.0934992886275709e-22, 1.2876350318984078e-23,
+    1.5201246904356203e-24, 1.7988142170154841e-25, 2.1332091676145163e-26, 2.5348318812703358e-27,
+    3.0176570015123045e-28, 3.5986426885850758e-29, 4.2983787669210627e-30, 5.1418778260211637e-31,
+    6.1595411457545191e-32, 7.3883384955388802e-33, 8.8732496637599296e-34, 1.066902638142563e-34,
+    1.2842346570234554e-35, 1.5474449133052898e-36, 1.8664357506971697e-37, 2.253282476803207e-38,
+    2.7227163261372084e-39, 3.2927158822187785e-40, 3.9852315241139978e-41, 4.8270730669985438e-42,
+    5.8509976569679319e-43, 7.0970434542851766e-44, 8.6141650622664281e-45, 1.0462239481653375e-45,
+    1.2714527147842643e-46, 1.5460692025012737e-47, 1.8810508630432164e-48,
+};
+static const double cbrt_2p5[51] = {
+    1.3572088082974533, 1.8096117443966044e-1, -2.4128156591954725e-2, 5.3618125759899389e-3,
+    -1.4298166869306504e-3, 4.1941289483299078e-4, -1.3048401172581935e-4, 4.2251965701693886e-5,
+    -1.4083988567231295e-5, 4.7989886969825154e-6, -1.6636494149539387e-6, 5.8479797616562693e-7,
+    -2.0792816930333402e-7, 7.4640881288376314e-8, -2.7012890371031428e-8, 9.8446978241092316e-9,
+    -3.6097225355067182e-9, 1.3306428170103197e-9, -4.9283067296678506e-10, 1.8329842573501479e-10,
+    -6.8431412274405523e-11, 2.5634624280570958e-11, -9.6324042751236327e-12,
+    3.6296016109161514e-12, -1.3711828307905461e-12, 5.1922123192602012e-13,
+    -1.9703780083346405e-13, 7.4923015625564107e-14, -2.8542101190691088e-14,
+    1.0891928270470622e-14, -4.1631370278243267e-15, 1.5936309482854412e-15,
+    -6.1089186350941912e-16, 2.3448374558947401e-16, -9.0115321834386089e-17,
+    3.4672942877230457e-17, -1.3355503923081361e-17, 5.1496898009719123e-18,
+    -1.9875995723049486e-18, 7.6785898006994595e-19, -2.9690547229371244e-19,
+    1.1490000391203831e-19, -4.4500953896091027e-20, 1.7248431742670941e-20,
+    -6.6903007971572134e-21, 2.5968278649706517e-21, -1.0086229968291807e-21,
+    3.9200383139176667e-22, -1.5244593443013148e-22, 5.9319098295262047e-23,
+    -2.3094902269622023e-23,
+};
+static const double tgamma_2p5[51] = {
+    1.329340388179137, 9.3473452162608553e-1, 6.5455857798133677e-1, 2.5387124684114285e-1,
+    1.096732340021601e-1, 2.8360780594840238e-2, 1.0392403425910231e-2, 1.6074004848785941e-3,
+    7.5447412876917559e-4, 3.941785559266295e-6, 6.1329975134217456e-5, -1.2801653963139646e-5,
+    7.2538886270026488e-6, -2.5602441271716046e-6, 1.0821483256950239e-6, -4.2534289637506729e-7,
+    1.7154210278850255e-7, -6.8519438540668697e-8, 2.744703347695595e-8, -1.0981405186094032e-8,
+    4.3943730223671949e-9, -1.7581398835738125e-9, 7.0338229096512498e-10, -2.8138741638655142e-10,
+    1.1256500282415303e-10, -4.502885175499661e-11, 1.8012357248924271e-11,
+    -7.2051760790496842e-12, 2.8821370842468629e-12, -1.1528738786279665e-12,
+    4.6115499364264971e-13, -1.8446355249923737e-13, 7.3785865330246118e-14,
+    -2.9514473090647481e-14, 1.1805825511704747e-14, -4.7223405694427503e-15,
+    1.8889391892148117e-15, -7.5557652182818863e-16, 3.0223085049003238e-16,
+    -1.2089240927079335e-16, 4.8356983444157754e-17, -1.9342799016516621e-17,
+    7.737121217716982e-18, -3.0948489474061038e-18, 1.2379397104827053e-18,
+    -4.9517592177040273e-19, 1.9807037944456115e-19, -7.9228154845372393e-20,
+    3.1691262814592346e-20, -1.2676505376249585e-20, 5.07060222204636e-21,
+};
+static const double tgamma_m1p5[51] = {
+    2.3632718012073547, 1.6617502606685965, 1.1667089921777286e+1, 7.8368833751335718,
+    4.7847335532867593e+1, 3.1926789258240308e+1, 1.9193180678012019e+2, 1.2796746163724814e+2,
+    7.6796966380722071e+2, 5.1198554449184994e+2, 3.0719865138985008e+3, 2.0479935765168404e+3,
+    1.2287994005676302e+4, 8.1919971453155681e+3, 4.9151997335776717e+4, 3.2767998731283088e+4,
+    1.9660799881588806e+5, 1.310719994361309e+5, 7.8643199947372599e+5, 5.2428799974939233e+5,
+    3.1457279997661001e+6, 2.0971519998886189e+6, 1.2582911999896044e+7, 8.3886079999504973e+6,
+    5.0331647999953798e+7, 3.3554431999977999e+7, 2.0132659199997947e+8, 1.3421772799999022e+8,
+    8.0530636799999087e+8, 5.3687091199999565e+8, 3.2212254719999959e+9, 2.1474836479999981e+9,
+    1.2884901887999998e+10, 8.5899345919999991e+9, 5.1539607551999999e+10, 3.4359738368e+10,
+    2.06158430208e+11, 1.37438953472e+11, 8.24633720832e+11, 5.49755813888e+11, 3.298534883328e+12,
+    2.199023255552e+12, 1.3194139533312e+13, 8.796093022208e+12, 5.2776558133248e+13,
+    3.5184372088832e+13, 2.11106232532992e+14, 1.40737488355328e+14, 8.44424930131968e+14,
+    5.62949953421312e+14, 3.377699720527872e+15,
+};
+
+F1(r10_cbrt, nb_cbrt(c, x))
+F1(r10_cbrt_cube, nb_cbrt(c, nb_powi(c, x, 3)))
+F1(r10_tgamma, nb_tgamma(c, x))
+
+/* Largest relative error of coef[0 .. 50] against ref. */
+static double r10_err(const double *coef, const double *ref) {
+    double e = 0;
+    for (int k = 0; k <= 50; k++) e = fmax(e, fabs(coef[k] - ref[k]) / fabs(ref[k]));
+    return e;
+}
+
+Test(review10, cbrt_and_tgamma_series_against_mpmath) {
+    /* cbrt away from 0 is the power recurrence, tgamma w' = w digamma(u) u' with digamma's series
+     * computed once; the tolerances are the largest errors measured to order 50 (1.1e-15 for
+     * cbrt, 4.1e-15 for tgamma, at 2.5) times about 10, for other compilers' roundings */
+    nb_ctx *c = new_ctx();
+    const struct {
+        nb_fn f;
+        double x0;
+        const double *ref;
+        double tol;
+    } cases[] = {{r10_cbrt, -8, cbrt_m8, 1e-14},
+                 {r10_cbrt, 2.5, cbrt_2p5, 1e-14},
+                 {r10_tgamma, 2.5, tgamma_2p5, 4e-14},
+                 {r10_tgamma, -1.5, tgamma_m1p5, 4e-14}};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        double coef[51], v = 1;
+        cr_assert_eq(nb_taylor(c, cases[i].f, NULL, 1, &cases[i].x0, &v, 50, coef), NB_OK);
+        const double e = r10_err(coef, cases[i].ref);
+        cr_expect(e <= cases[i].tol, "case %zu at %g: relative error %g", i, cases[i].x0, e);
+    }
+    nb_ctx_free(c);
+}
+
+Test(review10, cbrt_at_zero_to_order_fifty) {
+    /* docs/design.md: cbrt at 0 (and -0) along v has coefficients sign(v) (+inf, -inf, +inf, ...)
+     * for v > 0 and -inf at every order for v < 0 (x^(1/3) from the right, along -t); cbrt(x^3)
+     * at 0 has 0, 0, 0, +inf, 0, 0, -inf, ... (the strong zero: the true series is x) */
+    nb_ctx *c = new_ctx();
+    double coef[51];
+    const double points[] = {0, -0.0};
+    for (int pi = 0; pi < 2; pi++) {
+        const double vs[] = {1, -1, 2};
+        for (int vi = 0; vi < 3; vi++) {
+            cr_assert_eq(nb_taylor(c, r10_cbrt, NULL, 1, &points[pi], &vs[vi], 50, coef), NB_OK);
+            cr_expect(coef[0] == 0 && signbit(coef[0]) == signbit(points[pi]), "%g", coef[0]);
+            for (int k = 1; k <= 50; k++) {
+                const double want = vs[vi] < 0 ? -INFINITY : k % 2 ? INFINITY : -INFINITY;
+                cr_expect(coef[k] == want, "at %g along %g: c_%d %g", points[pi], vs[vi], k,
+                          coef[k]);
+            }
+        }
+        const double one = 1;
+        cr_assert_eq(nb_taylor(c, r10_cbrt_cube, NULL, 1, &points[pi], &one, 50, coef), NB_OK);
+        for (int k = 0; k <= 50; k++) {
+            const double want = k % 3 ? 0.0 : k == 0 ? 0.0 : (k / 3) % 2 ? INFINITY : -INFINITY;
+            cr_expect(coef[k] == want, "cbrt(x^3) at %g: c_%d %g", points[pi], k, coef[k]);
+        }
+    }
+    nb_ctx_free(c);
+}
+
+Test(review10, cbrt_at_zero_over_a_live_level_as_over_constants) {
+    /* over a forward level the coefficients are handles and cbrt at 0 runs its rule (once, where
+     * it ran per order: O(K^4)); the values are those over constants */
+    nb_ctx *c = new_ctx();
+    const int K = 200;
+    cr_assert_eq(nb_push(c, NB_FORWARD), NB_OK);
+    const nb_var p = nb_fwd_input(c, nb_const(0), nb_const(1));
+    cr_assert_eq(nb_push_taylor(c, K), NB_OK);
+    const nb_var y = nb_cbrt(c, nb_taylor_input(c, p, nb_const(1)));
+    for (int k = 0; k <= K; k++) {
+        const double got = nb_value(nb_taylor_coef(c, y, k));
+        const double want = k == 0 ? 0.0 : k % 2 ? INFINITY : -INFINITY;
+        cr_expect(got == want, "c_%d %g", k, got);
+    }
+    nb_pop(c);
+    nb_pop(c);
+    cr_expect_eq(nb_ctx_status(c), NB_OK);
+    nb_ctx_free(c);
+}
+
+Test(review10, order_one_thousand_of_cbrt_at_zero_and_tgamma) {
+    /* NB_TAYLOR_MAX_ORDER: cbrt at 0 re-ran its rule, an O(k^3) pow recursion, at every order,
+     * and tgamma digamma's: O(K^4) time and O(K^3) memory, 0.9 s / 129 MB and 0.75 s / 67 MB at
+     * K = 200, some 16 GB at K = 1000. Now under a millisecond and 1.6 s; the test's timeout is
+     * the check. */
+    nb_ctx *c = new_ctx();
+    const int K = NB_TAYLOR_MAX_ORDER;
+    double *coef = malloc(((size_t)K + 1) * sizeof *coef);
+    cr_assert(coef);
+    const double zero = 0, x = 2.5, one = 1;
+    cr_assert_eq(nb_taylor(c, r10_cbrt, NULL, 1, &zero, &one, K, coef), NB_OK);
+    for (int k = 0; k <= K; k++) {
+        const double want = k == 0 ? 0.0 : k % 2 ? INFINITY : -INFINITY;
+        cr_expect(coef[k] == want, "cbrt: c_%d %g", k, coef[k]);
+    }
+    cr_assert_eq(nb_taylor(c, r10_tgamma, NULL, 1, &x, &one, K, coef), NB_OK);
+    for (int k = 0; k <= 20; k++)
+        cr_expect(close_to(coef[k], tgamma_2p5[k], 4e-14, 0), "tgamma: c_%d %.17g vs %.17g", k,
+                  coef[k], tgamma_2p5[k]);
+    free(coef);
+    nb_ctx_free(c);
+}

@@ -104,8 +104,8 @@ void nb_plot_data_free(nb_plot_data *d);
 
 /* A count of the work of nb_plot_sample_expr(p, e, ...): p->samples times e's instructions
  * times (K + 1)^2, K the highest order p draws (at least 1). An arithmetic op costs about 1-2.5
- * ns a unit on a current machine; a special function from a few units (erf) to thousands
- * (tgamma at order 100, whose rule is evaluated once per order), which the count cannot tell: the
+ * ns a unit on a current machine; a special function from a few units (erf) to hundreds
+ * (hypot, tgamma and the digamma family at order 100), which the count cannot tell: the
  * nabla command refuses a count above 1e11 and times a pilot of a few samples above 1e7. 0 for a
  * NULL p or e. */
 double nb_plot_work(const nb_plot *p, const nb_expr *e);

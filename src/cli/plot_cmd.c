@@ -131,11 +131,11 @@ int cli_plot(const cli_args *a, nb_expr *e) {
 
     /* The sampling's work. Every option and the expression's size are within their own limits,
      * but together they reach days (a 12 KB expression at order 100 and 10^6 samples; tgamma at
-     * order 100 and 32 000 samples, 14 minutes): refused before it starts, in two ways.
+     * order 100 and 10^6 samples, about an hour): refused before it starts, in two ways.
      * nb_plot_work counts samples x the program's instructions x (K + 1)^2, about 1-2.5 ns a
      * unit for the arithmetic ops: above PLOT_WORK, a few minutes' work or more, it is refused
-     * outright. A special function costs from a few units (erf) to thousands (tgamma at order
-     * 100: its rule is evaluated once per order), which no count of instructions tells, so above
+     * outright. A special function costs from a few units (erf) to hundreds (hypot, tgamma and
+     * the digamma family at order 100), which no count of instructions tells, so above
      * PILOT_WORK a pilot of PILOT samples over the same range is timed and the whole projected
      * from it: above PLOT_SECONDS, refused. */
     if (!rc) {
