@@ -495,6 +495,9 @@ static nb_status jet_powi(nb_ctx *c, nb_level *L, nb_var u, int n, size_t wi, in
     return NB_OK;
 }
 
+/* The binary exponent of x; 0 for 0, inf and NaN, which no power of 2 brings into range. */
+static int expo2(double x) { return isfinite(x) && x != 0 ? ilogb(x) : 0; }
+
 /* Bessel J_n(u) for an integer n, and Y_0, Y_1, by composition, O(T^3) where the registry's
  * rules (J_n' = (J_{n-1} - J_{n+1}) / 2; Y0' = -Y1, Y1' = Y0 - Y1/x) would branch into 2^T series.
  * For every cylinder function C the k-th derivative at u0 is 2^-k sum_j (-1)^j C(k,j)
@@ -502,33 +505,82 @@ static nb_status jet_powi(nb_ctx *c, nb_level *L, nb_var u, int n, size_t wi, in
  * C_{n-k+2j}(u0) / (2^k j! (k-j)!), and w = sum_k g_k d^k with d = u - u0. The values C_m(u0) are
  * ops at the levels below: J_m directly (an order beyond the function's range gives NaN there, as
  * the rule would), Y_m from Y_0 and Y_1 by the forward recurrence Y_{m+1} = (2m/x) Y_m - Y_{m-1}
- * (stable: Y grows with m) and Y_{-m} = (-1)^m Y_m. w_0 is the primal, already set. */
+ * (stable: Y grows with m) and Y_{-m} = (-1)^m Y_m. w_0 is the primal, already set.
+ *
+ * Scaled by a power of 2, s = 2^E with E about max_m log2|u_m| / m (|u_1| along a line), as
+ * w = sum_k (g_k s^k) (d/s)^k: along a long direction d^k overflows (100^k past k = 154) and
+ * g_k underflows (2^-k / k! at k = 154 is subnormal, and 1/j! past j = 170), and the strong-zero
+ * product made 0 * inf a silent 0 - J_0 along 100 had coefficient 156 inf and 200 0 where they
+ * are 2.3e34 and 1.9e23. Both factors stay near the size of the coefficients themselves. The
+ * constant factors of g_k s^k are carried as mantissa and exponent (1/j! = fm_j 2^fe_j), and so
+ * are the Y_m, which pass DBL_MAX at m = 159 for u0 = 1.3 (Y_m 2^eB), and each term is put
+ * together by one ldexp. Scaling by a power of 2 is exact, so where the unscaled products were
+ * normal numbers the result is bit for bit what it was. */
 static nb_status jet_bessel(nb_ctx *c, nb_level *L, nb_var u, int y, int n, size_t wi, int T) {
     const size_t K1 = kp1(L);
     nb_status s = nb__scratch_reserve(c, L, 3 * K1 + 2 * (size_t)T + 1 + (y ? (size_t)T + 2 : 0));
     if (s) return s;
-    nb_var *d = L->scratch, *pw = d + K1, *tmp = pw + K1, *B = tmp + K1; /* B[i] = C_{n-T+i}(u0) */
+    /* B[i] 2^eB[i] = C_{n-T+i}(u0) */
+    nb_var *d = L->scratch, *pw = d + K1, *tmp = pw + K1, *B = tmp + K1;
+    int eB[2 * NB_TAYLOR_MAX_ORDER + 1];
     const nb_var u0 = J(L, u, 0);
     if (!y) {
-        for (int i = 0; i <= 2 * T; i++) B[i] = nb_bessel_jn(c, u0, n - T + i);
+        for (int i = 0; i <= 2 * T; i++) {
+            B[i] = nb_bessel_jn(c, u0, n - T + i);
+            eB[i] = 0;
+        }
     } else {
-        nb_var *Y = B + 2 * T + 1; /* Y[m] = Y_m(u0), m = 0 .. T+1 */
+        nb_var *Y = B + 2 * T + 1; /* Y[m] 2^eY[m] = Y_m(u0), m = 0 .. T+1 */
+        int eY[NB_TAYLOR_MAX_ORDER + 2];
         Y[0] = nb_bessel_y0(c, u0);
         Y[1] = nb_bessel_y1(c, u0);
-        for (int m = 1; m <= T; m++)
-            Y[m + 1] = nb_sub(c, nb_mul(c, nb_div(c, nb_const(2.0 * m), u0), Y[m]), Y[m - 1]);
+        eY[0] = eY[1] = 0;
+        nb_var a = Y[0], b = Y[1]; /* (Y_{m-1}, Y_m) 2^-e */
+        int e = 0;
+        for (int m = 1; m <= T; m++) {
+            const nb_var r = nb_div(c, nb_const(2.0 * m), u0);
+            const int eb = expo2(b.v);
+            if (eb > 0 && eb + expo2(r.v) > 960) { /* r b would near overflow: b to about 1 */
+                a = cscale(c, ldexp(1.0, -eb), a);
+                b = cscale(c, ldexp(1.0, -eb), b);
+                e += eb;
+            }
+            const nb_var next = nb_sub(c, nb_mul(c, r, b), a);
+            Y[m + 1] = next;
+            eY[m + 1] = e;
+            a = b;
+            b = next;
+        }
         for (int i = 0; i <= 2 * T; i++) {
             int m = n - T + i, am = m < 0 ? -m : m;
             B[i] = m < 0 && am % 2 ? nb_neg(c, Y[am]) : Y[am];
+            eB[i] = eY[am];
         }
     }
-    /* d = u - u0, and pw = d^k from d^1 = d */
-    for (int m = 0; m <= T; m++) pw[m] = d[m] = m == 0 ? nb_const(0) : J(L, u, m);
+    /* E = max_m floor(log2|u_m| / m), within the range where 2^-E and its products are exact */
+    int E = 0, have = 0;
+    for (int m = 1; m <= T; m++) {
+        const double um = J(L, u, m).v;
+        if (!isfinite(um) || um == 0) continue;
+        const int el = ilogb(um), q = el >= 0 ? el / m : -((m - 1 - el) / m);
+        if (!have || q > E) E = q;
+        have = 1;
+    }
+    E = E > 1000 ? 1000 : E < -1000 ? -1000 : E;
+    /* d = (u - u0) / s, and pw = d^k from d^1 = d */
+    const double inv_s = ldexp(1.0, -E);
+    for (int m = 0; m <= T; m++) pw[m] = d[m] = m == 0 ? nb_const(0) : cscale(c, inv_s, J(L, u, m));
     nb_var *w = W(L, wi);
     for (int m = 1; m <= T; m++) w[m] = nb_const(0);
-    double inv_fact[NB_TAYLOR_MAX_ORDER + 1]; /* 1 / j! */
-    inv_fact[0] = 1;
-    for (int j = 1; j <= T; j++) inv_fact[j] = inv_fact[j - 1] / j;
+    double fm[NB_TAYLOR_MAX_ORDER + 1]; /* 1 / j! = fm[j] 2^fe[j], fm[j] in [0.5, 1) */
+    int fe[NB_TAYLOR_MAX_ORDER + 1];
+    fm[0] = 0.5;
+    fe[0] = 1;
+    for (int j = 1; j <= T; j++) {
+        int ej;
+        fm[j] = frexp(fm[j - 1] / j, &ej);
+        fe[j] = fe[j - 1] + ej;
+    }
     for (int k = 1; k <= T; k++) {
         if (k > 1) { /* pw = pw * d, truncated at T */
             cauchy(c, pw, d, tmp, T);
@@ -537,14 +589,33 @@ static nb_status jet_bessel(nb_ctx *c, nb_level *L, nb_var u, int y, int n, size
         int any = 0;
         for (int m = k; m <= T && !any; m++) any = !nb__szero(pw[m]);
         if (!any) continue; /* d^k contributes nothing (d = 0) */
-        nb_var g = nb_const(0);
-        const double half_k = ldexp(1.0, -k);
+        /* g = g_k s^k 2^-G, G > 0 only where a term would pass 2^900: then the sum is not
+         * inf - inf = NaN, and w_m is +-inf only if g_k s^k (d/s)^k_m overflows itself */
+        int G = 0;
         for (int j = 0; j <= k; j++) {
-            const double coef = (j % 2 ? -half_k : half_k) * inv_fact[j] * inv_fact[k - j];
-            g = cadd(c, g, cscale(c, coef, B[T - k + 2 * j]));
+            const int i = T - k + 2 * j, et = fe[j] + fe[k - j] - k + E * k + eB[i] + expo2(B[i].v);
+            if (et - 900 > G) G = et - 900;
+        }
+        nb_var g = nb_const(0);
+        for (int j = 0; j <= k; j++) {
+            const int i = T - k + 2 * j;
+            const double mant = fm[j] * fm[k - j];
+            int ex = fe[j] + fe[k - j] - k + E * k + eB[i] - G;
+            nb_var b = B[i];
+            if (ex > 1000 || ex < -1000) { /* a very small or large B: B to about 1 first */
+                int eb = expo2(b.v);
+                eb = eb > 1000 ? 1000 : eb < -1000 ? -1000 : eb;
+                b = cscale(c, ldexp(1.0, -eb), b);
+                ex += eb;
+            }
+            g = cadd(c, g, cscale(c, ldexp(j % 2 ? -mant : mant, ex), b));
         }
         w = W(L, wi);
-        for (int m = k; m <= T; m++) w[m] = cadd(c, w[m], cmul(c, g, pw[m]));
+        for (int m = k; m <= T; m++) {
+            nb_var t = cmul(c, g, pw[m]);
+            for (int left = G; left > 0; left -= 1000) t = cscale(c, ldexp(1.0, left < 1000 ? left : 1000), t);
+            w[m] = cadd(c, w[m], t);
+        }
     }
     return NB_OK;
 }

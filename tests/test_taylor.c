@@ -260,6 +260,110 @@ Test(series, bessel_j_and_y_to_order_60_satisfy_bessels_equation) {
     nb_ctx_free(c);
 }
 
+/* Bessel along a long direction (a review): the coefficients were g_k d^k with d = 100 t, and
+ * 100^k overflowed past k = 154 while 2^-k / (j! (k-j)!) underflowed, so J_0 had coefficient 156
+ * inf and 200 0 with status OK; Y_0 along 1 was wrong from order 154 (0 by 180). The references are mpmath
+ * (60 digits): besselj / bessely(n, x, derivative=k) / k! * v^k at x = mpf(1.3), the double nearest
+ * 1.3 (at the decimal 1.3, Y's coefficient 150 differs by 6e-15: its relative slope is about k/x).
+ * Agreement is within a few 1e-15; 1e-13 leaves room for the libm's Bessel values. */
+static nb_var bessel_fn(nb_ctx *c, const nb_var *x, void *env) {
+    switch (*(const int *)env) {
+    case 0: return nb_bessel_j0(c, x[0]);
+    case 1: return nb_bessel_j1(c, x[0]);
+    case 3: return nb_bessel_jn(c, x[0], 3);
+    case 100: return nb_bessel_y0(c, x[0]);
+    default: return nb_bessel_y1(c, x[0]);
+    }
+}
+Test(series, bessel_along_a_long_direction_neither_overflows_nor_underflows) {
+    nb_ctx *c = new_ctx();
+    static const struct {
+        int which; /* 0, 1, 3: J_n; 100, 101: Y_0, Y_1 */
+        double v;
+        int order;
+        int k[6];
+        double ref[6]; /* mpmath; +-inf where the coefficient is beyond DBL_MAX */
+    } rows[] = {
+        {0, 100, 200, {150, 156, 160, 170, 185, 200},
+         {-3.0921345595510232e+35, 2.3175483276692202e+34, 3.6250761062457718e+33,
+          -2.2829947808673122e+31, -1.367900074200542e+28, 1.9334461262202447e+23}},
+        {1, 100, 200, {150, 156, 160, 170, 185, 200},
+         {-1.0919186235523094e+36, 8.190074036254107e+34, 1.2816835270237881e+34,
+          -8.080506896468112e+31, 3.8383851497376255e+27, 6.8611486217805087e+23}},
+        {3, 100, 200, {150, 156, 160, 170, 185, 200},
+         {1.0634415138004685e+36, -7.984518467342423e+34, -1.2503031871019995e+34,
+          7.8940766791411173e+31, -3.7547300990288953e+27, -6.7262005505565984e+23}},
+        /* Y_n's coefficients along 100 grow as (100/1.3)^k / k: past order 163 they overflow
+         * (6.1e308, -1.6e318, -5.2e374 for Y_0), and +-inf is the answer, not NaN or 0 */
+        {100, 100, 200, {150, 154, 156, 160, 163, 165},
+         {-3.4377111046898667e+280, -1.1723772099301736e+288, -6.8482119200274031e+291,
+          -2.3378097408836755e+299, 1.0445086065381637e+305, INFINITY}},
+        {101, 100, 200, {150, 154, 156, 160, 163, 170},
+         {-3.9665917626035475e+282, -1.38881673475983e+290, -8.2178580334087834e+293,
+          -2.8773055061451485e+301, 1.3096536195444462e+307, -INFINITY}},
+        /* an ordinary direction, at orders that need Y_m(1.3) beyond DBL_MAX (from m = 159) */
+        {100, 1, 200, {150, 180, 200, 200, 200, 200},
+         {-3.4377111046898667e-20, -1.0934342798994323e-23, -5.1780990355938462e-26,
+          -5.1780990355938462e-26, -5.1780990355938462e-26, -5.1780990355938462e-26}},
+        {101, 1, 200, {150, 180, 200, 200, 200, 200},
+         {-3.9665917626035475e-18, -1.5139863721217463e-21, -7.9663079169535073e-24,
+          -7.9663079169535073e-24, -7.9663079169535073e-24, -7.9663079169535073e-24}},
+        /* and at low order, where the scaling is 1 and nothing changed */
+        {0, 1, 60, {1, 5, 20, 60, 60, 60},
+         {-5.2202324741466041e-1, -2.6122157223461984e-3, 2.1476388791075039e-20,
+          3.4230990469322163e-84, 3.4230990469322163e-84, 3.4230990469322163e-84}},
+        {1, 1, 60, {1, 5, 20, 60, 60, 60},
+         {2.1852964539638573e-1, 9.1050692030717508e-4, 6.7507472004211492e-20,
+          1.17454042760221e-83, 1.17454042760221e-83, 1.17454042760221e-83}},
+        {3, 1, 60, {1, 5, 20, 60, 60, 60},
+         {8.8097870184313948e-2, -3.0076917885173276e-4, -5.5989669441267697e-20,
+          -1.1004299203620717e-83, -1.1004299203620717e-83, -1.1004299203620717e-83}},
+        {100, 1, 60, {1, 5, 20, 60, 60, 60},
+         {5.4851972998077604e-1, 3.3416860774778882e-2, -1.6707585611227492e-4,
+          -1.5453274618433205e-9, -1.5453274618433205e-9, -1.5453274618433205e-9}},
+        {101, 1, 60, {1, 5, 20, 60, 60, 60},
+         {7.0847361099693629e-1, 1.2945590100993898e-1, -2.5710285612004747e-3,
+          -7.1323392672024787e-8, -7.1323392672024787e-8, -7.1323392672024787e-8}},
+    };
+    for (size_t r = 0; r < sizeof rows / sizeof *rows; r++) {
+        double x = 1.3, v = rows[r].v, co[201];
+        int which = rows[r].which;
+        cr_assert_eq(nb_taylor(c, bessel_fn, &which, 1, &x, &v, rows[r].order, co), NB_OK);
+        for (int i = 0; i < 6; i++) {
+            const int k = rows[r].k[i];
+            cr_expect(close_to(co[k], rows[r].ref[i], 1e-13, 0), "%d along %g: c%d = %.17g, not %.17g",
+                      which, v, k, co[k], rows[r].ref[i]);
+        }
+        for (int k = 0; k <= rows[r].order; k++)
+            cr_expect(!isnan(co[k]), "%d along %g: c%d is NaN", which, v, k);
+    }
+    /* Taylor over forward: the coefficients are handles, and the tangent of c_k is
+     * (k+1) c_{k+1} / v (mpmath: J_0's c161 = -7.9607672485949571e+33, Y_0's c157 =
+     * 5.234304479878206e+293) */
+    static const struct { int which, k; double ck, ck1; } fw[] = {
+        {0, 160, 3.6250761062457718e+33, -7.9607672485949571e+33},
+        {100, 156, -6.8482119200274031e+291, 5.234304479878206e+293},
+    };
+    for (size_t r = 0; r < sizeof fw / sizeof *fw; r++) {
+        cr_assert_eq(nb_push(c, NB_FORWARD), NB_OK);
+        nb_var xf = nb_fwd_input(c, nb_const(1.3), nb_const(1));
+        cr_assert_eq(nb_push_taylor(c, 200), NB_OK);
+        nb_var t = nb_taylor_input(c, xf, nb_const(100));
+        int which = fw[r].which;
+        nb_var y = bessel_fn(c, &t, &which);
+        nb_var ck = nb_taylor_coef(c, y, fw[r].k);
+        nb_pop(c);
+        cr_expect(close_to(nb_value(ck), fw[r].ck, 1e-13, 0), "%d: c%d = %.17g", fw[r].which, fw[r].k,
+                  nb_value(ck));
+        const double slope = (fw[r].k + 1) * fw[r].ck1 / 100;
+        cr_expect(close_to(nb_value(nb_tangent(c, ck)), slope, 1e-13, 0), "%d: c%d' = %.17g, not %.17g",
+                  fw[r].which, fw[r].k, nb_value(nb_tangent(c, ck)), slope);
+        nb_pop(c);
+        cr_expect_eq(nb_ctx_status(c), NB_OK);
+    }
+    nb_ctx_free(c);
+}
+
 /* Derivatives whose Taylor coefficients underflow: f^(k) of exp(x/100) at 0 is 100^-k (1e-200 at
  * k = 100) while its coefficient 100^-k / k! is 0 past about order 85; nb_taylor_derivatives
  * takes those orders from a pass along 64 v. */
