@@ -310,12 +310,22 @@ static void cauchy(nb_ctx *c, const nb_var *a, const nb_var *b, nb_var *out, int
 
 /* Coefficients 1 .. T of node wi for a NaN value whose partials are NaN: NaN from the first order
  * at which one of the operands u[0 .. m-1] moves (a coefficient that is not a structural zero),
- * 0 below it - an operand that does not move contributes exactly nothing (the strong zero). */
-static void nan_from_first_move(nb_level *L, size_t wi, int T, size_t m, const nb_var *u) {
+ * 0 below it - an operand that does not move contributes exactly nothing (the strong zero). Over
+ * an enclosing level the NaN of order k is a live one: the sum over the operands' coefficients
+ * of orders 0 .. k of exp(u_ij + NaN), whose derivative along each is NaN at every order where
+ * that coefficient moves (a NaN constant had derivative 0: sqrt at -1 had dc1/dp = 0 where f''
+ * is NaN, a review). Over constants it is the NaN constant, as before. */
+static void nan_from_first_move(nb_ctx *c, nb_level *L, size_t wi, int T, size_t m,
+                                const nb_var *u) {
     int moved = 0;
-    for (int k = 1; k <= T; k++) {
-        for (size_t i = 0; i < m && !moved; i++) moved = !nb__szero(J(L, u[i], k));
-        W(L, wi)[k] = nb_const(moved ? (double)NAN : 0.0);
+    nb_var live = nb_const((double)NAN);
+    for (int k = 0; k <= T; k++) {
+        for (size_t i = 0; i < m; i++) {
+            const nb_var uk = J(L, u[i], k);
+            if (uk.tag) live = nb_add(c, live, nb_exp(c, nb_add(c, uk, nb_const((double)NAN))));
+            if (k && !moved) moved = !nb__szero(uk);
+        }
+        if (k) W(L, wi)[k] = moved ? live : nb_const(0.0);
     }
 }
 
@@ -674,7 +684,7 @@ static nb_var taylor_op(nb_ctx *c, nb_level *L, nb_op op, nb_var x, nb_var y, in
          * it; below that order 0, since an operand that does not move contributes exactly
          * nothing (the strong zero: sqrt(-1) + y along y has slope 1, as in the other modes) */
         const nb_var xy[2] = {x, y};
-        nan_from_first_move(L, wi, T, 2, xy);
+        nan_from_first_move(c, L, wi, T, 2, xy);
         return finish(L, wi);
     }
     switch (op) {
@@ -851,7 +861,7 @@ nb_var nb__taylor_reduce(nb_ctx *c, nb_level *L, nb_op op, size_t n, const nb_va
                 /* every partial x_i / r is NaN, as in the other modes: NaN from the first order at
                  * which an element moves, 0 below (the recurrence's strong-zero division would
                  * turn 0 / NaN into 0) */
-                nan_from_first_move(L, wi, T, n, x);
+                nan_from_first_move(c, L, wi, T, n, x);
                 return finish(L, wi);
             }
             for (int k = 1; k <= T; k++) {

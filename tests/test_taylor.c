@@ -1831,3 +1831,57 @@ Test(review10, order_one_thousand_of_cbrt_at_zero_and_tgamma) {
     free(coef);
     nb_ctx_free(c);
 }
+
+/* A domain error's Taylor coefficients were NaN constants, so an enclosing level saw them as not
+ * depending on its inputs: sqrt at -1 under a reverse level had c1 = NaN but dc1/dp = 0, where
+ * f'' is NaN (a review; also log, log2, log10, lgamma and digamma at their poles or domain
+ * errors, and at every order of Taylor over Taylor). Now NaN there too, over forward and
+ * reverse levels, and 0 where the operand does not move at the Taylor level. */
+Test(series, a_domain_error_is_nan_to_an_enclosing_level) {
+    nb_ctx *c = NULL;
+    cr_assert_eq(nb_ctx_new(&c, NULL), NB_OK);
+    const struct {
+        nb_op op;
+        double x;
+    } cases[] = {{NB_OP_sqrt, -1}, {NB_OP_log, -1},     {NB_OP_log2, -1},  {NB_OP_log10, -1},
+                 {NB_OP_lgamma, 0}, {NB_OP_digamma, 0}, {NB_OP_acosh, 0.5}, {NB_OP_asin, 2},
+                 {NB_OP_atanh, 2},  {NB_OP_log1p, -2}};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        const char *name = nb_op_get(cases[i].op)->name;
+        for (int kind = 0; kind < 2; kind++) {
+            for (int moving = 0; moving < 2; moving++) {
+                cr_assert_eq(nb_push(c, kind ? NB_FORWARD : NB_REVERSE), NB_OK);
+                nb_var p = kind ? nb_fwd_input(c, nb_const(cases[i].x), nb_const(1))
+                                : nb_rev_input(c, nb_const(cases[i].x));
+                cr_assert_eq(nb_push_taylor(c, 3), NB_OK);
+                nb_var u = nb_taylor_input(c, p, nb_const(moving ? 1.0 : 0.0));
+                nb_var y = nb_apply(c, cases[i].op, u, nb_const(0), 0);
+                nb_var k[3];
+                for (int j = 0; j < 3; j++) k[j] = nb_taylor_coef(c, y, j + 1);
+                cr_assert_eq(nb_pop(c), NB_OK);
+                double d[3];
+                if (kind) {
+                    for (int j = 0; j < 3; j++) d[j] = nb_value(nb_tangent(c, k[j]));
+                } else {
+                    cr_assert_eq(nb_backward(c, k[0]), NB_OK);
+                    d[0] = nb_value(nb_grad(c, p));
+                    d[1] = d[2] = moving ? (double)NAN : 0.0; /* one sweep is enough here */
+                }
+                for (int j = 0; j < 3; j++) {
+                    if (moving)
+                        cr_expect(isnan(nb_value(k[j])) && isnan(d[j]),
+                                  "%s(%g), Taylor over %s: c%d = %g, its derivative %g", name,
+                                  cases[i].x, kind ? "forward" : "reverse", j + 1,
+                                  nb_value(k[j]), d[j]);
+                    else
+                        cr_expect(nb_value(k[j]) == 0 && d[j] == 0,
+                                  "%s(%g), not moving: c%d = %g, its derivative %g", name,
+                                  cases[i].x, j + 1, nb_value(k[j]), d[j]);
+                }
+                cr_assert_eq(nb_pop(c), NB_OK);
+                cr_expect_eq(nb_ctx_status(c), NB_OK);
+            }
+        }
+    }
+    nb_ctx_free(c);
+}
