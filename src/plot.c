@@ -106,15 +106,17 @@ static void store(nb_plot_data *d, size_t i, const double *deriv, double *f0) {
  * the pole that the pole finder cannot see (a spike, and a y-range set by the pole's
  * neighbours). Where f has only overflowed (1e300 x^2 beyond 1.3e4) the derivative would be
  * right, but nothing in the samples tells the two apart, and a wrong number drawn is worse than
- * a right one hidden. It becomes NaN, a gap, and so does the overlay's |f'-fd| there; infinite
- * derivatives (log at 0) are gaps already and kept in the table. */
+ * a right one hidden. It becomes NaN, a gap, and so does the overlay's |f'-fd| there. So does an
+ * infinite derivative there: the strong zero gives 1/x^2 at 0 the derivatives 0, -inf, 0, +inf,
+ * where the limits are -+inf, +inf, -+inf, +inf (a review found the -inf in the table); log at
+ * 0 had the right +inf, which the samples cannot tell apart either. */
 static void blank_poles(nb_plot_data *d, const double *f0) {
     const size_t n = d->n;
     for (size_t i = 0; i < n; i++) {
         if (isfinite(f0[i])) continue;
         for (int c = 0; c < d->ncurves; c++) {
             double *v = &d->y[(size_t)c * n + i];
-            if (d->orders[c] > 0 && isfinite(*v)) *v = (double)NAN;
+            if (d->orders[c] > 0) *v = (double)NAN;
         }
         if (d->check) d->fd_diff[i] = (double)NAN;
     }

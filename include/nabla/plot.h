@@ -97,9 +97,10 @@ typedef struct nb_plot_data {
 /* Frees the table's arrays (and zeroes it); NULL is a no-op. */
 void nb_plot_data_free(nb_plot_data *d);
 
-/* Both samplers: where f is not finite, a finite derivative (at a pole, the rules' strong zero's
- * artefact: f' of 1/x^2 + x at 0 is 1; where f only overflowed, a right value the samples cannot
- * tell apart) is stored as NaN, and so is the overlay's fd_diff there; infinite derivatives are
+/* Both samplers: where f is not finite, every derivative (at a pole, the rules' strong zero's
+ * artefact: f' of 1/x^2 + x at 0 is 1, f'' is -inf where the limit is +inf; where f only
+ * overflowed, or log's +inf at 0, a right value the samples cannot tell apart) is stored as NaN,
+ * and so is the overlay's fd_diff there; infinite derivatives where f is finite (sqrt at 0) are
  * kept (docs/plotting.md). */
 
 /* A count of the work of nb_plot_sample_expr(p, e, ...): p->samples times e's instructions
