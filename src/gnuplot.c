@@ -443,17 +443,14 @@ static int keep_copy(const char *path, char *why, size_t whylen) {
 static void remove_made(const char *path);
 
 /* publish, leaving path as it was when the copy fails (a full disk): an existing regular file is
- * kept aside first and put back, a file that was not there is removed. 0, or an errno (why: the
- * reason when no copy could be kept). */
-static int publish_or_restore(int stage, const char *path, char *why, size_t whylen) {
+ * kept aside first and put back, a file that was not there is removed. Where no copy can be kept
+ * (a write-only file, no room in TMPDIR) the plot is published all the same, as a plain open
+ * would: refusing would fail plots that fit (a review). 0, or an errno. */
+static int publish_or_restore(int stage, const char *path) {
     struct stat st;
+    char why[128];
     const int existed = stat(path, &st) == 0;
-    int kept = -1;
-    why[0] = 0;
-    if (existed && S_ISREG(st.st_mode)) {
-        kept = keep_copy(path, why, whylen);
-        if (kept < 0) return EIO;
-    }
+    const int kept = existed && S_ISREG(st.st_mode) ? keep_copy(path, why, sizeof why) : -1;
     int e = publish(stage, path);
     if (e && kept >= 0)
         publish(kept, path); /* best effort: the old content needs no more room than it had */
@@ -611,16 +608,15 @@ nb_status nb_plot_render(const nb_plot *p0, const nb_plot_data *d, char *msg, si
     if (kept >= 0) close(kept);
     if (output && !direct) {
         int e = 0;
-        char why[128] = "";
         if (stage) {
-            if (!s) e = publish_or_restore(sink, output, why, sizeof why);
+            if (!s) e = publish_or_restore(sink, output);
             close(sink); /* the temporary file goes with it */
         } else if (close(sink) != 0) {
             e = errno;
         }
         if (e && !s) {
             s = NB_E_IO;
-            say(msg, msglen, "cannot write '%s': %s", output, why[0] ? why : strerror(e));
+            say(msg, msglen, "cannot write '%s': %s", output, strerror(e));
         }
     }
     return s;

@@ -118,7 +118,8 @@ static void blank_poles(nb_plot_data *d, const double *f0) {
             double *v = &d->y[(size_t)c * n + i];
             if (d->orders[c] > 0) *v = (double)NAN;
         }
-        if (d->check) d->fd_diff[i] = (double)NAN;
+        if (d->check) d->fd_diff[i] = d->fd[i] = (double)NAN; /* fd too: a finite value there
+                                                               * drew the overlay through the pole */
     }
 }
 
@@ -374,23 +375,37 @@ static int pole_steep(const double *y, size_t n, size_t i, int dir) {
 }
 
 /* For sample i next to a pole on its side dir (the pole between i and i + dir, the sample i + dir
- * climbing steeply toward it from beyond): accelerating, or at the end of the samples, where only
- * one sample lies behind i, |y| grows toward i from it and is at least |y| at i + 2 dir (which is
- * farther from the pole than i: a pole between i + dir and i + 2 dir, next to the end, would pass
- * otherwise). */
+ * climbing steeply toward it from beyond): |y| at i is at least 1.5 times |y| at i + 2 dir, the
+ * steep sample's other neighbour, which is farther from the pole than i (h + d against h - d for
+ * a pole at d from i + dir; 1.5 is d >= h/5 for 1/d, d >= h/10 for 1/d^2; where y changes sign
+ * between i and i + dir, at least as large) - a peak on one sample
+ * with equal neighbours, a narrow bounded peak (1/(|x| + a) with a below the step, f' of
+ * atan(100x)) or a pole close to that sample, is the one-sample branch's, which breaks the line
+ * only where y changes sign; and |y| climbs toward i faster and faster, or, at the end of the
+ * samples where that cannot be seen, one step up (one sample behind i) or nothing (none). */
 static int approaching(const double *y, size_t n, size_t i, int dir) {
+    const long far = (long)i + 2 * dir;
+    if (far < 0 || (size_t)far >= n) return 0;
+    const double c = fabs(y[i]), f = fabs(y[far]);
+    /* across a sign change (an odd pole: 1/(x - a) with a next to a sample) only larger: a
+     * bounded peak does not change sign */
+    const size_t next = dir > 0 ? i + 1 : i - 1;
+    const double ratio = (y[i] < 0) != (y[next] < 0) ? 1 : 1.5;
+    if (!isfinite(c) || !isfinite(f) || !(c >= ratio * f)) return 0;
     if (accelerating(y, n, i, dir)) return 1;
-    const int edge = dir > 0 ? i == 1 && i + 2 < n : i + 2 == n && i >= 2;
-    if (!edge) return 0;
-    double b = fabs(y[dir > 0 ? i - 1 : i + 1]), c = fabs(y[i]), far = fabs(y[dir > 0 ? i + 2 : i - 2]);
-    return isfinite(b) && isfinite(c) && b > 0 && c > b && c >= far;
+    const size_t behind = dir > 0 ? i : n - 1 - i; /* samples on the far side of i */
+    if (behind == 0) return 1;
+    if (behind > 1) return 0;
+    const double b = fabs(y[dir > 0 ? i - 1 : i + 1]);
+    return isfinite(b) && b > 0 && c > b;
 }
 
 /* Marks the samples within w of a pole of curve y in excl (when not NULL), and in gap (when not
  * NULL) the intervals a line must not cross: gap[i] = 1 between samples i and i + 1. A pole is a
  * non-finite sample that |y| climbs toward faster and faster (1/x at 0, log at 0), two neighbouring
  * samples that both climb toward the gap between them (tan, with a sign change; tan', without; next
- * to the first or last sample, where the climb cannot be seen to accelerate, one step up), or
+ * to the first or last sample, where the climb cannot be seen to accelerate, one step up or none;
+ * the less steep one larger than the steeper one's other neighbour, see approaching), or
  * one sample that |y| climbs to with accelerating growth from both sides (a sample that lands on
  * the pole's peak; the line is broken on the side where y changes sign). In the last two the
  * growth on one side must be as steep as a pole's (pole_steep). A kink (a sign change of a
@@ -404,10 +419,14 @@ static void mark_poles(const double *x, const double *y, size_t n, double w, uns
             if ((i >= 1 && accelerating(y, n, i - 1, 1)) || (i + 1 < n && accelerating(y, n, i + 1, -1)))
                 where = x[i];
         } else if (i + 1 < n && isfinite(y[i + 1]) &&
-                   ((pole_steep(y, n, i, 1) && approaching(y, n, i + 1, -1)) ||
-                    (pole_steep(y, n, i + 1, -1) && approaching(y, n, i, 1)))) {
-            /* between two samples that both climb toward it: tan (a sign change), tan' (none);
-             * next to the end of the samples, one step climbing toward it is enough */
+                   ((pole_steep(y, n, i, 1) && (i + 3 >= n || fabs(y[i]) >= fabs(y[i + 1])) &&
+                     approaching(y, n, i + 1, -1)) ||
+                    (pole_steep(y, n, i + 1, -1) && (i < 2 || fabs(y[i + 1]) >= fabs(y[i])) &&
+                     approaching(y, n, i, 1)))) {
+            /* the steep one is the larger, nearer the pole, unless the other is too near the end
+             * for its own steepness to be seen (f' of atan(100x) climbs steeply to the sample
+             * before its one-sample peak, which is larger still: not a pole there) */
+            /* between two samples that both climb toward it: tan (a sign change), tan' (none) */
             where = 0.5 * (x[i] + x[i + 1]);
             if (gap) gap[i] = 1;
         } else if (i >= 2 && i + 2 < n && accelerating(y, n, i, 1) && accelerating(y, n, i, -1) &&

@@ -378,6 +378,29 @@ Test(poles, a_pole_between_visible_samples_breaks_the_line) {
     free(s);
 }
 
+/* Poles next to the ends of the samples, and one-sample peaks (a review of the fixes above): a
+ * pole between the last two samples (1/(x - 4.99) over [-5, 5] at 501 samples) was drawn through
+ * and set the y-range; f' of atan(100x), 20, 100, 20 around 0, was broken on both sides of its
+ * peak as if a pole lay next to it. */
+Test(poles, poles_at_the_ends_and_one_sample_peaks) {
+    const double at[] = {4.99, 4.999, 4.981, -4.99, -4.999, -4.981};
+    for (size_t i = 0; i < sizeof at / sizeof *at; i++) {
+        char src[64];
+        snprintf(src, sizeof src, "1/(x-(%.17g))", at[i]);
+        int spikes;
+        double lo, hi;
+        char *s = script_of(src, -5, 5, 501, 0);
+        check_segments(s, &spikes, &lo, &hi);
+        cr_expect(!line_crosses(s, "f0", at[i]), "%s is drawn across its pole", src);
+        cr_expect(hi - lo < 10, "%s: y-range [%g, %g] set by the pole", src, lo, hi);
+        free(s);
+    }
+    char *s = script_of("atan(100*x)", -5, 5, 501, 2);
+    cr_expect(line_crosses(s, "f1", -0.01) && line_crosses(s, "f1", 0.01),
+              "f' of atan(100x) is broken beside its peak");
+    free(s);
+}
+
 /* A bounded peak with a cusp was taken for a pole (a review): the samples near it were left out
  * of the y-range, which then cut the peak off, so it looked like a singularity. 1/(|x| + 1) on the
  * default range had the range [0.134, 0.852] for a maximum of 1. */
@@ -699,6 +722,8 @@ Test(sample, a_pole_on_a_sample_is_a_gap_in_every_derivative) {
     cr_assert_eq(nb_plot_sample_fn(&p, c, pole_plus_line, NULL, 1, &at, 0, &d), NB_OK);
     cr_expect(isinf(d.y[2]) && isnan(d.y[d.n + 2]) && isnan(d.fd_diff[2]), "f %g f' %g diff %g",
               d.y[2], d.y[d.n + 2], d.fd_diff[2]);
+    /* the overlay's fd too: 1.0002 there drew its dashed line through the pole (a review) */
+    cr_expect(isnan(d.fd[2]), "fd at the pole: %g", d.fd[2]);
     /* f'' of 1/x^2 + x at 0 came out -inf (the strong zero at a pole; the limit is +inf) and was
      * kept in the table (a review): no derivative is published where f is not finite */
     cr_expect(isnan(d.y[2 * d.n + 2]), "f'' at the pole: %g", d.y[2 * d.n + 2]);

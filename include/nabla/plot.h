@@ -158,7 +158,9 @@ nb_status nb_plot_validate(const nb_plot *p, const nb_plot_data *d, char *msg, s
  * so when gnuplot fails an existing output is untouched; p->output is then opened as usual
  * (through a symbolic link, keeping its mode and hard links). A write error during that copy
  * (a full disk) is NB_E_IO and leaves p->output as it was: an existing regular file is copied
- * aside (in TMPDIR) before and put back, a new one is removed. An existing output that
+ * aside (in TMPDIR) before and put back, a new one is removed (where no copy can be kept, a
+ * write-only file or no room in TMPDIR, the plot is copied all the same and such an error leaves
+ * the file incomplete). An existing output that
  * is not a regular file (a device, a FIFO) is written directly (a FIFO nobody reads is NB_E_IO at
  * once). All this holds for the terminals that write a complete plot to a pipe (pngcairo,
  * pdfcairo, svg, png, jpeg, gif, webp, dumb, sixelgd, canvas); any

@@ -274,6 +274,12 @@ if command -v unshare >/dev/null && unshare -m true 2>/dev/null; then
         "$1" plot "sin(x)" --samples 20000 -o "$2/new.svg" 2>"$3/err2"
         echo $? >"$3/rc2"
         ls "$2" >"$3/ls"
+        # a TMPDIR too small for a copy of the old output, but not for the plot: the plot is
+        # written all the same (keeping a copy first made it fail, a review)
+        rm -f "$2/old.svg" "$2/new.svg"
+        head -c 300000 /dev/urandom >"$3/big.png"
+        TMPDIR="$2" "$1" plot "sin(x)" -o "$3/big.png" 2>"$3/err3"
+        echo $? >"$3/rc3"
     ' sh "$nabla" "$tmp/small" "$tmp"
     if [ "$?" -eq 99 ]; then
         echo "skip a full disk (no tmpfs)"
@@ -283,6 +289,10 @@ if command -v unshare >/dev/null && unshare -m true 2>/dev/null; then
         check "a full disk leaves the old output as it was" test -e "$tmp/same"
         check "a full disk, a new output: exit 1" test "$(cat "$tmp/rc2")" = 1
         check "a full disk leaves no half-written new output" test "$(cat "$tmp/ls")" = old.svg
+        check "no room for a copy of the old output: the plot is written ($(cat "$tmp/rc3"))" \
+            test "$(cat "$tmp/rc3")" = 0
+        check "no room for a copy of the old output: a PNG" sh -c \
+            "head -c 8 '$tmp/big.png' | od -An -tx1 | tr -d ' \n' | grep -q '^89504e470d0a1a0a$'"
     fi
 else
     echo "skip a full disk (no unshare -m)"
