@@ -244,16 +244,23 @@ nb_status nb_derivative(nb_ctx *c, nb_fn f, void *env, double x, double *fx, dou
 
 /* ---- nestable drivers ---- */
 
-/* handle_outputs_gone: when f popped levels below the driver's own (NB_E_LEVEL, c->depth < d0),
- * the handle outputs are left unwritten. They belong to a popped level, and the arrays may be
- * that level's own storage (nb_hvp passes its level's outputs to nb_gradient_var), which f may
- * have freed with nb_ctx_trim: writing NaN there wrote freed memory (a review). */
+/* handle_outputs_gone: when f popped levels below the driver's own (NB_E_LEVEL), the handle
+ * outputs are left unwritten. They belong to a popped level, and the arrays may be that level's
+ * own storage (nb_hvp passes its level's outputs to nb_gradient_var), which f may have freed with
+ * nb_ctx_trim: writing NaN there wrote freed memory (a review). Popped is told by the tag of the
+ * caller's top level, not by the depth alone: f may push levels back to the same depth (a
+ * second review). */
+static uint32_t top_tag(const nb_ctx *c) { return c->depth ? c->lv[c->depth].tag : 0; }
+static int same_top(const nb_ctx *c, size_t d0, uint32_t t0) {
+    return c->depth == d0 && top_tag(c) == t0;
+}
 
 nb_status nb_gradient_var(nb_ctx *c, nb_fn f, void *env, size_t n, const nb_var *x, nb_var *fx,
                           nb_var *g) {
     if (nb__too_many(n)) return arg_error(c);
     if (!c || !f || (n && (!x || !g))) return arg_error_v(c, fx, 1, g, n);
     const size_t d0 = c->depth;
+    const uint32_t t0 = top_tag(c);
     nb_level *L = NULL;
     nb_status s = nb__driver_begin(c, NB_REVERSE, n, 1, &L);
     if (!s) {
@@ -268,7 +275,7 @@ nb_status nb_gradient_var(nb_ctx *c, nb_fn f, void *env, size_t n, const nb_var 
             }
         }
     }
-    if ((s = nb__driver_finish(c, d0)) && c->depth == d0) { /* see handle_outputs_gone */
+    if ((s = nb__driver_finish(c, d0)) && same_top(c, d0, t0)) { /* handle_outputs_gone */
         nan_vars(fx, 1);
         nan_vars(g, n);
     }
@@ -280,6 +287,7 @@ nb_status nb_jvp_var(nb_ctx *c, nb_fn f, void *env, size_t n, const nb_var *x, c
     if (nb__too_many(n)) return arg_error(c);
     if (!c || !f || !dfv || (n && (!x || !v))) return arg_error_v(c, fx, 1, dfv, 1);
     const size_t d0 = c->depth;
+    const uint32_t t0 = top_tag(c);
     nb_level *L = NULL;
     nb_status s = nb__driver_begin(c, NB_FORWARD, n, 1, &L);
     if (!s) {
@@ -293,7 +301,7 @@ nb_status nb_jvp_var(nb_ctx *c, nb_fn f, void *env, size_t n, const nb_var *x, c
             }
         }
     }
-    if ((s = nb__driver_finish(c, d0)) && c->depth == d0) { /* see handle_outputs_gone */
+    if ((s = nb__driver_finish(c, d0)) && same_top(c, d0, t0)) { /* handle_outputs_gone */
         nan_vars(fx, 1);
         nan_vars(dfv, 1);
     }
@@ -310,6 +318,7 @@ nb_status nb_vjp_var(nb_ctx *c, nb_vfn f, void *env, size_t n, size_t m, const n
     if (nb__too_many(n) || nb__too_many(m)) return arg_error(c);
     if (!c || !f || (n && (!x || !out)) || (m && !v)) return arg_error_v(c, y, m, out, n);
     const size_t d0 = c->depth;
+    const uint32_t t0 = top_tag(c);
     nb_level *L = NULL;
     nb_status s = nb__driver_begin(c, NB_REVERSE, n, 2 * m, &L);
     if (!s) {
@@ -327,7 +336,7 @@ nb_status nb_vjp_var(nb_ctx *c, nb_vfn f, void *env, size_t n, size_t m, const n
             }
         }
     }
-    if ((s = nb__driver_finish(c, d0)) && c->depth == d0) { /* see handle_outputs_gone */
+    if ((s = nb__driver_finish(c, d0)) && same_top(c, d0, t0)) { /* handle_outputs_gone */
         nan_vars(y, m);
         nan_vars(out, n);
     }

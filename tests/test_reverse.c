@@ -819,6 +819,18 @@ static nb_var pops_everything_and_trims(nb_ctx *c, const nb_var *x, void *env) {
     return nb_const(0);
 }
 
+/* the same, then pushes levels back to the depth it found (a second review: the depth alone
+ * looked balanced) */
+static nb_var pops_trims_and_pushes_back(nb_ctx *c, const nb_var *x, void *env) {
+    (void)env;
+    nb_var y = nb_mul(c, x[0], x[1]);
+    const int d = nb_depth(c);
+    while (nb_depth(c)) nb_pop(c);
+    nb_ctx_trim(c);
+    for (int i = 0; i < d; i++) nb_push(c, i % 2 ? NB_REVERSE : NB_FORWARD);
+    return y;
+}
+
 /* nb_hvp and nb_hessian hand their own level's storage to nb_gradient_var as its output array;
  * an f that popped every level and called nb_ctx_trim freed it, and nb_gradient_var then wrote
  * its NaN outputs there (a review: heap-use-after-free under the sanitizer, silent corruption
@@ -833,15 +845,16 @@ Test(drivers, an_f_that_pops_and_trims_the_callers_levels_writes_no_freed_memory
     nb_ctx *c = NULL;
     cr_assert_eq(nb_ctx_new(&c, &o), NB_OK);
     double x[2] = {1, 2}, v[2] = {1, 0}, hv[2] = {0, 0}, g[2], H[4], fx;
-    for (int which = 0; which < 2; which++) {
+    for (int which = 0; which < 4; which++) {
         /* a warm context, then the whole stack popped and trimmed by f */
         cr_assert_eq(nb_hvp(c, square, NULL, 2, x, v, NULL, NULL, hv), NB_OK);
         size_t before = k->n;
-        nb_status s = which == 0 ? nb_hvp(c, pops_everything_and_trims, NULL, 2, x, v, &fx, g, hv)
-                                 : nb_hessian(c, pops_everything_and_trims, NULL, 2, x, &fx, g, H);
-        cr_expect_eq(s, NB_E_LEVEL, "%s", which ? "hessian" : "hvp");
+        nb_fn f = which < 2 ? pops_everything_and_trims : pops_trims_and_pushes_back;
+        nb_status s = which % 2 == 0 ? nb_hvp(c, f, NULL, 2, x, v, &fx, g, hv)
+                                     : nb_hessian(c, f, NULL, 2, x, &fx, g, H);
+        cr_expect_eq(s, NB_E_LEVEL, "%s, case %d", which % 2 ? "hessian" : "hvp", which);
         cr_expect(isnan(fx) && isnan(g[0]) && isnan(g[1]), "the double outputs are NaN");
-        cr_expect(which ? isnan(H[0]) && isnan(H[3]) : isnan(hv[0]) && isnan(hv[1]));
+        cr_expect(which % 2 ? isnan(H[0]) && isnan(H[3]) : isnan(hv[0]) && isnan(hv[1]));
         cr_expect_eq(nb_depth(c), 0);
         /* every block that existed before the call and was freed by the trim is still all 0xA5 */
         size_t written = 0;
