@@ -577,6 +577,24 @@ static nb_status jet_bessel(nb_ctx *c, nb_level *L, nb_var u, int y, int n, size
         have = 1;
     }
     E = E > 1000 ? 1000 : E < -1000 ? -1000 : E;
+    /* and within what keeps every coefficient's powers in range: a product at order <= T has at
+     * most T/m factors u_m / s, so |el_m - E| T/m <= 1000 for each nonzero u_m (el_m its binary
+     * exponent). Along a line that is E within 1000/T of log2|u_1|. Where no E meets them all
+     * (1e-200 t + 1e300 t^2: one s made u_1/s underflow to 0, a second review), E = 0: the
+     * unscaled sums, exact wherever their own products stay in range. */
+    if (have) {
+        double lo = -1e9, hi = 1e9;
+        for (int m = 1; m <= T; m++) {
+            const double um = J(L, u, m).v;
+            if (!isfinite(um) || um == 0) continue;
+            const double el = ilogb(um), room = 1000.0 * m / T;
+            if (el - room > lo) lo = el - room;
+            if (el + room < hi) hi = el + room;
+        }
+        if (lo > hi) E = 0;
+        else if (E < lo) E = (int)ceil(lo);
+        else if (E > hi) E = (int)floor(hi);
+    }
     /* d = (u - u0) / s, and pw = d^k from d^1 = d */
     const double inv_s = ldexp(1.0, -E);
     for (int m = 0; m <= T; m++) pw[m] = d[m] = m == 0 ? nb_const(0) : cscale(c, inv_s, J(L, u, m));

@@ -1885,3 +1885,35 @@ Test(series, a_domain_error_is_nan_to_an_enclosing_level) {
     }
     nb_ctx_free(c);
 }
+
+/* A mixed series: one scale for every coefficient (set by the largest) made the small ones
+ * underflow - J0(1.3 + 1e-200 t + 1e300 t^2) had c1 = c3 = 0, and with 1e-20 t + 1e300 t^11 the
+ * coefficients 7 .. 10 came out 0 (a second review). References: mpmath at 60 digits, the series
+ * composed exactly from besselj(0, 1.3, derivative=k)/k! (tests compute them the same way). */
+static double mix_a, mix_b;
+static int mix_m;
+static nb_var j0_mixed(nb_ctx *c, const nb_var *x, void *env) {
+    (void)env;
+    nb_var u = nb_add(c, nb_const(1.3), nb_mul(c, nb_const(mix_a), x[0]));
+    u = nb_add(c, u, nb_mul(c, nb_const(mix_b), nb_powi(c, x[0], mix_m)));
+    return nb_bessel_j0(c, u);
+}
+Test(series, bessel_of_a_series_with_coefficients_far_apart) {
+    nb_ctx *c = NULL;
+    cr_assert_eq(nb_ctx_new(&c, NULL), NB_OK);
+    double x = 0, v = 1, co[13];
+    mix_a = 1e-200, mix_b = 1e300, mix_m = 2;
+    cr_assert_eq(nb_taylor(c, j0_mixed, NULL, 1, &x, &v, 3, co), NB_OK);
+    const double ref1[] = {-5.220232474146604e-201, -5.2202324741466043e+299, -2.1852964539638574e+99};
+    for (int k = 1; k <= 3; k++)
+        cr_expect(fabs(co[k] - ref1[k - 1]) <= 1e-13 * fabs(ref1[k - 1]), "c%d = %.17g, not %.17g",
+                  k, co[k], ref1[k - 1]);
+    mix_a = 1e-20, mix_b = 1e300, mix_m = 11;
+    cr_assert_eq(nb_taylor(c, j0_mixed, NULL, 1, &x, &v, 12, co), NB_OK);
+    const double ref2[] = {5.398455476207552e-145, 2.2561681099503398e-166, -6.7119152610032908e-187,
+                           -2.1803928981917095e-208};
+    for (int k = 7; k <= 10; k++)
+        cr_expect(fabs(co[k] - ref2[k - 7]) <= 1e-13 * fabs(ref2[k - 7]), "c%d = %.17g, not %.17g",
+                  k, co[k], ref2[k - 7]);
+    nb_ctx_free(c);
+}
