@@ -21,6 +21,7 @@
  * (exact at 0: x^3 gives 0, 0, 0, 6, 0, ...), negative ones the power recurrence. A non-integer
  * power of a zero base goes through pow's rule. */
 #include <float.h>
+#include <limits.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -577,17 +578,26 @@ static nb_status jet_bessel(nb_ctx *c, nb_level *L, nb_var u, int y, int n, size
         have = 1;
     }
     E = E > 1000 ? 1000 : E < -1000 ? -1000 : E;
-    /* and within what keeps every coefficient's powers in range: a product at order <= T has at
-     * most T/m factors u_m / s, so |el_m - E| T/m <= 1000 for each nonzero u_m (el_m its binary
-     * exponent). Along a line that is E within 1000/T of log2|u_1|. Where no E meets them all
-     * (1e-200 t + 1e300 t^2: one s made u_1/s underflow to 0, a second review), E = 0: the
-     * unscaled sums, exact wherever their own products stay in range. */
+    /* and within what keeps the powers of every coefficient that matters in range: a product at
+     * order <= T has at most T/m factors u_m / s, so |el_m - E| T/m <= 1000 (el_m the binary
+     * exponent of u_m). A u_m matters unless the lower coefficients' powers outweigh it at its
+     * order (el_m below el_j m/j - 60 for some j < m: 1.3 + 100 t + 1e-30 t^2 is a line, whose
+     * scale 1e-30 would have undone, a third review). Along a line that is E within 1000/T of
+     * log2|u_1|. Where no E meets them all (1e-200 t + 1e300 t^2: one s set by the largest made
+     * u_1/s underflow, so c1 = c3 = 0, a second review), E = 0: the unscaled sums, exact where
+     * their own products stay in range. */
     if (have) {
-        double lo = -1e9, hi = 1e9;
+        double lo = -1e9, hi = 1e9, top = -1e9; /* top: max over j < m of el_j m / j, per m */
+        int ej[NB_TAYLOR_MAX_ORDER + 1], nj = 0, mj[NB_TAYLOR_MAX_ORDER + 1];
         for (int m = 1; m <= T; m++) {
             const double um = J(L, u, m).v;
             if (!isfinite(um) || um == 0) continue;
-            const double el = ilogb(um), room = 1000.0 * m / T;
+            const int el = ilogb(um);
+            top = -1e9;
+            for (int q = 0; q < nj; q++) top = fmax(top, (double)ej[q] * m / mj[q]);
+            ej[nj] = el, mj[nj++] = m;
+            if (el < top - 60) continue; /* outweighed */
+            const double room = 1000.0 * m / T;
             if (el - room > lo) lo = el - room;
             if (el + room < hi) hi = el + room;
         }

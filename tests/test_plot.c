@@ -395,6 +395,23 @@ Test(poles, poles_at_the_ends_and_one_sample_peaks) {
         cr_expect(hi - lo < 10, "%s: y-range [%g, %g] set by the pole", src, lo, hi);
         free(s);
     }
+    /* growth that goes on to the end is not a pole there (a third review: exp at 5 samples had
+     * its last sample cut off the y-range, exp(x^3) at 501 its last eleven) */
+    const struct {
+        const char *src;
+        size_t samples;
+        double top;
+    } grow[] = {{"exp(x)", 5, 148.4}, {"exp(x^3)", 501, 1.9e54}, {"exp(-x)", 5, 148.4},
+                {"cosh(2*x)", 8, 11013}, {"exp(x^2)", 20, 7.2e10}};
+    for (size_t i = 0; i < sizeof grow / sizeof *grow; i++) {
+        int spikes;
+        double lo, hi;
+        char *g = script_of(grow[i].src, -5, 5, grow[i].samples, 0);
+        check_segments(g, &spikes, &lo, &hi);
+        cr_expect(hi >= grow[i].top, "%s at %zu samples: y-range [%g, %g]", grow[i].src,
+                  grow[i].samples, lo, hi);
+        free(g);
+    }
     char *s = script_of("atan(100*x)", -5, 5, 501, 2);
     cr_expect(line_crosses(s, "f1", -0.01) && line_crosses(s, "f1", 0.01),
               "f' of atan(100x) is broken beside its peak");

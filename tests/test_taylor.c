@@ -1915,5 +1915,20 @@ Test(series, bessel_of_a_series_with_coefficients_far_apart) {
     for (int k = 7; k <= 10; k++)
         cr_expect(fabs(co[k] - ref2[k - 7]) <= 1e-13 * fabs(ref2[k - 7]), "c%d = %.17g, not %.17g",
                   k, co[k], ref2[k - 7]);
+    /* a line with a negligible t^2 term is still scaled as a line (requiring the powers of every
+     * coefficient to fit gave up the scale, and c156 was inf again: a third review) */
+    static double co200[201];
+    mix_a = 100, mix_b = 1e-30, mix_m = 2;
+    cr_assert_eq(nb_taylor(c, j0_mixed, NULL, 1, &x, &v, 200, co200), NB_OK);
+    cr_expect(fabs(co200[156] - 2.3175483276692202e34) <= 1e-12 * 2.3175483276692202e34,
+              "c156 = %g", co200[156]);
+    cr_expect(fabs(co200[200] - 1.9334461262202447e23) <= 1e-12 * 1.9334461262202447e23,
+              "c200 = %g", co200[200]);
+    /* coefficients beyond DBL_MAX are infinities of the right sign (mpmath: c5 = -2.6e1497,
+     * c6 = -1.5e1796, c7 = +5.4e2095, c8 = +2.3e2394), not NaN */
+    mix_a = 1e300, mix_b = 1e-200, mix_m = 2;
+    cr_assert_eq(nb_taylor(c, j0_mixed, NULL, 1, &x, &v, 10, co), NB_OK);
+    cr_expect(co[5] == -INFINITY && co[6] == -INFINITY && co[7] == INFINITY && co[8] == INFINITY,
+              "%g %g %g %g", co[5], co[6], co[7], co[8]);
     nb_ctx_free(c);
 }
