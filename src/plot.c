@@ -382,8 +382,8 @@ static int pole_steep(const double *y, size_t n, size_t i, int dir) {
  * with equal neighbours, a narrow bounded peak (1/(|x| + a) with a below the step, f' of
  * atan(100x)) or a pole close to that sample, is the one-sample branch's, which breaks the line
  * only where y changes sign; and |y| climbs toward i faster and faster, or, at the end of the
- * samples where that cannot be seen, one step up (one sample behind i) or a sign change between
- * i and i + dir (none). */
+ * samples where that cannot be seen, one step up (one sample behind i) or no more than 1.5 times
+ * |y| at i + dir (none: a pole nearer the end sample than the steep one is not found). */
 static int approaching(const double *y, size_t n, size_t i, int dir) {
     const long far = (long)i + 2 * dir;
     if (far < 0 || (size_t)far >= n) return 0;
@@ -395,9 +395,11 @@ static int approaching(const double *y, size_t n, size_t i, int dir) {
     if (!isfinite(c) || !isfinite(f) || !(c >= ratio * f)) return 0;
     if (accelerating(y, n, i, dir)) return 1;
     const size_t behind = dir > 0 ? i : n - 1 - i; /* samples on the far side of i */
-    /* the first or last sample: only a sign change tells a pole from growth that goes on (exp
-     * at 5 samples had its last one cut off the y-range, a third review) */
-    if (behind == 0) return ratio == 1;
+    /* the first or last sample: a pole nearer the steep sample leaves it the larger, where growth
+     * that goes on past it (exp, or (x - 4.99) exp(x^2) crossing zero on the way) makes the end
+     * sample larger still (a third and a fourth review: exp at 5 samples had its last sample cut
+     * off the y-range; a sign change alone took that zero crossing for a pole) */
+    if (behind == 0) return c <= 1.5 * fabs(y[next]);
     if (behind > 1) return 0;
     const double b = fabs(y[dir > 0 ? i - 1 : i + 1]);
     return isfinite(b) && b > 0 && c > b;

@@ -604,6 +604,13 @@ static nb_status jet_bessel(nb_ctx *c, nb_level *L, nb_var u, int y, int n, size
         if (lo > hi) E = 0;
         else if (E < lo) E = (int)ceil(lo);
         else if (E > hi) E = (int)floor(hi);
+        /* and, as far as the powers that matter allow, no u_m / s itself, outweighed or not,
+         * below the normal range: where the g_k
+         * vanish (u0 = 0) an outweighed u_m can be all an order has (J5(2^200 t + 1e-271 t^2)
+         * has c6 = 5 a^4 b / 3840 alone, which became 0: a fourth review) */
+        for (int q = 0; q < nj; q++)
+            if (E > ej[q] + 1021) E = ej[q] + 1021;
+        if (lo <= hi && E < lo) E = (int)ceil(lo); /* but the powers that matter come first */
     }
     /* d = (u - u0) / s, and pw = d^k from d^1 = d */
     const double inv_s = ldexp(1.0, -E);

@@ -1898,6 +1898,13 @@ static nb_var j0_mixed(nb_ctx *c, const nb_var *x, void *env) {
     u = nb_add(c, u, nb_mul(c, nb_const(mix_b), nb_powi(c, x[0], mix_m)));
     return nb_bessel_j0(c, u);
 }
+static int mix_n;
+static nb_var jn_at_zero(nb_ctx *c, const nb_var *x, void *env) {
+    (void)env;
+    nb_var u = nb_add(c, nb_mul(c, nb_const(mix_a), x[0]),
+                      nb_mul(c, nb_const(mix_b), nb_powi(c, x[0], mix_m)));
+    return mix_n < 0 ? nb_bessel_j0(c, u) : nb_bessel_jn(c, u, mix_n);
+}
 Test(series, bessel_of_a_series_with_coefficients_far_apart) {
     nb_ctx *c = NULL;
     cr_assert_eq(nb_ctx_new(&c, NULL), NB_OK);
@@ -1930,5 +1937,14 @@ Test(series, bessel_of_a_series_with_coefficients_far_apart) {
     cr_assert_eq(nb_taylor(c, j0_mixed, NULL, 1, &x, &v, 10, co), NB_OK);
     cr_expect(co[5] == -INFINITY && co[6] == -INFINITY && co[7] == INFINITY && co[8] == INFINITY,
               "%g %g %g %g", co[5], co[6], co[7], co[8]);
+    /* at u0 = 0 the g_k of odd or even k vanish, and an outweighed coefficient can be all an order
+     * has: J5(2^200 t + 1e-271 t^2) has c6 = 5 a^4 b / 3840, J0 of it c3 = -a b / 2; both were 0
+     * (a fourth review; mpmath) */
+    mix_a = 0x1p200, mix_b = 1e-271, mix_m = 2, mix_n = 5;
+    cr_assert_eq(nb_taylor(c, jn_at_zero, NULL, 1, &x, &v, 6, co), NB_OK);
+    cr_expect(fabs(co[6] - 8.6823104594789769e-34) <= 1e-13 * 8.7e-34, "c6 = %g", co[6]);
+    mix_n = -1;
+    cr_assert_eq(nb_taylor(c, jn_at_zero, NULL, 1, &x, &v, 3, co), NB_OK);
+    cr_expect(fabs(co[3] + 8.03469022129495137e-212) <= 1e-13 * 8.1e-212, "c3 = %g", co[3]);
     nb_ctx_free(c);
 }
