@@ -544,7 +544,8 @@ nb_status nb_plot_render(const nb_plot *p0, const nb_plot_data *d, char *msg, si
     nb_status s = nb_plot_write_script(f, &p, d);
     if (fclose(f) != 0 && !s) s = NB_E_NOMEM;
     if (s) {
-        if (s == NB_E_NOMEM || s == NB_E_IO) say(msg, msglen, "out of memory%s%s", "", ""); /* a memory stream */
+        if (s == NB_E_NOMEM || s == NB_E_IO) /* writing to memory: only memory can run out */
+            say(msg, msglen, "out of memory%s%s", "", "");
         free(script);
         return s;
     }

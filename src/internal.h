@@ -194,6 +194,12 @@ static inline nb_level *nb__owner(nb_ctx *c, nb_var x) {
 /* Records NB_E_STALE or NB_E_FOREIGN for the invalid handle x, returns a NaN constant. */
 nb_var nb__bad_handle(nb_ctx *c, nb_var x);
 
+/* NaN that moves with x at every order, exp(x + NaN): its derivative is itself, so every level
+ * above x's sees a NaN derivative where x moves (0 where it does not, the strong zero). A NaN
+ * constant would have derivative 0. For an integer parameter out of range and Taylor mode's
+ * domain errors. A constant x gives the NaN constant. */
+nb_var nb__live_nan(nb_ctx *c, nb_var x);
+
 /* Makes room for `nodes` more nodes and `operands` more operands on L. NB_OK or the failure
  * (not recorded). */
 nb_status nb__level_grow(nb_ctx *c, nb_level *L, size_t nodes, size_t operands);

@@ -375,15 +375,16 @@ static int pole_steep(const double *y, size_t n, size_t i, int dir) {
 }
 
 /* For sample i next to a pole on its side dir (the pole between i and i + dir, the sample i + dir
- * climbing steeply toward it from beyond): |y| at i is at least 1.5 times |y| at i + 2 dir, the
- * steep sample's other neighbour, which is farther from the pole than i (h + d against h - d for
- * a pole at d from i + dir; 1.5 is d >= h/5 for 1/d, d >= h/10 for 1/d^2; where y changes sign
- * between i and i + dir, at least as large) - a peak on one sample
- * with equal neighbours, a narrow bounded peak (1/(|x| + a) with a below the step, f' of
- * atan(100x)) or a pole close to that sample, is the one-sample branch's, which breaks the line
- * only where y changes sign; and |y| climbs toward i faster and faster, or, at the end of the
- * samples where that cannot be seen, one step up (one sample behind i) or no more than 1.5 times
- * |y| at i + dir (none: a pole nearer the end sample than the steep one is not found). */
+ * climbing steeply toward it from beyond), two conditions:
+ *   - |y| at i is at least 1.5 times |y| at i + 2 dir, the steep sample's other neighbour, which
+ *     is farther from the pole than i (h + d against h - d for a pole at d from i + dir; 1.5 is
+ *     d >= h/5 for 1/d, d >= h/10 for 1/d^2), or at least as large where y changes sign between
+ *     i and i + dir. A peak on one sample with equal neighbours - a narrow bounded peak (1/(|x|
+ *     + a) with a below the step, f' of atan(100x)) or a pole close to that sample - is left to
+ *     the one-sample branch of mark_poles, which breaks the line only where y changes sign;
+ *   - |y| climbs toward i faster and faster, or, at the end of the samples where that cannot be
+ *     seen, one step up (one sample behind i) or, with none behind, |y| at i no more than 1.5
+ *     times |y| at i + dir (a pole nearer the end sample than the steep one is not found). */
 static int approaching(const double *y, size_t n, size_t i, int dir) {
     const long far = (long)i + 2 * dir;
     if (far < 0 || (size_t)far >= n) return 0;
@@ -428,10 +429,10 @@ static void mark_poles(const double *x, const double *y, size_t n, double w, uns
                      approaching(y, n, i + 1, -1)) ||
                     (pole_steep(y, n, i + 1, -1) && (i < 2 || fabs(y[i + 1]) >= fabs(y[i])) &&
                      approaching(y, n, i, 1)))) {
-            /* the steep one is the larger, nearer the pole, unless the other is too near the end
+            /* between two samples that both climb toward it: tan (a sign change), tan' (none).
+             * The steep one is the larger, nearer the pole, unless the other is too near the end
              * for its own steepness to be seen (f' of atan(100x) climbs steeply to the sample
              * before its one-sample peak, which is larger still: not a pole there) */
-            /* between two samples that both climb toward it: tan (a sign change), tan' (none) */
             where = 0.5 * (x[i] + x[i + 1]);
             if (gap) gap[i] = 1;
         } else if (i >= 2 && i + 2 < n && accelerating(y, n, i, 1) && accelerating(y, n, i, -1) &&

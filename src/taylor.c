@@ -313,7 +313,7 @@ static void cauchy(nb_ctx *c, const nb_var *a, const nb_var *b, nb_var *out, int
  * at which one of the operands u[0 .. m-1] moves (a coefficient that is not a structural zero),
  * 0 below it - an operand that does not move contributes exactly nothing (the strong zero). Over
  * an enclosing level the NaN of order k is a live one: the sum over the operands' coefficients
- * of orders 0 .. k of exp(u_ij + NaN), whose derivative along each is NaN at every order where
+ * of orders 0 .. k of nb__live_nan(u_ij), whose derivative along each is NaN at every order where
  * that coefficient moves (a NaN constant had derivative 0: sqrt at -1 had dc1/dp = 0 where f''
  * is NaN, a review). Over constants it is the NaN constant, as before. */
 static void nan_from_first_move(nb_ctx *c, nb_level *L, size_t wi, int T, size_t m,
@@ -323,7 +323,7 @@ static void nan_from_first_move(nb_ctx *c, nb_level *L, size_t wi, int T, size_t
     for (int k = 0; k <= T; k++) {
         for (size_t i = 0; i < m; i++) {
             const nb_var uk = J(L, u[i], k);
-            if (uk.tag) live = nb_add(c, live, nb_exp(c, nb_add(c, uk, nb_const((double)NAN))));
+            if (uk.tag) live = nb_add(c, live, nb__live_nan(c, uk));
             if (k && !moved) moved = !nb__szero(uk);
         }
         if (k) W(L, wi)[k] = moved ? live : nb_const(0.0);
@@ -509,6 +509,45 @@ static nb_status jet_powi(nb_ctx *c, nb_level *L, nb_var u, int n, size_t wi, in
 /* The binary exponent of x; 0 for 0, inf and NaN, which no power of 2 brings into range. */
 static int expo2(double x) { return isfinite(x) && x != 0 ? ilogb(x) : 0; }
 
+/* The binary exponent E of jet_bessel's scale s = 2^E for u's coefficients 1 .. T:
+ * max_m floor(log2|u_m| / m), within +-1000 so that 2^-E and its products are exact; then within
+ * what keeps the powers of every coefficient that matters in range: a product at order <= T has
+ * at most T/m factors u_m / s, so |el_m - E| T/m <= 1000 (el_m the binary exponent of u_m). A u_m
+ * matters unless the lower coefficients' powers outweigh it at its order (el_m below el_j m/j -
+ * 60 for some j < m: 1.3 + 100 t + 1e-30 t^2 is a line, whose scale 1e-30 would have undone, a
+ * third review). Along a line that is E within 1000/T of log2|u_1|. Where no E meets them all
+ * (1e-200 t + 1e300 t^2: one s set by the largest made u_1/s underflow, so c1 = c3 = 0, a second
+ * review), E = 0: the unscaled sums, exact where their own products stay in range. Last, as far
+ * as the powers that matter allow, no u_m / s itself, outweighed or not, below the normal range:
+ * where the g_k vanish (u0 = 0) an outweighed u_m can be all an order has (J5(2^200 t + 1e-271
+ * t^2) has c6 = 5 a^4 b / 3840 alone, which became 0: a fourth review). */
+static int bessel_scale(const nb_level *L, nb_var u, int T) {
+    int ej[NB_TAYLOR_MAX_ORDER + 1], mj[NB_TAYLOR_MAX_ORDER + 1], nj = 0, E = 0;
+    double lo = -1e9, hi = 1e9;
+    for (int m = 1; m <= T; m++) {
+        const double um = J(L, u, m).v;
+        if (!isfinite(um) || um == 0) continue;
+        const int el = ilogb(um), q = el >= 0 ? el / m : -((m - 1 - el) / m);
+        if (!nj || q > E) E = q;
+        double top = -1e9; /* max over j < m of el_j m / j */
+        for (int i = 0; i < nj; i++) top = fmax(top, (double)ej[i] * m / mj[i]);
+        ej[nj] = el, mj[nj++] = m;
+        if (el < top - 60) continue; /* outweighed */
+        const double room = 1000.0 * m / T;
+        if (el - room > lo) lo = el - room;
+        if (el + room < hi) hi = el + room;
+    }
+    if (!nj) return 0;
+    E = E > 1000 ? 1000 : E < -1000 ? -1000 : E;
+    if (lo > hi) E = 0;
+    else if (E < lo) E = (int)ceil(lo);
+    else if (E > hi) E = (int)floor(hi);
+    for (int i = 0; i < nj; i++)
+        if (E > ej[i] + 1021) E = ej[i] + 1021;
+    if (lo <= hi && E < lo) E = (int)ceil(lo); /* the powers that matter come first */
+    return E;
+}
+
 /* Bessel J_n(u) for an integer n, and Y_0, Y_1, by composition, O(T^3) where the registry's
  * rules (J_n' = (J_{n-1} - J_{n+1}) / 2; Y0' = -Y1, Y1' = Y0 - Y1/x) would branch into 2^T series.
  * For every cylinder function C the k-th derivative at u0 is 2^-k sum_j (-1)^j C(k,j)
@@ -568,50 +607,7 @@ static nb_status jet_bessel(nb_ctx *c, nb_level *L, nb_var u, int y, int n, size
             eB[i] = eY[am];
         }
     }
-    /* E = max_m floor(log2|u_m| / m), within the range where 2^-E and its products are exact */
-    int E = 0, have = 0;
-    for (int m = 1; m <= T; m++) {
-        const double um = J(L, u, m).v;
-        if (!isfinite(um) || um == 0) continue;
-        const int el = ilogb(um), q = el >= 0 ? el / m : -((m - 1 - el) / m);
-        if (!have || q > E) E = q;
-        have = 1;
-    }
-    E = E > 1000 ? 1000 : E < -1000 ? -1000 : E;
-    /* and within what keeps the powers of every coefficient that matters in range: a product at
-     * order <= T has at most T/m factors u_m / s, so |el_m - E| T/m <= 1000 (el_m the binary
-     * exponent of u_m). A u_m matters unless the lower coefficients' powers outweigh it at its
-     * order (el_m below el_j m/j - 60 for some j < m: 1.3 + 100 t + 1e-30 t^2 is a line, whose
-     * scale 1e-30 would have undone, a third review). Along a line that is E within 1000/T of
-     * log2|u_1|. Where no E meets them all (1e-200 t + 1e300 t^2: one s set by the largest made
-     * u_1/s underflow, so c1 = c3 = 0, a second review), E = 0: the unscaled sums, exact where
-     * their own products stay in range. */
-    if (have) {
-        double lo = -1e9, hi = 1e9, top = -1e9; /* top: max over j < m of el_j m / j, per m */
-        int ej[NB_TAYLOR_MAX_ORDER + 1], nj = 0, mj[NB_TAYLOR_MAX_ORDER + 1];
-        for (int m = 1; m <= T; m++) {
-            const double um = J(L, u, m).v;
-            if (!isfinite(um) || um == 0) continue;
-            const int el = ilogb(um);
-            top = -1e9;
-            for (int q = 0; q < nj; q++) top = fmax(top, (double)ej[q] * m / mj[q]);
-            ej[nj] = el, mj[nj++] = m;
-            if (el < top - 60) continue; /* outweighed */
-            const double room = 1000.0 * m / T;
-            if (el - room > lo) lo = el - room;
-            if (el + room < hi) hi = el + room;
-        }
-        if (lo > hi) E = 0;
-        else if (E < lo) E = (int)ceil(lo);
-        else if (E > hi) E = (int)floor(hi);
-        /* and, as far as the powers that matter allow, no u_m / s itself, outweighed or not,
-         * below the normal range: where the g_k
-         * vanish (u0 = 0) an outweighed u_m can be all an order has (J5(2^200 t + 1e-271 t^2)
-         * has c6 = 5 a^4 b / 3840 alone, which became 0: a fourth review) */
-        for (int q = 0; q < nj; q++)
-            if (E > ej[q] + 1021) E = ej[q] + 1021;
-        if (lo <= hi && E < lo) E = (int)ceil(lo); /* but the powers that matter come first */
-    }
+    const int E = bessel_scale(L, u, T);
     /* d = (u - u0) / s, and pw = d^k from d^1 = d */
     const double inv_s = ldexp(1.0, -E);
     for (int m = 0; m <= T; m++) pw[m] = d[m] = m == 0 ? nb_const(0) : cscale(c, inv_s, J(L, u, m));

@@ -445,18 +445,17 @@ static nb_var reduce_dual(nb_ctx *c, nb_level *L, nb_op op, size_t n, const nb_v
         return generic(c, L, NB_OP_##name_, x, nb_const(0), 0);                           \
     }
 
-/* The value of an op whose integer parameter is out of its range: NaN, and NaN at every order
- * along a moving x, as exp(x + NaN) (its derivative is itself, so every nesting level sees a
- * live NaN; a NaN constant had a zero derivative, so the first derivative read NaN and the
- * second a finite number where a rule stepped out of range, a review). A zero tangent still
- * gives 0, the strong zero. */
-static nb_var param_out_of_range(nb_ctx *c, nb_var x) {
+nb_var nb__live_nan(nb_ctx *c, nb_var x) {
     return nb__exp(c, nb__add(c, x, nb_const((double)NAN)));
 }
 
+/* The value of an op whose integer parameter is out of its range: NaN at every order along a
+ * moving x (a NaN constant had a zero derivative, so the first derivative read NaN and the second
+ * a finite number where a rule stepped out of range, a review). */
+
 #define NB_OPI(name_, lang_, nmin_, nmax_, primal_, dX_, ...)                             \
     nb_var nb__##name_(nb_ctx *c, nb_var x, int N) {                                       \
-        if (N < (nmin_) || N > (nmax_)) return param_out_of_range(c, x);                  \
+        if (N < (nmin_) || N > (nmax_)) return nb__live_nan(c, x);                        \
         if (x.tag == 0) return nb_const(nb_prim_##name_(x.v, N));                         \
         nb_level *L = nb__owner(c, x);                                                    \
         if (!L) return nb__bad_handle(c, x);                                              \
