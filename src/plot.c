@@ -34,6 +34,10 @@ void nb_plot_data_free(nb_plot_data *d) {
     free(d->fd);
     free(d->fd_err);
     free(d->fd_diff);
+    free(d->ext_x);
+    free(d->ext_y);
+    free(d->pole_x);
+    free(d->pole_curves);
     memset(d, 0, sizeof *d);
 }
 
@@ -174,15 +178,17 @@ static double fn_at(double t, void *p) {
 }
 
 /* The derivatives at sample i by Taylor mode, and with p->rounding the rounding estimate folded
- * into out's worst (err: K + 1 doubles of scratch). */
+ * into out's worst (err: K + 1 doubles of scratch); out NULL: a point between the samples, no
+ * estimate. */
 static nb_status taylor_at(const nb_plot *p, nb_ctx *c, nb_fn f, void *env, size_t n,
                            const double *vals, const double *dir, int K, double *deriv, double *err,
                            nb_plot_data *out, size_t i) {
     /* at most NB_PLOT_ROUNDING_SAMPLES evenly spaced samples: cancellation is a property of the
      * function and the order that changes slowly along x, and a million samples would otherwise
      * cost a million more Taylor passes */
+    if (!out || !p->rounding) return nb_taylor_derivatives(c, f, env, n, vals, dir, K, deriv);
     const size_t stride = out->n > NB_PLOT_ROUNDING_SAMPLES ? out->n / NB_PLOT_ROUNDING_SAMPLES : 1;
-    if (!p->rounding || i % stride != 0)
+    if (i % stride != 0)
         return nb_taylor_derivatives(c, f, env, n, vals, dir, K, deriv);
     nb_status s = nb_taylor_derivatives_err(c, f, env, n, vals, dir, K, deriv, err);
     for (int j = 0; j < out->ncurves && !s; j++) {
@@ -197,6 +203,45 @@ static nb_status taylor_at(const nb_plot *p, nb_ctx *c, nb_fn f, void *env, size
     }
     return s;
 }
+
+/* Where the samplers evaluate f and its derivatives: an expression (e, dv its dual values) or
+ * a user function (f and env, on c); vals, dir and wrt as the samplers have them, err K + 1
+ * doubles of scratch. */
+typedef struct point_src {
+    const nb_plot *p;
+    int K;
+    nb_expr *e;
+    nb_dual *dv;
+    nb_fn f;
+    void *env;
+    nb_ctx *c;
+    size_t nvals, wrt;
+    double *vals, *err;
+    const double *dir;
+} point_src;
+
+/* deriv[0 .. K] at x; out and i name the sample for the rounding estimate (out NULL: a point
+ * between the samples). */
+static nb_status point_at(point_src *s, double x, double *deriv, nb_plot_data *out, size_t i) {
+    if (s->nvals) s->vals[s->wrt] = x;
+    if (s->e) {
+        if (s->K > 1)
+            return taylor_at(s->p, s->c, nb_expr_fn, s->e, s->nvals, s->vals, s->dir, s->K, deriv,
+                             s->err, out, i);
+        /* dual numbers: one pass gives f and f' */
+        if (s->nvals) s->dv[s->wrt] = nb_dual_var(x);
+        nb_dual r;
+        const nb_status st = nb_expr_eval_dual(s->e, s->dv, &r);
+        deriv[0] = r.v;
+        if (s->K == 1) deriv[1] = s->nvals ? r.d : 0;
+        return st;
+    }
+    if (s->K == 1) return nb_jvp(s->c, s->f, s->env, s->nvals, s->vals, s->dir, &deriv[0], &deriv[1]);
+    return taylor_at(s->p, s->c, s->f, s->env, s->nvals, s->vals, s->dir, s->K, deriv, s->err, out,
+                     i);
+}
+
+static nb_status add_pole_ends(nb_plot_data *d, point_src *src, double *deriv);
 
 double nb_plot_work(const nb_plot *p, const nb_expr *e) {
     if (!p || !e) return 0;
@@ -237,24 +282,14 @@ nb_status nb_plot_sample_expr(const nb_plot *p, nb_expr *e, size_t nvals, const 
         if (nvals) dir[wrt] = 1;
     }
     expr_slice slice = {e, fdvals, nvals, wrt};
+    point_src src = {p, K, e, dv, NULL, NULL, c, nvals, wrt, vals, err, dir};
     for (size_t i = 0; i < out->n && !s; i++) {
-        if (nvals) {
-            vals[wrt] = out->x[i];
-            dv[wrt] = nb_dual_var(out->x[i]);
-        }
-        if (K <= 1) {
-            /* dual numbers: one pass gives f and f' */
-            nb_dual r;
-            s = nb_expr_eval_dual(e, dv, &r);
-            deriv[0] = r.v;
-            if (K == 1) deriv[1] = nvals ? r.d : 0;
-        } else {
-            s = taylor_at(p, c, nb_expr_fn, e, nvals, vals, dir, K, deriv, err, out, i);
-        }
+        s = point_at(&src, out->x[i], deriv, out, i);
         store(out, i, deriv, f0);
         if (p->check && !s) store_fd(out, p, i, expr_at, &slice, deriv[1]);
     }
     if (!s) blank_poles(out, f0);
+    if (!s) s = add_pole_ends(out, &src, deriv);
     nb_ctx_free(c);
     free(vals);
     free(dir);
@@ -285,13 +320,9 @@ nb_status nb_plot_sample_fn(const nb_plot *p, nb_ctx *c, nb_fn f, void *env, siz
         for (size_t j = 0; xs && j < n; j++) xs[j] = nb_const(at[j]);
     }
     fn_slice slice = {c, f, env, xs, wrt};
+    point_src src = {p, K, NULL, NULL, f, env, c, n, wrt, vals, err, dir};
     for (size_t i = 0; i < out->n && !s; i++) {
-        vals[wrt] = out->x[i];
-        if (K == 1) {
-            s = nb_jvp(c, f, env, n, vals, dir, &deriv[0], &deriv[1]);
-        } else {
-            s = taylor_at(p, c, f, env, n, vals, dir, K, deriv, err, out, i);
-        }
+        s = point_at(&src, out->x[i], deriv, out, i);
         store(out, i, deriv, f0);
         if (p->check && !s) {
             store_fd(out, p, i, fn_at, &slice, deriv[1]);
@@ -299,6 +330,7 @@ nb_status nb_plot_sample_fn(const nb_plot *p, nb_ctx *c, nb_fn f, void *env, siz
         }
     }
     if (!s) blank_poles(out, f0);
+    if (!s) s = add_pole_ends(out, &src, deriv);
     free(vals);
     free(dir);
     free(deriv);
@@ -417,13 +449,17 @@ static int approaching(const double *y, size_t n, size_t i, int dir) {
  * growth on one side must be as steep as a pole's (pole_steep). A kink (a sign change of a
  * derivative without growth), a steep zero crossing, a smooth peak or a bounded cusp is not a
  * pole. */
+enum { POLE_AT = 1, POLE_BETWEEN = 2, POLE_PEAK = 4 }; /* mark_poles' kinds */
+
 static void mark_poles(const double *x, const double *y, size_t n, double w, unsigned char *excl,
-                       unsigned char *gap) {
+                       unsigned char *gap, unsigned char *kind) {
     for (size_t i = 0; i < n; i++) {
         double where = NAN;
         if (!isfinite(y[i])) {
-            if ((i >= 1 && accelerating(y, n, i - 1, 1)) || (i + 1 < n && accelerating(y, n, i + 1, -1)))
+            if ((i >= 1 && accelerating(y, n, i - 1, 1)) || (i + 1 < n && accelerating(y, n, i + 1, -1))) {
                 where = x[i];
+                if (kind) kind[i] |= POLE_AT;
+            }
         } else if (i + 1 < n && isfinite(y[i + 1]) &&
                    ((pole_steep(y, n, i, 1) && (i + 3 >= n || fabs(y[i]) >= fabs(y[i + 1])) &&
                      approaching(y, n, i + 1, -1)) ||
@@ -435,6 +471,7 @@ static void mark_poles(const double *x, const double *y, size_t n, double w, uns
              * before its one-sample peak, which is larger still: not a pole there) */
             where = 0.5 * (x[i] + x[i + 1]);
             if (gap) gap[i] = 1;
+            if (kind) kind[i] |= POLE_BETWEEN;
         } else if (i >= 2 && i + 2 < n && accelerating(y, n, i, 1) && accelerating(y, n, i, -1) &&
                    (pole_steep(y, n, i, 1) || pole_steep(y, n, i, -1))) {
             where = x[i];
@@ -442,6 +479,7 @@ static void mark_poles(const double *x, const double *y, size_t n, double w, uns
                 if ((y[i - 1] < 0) != (y[i] < 0)) gap[i - 1] = 1;
                 if ((y[i + 1] < 0) != (y[i] < 0)) gap[i] = 1;
             }
+            if (kind) kind[i] |= POLE_PEAK;
         }
         if (isnan(where) || !excl) continue;
         /* the samples within w of the pole: x increases, so scan outward from i and stop at the
@@ -458,6 +496,282 @@ static void mark_poles(const double *x, const double *y, size_t n, double w, uns
 static int drawable(double v) { return isfinite(v) && fabs(v) <= GNUPLOT_MAX; }
 static double clamp_finite(double v) {
     return v > GNUPLOT_MAX ? GNUPLOT_MAX : v < -GNUPLOT_MAX ? -GNUPLOT_MAX : v;
+}
+
+/* ---- points near the poles ----
+ * The samples stop a branch at the last sample before a pole, often inside the visible range
+ * (tgamma' at 501 samples over -5:5 reached -104 beside -4, drawn as a U); these points follow
+ * each branch out. For each pole mark_poles finds in a curve, the pole is located between its
+ * samples (bisection where the curve changes sign across it, else a golden-section search for
+ * the largest |y|), and points are added at distances d0 / 2, d0 / 4, ... from it on each side
+ * (d0: the nearest sample's distance) until each curve with that pole has gone past 1000 times
+ * the largest |y| of all curves' samples, is not finite, or has stopped growing (three steps
+ * under 1%: not a pole after all). The evaluations are budgeted: at most the number of samples
+ * plus 256 in all, poles from left to right. */
+typedef struct ends {
+    nb_plot_data *d;
+    point_src *src;
+    double *deriv, *row; /* K + 1, ncurves */
+    size_t budget;
+    size_t next, cap; /* points: x, and rows of ncurves values */
+    double *ex, *ey;
+    size_t np, pcap;
+    double *px;
+    unsigned *pm;
+} ends;
+
+/* The curves' values at x into E->row, blanked where f is not finite as blank_poles does. */
+static nb_status ends_eval(ends *E, double x) {
+    E->budget--;
+    nb_status s = point_at(E->src, x, E->deriv, NULL, 0);
+    const nb_plot_data *d = E->d;
+    for (int c = 0; c < d->ncurves; c++) {
+        const int k = d->orders[c];
+        E->row[c] = k > 0 && !isfinite(E->deriv[0]) ? (double)NAN : E->deriv[k];
+    }
+    return s;
+}
+
+/* Appends x and the row (NaN for the curves not in mask). */
+static nb_status ends_keep(ends *E, double x, unsigned mask) {
+    const size_t nc = (size_t)E->d->ncurves;
+    if (E->next == E->cap) {
+        const size_t cap = E->cap ? 2 * E->cap : 64;
+        double *ex = realloc(E->ex, cap * sizeof *ex);
+        if (!ex) return NB_E_NOMEM;
+        E->ex = ex;
+        double *ey = realloc(E->ey, cap * nc * sizeof *ey);
+        if (!ey) return NB_E_NOMEM;
+        E->ey = ey;
+        E->cap = cap;
+    }
+    E->ex[E->next] = x;
+    for (size_t c = 0; c < nc; c++)
+        E->ey[E->next * nc + c] = mask >> c & 1u ? E->row[c] : (double)NAN;
+    E->next++;
+    return NB_OK;
+}
+
+static nb_status ends_pole(ends *E, double x, unsigned mask) {
+    if (E->np == E->pcap) {
+        const size_t cap = E->pcap ? 2 * E->pcap : 16;
+        double *px = realloc(E->px, cap * sizeof *px);
+        if (!px) return NB_E_NOMEM;
+        E->px = px;
+        unsigned *pm = realloc(E->pm, cap * sizeof *pm);
+        if (!pm) return NB_E_NOMEM;
+        E->pm = pm;
+        E->pcap = cap;
+    }
+    E->px[E->np] = x;
+    E->pm[E->np++] = mask;
+    return NB_OK;
+}
+
+/* The pole of curve c between a and b (its values ya, yb there) into *xp: by bisection on the
+ * sign when ya and yb are finite with opposite signs, else by a golden-section search for the
+ * largest |y| (a value that is not finite is the pole itself). */
+static nb_status ends_locate(ends *E, int c, double a, double b, double ya, double yb, double *xp) {
+    nb_status s = NB_OK;
+    *xp = a + 0.5 * (b - a);
+    if (isfinite(ya) && isfinite(yb) && ya != 0 && yb != 0 && (ya < 0) != (yb < 0)) {
+        while (E->budget > 0) {
+            const double m = a + 0.5 * (b - a);
+            if (!(m > a && m < b)) break;
+            if ((s = ends_eval(E, m))) return s;
+            const double v = E->row[c];
+            *xp = m;
+            if (!isfinite(v)) return NB_OK;
+            if ((v < 0) == (ya < 0)) a = m;
+            else b = m;
+            *xp = a + 0.5 * (b - a);
+        }
+        return NB_OK;
+    }
+    const double g = 0.61803398874989485; /* (sqrt(5) - 1) / 2 */
+    double x1 = b - g * (b - a), x2 = a + g * (b - a), f1, f2;
+    if (E->budget < 2) return NB_OK;
+    if ((s = ends_eval(E, x1))) return s;
+    f1 = isfinite(E->row[c]) ? fabs(E->row[c]) : INFINITY;
+    if ((s = ends_eval(E, x2))) return s;
+    f2 = isfinite(E->row[c]) ? fabs(E->row[c]) : INFINITY;
+    while (E->budget > 0 && f1 < INFINITY && f2 < INFINITY) {
+        if (f1 >= f2) {
+            b = x2, x2 = x1, f2 = f1;
+            x1 = b - g * (b - a);
+            if (!(x1 > a && x1 < x2)) break;
+            if ((s = ends_eval(E, x1))) return s;
+            f1 = isfinite(E->row[c]) ? fabs(E->row[c]) : INFINITY;
+        } else {
+            a = x1, x1 = x2, f1 = f2;
+            x2 = a + g * (b - a);
+            if (!(x2 > x1 && x2 < b)) break;
+            if ((s = ends_eval(E, x2))) return s;
+            f2 = isfinite(E->row[c]) ? fabs(E->row[c]) : INFINITY;
+        }
+    }
+    *xp = f1 >= f2 ? x1 : x2;
+    return NB_OK;
+}
+
+/* Points from distance d0 on side dir (-1, +1) toward the pole at xp, for the curves in mask;
+ * *grew gets the curves that went past the bound, or were still growing when x stopped moving:
+ * a curve that stopped growing (three steps under 1%) has no pole there, and one cut short by
+ * the budget is not known to have one. */
+static nb_status ends_approach(ends *E, double xp, double d0, int dir, unsigned mask,
+                               double bound, unsigned *grew) {
+    double prev[NB_PLOT_MAX_CURVES] = {0};
+    int stall[NB_PLOT_MAX_CURVES] = {0};
+    unsigned live = mask, past = 0;
+    double last = xp + dir * d0;
+    for (int k = 1; k <= 64 && live; k++) {
+        const double x = xp + dir * ldexp(d0, -k);
+        if (x == last || x == xp) break; /* no longer moves */
+        if (E->budget == 0) {
+            live = 0;
+            break;
+        }
+        last = x;
+        nb_status s = ends_eval(E, x);
+        if (!s) s = ends_keep(E, x, mask);
+        if (s) return s;
+        for (int c = 0; c < E->d->ncurves; c++) {
+            if (!(live >> c & 1u)) continue;
+            const double v = fabs(E->row[c]);
+            if (!isfinite(v) || v >= bound) {
+                past |= 1u << c;
+                live &= ~(1u << c);
+            } else if (v < 1.01 * prev[c]) {
+                if (++stall[c] >= 3) live &= ~(1u << c);
+            } else {
+                stall[c] = 0;
+            }
+            prev[c] = v;
+        }
+    }
+    *grew = past | live;
+    return NB_OK;
+}
+
+/* Sorts idx[0 .. m-1] by key[idx[j]], stably: an insertion sort, as the points come nearly in
+ * order (poles left to right; a right side's run reversed, at most 64 points). */
+static void sort_by(size_t *idx, size_t m, const double *key) {
+    for (size_t j = 1; j < m; j++) {
+        const size_t v = idx[j];
+        size_t k = j;
+        for (; k > 0 && key[idx[k - 1]] > key[v]; k--) idx[k] = idx[k - 1];
+        idx[k] = v;
+    }
+}
+
+/* Orders the points and the poles by x into d's fields. */
+static nb_status ends_publish(ends *E) {
+    nb_plot_data *d = E->d;
+    const size_t m = E->next, nc = (size_t)d->ncurves;
+    size_t *idx = malloc((m > E->np ? m : E->np) * sizeof *idx + 1);
+    double *ex = malloc(m * sizeof *ex + 1), *ey = malloc(m * nc * sizeof *ey + 1);
+    double *px = malloc(E->np * sizeof *px + 1);
+    unsigned *pm = malloc(E->np * sizeof *pm + 1);
+    if (!idx || !ex || !ey || !px || !pm) {
+        free(idx), free(ex), free(ey), free(px), free(pm);
+        return NB_E_NOMEM;
+    }
+    for (size_t j = 0; j < m; j++) idx[j] = j;
+    sort_by(idx, m, E->ex);
+    for (size_t j = 0; j < m; j++) {
+        ex[j] = E->ex[idx[j]];
+        for (size_t c = 0; c < nc; c++) ey[c * m + j] = E->ey[idx[j] * nc + c];
+    }
+    for (size_t j = 0; j < E->np; j++) idx[j] = j;
+    sort_by(idx, E->np, E->px);
+    for (size_t j = 0; j < E->np; j++) {
+        px[j] = E->px[idx[j]];
+        pm[j] = E->pm[idx[j]];
+    }
+    free(idx);
+    d->next = m, d->ext_x = ex, d->ext_y = ey;
+    d->npoles = E->np, d->pole_x = px, d->pole_curves = pm;
+    return NB_OK;
+}
+
+/* The largest |y| of the samples' finite values, over every curve. */
+static double largest(const nb_plot_data *d) {
+    double m = 0;
+    for (size_t j = 0; j < d->n * (size_t)d->ncurves; j++)
+        if (isfinite(d->y[j]) && fabs(d->y[j]) > m) m = fabs(d->y[j]);
+    return m;
+}
+
+static nb_status add_pole_ends(nb_plot_data *d, point_src *src, double *deriv) {
+    const size_t n = d->n, nc = (size_t)d->ncurves;
+    if (n < 3) return NB_OK;
+    ends E = {d, src, deriv, NULL, n + 256, 0, 0, NULL, NULL, 0, 0, NULL, NULL};
+    /* the curves with a pole of each kind at each sample (bit c) */
+    unsigned short *at = calloc(3 * n, sizeof *at);
+    unsigned char *kind = malloc(n);
+    E.row = malloc(nc * sizeof *E.row);
+    nb_status s = at && kind && E.row ? NB_OK : NB_E_NOMEM;
+    for (size_t c = 0; c < nc && !s; c++) {
+        memset(kind, 0, n);
+        mark_poles(d->x, d->y + c * n, n, 0, NULL, NULL, kind);
+        for (size_t i = 0; i < n; i++)
+            for (int k = 0; k < 3; k++)
+                if (kind[i] >> k & 1) at[(size_t)k * n + i] |= (unsigned short)(1u << c);
+    }
+    const double bound = clamp_finite(1000 * largest(d));
+    const double *x = d->x;
+    for (size_t i = 0; i < n && !s && E.budget > 0; i++) {
+        for (int k = 0; k < 3 && !s && E.budget > 0; k++) {
+            unsigned mask = at[(size_t)k * n + i];
+            /* a peak beside a pole between samples is that pole, already followed */
+            if (1 << k == POLE_PEAK) mask &= ~(unsigned)(at[n + i - 1] | at[n + i]);
+            if (!mask) continue;
+            int c0 = 0; /* the first curve with the pole locates it */
+            while (!(mask >> c0 & 1u)) c0++;
+            const double *y = d->y + (size_t)c0 * n;
+            double xp = x[i], lo = i > 0 ? x[i - 1] : NAN, hi = i + 1 < n ? x[i + 1] : NAN;
+            if (1 << k == POLE_BETWEEN) {
+                s = ends_locate(&E, c0, x[i], x[i + 1], y[i], y[i + 1], &xp);
+                lo = x[i], hi = x[i + 1];
+            } else if (1 << k == POLE_PEAK) {
+                /* beside sample i: across the sign change if there is one */
+                if (isfinite(y[i - 1]) && (y[i - 1] < 0) != (y[i] < 0))
+                    s = ends_locate(&E, c0, x[i - 1], x[i], y[i - 1], y[i], &xp);
+                else if (isfinite(y[i + 1]) && (y[i + 1] < 0) != (y[i] < 0))
+                    s = ends_locate(&E, c0, x[i], x[i + 1], y[i], y[i + 1], &xp);
+                else
+                    s = ends_locate(&E, c0, x[i - 1], x[i + 1], NAN, NAN, &xp);
+                if (xp > x[i]) lo = x[i];
+                if (xp < x[i]) hi = x[i];
+            }
+            /* the points of both sides; a curve that grows on neither side has no pole here
+             * (a bounded peak the samples made look like one): its values there are dropped,
+             * and the marks on the samples break its line as before */
+            const size_t first = E.next;
+            unsigned gl = 0, gr = 0;
+            if (!s && isfinite(lo)) s = ends_approach(&E, xp, xp - lo, -1, mask, bound, &gl);
+            if (!s && isfinite(hi)) s = ends_approach(&E, xp, hi - xp, 1, mask, bound, &gr);
+            const unsigned pole = mask & (gl | gr);
+            if (s) break;
+            if (!pole) {
+                E.next = first;
+                continue;
+            }
+            for (size_t j = first; j < E.next; j++)
+                for (size_t c = 0; c < nc; c++)
+                    if (!(pole >> c & 1u)) E.ey[j * nc + c] = (double)NAN;
+            s = ends_pole(&E, xp, pole);
+        }
+    }
+    if (!s && E.np) s = ends_publish(&E);
+    free(at);
+    free(kind);
+    free(E.row);
+    free(E.ex);
+    free(E.ey);
+    free(E.px);
+    free(E.pm);
+    return s;
 }
 
 nb_status nb__plot_yrange(const nb_plot_data *d, double *lo, double *hi) {
@@ -480,7 +794,7 @@ nb_status nb__plot_yrange(const nb_plot_data *d, double *lo, double *hi) {
     for (int c = 0; c < d->ncurves; c++) {
         const double *y = d->y + (size_t)c * n;
         memset(excl, 0, n);
-        mark_poles(d->x, y, n, w, excl, NULL);
+        mark_poles(d->x, y, n, w, excl, NULL, NULL);
         size_t m = 0, all = 0;
         for (size_t i = 0; i < n; i++) {
             if (!drawable(y[i])) continue;
@@ -520,23 +834,58 @@ nb_status nb__plot_yrange(const nb_plot_data *d, double *lo, double *hi) {
 }
 
 /* Writes curve y as the inline data block $name: its drawable samples, with a blank line (a break
- * in the line) at gaps, jumps (nb__plot_break) and across the poles mark_poles finds. gap is n
- * bytes of scratch. */
+ * in the line) at gaps, jumps (nb__plot_break) and across the poles mark_poles finds; and merged
+ * in by x, the drawable points near poles ey[0 .. next-1] at ex (NULL when none) and a break at
+ * each pole of px whose pm has bit. Between two samples with points of this curve between them
+ * only the poles break the line. gap is n bytes of scratch. */
+typedef struct block_ends {
+    const double *ex, *ey, *px;
+    const unsigned *pm;
+    size_t next, np;
+    unsigned bit;
+} block_ends;
+
 static void write_block(FILE *f, const char *name, const double *x, const double *y, size_t n,
-                        double lo, double hi, unsigned char *gap) {
+                        double lo, double hi, unsigned char *gap, const block_ends *e) {
     memset(gap, 0, n);
-    mark_poles(x, y, n, 0, NULL, gap);
+    mark_poles(x, y, n, 0, NULL, gap, NULL);
     fprintf(f, "$%s << EOD\n", name);
+    const size_t next = e && e->ey ? e->next : 0, np = e && e->px ? e->np : 0;
     int open = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (drawable(y[i])) {
-            fprintf(f, "%.17g %.17g\n", x[i], y[i]);
-            open = 1;
+    size_t i = 0, j = 0, m = 0;
+    int prev = 0; /* 1 when the last point written is sample i - 1 */
+    while (i < n) {
+        const double xe = j < next ? e->ex[j] : INFINITY, xm = m < np ? e->px[m] : INFINITY;
+        if (xm < x[i] && xm <= xe) { /* a pole */
+            if (e->pm[m++] & e->bit) {
+                if (open) fputc('\n', f);
+                open = 0;
+                prev = 0;
+            }
+            continue;
         }
-        if (open && i + 1 < n && (gap[i] || nb__plot_break(y, n, i, lo, hi))) {
+        if (xe < x[i]) { /* a point near a pole: only this curve's, and drawable */
+            const double v = e->ey[j++];
+            if (!drawable(v)) continue;
+            fprintf(f, "%.17g %.17g\n", xe, v);
+            open = 1;
+            prev = 0;
+            continue;
+        }
+        if (open && prev && (gap[i - 1] || nb__plot_break(y, n, i - 1, lo, hi))) {
             fputc('\n', f);
             open = 0;
         }
+        if (drawable(y[i])) {
+            fprintf(f, "%.17g %.17g\n", x[i], y[i]);
+            open = 1;
+            prev = 1;
+        } else {
+            if (open) fputc('\n', f);
+            open = 0;
+            prev = 0;
+        }
+        i++;
     }
     fputs("EOD\n", f);
 }
@@ -614,6 +963,10 @@ static int term_word(const char *t) {
 nb_status nb__plot_check(const nb_plot *p, const nb_plot_data *d, char *msg, size_t msglen) {
     if (!d->x || !d->y || d->n < 1 || d->ncurves < 1 || d->ncurves > NB_PLOT_MAX_CURVES) {
         if (msg && msglen) snprintf(msg, msglen, "the plot table is empty");
+        return NB_E_ARG;
+    }
+    if ((d->next && (!d->ext_x || !d->ext_y)) || (d->npoles && (!d->pole_x || !d->pole_curves))) {
+        if (msg && msglen) snprintf(msg, msglen, "the plot table's points near poles are incomplete");
         return NB_E_ARG;
     }
     if (!(p->timeout >= 0)) {
@@ -722,7 +1075,7 @@ static int log_block(FILE *f, const char *name, const double *x, const double *v
  * tells which error curve has points. */
 static void write_overlay(FILE *f, const nb_plot_data *d, double lo, double hi, int dumb,
                           int y2[2], unsigned char *gap) {
-    write_block(f, "fd", d->x, d->fd, d->n, lo, hi, gap);
+    write_block(f, "fd", d->x, d->fd, d->n, lo, hi, gap, NULL);
     double a = INFINITY, b = 0;
     y2[0] = log_block(f, "fddiff", d->x, d->fd_diff, d->n, &a, &b);
     y2[1] = log_block(f, "fderr", d->x, d->fd_err, d->n, &a, &b);
@@ -810,7 +1163,9 @@ nb_status nb_plot_write_script(FILE *f, const nb_plot *p, const nb_plot_data *d)
     for (int c = 0; c < d->ncurves; c++) {
         char name[16];
         snprintf(name, sizeof name, "f%d", c);
-        write_block(f, name, d->x, d->y + (size_t)c * d->n, d->n, lo, hi, gap);
+        const block_ends e = {d->ext_x, d->ext_y ? d->ext_y + (size_t)c * d->next : NULL,
+                              d->pole_x, d->pole_curves, d->next, d->npoles, 1u << c};
+        write_block(f, name, d->x, d->y + (size_t)c * d->n, d->n, lo, hi, gap, &e);
     }
     int y2[2] = {0, 0}; /* the overlay's error curves that have a point to draw */
     if (d->check && d->fd && d->fd_err && d->fd_diff) write_overlay(f, d, lo, hi, dumb, y2, gap);

@@ -248,8 +248,12 @@ Test(data, tsv_table) {
 }
 
 /* Parses the script's data blocks: for each block, consecutive lines of a segment (not separated
- * by a blank line) must not jump across the visible range nor by more than its height. Returns the
- * number of segments; *spikes counts violations. */
+ * by a blank line) must not jump across the visible range (from above it to below it: a line
+ * through a pole). A step larger than the range's height toward a point outside it is a branch
+ * leaving the picture, which the points near a pole draw on purpose; whether a line runs across
+ * a pole is line_crosses' test. Returns the number of segments; *spikes counts violations. */
+static int line_crosses(const char *script, const char *name, double at);
+
 static int check_segments(const char *script, int *spikes, double *lo, double *hi) {
     const char *yr = strstr(script, "set yrange [");
     cr_assert_not_null(yr);
@@ -259,7 +263,7 @@ static int check_segments(const char *script, int *spikes, double *lo, double *h
     const char *s = script;
     while ((s = strstr(s, " << EOD\n")) != NULL) {
         s += 8;
-        double py = 0;
+        double py = 0, px = -INFINITY;
         int have = 0;
         segments++;
         while (strncmp(s, "EOD", 3) != 0) {
@@ -270,7 +274,9 @@ static int check_segments(const char *script, int *spikes, double *lo, double *h
             } else {
                 double x, y;
                 cr_assert_eq(sscanf(s, "%lf %lf", &x, &y), 2);
-                if (have && ((py > *hi && y < *lo) || (py < *lo && y > *hi) || fabs(y - py) > *hi - *lo))
+                cr_expect_gt(x, px, "the points of a block ascend in x");
+                px = x;
+                if (have && ((py > *hi && y < *lo) || (py < *lo && y > *hi)))
                     (*spikes)++;
                 py = y;
                 have = 1;
@@ -281,35 +287,51 @@ static int check_segments(const char *script, int *spikes, double *lo, double *h
     return segments;
 }
 
-static char *script_of(const char *src, double a, double b, size_t samples, int order) {
+/* The table of src over [a, b] at the given samples, curves f .. f^(order). */
+static nb_plot_data data_of(const char *src, double a, double b, size_t samples, int order) {
     nb_expr *e = bound(src, "x");
     nb_plot p;
     nb_plot_init(&p);
     p.a = a, p.b = b, p.samples = samples;
     p.ncurves = order + 1;
     for (int k = 0; k <= order; k++) p.orders[k] = k;
-    p.output = "out.png";
     nb_plot_data d;
     double at = 0;
-    cr_assert_eq(nb_plot_sample_expr(&p, e, 1, &at, 0, &d), NB_OK);
+    cr_assert_eq(nb_plot_sample_expr(&p, e, 1, &at, 0, &d), NB_OK, "%s", src);
+    nb_expr_free(e);
+    return d;
+}
+
+static char *script_of(const char *src, double a, double b, size_t samples, int order) {
+    nb_plot_data d = data_of(src, a, b, samples, order);
+    nb_plot p;
+    nb_plot_init(&p);
+    p.a = a, p.b = b, p.samples = samples;
+    p.output = "out.png";
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
     cr_assert_eq(nb_plot_write_script(f, &p, &d), NB_OK);
     fclose(f);
     nb_plot_data_free(&d);
-    nb_expr_free(e);
     return buf;
 }
 
 Test(poles, tan_and_inverse_have_no_spike_segments) {
     const char *srcs[3] = {"tan(x)", "1/x", "1/(x^2 - 1)"};
+    const double poles[3][4] = {{-3 * M_PI / 2, -M_PI / 2, M_PI / 2, 3 * M_PI / 2},
+                                {0, 0, 0, 0},
+                                {-1, 1, 1, 1}};
     for (int i = 0; i < 3; i++) {
         int spikes;
         double lo, hi;
         char *s = script_of(srcs[i], -5, 5, 501, 1);
         int segs = check_segments(s, &spikes, &lo, &hi);
         cr_expect_eq(spikes, 0, "%s: %d spike segments", srcs[i], spikes);
+        for (int k = 0; k < 4; k++) {
+            cr_expect(!line_crosses(s, "f0", poles[i][k]), "%s is drawn across its pole", srcs[i]);
+            cr_expect(!line_crosses(s, "f1", poles[i][k]), "%s' is drawn across its pole", srcs[i]);
+        }
         cr_expect_gt(segs, 2, "%s: the curves are broken at the poles", srcs[i]);
         /* one pole does not flatten the rest: the range stays near the curves' bulk */
         cr_expect(hi - lo < 100, "%s: y-range [%g, %g]", srcs[i], lo, hi);
@@ -441,6 +463,132 @@ Test(poles, a_bounded_cusp_is_not_a_pole) {
             free(s);
         }
     }
+}
+
+/* The largest |y| of curve c's points near a pole (within w of at, on side dir). */
+static double near_pole(const nb_plot_data *d, int c, double at, double w, int dir) {
+    double m = 0;
+    for (size_t j = 0; j < d->next; j++) {
+        const double dx = d->ext_x[j] - at, v = fabs(d->ext_y[(size_t)c * d->next + j]);
+        if (dx * dir > 0 && fabs(dx) < w && isfinite(v) && v > m) m = v;
+    }
+    return m;
+}
+
+/* Each branch at a pole is followed out of the picture (before, it stopped at the last sample:
+ * tgamma' at 501 samples over [-5, 5] reached -104 beside -4 and was drawn as a U, inside a
+ * y-range of +-270). The poles are located between the samples and the points added on both
+ * sides go past 1000 times the largest sample; the table itself keeps the samples only. */
+Test(poles, branches_are_followed_out_of_the_picture) {
+    nb_plot_data d = data_of("tgamma(x)", -5, 5, 501, 1);
+    double largest = 0;
+    for (size_t j = 0; j < 2 * d.n; j++)
+        if (isfinite(d.y[j]) && fabs(d.y[j]) > largest) largest = fabs(d.y[j]);
+    for (int k = -4; k <= 0; k++) {
+        size_t found = 0;
+        for (size_t j = 0; j < d.npoles; j++)
+            if (fabs(d.pole_x[j] - k) < 1e-9 && (d.pole_curves[j] & 3u) == 3u) found++;
+        cr_expect_geq(found, 1, "tgamma: the pole at %d, of f and f'", k);
+        for (int c = 0; c < 2; c++)
+            for (int dir = -1; dir <= 1; dir += 2)
+                cr_expect_geq(near_pole(&d, c, k, 0.02, dir), 1000 * largest,
+                              "curve %d at %d, side %d: %g", c, k, dir, near_pole(&d, c, k, 0.02, dir));
+    }
+    for (size_t j = 1; j < d.next; j++) cr_expect_geq(d.ext_x[j], d.ext_x[j - 1]);
+    for (size_t j = 1; j < d.npoles; j++) cr_expect_geq(d.pole_x[j], d.pole_x[j - 1]);
+    cr_expect_eq(d.n, 501);
+    nb_plot_data_free(&d);
+    /* a pole between samples with a sign change: bisection finds it to the last bits */
+    d = data_of("tan(x)", -2, 2, 21, 0);
+    cr_expect_eq(d.npoles, 2);
+    if (d.npoles == 2) {
+        cr_expect(fabs(d.pole_x[0] + M_PI / 2) < 1e-14, "%.17g", d.pole_x[0]);
+        cr_expect(fabs(d.pole_x[1] - M_PI / 2) < 1e-14, "%.17g", d.pole_x[1]);
+    }
+    nb_plot_data_free(&d);
+    /* and in the script: tgamma' leaves the range on both sides of -4 and is not drawn across */
+    char *s = script_of("tgamma(x)", -5, 5, 501, 1);
+    int spikes;
+    double lo, hi;
+    check_segments(s, &spikes, &lo, &hi);
+    cr_expect_eq(spikes, 0);
+    cr_expect(!line_crosses(s, "f1", -4));
+    const char *f1 = strstr(s, "$f1 << EOD\n");
+    cr_assert_not_null(f1);
+    int below_left = 0, below_right = 0;
+    for (const char *q = f1 + 11; strncmp(q, "EOD", 3) != 0; q = strchr(q, '\n') + 1) {
+        double x, y;
+        if (sscanf(q, "%lf %lf", &x, &y) != 2) continue;
+        if (y < 10 * lo && x > -4.02 && x < -4) below_left = 1;
+        if (y < 10 * lo && x > -4 && x < -3.98) below_right = 1;
+    }
+    cr_expect(below_left && below_right, "tgamma' goes off the bottom on both sides of -4");
+    free(s);
+}
+
+/* A peak the samples make look like a pole but that stops growing near it is left as before: no
+ * points added, no break (cos at 11 samples, its peak on a sample; a narrow bounded peak). */
+Test(poles, bounded_peaks_get_no_points) {
+    const struct {
+        const char *src;
+        size_t samples;
+    } cases[] = {{"cos(x)", 11}, {"sin(x)", 11}, {"1/(x^2+1e-6)", 501}, {"exp(-1e5*x^2)", 501}};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        nb_plot_data d = data_of(cases[i].src, -5, 5, cases[i].samples, 1);
+        cr_expect_eq(d.npoles, 0, "%s at %zu samples", cases[i].src, cases[i].samples);
+        cr_expect_eq(d.next, 0, "%s at %zu samples", cases[i].src, cases[i].samples);
+        nb_plot_data_free(&d);
+    }
+    char *s = script_of("cos(x)", -5, 5, 11, 0);
+    cr_expect(line_crosses(s, "f0", 0.5), "cos at 11 samples is one line");
+    free(s);
+}
+
+/* The points near poles cost at most the samples plus 256 evaluations, whatever the poles. */
+static nb_var counted_tan(nb_ctx *c, const nb_var *x, void *env) {
+    (*(size_t *)env)++;
+    return nb_tan(c, x[0]);
+}
+Test(poles, the_points_near_poles_are_budgeted) {
+    for (int order = 1; order <= 2; order++) {
+        size_t calls = 0;
+        nb_ctx *c = NULL;
+        cr_assert_eq(nb_ctx_new(&c, NULL), NB_OK);
+        nb_plot p;
+        nb_plot_init(&p);
+        p.a = -1000, p.b = 1000, p.samples = 2001; /* more poles than the budget follows */
+        p.ncurves = order + 1;
+        for (int k = 0; k <= order; k++) p.orders[k] = k;
+        nb_plot_data d;
+        double at = 0;
+        cr_assert_eq(nb_plot_sample_fn(&p, c, counted_tan, &calls, 1, &at, 0, &d), NB_OK);
+        cr_expect_gt(d.npoles, 10);
+        /* one call per evaluation at order 1, at most two (the second Taylor pass's) above */
+        cr_expect_leq(calls, (size_t)order * (2001 + 2001 + 256), "order %d: %zu calls", order, calls);
+        nb_plot_data_free(&d);
+        nb_ctx_free(c);
+    }
+}
+
+/* A table whose points near poles are announced but missing is refused, not read. */
+Test(poles, incomplete_points_near_poles_are_refused) {
+    nb_plot_data d = data_of("1/x", -1, 1, 21, 0);
+    cr_assert_gt(d.next, 0);
+    nb_plot p;
+    nb_plot_init(&p);
+    p.output = "out.png";
+    char msg[128];
+    cr_expect_eq(nb_plot_validate(&p, &d, msg, sizeof msg), NB_OK);
+    double *keep = d.ext_x;
+    d.ext_x = NULL;
+    cr_expect_eq(nb_plot_validate(&p, &d, msg, sizeof msg), NB_E_ARG);
+    cr_expect(strstr(msg, "poles") != NULL, "%s", msg);
+    d.ext_x = keep;
+    unsigned *pm = d.pole_curves;
+    d.pole_curves = NULL;
+    cr_expect_eq(nb_plot_validate(&p, &d, msg, sizeof msg), NB_E_ARG);
+    d.pole_curves = pm;
+    nb_plot_data_free(&d);
 }
 
 /* Values near the largest doubles: the y-range used to overflow to inf (a script gnuplot

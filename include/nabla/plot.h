@@ -9,9 +9,11 @@
  *   3. render: run gnuplot on that script.
  *
  * The script makes poles and kinks readable: non-finite values are gaps; the y-range comes from
- * robust percentiles of the finite values, so one pole does not flatten the rest; and a curve is
- * broken where it jumps across the visible range, or jumps far more than its neighbouring steps
- * (the kink of |x| shows as a jump in f', not a vertical line).
+ * the finite values away from the poles, so one pole does not flatten the rest; a curve is broken
+ * at each pole, where it jumps across the visible range, or where it jumps far more than its
+ * neighbouring steps (the kink of |x| shows as a jump in f', not a vertical line); and the
+ * samplers add points near each pole so that its branches are drawn out of the picture
+ * (docs/plotting.md, "Poles, gaps and kinks").
  *
  * gnuplot is a program run at run time, never linked: it is started with posix_spawnp (a missing
  * program is NB_E_NOTFOUND), fed through a pipe, and its standard error is collected and
@@ -92,12 +94,26 @@ typedef struct nb_plot_data {
     double rounding;
     int rounding_order;
     double rounding_x;
+    /* Points added by the samplers near the poles the samples show, so that the drawing follows
+     * each branch out of the visible range instead of stopping at the last sample (the table,
+     * nb_plot_write_data, holds the samples only): next points at ext_x (ascending), the curves
+     * there at ext_y[c * next + j] (NaN for a curve without that pole: not drawn); npoles poles
+     * at pole_x (ascending), bit c of pole_curves[j] set when curve c's line breaks there. All
+     * zero and NULL in a table without them (one filled by hand draws as before). */
+    size_t next;
+    double *ext_x;
+    double *ext_y;
+    size_t npoles;
+    double *pole_x;
+    unsigned *pole_curves;
 } nb_plot_data;
 
 /* Frees the table's arrays (and zeroes it); NULL is a no-op. */
 void nb_plot_data_free(nb_plot_data *d);
 
-/* Both samplers: where f is not finite, every derivative (at a pole, the rules' strong zero's
+/* Both samplers add the points near the poles the samples show (ext_x, pole_x above): at most
+ * as many evaluations as samples plus 256, not counted by nb_plot_work.
+ * Both samplers: where f is not finite, every derivative (at a pole, the rules' strong zero's
  * artefact: f' of 1/x^2 + x at 0 is 1, f'' is -inf where the limit is +inf; where f only
  * overflowed, or log's +inf at 0, a right value the samples cannot tell apart) is stored as NaN,
  * and so is the overlay's fd_diff there; infinite derivatives where f is finite (sqrt at 0) are
@@ -133,7 +149,8 @@ nb_status nb_plot_write_data(FILE *f, const nb_plot_data *d, const char *xname);
 
 /* The gnuplot script that draws d as p says, with the data inline (and d's overlay, when it has
  * one, whatever p->check says). f is flushed at the end: NB_E_IO on a write error (including one
- * stdio had still buffered), NB_E_ARG for a table with no samples or no curves, an x range
+ * stdio had still buffered), NB_E_ARG for a table with no samples or no curves, or with next or
+ * npoles set and their arrays NULL, an x range
  * beyond +-8.9e307 (gnuplot takes numbers beyond about DBL_MAX / 2 as undefined; y values beyond
  * it are gaps in the drawing and the y-range stays within it), an x range narrower than 1e-303
  * or whose neighbouring samples are the same double (gnuplot draws no curve there), a term that
