@@ -38,10 +38,12 @@ static void vout(nb_ctx *c, gsl_vector *v, struct vview *w, int copy_out) {
     w->owned = 0;
 }
 
-/* The matrix as row-major contiguous m x n: in place when tda == size2. */
+/* The matrix as row-major contiguous m x n: in place when tda == size2, or when it has no
+ * elements (an m x 0 submatrix keeps its parent's tda: a copy of 0 bytes would be a free through
+ * the hook, not an allocation). */
 static nb_status min_(nb_ctx *c, gsl_matrix *M, double **p, int *owned) {
     *owned = 0;
-    if (M->tda == M->size2 || M->size1 == 0) {
+    if (M->tda == M->size2 || M->size1 == 0 || M->size2 == 0) {
         *p = M->data;
         return NB_OK;
     }

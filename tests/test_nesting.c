@@ -648,6 +648,34 @@ Test(drivers, gsl_types_match_arrays) {
     nb_ctx_free(c);
 }
 
+/* A Jacobian of a function of no inputs (n = 0) into an m x 0 submatrix: GSL keeps the parent's
+ * tda, so the view is not contiguous, but it has nothing to copy. It was NB_E_NOMEM with NaN
+ * values (the 0-byte copy went to the hook as a free); it is f's values, as with an m x 0
+ * matrix of its own (a review). */
+static void no_inputs(nb_ctx *c, const nb_var *x, nb_var *y, void *env) {
+    (void)x;
+    (void)env;
+    for (int i = 0; i < 3; i++) y[i] = nb_add(c, nb_const(i), nb_const(0.5));
+}
+
+Test(drivers, gsl_jacobian_of_no_inputs_into_an_empty_submatrix) {
+    nb_ctx *c = new_ctx();
+    gsl_vector *x = gsl_vector_alloc(0), *y = gsl_vector_alloc(3);
+    gsl_matrix *big = gsl_matrix_alloc(3, 4);
+    gsl_matrix_view J = gsl_matrix_submatrix(big, 0, 0, 3, 0);
+    cr_assert(J.matrix.size1 == 3 && J.matrix.size2 == 0 && J.matrix.tda == 4);
+    for (int mode = NB_JAC_AUTO; mode <= NB_JAC_FORWARD; mode++) {
+        gsl_vector_set_all(y, 7);
+        cr_expect_eq(nb_jacobian_gsl(c, no_inputs, NULL, x, (nb_jac_mode)mode, y, &J.matrix), NB_OK);
+        for (size_t i = 0; i < 3; i++) cr_expect_eq(gsl_vector_get(y, i), (double)i + 0.5);
+        cr_expect_eq(nb_ctx_status(c), NB_OK);
+    }
+    gsl_vector_free(x);
+    gsl_vector_free(y);
+    gsl_matrix_free(big);
+    nb_ctx_free(c);
+}
+
 /* A domain error has NaN derivatives at every order and in every nesting (found by a review:
  * the log family's rules said NaN with a constant, whose own derivative was a structural 0, so
  * Hessians read 0 where the gradient was NaN). */
