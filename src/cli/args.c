@@ -416,8 +416,15 @@ int cli_parse_args(cli_args *a, const char *cmd, int argc, char **argv) {
             break;
         }
         if (expr_arg || file) {
-            rc = cli_usage_error(cmd, "unexpected argument '%.60s%s' (EXPR was already given)", arg,
-                                 strlen(arg) > 60 ? "..." : "");
+            /* the two natural slips: options after '--' (following the hint "-- -x" above), and a
+             * binding without its --at */
+            const char *eq = strchr(arg, '=');
+            const char *hint = options_done && option_like(arg)
+                                   ? "; '--' ended the options: put them before it"
+                               : eq && is_name(arg, (size_t)(eq - arg)) ? "; bind with --at NAME=VALUE"
+                                                                        : "";
+            rc = cli_usage_error(cmd, "unexpected argument '%.60s%s' (EXPR was already given%s)", arg,
+                                 strlen(arg) > 60 ? "..." : "", hint);
             break;
         }
         /* the first argument that is neither an option nor an option's value is EXPR, also when
