@@ -119,8 +119,9 @@ static int parse_range(cli_args *a, const char *v) {
     const char *colon = strchr(v, ':');
     if (!colon || colon == v || colon[1] == 0)
         return cli_usage_error(a->cmd, "--range '%s': expected A:B", v);
-    int rc = cli_constant(a, "--range", v, (size_t)(colon - v), &a->range_a);
-    if (!rc) rc = cli_constant(a, "--range", colon + 1, strlen(colon + 1), &a->range_b);
+    /* name the end: a column alone would count from its start, not from the option's */
+    int rc = cli_constant(a, "--range A", v, (size_t)(colon - v), &a->range_a);
+    if (!rc) rc = cli_constant(a, "--range B", colon + 1, strlen(colon + 1), &a->range_b);
     if (rc) return rc;
     if (!(a->range_a < a->range_b))
         return cli_usage_error(a->cmd, "--range '%s': A must be less than B", v);
