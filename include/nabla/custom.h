@@ -61,7 +61,9 @@ extern "C" {
  *   any other node of the level is NB_E_ARG - but a partial the rule computed from a captured
  *   handle is a node it made, and cannot be told apart (nb_gradient of the same code refuses it). It returns NB_OK, or a status that the op records in the context (its
  *   result is then a NaN constant). dfdx comes filled with NaN constants, so a partial it forgets
- *   to write is NaN, not 0 (silently: nb_custom_check below is the way to find it). A partial that is the constant 0 is never recorded, whatever the
+ *   to write makes the first derivatives NaN, not 0 - but only those: a constant's own
+ *   derivative is 0, so second and higher derivatives through it are 0 (silently either way:
+ *   nb_custom_check below is the way to find it). A partial that is the constant 0 is never recorded, whatever the
  *   operand's tangent or adjoint (the strong-zero policy of nabla/dual.h); any other value,
  *   inf and NaN included, is multiplied as the registry's partials are.
  *   A rule may push and pop levels of its own (a partial computed by a driver such as

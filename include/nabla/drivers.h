@@ -69,7 +69,8 @@ nb_status nb_hvp(nb_ctx *c, nb_fn f, void *env, size_t n, const double *x, const
  * symmetric where the computation is (H[i][j] and H[j][i] come from different passes and may
  * differ in the last bits when rounding differs). Where f is not twice differentiable (pow at a
  * zero base, a rule's singularity) the two passes can disagree beyond rounding: pow(x0, x1) at
- * x0 = 0 gives H[0][1] NaN and H[1][0] 0. Errors as for nb_gradient. */
+ * x0 = 0 gives H[0][1] NaN and H[1][0] 0 for x1 = 0.5, -inf and 0 for x1 = 1 (for x1 > 1 both
+ * are 0, the limit). Errors as for nb_gradient. */
 nb_status nb_hessian(nb_ctx *c, nb_fn f, void *env, size_t n, const double *x, double *fx,
                      double *g, double *H);
 
