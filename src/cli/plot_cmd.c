@@ -3,6 +3,7 @@
  * finite-difference overlay. */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -174,6 +175,15 @@ int cli_plot(const cli_args *a, nb_expr *e) {
         cli_fail(0, "warning: the curve of order %d may be good to only about %.0e relative "
                     "(at %s = %.6g), " CLI_ROUNDING_WHY,
                  d.rounding_order, d.rounding, var, d.rounding_x);
+    if (!rc && !a->data) {
+        /* a picture with nothing in it is made with success, so say so (log(x) over -2:-1) */
+        int any = 0;
+        for (size_t j = 0; j < d.n * (size_t)d.ncurves && !any; j++)
+            any = isfinite(d.y[j]) && fabs(d.y[j]) <= 8.9e307;
+        if (!any)
+            cli_fail(0, "warning: no curve has a value to draw on [%.6g, %.6g]: the plot is empty",
+                     p.a, p.b);
+    }
     if (!rc && a->data) {
         /* a write error is the only failure here; the library flushes, so errno has its reason */
         errno = 0;
