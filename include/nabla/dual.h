@@ -75,7 +75,7 @@ static inline double nb_dual_szmul(double p, double t) {
     static inline nb_dual nb_dual_##name_(nb_dual nb_x_, int N) {             \
         const double X = nb_x_.v;                                             \
         if (N < (nmin_) || N > (nmax_))                                       \
-            return nb_dual_make(NAN, nb_dual_szmul(NAN, nb_x_.d));            \
+            return nb_dual_make((double)NAN, nb_dual_szmul((double)NAN, nb_x_.d));            \
         const double R = (primal_);                                           \
         (void)R;                                                              \
         return nb_dual_make(R, nb_dual_szmul((dX_), nb_x_.d));                \
