@@ -330,7 +330,9 @@ nb_status nb__push_pattern(nb_ctx *c) {
 nb_status nb_push_taylor(nb_ctx *c, int K) {
     if (!c) return NB_E_ARG;
     if (K < 1 || K > NB_TAYLOR_MAX_ORDER) return NB_E_ARG;
-    return push(c, NB_TAYLOR, K);
+    nb_status s = push(c, NB_TAYLOR, K);
+    if (!s) c->lv[c->depth].jitter = c->taylor_jitter;
+    return s;
 }
 
 nb_status nb_pop(nb_ctx *c) {

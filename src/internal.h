@@ -84,6 +84,8 @@ typedef struct nb_level {
     int trunc;         /* Taylor: coefficients computed are 0 .. trunc (K, lowered while a rule is
                           evaluated as a series of one order less) */
     nb_var *coef;      /* Taylor: node i's coefficients at coef[i*(K+1) .. i*(K+1)+K] */
+    unsigned long long jitter; /* Taylor: 0, or the state of the pseudo-random +-1 ulp moves of
+                                  each op's value (the rounding estimate's second pass, taylor.c) */
     size_t cap_coef;
 
     /* Nodes (n, ncap, tan, stmt_end above). Node 0 is a sentinel (stmt_end[0] = 0), real nodes
@@ -165,6 +167,8 @@ struct nb_ctx {
     int gen_wrapped;              /* 1 once all 2^27 generations were issued */
     unsigned long long ops_done[NB_MAX_DEPTH + 1]; /* ops of popped levels, per depth */
     const nb__custom_frame *custom_memo;           /* innermost custom rule running (var.c) */
+    unsigned long long taylor_jitter; /* while nb_taylor_derivatives_err's second pass runs: the
+                                         jitter each Taylor level pushed then starts from; else 0 */
     nb__hot hot_off; /* all zero: what hot1 points at while level 1 is a pattern level, so that
                         the inline ops take the library's path, which keeps zero partials */
     nb_level lv[NB_MAX_DEPTH + 1]; /* lv[0] unused: depth 0 means a constant */

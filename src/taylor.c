@@ -673,11 +673,51 @@ nb_var nb__taylor_op(nb_ctx *c, nb_level *L, nb_op op, nb_var x, nb_var y, int n
     return r;
 }
 
+/* 1 when r is op(a, b) exactly, for the ops whose rounding error can be told (Knuth's TwoSum,
+ * and fma for products, quotients and square roots); 0 for any other op (most of which round). */
+static int exact(nb_op op, double a, double b, double r) {
+    switch (op) {
+    case NB_OP_neg:
+    case NB_OP_abs:
+    case NB_OP_min:
+    case NB_OP_max:
+        return 1;
+    case NB_OP_sub:
+        b = -b;
+        /* fall through */
+    case NB_OP_add: {
+        const double a1 = r - b, b1 = r - a1;
+        return (a - a1) + (b - b1) == 0;
+    }
+    case NB_OP_mul:
+        return fma(a, b, -r) == 0;
+    case NB_OP_div:
+        return fma(r, b, -a) == 0;
+    case NB_OP_sqrt:
+        return fma(r, r, -a) == 0;
+    default:
+        return 0;
+    }
+}
+
+/* v moved by one ulp up or down at random (L's jitter, a linear congruential generator), as a
+ * rounding might have left it: for the rounding estimate's second pass (nb_taylor_derivatives_err).
+ * 0, infinities, NaN and integers below 2^53 stay: those are most likely exact, and moving them
+ * would change the function (pow's integer exponents, ties of min and max, a branch of f); so do
+ * results that exact() finds exact. */
+static double jitter(nb_level *L, double v) {
+    if (v == 0 || !isfinite(v) || (fabs(v) < 0x1p53 && v == nearbyint(v))) return v;
+    L->jitter = L->jitter * 6364136223846793005ull + 1442695040888963407ull;
+    return nextafter(v, L->jitter >> 63 ? (double)INFINITY : -(double)INFINITY);
+}
+
 static nb_var taylor_op(nb_ctx *c, nb_level *L, nb_op op, nb_var x, nb_var y, int n) {
     const int T = L->trunc;
     const nb_var u0 = J(L, x, 0), v0 = J(L, y, 0);
-    /* the primal, exactly as the op computes it at the levels below */
+    /* the primal, exactly as the op computes it at the levels below (moved by an ulp in the
+     * rounding estimate's second pass, when it is a double) */
     nb_var w0 = nb_apply(c, op, u0, v0, n);
+    if (L->jitter && w0.tag == 0 && !exact(op, u0.v, v0.v, w0.v)) w0.v = jitter(L, w0.v);
     if (T <= 0) return w0; /* a rule's series of order 0 is its value */
     /* pow with an exponent that moves along t: exp(y log x) with the exact primal, for a
      * positive base; at a zero or negative base pow's own rule (log x is not real there). An
@@ -1092,7 +1132,7 @@ nb_status nb_taylor_derivatives_err(nb_ctx *c, nb_fn f, void *env, size_t n, con
            : nb__fail(c, NB_E_NOMEM);
     /* where d_k 1.5^k overflows although d_k does not (d_k near DBL_MAX at high orders: the
      * derivatives of 1/(1-x) are k!), that order is compared along 0.75 v instead, whose
-     * derivatives are smaller: a third pass, only when needed */
+     * derivatives are smaller: a pass more, only when needed */
     int over = 0;
     for (int k = 0; k <= K && !s; k++) over |= isfinite(d[k]) && !isfinite(d2[k]);
     double *d3 = NULL;
@@ -1106,6 +1146,23 @@ nb_status nb_taylor_derivatives_err(nb_ctx *c, nb_fn f, void *env, size_t n, con
         const double back = d3 && isfinite(d[k]) && !isfinite(d2[k]) ? d3[k] / q : d2[k] / p;
         err[k] = d[k] == back ? 0.0 : isfinite(d[k]) && isfinite(back) ? fabs(d[k] - back)
                                                                          : (double)NAN;
+    }
+    /* Both share the values at x, and so their rounding, which the recurrences can amplify:
+     * x/atan(x) at 5e-7 divides by atan(x)'s rounding error 1/atan(x)^k times, and its third
+     * derivative came out -6394 for -1.07e-6 with an estimate of 4e-9 (a review). So a last pass
+     * along v moves every op's inexact value by an ulp at random (jitter above): the change it
+     * makes in d_k, times 0.29 (a rounding error is uniform over +-1/2 ulp, of deviation
+     * 1/sqrt(12) ulp, where the moves have 1), estimates that error; err_k is the larger of the
+     * two estimates (NaN when either is). */
+    if (!s) {
+        c->taylor_jitter = 0x9E3779B97F4A7C15ull;
+        s = pass_along(c, f, env, n, x, v, 1, K, d2, nb_taylor_derivatives);
+        c->taylor_jitter = 0;
+    }
+    for (int k = 0; k <= K && !s; k++) {
+        if (isnan(err[k]) || d[k] == d2[k]) continue;
+        const double e = isfinite(d[k]) && isfinite(d2[k]) ? 0.29 * fabs(d[k] - d2[k]) : (double)NAN;
+        err[k] = isnan(e) || e > err[k] ? e : err[k];
     }
     if (s)
         for (int k = 0; k <= K; k++) d[k] = err[k] = (double)NAN;

@@ -979,6 +979,37 @@ Test(rounding, estimate_follows_the_true_error) {
     nb_ctx_free(c);
 }
 
+/* Cancellation driven by the values' own rounding (a review): x/atan(x) near 0 divides by
+ * atan(x)'s rounding error amplified 1/atan(x)^k times, and (exp(x) - 1)/x by exp's; both passes
+ * along v and 1.5 v share those values, so the estimate said 4e-9 for a third derivative of -6394
+ * where it is -1.07e-6. The estimate must follow the true error within a factor of 10 (exact
+ * values from mpmath, 50 digits). */
+F1(x_over_atan, nb_div(c, x, nb_atan(c, x)))
+F1(expm1_over_x, nb_div(c, nb_sub(c, nb_exp(c, x), nb_const(1)), x))
+Test(rounding, estimate_sees_the_rounding_of_the_values) {
+    nb_ctx *c = new_ctx();
+    const struct {
+        nb_fn f;
+        double x;
+        double exact[4];
+    } cases[] = {{x_over_atan, 5e-7, {1.0000000000000833, 3.333333333332889e-07, 0.6666666666664,
+                                      -1.0666666666659683e-06}},
+                 {expm1_over_x, 1e-5, {1.0000050000166667, 0.5000033333458334, 0.3333358333433334,
+                                       0.25000200000833334}}};
+    for (size_t t = 0; t < sizeof cases / sizeof *cases; t++) {
+        double v = 1, d[4], e[4];
+        cr_assert_eq(nb_taylor_derivatives_err(c, cases[t].f, NULL, 1, &cases[t].x, &v, 3, d, e),
+                     NB_OK);
+        for (int k = 1; k <= 3; k++) {
+            const double truth = fabs(d[k] - cases[t].exact[k]);
+            cr_expect(truth > 1e-7 * fabs(cases[t].exact[k]), "case %zu order %d loses digits", t, k);
+            cr_expect(e[k] > truth / 10 && e[k] < truth * 10,
+                      "case %zu order %d: estimate %g, true error %g", t, k, e[k], truth);
+        }
+    }
+    nb_ctx_free(c);
+}
+
 /* Derivatives near DBL_MAX: those of 1/(1.01 - x) at 0 are k!/1.01^(k+1), 1.3e306 at order 170,
  * where the second pass along 1.5 v overflows (1.5^170 = 9e29). The estimate is still finite
  * there (those orders are compared along 0.75 v) and small: nothing cancels. */

@@ -57,9 +57,9 @@ typedef struct nb_plot {
                            has a window terminal, else dumb text; "sixel" means sixelgd */
     int columns, lines; /* the dumb terminal's size; 0: 79 x 24 */
     int check;          /* 1: also sample the finite-difference overlay (below); 0: not */
-    int rounding;       /* 1: also estimate the rounding of curves of order >= 2 (a second Taylor
-                           pass along 1.5 times the direction, as nb_taylor_derivatives_err, at
-                           up to NB_PLOT_ROUNDING_SAMPLES evenly spaced samples: at most twice
+    int rounding;       /* 1: also estimate the rounding of curves of order >= 2 (two more Taylor
+                           passes, as nb_taylor_derivatives_err, at up to
+                           NB_PLOT_ROUNDING_SAMPLES evenly spaced samples: at most three times
                            the sampling work) into the table's rounding fields; 0: not */
     double timeout;     /* nb_plot_render: seconds gnuplot may go without reading, writing or
                            exiting before it is stopped (NB_E_CHILD); 0: no limit. Default 120 */

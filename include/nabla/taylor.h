@@ -82,14 +82,17 @@ nb_status nb_taylor_derivatives(nb_ctx *c, nb_fn f, void *env, size_t n, const d
  * one evaluation tells which case it is; nb_taylor_derivatives_err estimates it. */
 
 /* nb_taylor_derivatives into d[0 .. K], and into err[0 .. K] an estimate of each derivative's
- * rounding error: |d_k - d'_k / 1.5^k|, where d' are the derivatives along 1.5 v (mathematically
- * 1.5^k d_k, rounded differently at every step) - so about twice the cost. Where d'_k overflows
- * but d_k does not (derivatives near DBL_MAX), a third pass along 0.75 v takes its place for
- * those orders, |d_k - d''_k / 0.75^k|: three times the cost. An estimate, not a bound: the true
- * error is usually within a small factor of it. It cannot see an error both passes share, such
- * as that of a special function's value (GSL's airy_bi to about 1e-13). err[k] is 0 where the
- * two agree exactly (also for equal infinities) and NaN where one is inf or NaN and the other
- * differs. NB_E_ARG for a NULL err or an order out of range (nothing written); on any other
+ * rounding error, the larger of two: |d_k - d'_k / 1.5^k|, where d' are the derivatives along
+ * 1.5 v (mathematically 1.5^k d_k, rounded differently at every step of the recurrences), and
+ * 0.29 |d_k - d~_k|, where d~ are the derivatives along v with every op's inexact value moved by
+ * an ulp up or down (pseudo-random, the same for every call), as another rounding might have left
+ * it (the values' rounding, which the recurrences can amplify: x/atan(x) near 0) - so about three
+ * times the cost. Where d'_k overflows but d_k does not (derivatives near DBL_MAX), a pass along
+ * 0.75 v takes its place for those orders, |d_k - d''_k / 0.75^k|: four times the cost. An
+ * estimate, not a bound: the true error is usually within a small factor of it. It cannot see
+ * an error of a special function's value beyond its last bit (GSL's airy_bi to about 1e-13).
+ * err[k] is 0 where the passes agree exactly (also for equal infinities) and NaN where one is inf
+ * or NaN and another differs. NB_E_ARG for a NULL err or an order out of range (nothing written); on any other
  * failure d and err are NaN. Otherwise as nb_taylor_derivatives; err must not overlap d (it may
  * overlap x or v: they are read before it is written). */
 nb_status nb_taylor_derivatives_err(nb_ctx *c, nb_fn f, void *env, size_t n, const double *x,

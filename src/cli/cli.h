@@ -65,8 +65,8 @@ int cli_constant(const cli_args *a, const char *what, const char *s, size_t n, d
 
 /* Why the rounding warnings of diff and plot (nb_taylor_derivatives_err) are given. */
 #define CLI_ROUNDING_WHY                                                                   \
-    "as a second evaluation along 1.5 times the direction shows: digits cancel, in the " \
-    "expression or in the Taylor recurrences (docs/cli.md)"
+    "as evaluations along 1.5 times the direction and with every value moved by an ulp " \
+    "show: digits cancel, in the expression or in the Taylor recurrences (docs/cli.md)"
 
 /* Messages: the first line starts with "nabla: ". */
 int cli_fail(int status, const char *fmt, ...);

@@ -106,9 +106,9 @@ static const struct {
     {"diff", "nabla diff EXPR --at x=V[,...] [--order N] [--wrt x]",
      "Prints d^k f/dx^k for k = 0 .. N (default N = 1), one number per line, k = 0 first.\n"
      "All orders come from one Taylor pass (N up to 100). With several variables, --wrt names\n"
-     "the one to differentiate; the others are held at their --at values. A second pass\n"
-     "along 1.5 times the direction estimates rounding: where high orders lost digits to\n"
-     "cancellation, a warning on standard error says from which order.\n"},
+     "the one to differentiate; the others are held at their --at values. Two more passes\n"
+     "(along 1.5 times the direction; with every value moved by an ulp) estimate rounding:\n"
+     "where orders lost digits to cancellation, a warning on standard error says from which.\n"},
     {"grad", "nabla grad EXPR --at x=V,y=W,...",
      "Prints the gradient, one number per line, in --at order (reverse mode).\n"},
     {"hess", "nabla hess EXPR --at x=V,y=W,...",
