@@ -84,8 +84,8 @@ nb_status nb_taylor_derivatives(nb_ctx *c, nb_fn f, void *env, size_t n, const d
 /* nb_taylor_derivatives into d[0 .. K], and into err[0 .. K] an estimate of each derivative's
  * rounding error, the larger of two: |d_k - d'_k / 1.5^k|, where d' are the derivatives along
  * 1.5 v (mathematically 1.5^k d_k, rounded differently at every step of the recurrences), and
- * 0.29 |d_k - d~_k|, where d~ are the derivatives along v with every op's inexact value moved by
- * an ulp up or down (pseudo-random, the same for every call), as another rounding might have left
+ * 0.29 |d_k - d~_k|, where d~ are the derivatives along v with every registry op's inexact value
+ * (not a reduction's or a custom op's) moved by an ulp up or down (pseudo-random, the same for every call), as another rounding might have left
  * it (the values' rounding, which the recurrences can amplify: x/atan(x) near 0) - so about three
  * times the cost. Where d'_k overflows but d_k does not (derivatives near DBL_MAX), a pass along
  * 0.75 v takes its place for those orders, |d_k - d''_k / 0.75^k|: four times the cost. An
