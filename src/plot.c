@@ -508,6 +508,8 @@ static double clamp_finite(double v) {
  * the largest |y| of all curves' samples, is not finite, or has stopped growing (three steps
  * under 1%: not a pole after all). The evaluations are budgeted: at most the number of samples
  * plus 256 in all, poles from left to right. */
+enum { ENDS_HALVINGS = 64 }; /* the most points on each side of a pole */
+
 typedef struct ends {
     nb_plot_data *d;
     point_src *src;
@@ -575,9 +577,16 @@ static nb_status ends_locate(ends *E, int c, double a, double b, double ya, doub
     nb_status s = NB_OK;
     *xp = a + 0.5 * (b - a);
     if (isfinite(ya) && isfinite(yb) && ya != 0 && yb != 0 && (ya < 0) != (yb < 0)) {
+        const double a0 = a, b0 = b;
         while (E->budget > 0) {
             const double m = a + 0.5 * (b - a);
             if (!(m > a && m < b)) break;
+            /* located well enough once the bracket is narrower than ends_approach's nearest
+             * points (ENDS_HALVINGS halvings of the distance to the samples), which then stay on
+             * their side of it; the last bits are no closer than that near 0, where the doubles
+             * go on to 1e-308 and bisection took a thousand steps (1/x over [-5, 5.1]: the whole
+             * budget, and no point for any pole) */
+            if (b - a <= ldexp(fmin(m - a0, b0 - m), -ENDS_HALVINGS)) break;
             if ((s = ends_eval(E, m))) return s;
             const double v = E->row[c];
             *xp = m;
@@ -624,7 +633,7 @@ static nb_status ends_approach(ends *E, double xp, double d0, int dir, unsigned 
     int stall[NB_PLOT_MAX_CURVES] = {0};
     unsigned live = mask, past = 0;
     double last = xp + dir * d0;
-    for (int k = 1; k <= 64 && live; k++) {
+    for (int k = 1; k <= ENDS_HALVINGS && live; k++) {
         const double x = xp + dir * ldexp(d0, -k);
         if (x == last || x == xp) break; /* no longer moves */
         if (E->budget == 0) {

@@ -526,6 +526,28 @@ Test(poles, branches_are_followed_out_of_the_picture) {
     free(s);
 }
 
+/* A pole at 0 between samples that are not symmetric about it: bisection toward 0 does not reach
+ * the last bits until about 1e-308, a thousand halvings, so it stops once the bracket is finer
+ * than the points added beside it (before, 1/x over [-5, 5.1] spent the whole budget there and
+ * neither its pole nor the one at 2 got a point; tgamma(-x) over [-5.1, 5] none of its six). */
+Test(poles, a_pole_at_zero_is_located_within_the_budget) {
+    nb_plot_data d = data_of("1/x + 1/(x-2)", -5, 5.1, 501, 1);
+    double largest = 0;
+    for (size_t j = 0; j < 2 * d.n; j++)
+        if (isfinite(d.y[j]) && fabs(d.y[j]) > largest) largest = fabs(d.y[j]);
+    cr_expect_eq(d.npoles, 2);
+    if (d.npoles == 2) {
+        cr_expect(fabs(d.pole_x[0]) < 1e-15, "%.17g", d.pole_x[0]);
+        cr_expect(fabs(d.pole_x[1] - 2) < 1e-14, "%.17g", d.pole_x[1]);
+    }
+    for (int k = 0; k <= 2; k += 2)
+        for (int c = 0; c < 2; c++)
+            for (int dir = -1; dir <= 1; dir += 2)
+                cr_expect_geq(near_pole(&d, c, k, 0.03, dir), 1000 * largest, "curve %d at %d, side %d: %g",
+                              c, k, dir, near_pole(&d, c, k, 0.03, dir));
+    nb_plot_data_free(&d);
+}
+
 /* A peak the samples make look like a pole but that stops growing near it is left as before: no
  * points added, no break (cos at 11 samples, its peak on a sample; a narrow bounded peak). */
 Test(poles, bounded_peaks_get_no_points) {
