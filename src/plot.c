@@ -515,6 +515,7 @@ typedef struct ends {
     point_src *src;
     double *deriv, *row; /* K + 1, ncurves */
     size_t budget;
+    int failed;       /* f failed at a point (its status returned through the search) */
     size_t next, cap; /* points: x, and rows of ncurves values */
     double *ex, *ey;
     size_t np, pcap;
@@ -526,6 +527,7 @@ typedef struct ends {
 static nb_status ends_eval(ends *E, double x) {
     E->budget--;
     nb_status s = point_at(E->src, x, E->deriv, NULL, 0);
+    if (s) E->failed = 1;
     const nb_plot_data *d = E->d;
     for (int c = 0; c < d->ncurves; c++) {
         const int k = d->orders[c];
@@ -714,7 +716,7 @@ static double largest(const nb_plot_data *d) {
 static nb_status add_pole_ends(nb_plot_data *d, point_src *src, double *deriv) {
     const size_t n = d->n, nc = (size_t)d->ncurves;
     if (n < 3) return NB_OK;
-    ends E = {d, src, deriv, NULL, n + 256, 0, 0, NULL, NULL, 0, 0, NULL, NULL};
+    ends E = {d, src, deriv, NULL, n + 256, 0, 0, 0, NULL, NULL, 0, 0, NULL, NULL};
     /* the curves with a pole of each kind at each sample (bit c) */
     unsigned short *at = calloc(3 * n, sizeof *at);
     unsigned char *kind = malloc(n);
@@ -739,6 +741,7 @@ static nb_status add_pole_ends(nb_plot_data *d, point_src *src, double *deriv) {
             while (!(mask >> c0 & 1u)) c0++;
             const double *y = d->y + (size_t)c0 * n;
             double xp = x[i], lo = i > 0 ? x[i - 1] : NAN, hi = i + 1 < n ? x[i + 1] : NAN;
+            const size_t first = E.next;
             if (1 << k == POLE_BETWEEN) {
                 s = ends_locate(&E, c0, x[i], x[i + 1], y[i], y[i + 1], &xp);
                 lo = x[i], hi = x[i + 1];
@@ -756,11 +759,20 @@ static nb_status add_pole_ends(nb_plot_data *d, point_src *src, double *deriv) {
             /* the points of both sides; a curve that grows on neither side has no pole here
              * (a bounded peak the samples made look like one): its values there are dropped,
              * and the marks on the samples break its line as before */
-            const size_t first = E.next;
             unsigned gl = 0, gr = 0;
             if (!s && isfinite(lo)) s = ends_approach(&E, xp, xp - lo, -1, mask, bound, &gl);
             if (!s && isfinite(hi)) s = ends_approach(&E, xp, hi - xp, 1, mask, bound, &gr);
             const unsigned pole = mask & (gl | gr);
+            if (s && E.failed) {
+                /* f fails near this pole (a user function's error there, where every sample
+                 * succeeded): the points are extras, so this pole gets none and the samples are
+                 * drawn as before; the error recorded in the context is cleared */
+                if (src->c) nb_ctx_clear_error(src->c);
+                E.failed = 0;
+                s = NB_OK;
+                E.next = first;
+                continue;
+            }
             if (s) break;
             if (!pole) {
                 E.next = first;

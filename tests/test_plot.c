@@ -548,6 +548,46 @@ Test(poles, a_pole_at_zero_is_located_within_the_budget) {
     nb_plot_data_free(&d);
 }
 
+/* A user function that fails only near its pole (a model whose derivative routine reports an
+ * error within 1e-4 of it, as a GSL routine's overflow would), at no sample: the points near
+ * poles are extras, so that pole gets none, the sampling succeeds as before the points were
+ * added, and the context keeps no error (before: NB_E_SOLVER and no table). */
+static double near_fail_value(const double *x, size_t k, void *env) {
+    (void)k, (void)env;
+    return 1 / (x[0] - 0.013);
+}
+static nb_status near_fail_rule(nb_ctx *c, const nb_var *x, size_t k, nb_var *dfdx, void *env);
+static const nb_custom_op near_fail = {near_fail_value, near_fail_rule};
+static nb_status near_fail_rule(nb_ctx *c, const nb_var *x, size_t k, nb_var *dfdx, void *env) {
+    (void)k, (void)env;
+    if (fabs(nb_value(x[0]) - 0.013) < 1e-4) return NB_E_SOLVER;
+    const nb_var y = nb_custom(c, &near_fail, x, 1, NULL);
+    dfdx[0] = nb_neg(c, nb_mul(c, y, y));
+    return NB_OK;
+}
+static nb_var near_fail_fn(nb_ctx *c, const nb_var *x, void *env) {
+    (void)env;
+    return nb_custom(c, &near_fail, x, 1, NULL);
+}
+Test(poles, a_function_failing_near_a_pole_is_sampled) {
+    nb_ctx *c = NULL;
+    cr_assert_eq(nb_ctx_new(&c, NULL), NB_OK);
+    for (int order = 1; order <= 2; order++) {
+        nb_plot p;
+        nb_plot_init(&p); /* [-5, 5] at 501 samples: 0.013 is 0.007 from the nearest */
+        p.ncurves = order + 1;
+        for (int k = 0; k <= order; k++) p.orders[k] = k;
+        nb_plot_data d;
+        const double at = 0;
+        cr_assert_eq(nb_plot_sample_fn(&p, c, near_fail_fn, NULL, 1, &at, 0, &d), NB_OK, "order %d", order);
+        cr_expect_eq(d.n, 501);
+        cr_expect_eq(d.npoles, 0, "order %d", order);
+        cr_expect_eq(nb_ctx_status(c), NB_OK);
+        nb_plot_data_free(&d);
+    }
+    nb_ctx_free(c);
+}
+
 /* A peak the samples make look like a pole but that stops growing near it is left as before: no
  * points added, no break (cos at 11 samples, its peak on a sample; a narrow bounded peak). */
 Test(poles, bounded_peaks_get_no_points) {

@@ -112,7 +112,9 @@ typedef struct nb_plot_data {
 void nb_plot_data_free(nb_plot_data *d);
 
 /* Both samplers add the points near the poles the samples show (ext_x, pole_x above): at most
- * as many evaluations as samples plus 256, not counted by nb_plot_work.
+ * as many evaluations as samples plus 256, not counted by nb_plot_work. A function that fails
+ * (an error status) at such a point and at no sample is sampled all the same: that pole gets no
+ * points, and the error is cleared from the context.
  * Both samplers: where f is not finite, every derivative (at a pole, the rules' strong zero's
  * artefact: f' of 1/x^2 + x at 0 is 1, f'' is -inf where the limit is +inf; where f only
  * overflowed, or log's +inf at 0, a right value the samples cannot tell apart) is stored as NaN,
