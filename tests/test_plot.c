@@ -524,6 +524,13 @@ Test(poles, branches_are_followed_out_of_the_picture) {
     }
     cr_expect(below_left && below_right, "tgamma' goes off the bottom on both sides of -4");
     free(s);
+    /* the samples beside a followed pole are its branch, not a jump: tgamma at 500 samples broke
+     * between 99.2 and 32.7 just right of 0, the branch's only stretch inside the picture (a
+     * review) */
+    s = script_of("tgamma(x)", -5, 5, 500, 0);
+    cr_expect(line_crosses(s, "f0", 0.02), "tgamma's branch right of 0 is drawn");
+    cr_expect(!line_crosses(s, "f0", 0), "tgamma is not drawn across 0");
+    free(s);
 }
 
 /* A pole at 0 between samples that are not symmetric about it: bisection toward 0 does not reach
