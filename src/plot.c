@@ -873,6 +873,12 @@ typedef struct block_ends {
     unsigned bit;
 } block_ends;
 
+/* 1 when a line from a sample of value a to a point of value b nearer a pole climbs toward it:
+ * the same sign, and |b| at least |a|. */
+static int climbs(double a, double b) {
+    return drawable(a) && (a > 0) == (b > 0) && (a < 0) == (b < 0) && fabs(b) >= fabs(a);
+}
+
 static void write_block(FILE *f, const char *name, const double *x, const double *y, size_t n,
                         double lo, double hi, unsigned char *gap, const block_ends *e) {
     memset(gap, 0, n);
@@ -881,7 +887,8 @@ static void write_block(FILE *f, const char *name, const double *x, const double
     const size_t next = e && e->ey ? e->next : 0, np = e && e->px ? e->np : 0;
     int open = 0;
     size_t i = 0, j = 0, m = 0;
-    int prev = 0; /* 1 when the last point written is sample i - 1 */
+    int prev = 0;       /* 1 when the last point written is sample i - 1 */
+    double lastv = NAN; /* the last point written near a pole, when prev is 0 and open */
     /* this curve's followed poles: the last one passed and the next */
     double lastp = -INFINITY, nextp = INFINITY;
     for (size_t q = 0; q < np && nextp == INFINITY; q++)
@@ -903,9 +910,14 @@ static void write_block(FILE *f, const char *name, const double *x, const double
         if (xe < x[i]) { /* a point near a pole: only this curve's, and drawable */
             const double v = e->ey[j++];
             if (!drawable(v)) continue;
+            /* from a sample to the first point toward its pole: only on a climb, of one sign, to
+             * it (a pole the samples did not show can lie between: tgamma at 9 samples joined
+             * 3.92 at -1.25 across the pole at -1 to -3.79 at -0.625, the first point toward 0) */
+            if (open && prev && !climbs(y[i - 1], v)) fputc('\n', f);
             fprintf(f, "%.17g %.17g\n", xe, v);
             open = 1;
             prev = 0;
+            lastv = v;
             continue;
         }
         /* the samples beside a followed pole of this curve, on one side of it, are its branch
@@ -914,6 +926,11 @@ static void write_block(FILE *f, const char *name, const double *x, const double
         const int branch = prev && (lastp >= x[i > 1 ? i - 2 : 0] || (i + 1 < n && nextp <= x[i + 1])) &&
                            (y[i - 1] > 0) == (y[i] > 0) && (y[i - 1] < 0) == (y[i] < 0);
         if (open && prev && (gap[i - 1] || (!branch && nb__plot_break(y, n, i - 1, lo, hi)))) {
+            fputc('\n', f);
+            open = 0;
+        }
+        /* and from the last point beside a pole to the next sample, likewise */
+        if (open && !prev && !climbs(y[i], lastv)) {
             fputc('\n', f);
             open = 0;
         }

@@ -531,6 +531,16 @@ Test(poles, branches_are_followed_out_of_the_picture) {
     cr_expect(line_crosses(s, "f0", 0.02), "tgamma's branch right of 0 is drawn");
     cr_expect(!line_crosses(s, "f0", 0), "tgamma is not drawn across 0");
     free(s);
+    /* a pole the samples did not show, between a sample and the first point toward a followed
+     * one: tgamma at 9 samples joined 3.92 at -1.25 to -3.79 at -0.625 across the pole at -1;
+     * 1/sin at 7 samples over [-10, 10] crossed -pi likewise (a review) */
+    s = script_of("tgamma(x)", -5, 5, 9, 0);
+    cr_expect(!line_crosses(s, "f0", -1), "tgamma at 9 samples is drawn across -1");
+    free(s);
+    s = script_of("1/sin(x)", -10, 10, 7, 0);
+    cr_expect(!line_crosses(s, "f0", -M_PI) && !line_crosses(s, "f0", M_PI),
+              "1/sin at 7 samples is drawn across a pole");
+    free(s);
 }
 
 /* A pole at 0 between samples that are not symmetric about it: bisection toward 0 does not reach
