@@ -401,9 +401,11 @@ static int accelerating(const double *y, size_t n, size_t i, int dir) {
  * a bounded peak of finite width, such as 1/(|x| + a) or 10 - sqrt(|x|), gives about 1 and
  * 1/(sqrt(2) - 1) = 2.41. A cusp |x|^p with p < 0.41 is as steep and is taken for a pole. */
 static int pole_steep(const double *y, size_t n, size_t i, int dir) {
-    if (!accelerating(y, n, i, dir)) return 0;
+    if (dir > 0 ? i < 2 : i + 2 >= n) return 0;
     double a = fabs(y[dir > 0 ? i - 2 : i + 2]), b = fabs(y[dir > 0 ? i - 1 : i + 1]), c = fabs(y[i]);
-    return c - b >= 3 * (b - a);
+    /* the steepness first: cheap, and false almost everywhere on a smooth curve (mark_poles runs
+     * at every sample of every curve) */
+    return c > b && b > a && c - b >= 3 * (b - a) && accelerating(y, n, i, dir);
 }
 
 /* For sample i next to a pole on its side dir (the pole between i and i + dir, the sample i + dir
@@ -472,8 +474,8 @@ static void mark_poles(const double *x, const double *y, size_t n, double w, uns
             where = 0.5 * (x[i] + x[i + 1]);
             if (gap) gap[i] = 1;
             if (kind) kind[i] |= POLE_BETWEEN;
-        } else if (i >= 2 && i + 2 < n && accelerating(y, n, i, 1) && accelerating(y, n, i, -1) &&
-                   (pole_steep(y, n, i, 1) || pole_steep(y, n, i, -1))) {
+        } else if (i >= 2 && i + 2 < n && (pole_steep(y, n, i, 1) || pole_steep(y, n, i, -1)) &&
+                   accelerating(y, n, i, 1) && accelerating(y, n, i, -1)) {
             where = x[i];
             if (gap) {
                 if ((y[i - 1] < 0) != (y[i] < 0)) gap[i - 1] = 1;
@@ -728,16 +730,21 @@ static nb_status add_pole_ends(nb_plot_data *d, point_src *src, double *deriv) {
     unsigned char *kind = malloc(n);
     E.row = malloc(nc * sizeof *E.row);
     nb_status s = at && kind && E.row ? NB_OK : NB_E_NOMEM;
+    int any = 0;
     for (size_t c = 0; c < nc && !s; c++) {
         memset(kind, 0, n);
         mark_poles(d->x, d->y + c * n, n, 0, NULL, NULL, kind);
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; i < n; i++) {
+            if (!kind[i]) continue;
+            any = 1;
             for (int k = 0; k < 3; k++)
                 if (kind[i] >> k & 1) at[(size_t)k * n + i] |= (unsigned short)(1u << c);
+        }
     }
+
     const double bound = clamp_finite(1000 * largest(d));
     const double *x = d->x;
-    for (size_t i = 0; i < n && !s && E.budget > 0; i++) {
+    for (size_t i = 0; i < n && any && !s && E.budget > 0; i++) {
         for (int k = 0; k < 3 && !s && E.budget > 0; k++) {
             unsigned mask = at[(size_t)k * n + i];
             /* a peak beside a pole between samples is that pole, already followed */
