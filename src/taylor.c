@@ -673,14 +673,36 @@ nb_var nb__taylor_op(nb_ctx *c, nb_level *L, nb_op op, nb_var x, nb_var y, int n
     return r;
 }
 
-/* 1 when r is op(a, b) exactly, for the ops whose rounding error can be told (Knuth's TwoSum,
- * and fma for products, quotients and square roots); 0 for any other op (most of which round). */
-static int exact(nb_op op, double a, double b, double r) {
+/* 1 when a^n (n >= 3) is exactly r: the products of a chain of multiplications are exact (fma),
+ * so a^n is representable and pow, which powi calls, returns it - up to a^64; a power of two to
+ * any power that is a nonzero double (0.5^3 = 0.125, 2^-1074). */
+static int powi_exact(double a, int n, double r) {
+    int e;
+    if (fabs(frexp(a, &e)) == 0.5) return r != 0;
+    if (n < 3 || n > 64) return 0;
+    double p = a;
+    for (int i = 1; i < n; i++) {
+        const double q = p * a;
+        if (!isfinite(q) || fma(p, a, -q) != 0) return 0;
+        p = q;
+    }
+    return p == r;
+}
+
+/* 1 when r is op(a, b) (with parameter n) exactly, for the ops whose rounding error can be told
+ * (Knuth's TwoSum, and fma for products, quotients, square roots and integer powers); 1 also for
+ * an integer result of integer operands (below 2^53: cos(0), exp(0), log2(8), tgamma(4), pow's
+ * integer exponents), which are most likely exact; 0 for any other (most of which round). An
+ * integer from other operands is a rounding like any other: cos(1e-8) = 1, whose error (1 - cos x)
+ * / x^2 divides by x^2. */
+static int exact(nb_op op, double a, double b, int n, double r) {
     switch (op) {
     case NB_OP_neg:
     case NB_OP_abs:
+    case NB_OP_sign:
     case NB_OP_min:
     case NB_OP_max:
+    case NB_OP_stop_gradient:
         return 1;
     case NB_OP_sub:
         b = -b;
@@ -690,23 +712,32 @@ static int exact(nb_op op, double a, double b, double r) {
         return (a - a1) + (b - b1) == 0;
     }
     case NB_OP_mul:
-        return fma(a, b, -r) == 0;
+    case NB_OP_smul:
+        if (fma(a, b, -r) == 0) return 1;
+        break;
     case NB_OP_div:
         return fma(r, b, -a) == 0;
     case NB_OP_sqrt:
         return fma(r, r, -a) == 0;
+    case NB_OP_powi:
+        if (n == 0 || n == 1 || (n == 2 && fma(a, a, -r) == 0) ||
+            (n == -1 && fma(r, a, -1) == 0) || powi_exact(a, n, r))
+            return 1;
+        break;
     default:
-        return 0;
+        break;
     }
+    const double big = 0x1p53;
+    return fabs(r) < big && r == nearbyint(r) && fabs(a) < big && a == nearbyint(a) &&
+           fabs(b) < big && b == nearbyint(b);
 }
 
 /* v moved by one ulp up or down at random (L's jitter, a linear congruential generator), as a
  * rounding might have left it: for the rounding estimate's second pass (nb_taylor_derivatives_err).
- * 0, infinities, NaN and integers below 2^53 stay: those are most likely exact, and moving them
- * would change the function (pow's integer exponents, ties of min and max, a branch of f); so do
- * results that exact() finds exact. */
+ * 0, infinities and NaN stay: moving them would change the function (a branch of f); so do
+ * results that exact() finds exact (ties of min and max, pow's integer exponents). */
 static double jitter(nb_level *L, double v) {
-    if (v == 0 || !isfinite(v) || (fabs(v) < 0x1p53 && v == nearbyint(v))) return v;
+    if (v == 0 || !isfinite(v)) return v;
     L->jitter = L->jitter * 6364136223846793005ull + 1442695040888963407ull;
     return nextafter(v, L->jitter >> 63 ? (double)INFINITY : -(double)INFINITY);
 }
@@ -717,7 +748,7 @@ static nb_var taylor_op(nb_ctx *c, nb_level *L, nb_op op, nb_var x, nb_var y, in
     /* the primal, exactly as the op computes it at the levels below (moved by an ulp in the
      * rounding estimate's second pass, when it is a double) */
     nb_var w0 = nb_apply(c, op, u0, v0, n);
-    if (L->jitter && w0.tag == 0 && !exact(op, u0.v, v0.v, w0.v)) w0.v = jitter(L, w0.v);
+    if (L->jitter && w0.tag == 0 && !exact(op, u0.v, v0.v, n, w0.v)) w0.v = jitter(L, w0.v);
     if (T <= 0) return w0; /* a rule's series of order 0 is its value */
     /* pow with an exponent that moves along t: exp(y log x) with the exact primal, for a
      * positive base; at a zero or negative base pow's own rule (log x is not real there). An

@@ -1010,6 +1010,65 @@ Test(rounding, estimate_sees_the_rounding_of_the_values) {
     nb_ctx_free(c);
 }
 
+/* A value that rounds to an integer is not therefore exact (a review): cos(1e-8) is 1 where
+ * the true value is 1 - 5e-17, and (1 - cos x)/x^2 divides that rounding by x^2 and more, so at
+ * 1e-8 the first derivative came out 1e8 for -8.3e-10 - with an estimate of 0, since integers
+ * were never moved. The estimate must follow the true error within a factor of 10 (mpmath). */
+F1(one_minus_cos_over_x2,
+   nb_div(c, nb_sub(c, nb_const(1), nb_cos(c, x)), nb_powi(c, x, 2)))
+F1(cosh_minus_one_over_x2,
+   nb_div(c, nb_sub(c, nb_cosh(c, x), nb_const(1)), nb_powi(c, x, 2)))
+Test(rounding, estimate_sees_values_that_round_to_integers) {
+    nb_ctx *c = new_ctx();
+    const nb_fn fs[] = {one_minus_cos_over_x2, cosh_minus_one_over_x2};
+    const double x = 1e-8, v = 1;
+    for (size_t t = 0; t < sizeof fs / sizeof *fs; t++) {
+        const double exact[3] = {0.5, (t ? 1 : -1) * 8.3333333333333335e-10,
+                                 (t ? 1 : -1) * 0.083333333333333332};
+        double d[3], e[3];
+        cr_assert_eq(nb_taylor_derivatives_err(c, fs[t], NULL, 1, &x, &v, 2, d, e), NB_OK);
+        for (int k = 0; k <= 2; k++) {
+            const double truth = fabs(d[k] - exact[k]);
+            cr_expect(truth > 0.1 * fabs(exact[k]), "case %zu order %d loses digits", t, k);
+            cr_expect(e[k] > truth / 10 && e[k] < truth * 10,
+                      "case %zu order %d: estimate %g, true error %g", t, k, e[k], truth);
+        }
+    }
+    nb_ctx_free(c);
+}
+
+/* ... and a result that is exact is not moved, whichever op made it (a review): x^2 at 0.5 is
+ * 0.25 exactly, but powi was not among the ops found exact, so moving it broke the tie of
+ * max(x^2, 0.25) (an estimate of 0.3 relative for the tie's derivative, where x*x gave 0) and
+ * made (x^2 - 0.25)/(x - 0.5) near 0.5, computed exactly, look good to 7e-2. Also x^3, and
+ * sign's 1, exact although its operand is not an integer. */
+F1(max_sq_quarter, nb_max(c, nb_powi(c, x, 2), nb_const(0.25)))
+F1(min_cube_eighth, nb_min(c, nb_powi(c, x, 3), nb_const(0.125)))
+F1(sq_minus_quarter_over, nb_div(c, nb_sub(c, nb_powi(c, x, 2), nb_const(0.25)),
+                                 nb_sub(c, x, nb_const(0.5))))
+F1(sign_less_one, nb_add(c, nb_div(c, nb_sub(c, nb_sign(c, nb_sin(c, x)), nb_const(1)),
+                                    nb_mul(c, x, x)), x))
+Test(rounding, estimate_keeps_exact_results) {
+    nb_ctx *c = new_ctx();
+    const struct {
+        nb_fn f;
+        double x;
+    } cases[] = {{max_sq_quarter, 0.5},
+                 {min_cube_eighth, 0.5},
+                 {sq_minus_quarter_over, 0.5 + 0x1p-26},
+                 {sign_less_one, 1e-4}};
+    for (size_t t = 0; t < sizeof cases / sizeof *cases; t++) {
+        double v = 1, d[4], e[4];
+        cr_assert_eq(nb_taylor_derivatives_err(c, cases[t].f, NULL, 1, &cases[t].x, &v, 3, d, e),
+                     NB_OK);
+        /* every step is exact, and both other passes agree to their last bit or two */
+        for (int k = 0; k <= 3; k++)
+            cr_expect(e[k] <= 4 * DBL_EPSILON * fabs(d[k]), "case %zu order %d: estimate %g of %g",
+                      t, k, e[k], d[k]);
+    }
+    nb_ctx_free(c);
+}
+
 /* Derivatives near DBL_MAX: those of 1/(1.01 - x) at 0 are k!/1.01^(k+1), 1.3e306 at order 170,
  * where the second pass along 1.5 v overflows (1.5^170 = 9e29). The estimate is still finite
  * there (those orders are compared along 0.75 v) and small: nothing cancels. */
