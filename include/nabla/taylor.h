@@ -89,7 +89,9 @@ nb_status nb_taylor_derivatives(nb_ctx *c, nb_fn f, void *env, size_t n, const d
  * it (the values' rounding, which the recurrences can amplify: x/atan(x) near 0) - so about three
  * times the cost. Where d'_k overflows but d_k does not (derivatives near DBL_MAX), a pass along
  * 0.75 v takes its place for those orders, |d_k - d''_k / 0.75^k|: four times the cost. An
- * estimate, not a bound: the true error is usually within a small factor of it. It cannot see
+ * estimate, not a bound: the true error is usually within a small factor of it, but the moved
+ * pass is one random sample whose moves can cancel (sinh(x)/x at 5e-7: f'' 0.332 for 0.333 with
+ * an estimate of 0; docs/design.md, "Known limits"). It cannot see
  * an error of a special function's value beyond its last bit (GSL's airy_bi to about 1e-13).
  * err[k] is 0 where the passes agree exactly (also for equal infinities) and NaN where one is inf
  * or NaN and another differs. NB_E_ARG for a NULL err or an order out of range (nothing written); on any other
