@@ -880,10 +880,11 @@ typedef struct block_ends {
     unsigned bit;
 } block_ends;
 
-/* 1 when a line from a sample of value a to a point of value b nearer a pole climbs toward it:
- * the same sign, and |b| at least |a|. */
-static int climbs(double a, double b) {
-    return drawable(a) && (a > 0) == (b > 0) && (a < 0) == (b < 0) && fabs(b) >= fabs(a);
+/* 1 when a pole the samples did not show may lie between a value `far` and a value `near`
+ * nearer a followed pole: the sign changes and |y| is larger away from that pole (a branch of
+ * the followed pole grows toward it, and crosses zero falling away from it, if at all). */
+static int hidden_pole(double far, double near) {
+    return far != 0 && near != 0 && (far < 0) != (near < 0) && fabs(near) < fabs(far);
 }
 
 static void write_block(FILE *f, const char *name, const double *x, const double *y, size_t n,
@@ -895,7 +896,7 @@ static void write_block(FILE *f, const char *name, const double *x, const double
     int open = 0;
     size_t i = 0, j = 0, m = 0;
     int prev = 0;       /* 1 when the last point written is sample i - 1 */
-    double lastv = NAN; /* the last point written near a pole, when prev is 0 and open */
+    double lastv = NAN; /* the last point written near a pole (when prev is 0) */
     /* this curve's followed poles: the last one passed and the next */
     double lastp = -INFINITY, nextp = INFINITY;
     for (size_t q = 0; q < np && nextp == INFINITY; q++)
@@ -917,14 +918,16 @@ static void write_block(FILE *f, const char *name, const double *x, const double
         if (xe < x[i]) { /* a point near a pole: only this curve's, and drawable */
             const double v = e->ey[j++];
             if (!drawable(v)) continue;
-            /* from a sample to the first point toward its pole: only on a climb, of one sign, to
-             * it (a pole the samples did not show can lie between: tgamma at 9 samples joined
-             * 3.92 at -1.25 across the pole at -1 to -3.79 at -0.625, the first point toward 0) */
-            if (open && prev && !climbs(y[i - 1], v)) fputc('\n', f);
+            lastv = v;
+            /* from a sample to the first point toward its pole, and below from the last point to
+             * the next sample, not across a pole the samples did not show (tgamma at 9 samples
+             * joined 3.92 at -1.25 across the pole at -1 to -3.79 at -0.625, the first point
+             * toward 0; 1/sin at 7 samples crossed -pi the other way), but across a zero (1/x -
+             * 10 at 17 samples, falling from 6 at 0.0625 to -2 at 0.125; a review) */
+            if (open && prev && hidden_pole(y[i - 1], v)) fputc('\n', f);
             fprintf(f, "%.17g %.17g\n", xe, v);
             open = 1;
             prev = 0;
-            lastv = v;
             continue;
         }
         /* the samples beside a followed pole of this curve, on one side of it, are its branch
@@ -936,8 +939,7 @@ static void write_block(FILE *f, const char *name, const double *x, const double
             fputc('\n', f);
             open = 0;
         }
-        /* and from the last point beside a pole to the next sample, likewise */
-        if (open && !prev && !climbs(y[i], lastv)) {
+        if (open && !prev && hidden_pole(y[i], lastv)) {
             fputc('\n', f);
             open = 0;
         }

@@ -541,6 +541,17 @@ Test(poles, branches_are_followed_out_of_the_picture) {
     cr_expect(!line_crosses(s, "f0", -M_PI) && !line_crosses(s, "f0", M_PI),
               "1/sin at 7 samples is drawn across a pole");
     free(s);
+    /* but a branch crossing zero beside its pole is drawn (1/x - 10 at 17 samples broke between
+     * 6 at 0.0625 and -2 at 0.125; a review), on either side */
+    const char *zeros[2] = {"1/x - 10", "1/x + 10"};
+    for (int z = 0; z < 2; z++)
+        for (size_t samples = 17; samples <= 33; samples += 16) {
+            s = script_of(zeros[z], -1, 1, samples, 0);
+            cr_expect(line_crosses(s, "f0", z ? -0.1 : 0.1), "%s at %zu samples: its zero", zeros[z],
+                      samples);
+            cr_expect(!line_crosses(s, "f0", 0));
+            free(s);
+        }
 }
 
 /* A pole at 0 between samples that are not symmetric about it: bisection toward 0 does not reach
