@@ -574,6 +574,12 @@ static nb_status ends_pole(ends *E, double x, unsigned mask) {
     return NB_OK;
 }
 
+/* |y| of curve c at the last point evaluated, a value that is not finite counting as infinite
+ * (the pole itself, or a derivative blanked where f is not finite). */
+static double abs_at(const ends *E, int c) {
+    return isfinite(E->row[c]) ? fabs(E->row[c]) : INFINITY;
+}
+
 /* The pole of curve c between a and b (its values ya, yb there) into *xp: by bisection on the
  * sign when ya and yb are finite with opposite signs, else by a golden-section search for the
  * largest |y| (a value that is not finite is the pole itself). */
@@ -606,22 +612,22 @@ static nb_status ends_locate(ends *E, int c, double a, double b, double ya, doub
     double x1 = b - g * (b - a), x2 = a + g * (b - a), f1, f2;
     if (E->budget < 2) return NB_OK;
     if ((s = ends_eval(E, x1))) return s;
-    f1 = isfinite(E->row[c]) ? fabs(E->row[c]) : INFINITY;
+    f1 = abs_at(E, c);
     if ((s = ends_eval(E, x2))) return s;
-    f2 = isfinite(E->row[c]) ? fabs(E->row[c]) : INFINITY;
+    f2 = abs_at(E, c);
     while (E->budget > 0 && f1 < INFINITY && f2 < INFINITY) {
         if (f1 >= f2) {
             b = x2, x2 = x1, f2 = f1;
             x1 = b - g * (b - a);
             if (!(x1 > a && x1 < x2)) break;
             if ((s = ends_eval(E, x1))) return s;
-            f1 = isfinite(E->row[c]) ? fabs(E->row[c]) : INFINITY;
+            f1 = abs_at(E, c);
         } else {
             a = x1, x1 = x2, f1 = f2;
             x2 = a + g * (b - a);
             if (!(x2 > x1 && x2 < b)) break;
             if ((s = ends_eval(E, x2))) return s;
-            f2 = isfinite(E->row[c]) ? fabs(E->row[c]) : INFINITY;
+            f2 = abs_at(E, c);
         }
     }
     *xp = f1 >= f2 ? x1 : x2;
@@ -887,6 +893,13 @@ static int hidden_pole(double far, double near) {
     return far != 0 && near != 0 && (far < 0) != (near < 0) && fabs(near) < fabs(far);
 }
 
+/* The first of e's poles from index q on that breaks this curve's line (INFINITY: none). */
+static double next_pole(const block_ends *e, size_t q, size_t np) {
+    for (; q < np; q++)
+        if (e->pm[q] & e->bit) return e->px[q];
+    return INFINITY;
+}
+
 static void write_block(FILE *f, const char *name, const double *x, const double *y, size_t n,
                         double lo, double hi, unsigned char *gap, const block_ends *e) {
     memset(gap, 0, n);
@@ -898,9 +911,7 @@ static void write_block(FILE *f, const char *name, const double *x, const double
     int prev = 0;       /* 1 when the last point written is sample i - 1 */
     double lastv = NAN; /* the last point written near a pole (when prev is 0) */
     /* this curve's followed poles: the last one passed and the next */
-    double lastp = -INFINITY, nextp = INFINITY;
-    for (size_t q = 0; q < np && nextp == INFINITY; q++)
-        if (e->pm[q] & e->bit) nextp = e->px[q];
+    double lastp = -INFINITY, nextp = next_pole(e, 0, np);
     while (i < n) {
         const double xe = j < next ? e->ex[j] : INFINITY, xm = m < np ? e->px[m] : INFINITY;
         if (xm < x[i] && xm <= xe) { /* a pole */
@@ -909,9 +920,7 @@ static void write_block(FILE *f, const char *name, const double *x, const double
                 open = 0;
                 prev = 0;
                 lastp = xm;
-                nextp = INFINITY;
-                for (size_t q = m; q < np && nextp == INFINITY; q++)
-                    if (e->pm[q] & e->bit) nextp = e->px[q];
+                nextp = next_pole(e, m, np);
             }
             continue;
         }
