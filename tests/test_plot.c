@@ -498,7 +498,7 @@ Test(poles, branches_are_followed_out_of_the_picture) {
     for (size_t j = 1; j < d.npoles; j++) cr_expect_geq(d.pole_x[j], d.pole_x[j - 1]);
     cr_expect_eq(d.n, 501);
     nb_plot_data_free(&d);
-    /* a pole between samples with a sign change: bisection finds it to the last bits */
+    /* a pole between samples with a sign change is located to the last bits */
     d = data_of("tan(x)", -2, 2, 21, 0);
     cr_expect_eq(d.npoles, 2);
     if (d.npoles == 2) {
@@ -552,6 +552,45 @@ Test(poles, branches_are_followed_out_of_the_picture) {
             cr_expect(!line_crosses(s, "f0", 0));
             free(s);
         }
+}
+
+/* Every pole gets points, not the first ones the budget covers: poles were followed left to
+ * right until it ran out, so tan over [-20, 20] at 501 samples had its six poles left of 0
+ * followed and none right of it (its branches stopped at the last samples, inside the picture).
+ * A pole is now located by regula falsi on 1/y (about ten evaluations for tan where bisection
+ * took fifty), each pole gets its share of the budget, and the points of a pole are evaluated
+ * on every curve: tan at 17 samples, whose own samples show no pole at -pi/2 (tan' shows it),
+ * was drawn across it (3.19 at -1.875 to -3.01 at -1.25). */
+Test(poles, every_pole_gets_its_share) {
+    nb_plot_data d = data_of("tan(x)", -20, 20, 501, 1);
+    char *s = script_of("tan(x)", -20, 20, 501, 1);
+    int spikes;
+    double lo, hi;
+    check_segments(s, &spikes, &lo, &hi);
+    free(s);
+    cr_expect_eq(spikes, 0);
+    const double off = 1000 * fmax(fabs(lo), fabs(hi)); /* far off the picture */
+    int poles = 0;
+    for (int k = -6; k <= 5; k++) {
+        const double at = M_PI / 2 + k * M_PI;
+        size_t found = 0;
+        for (size_t j = 0; j < d.npoles; j++)
+            if (fabs(d.pole_x[j] - at) < 1e-14 * 20 && (d.pole_curves[j] & 3u) == 3u) found++;
+        cr_expect_eq(found, 1, "tan: the pole at %.17g, of f and f'", at);
+        for (int c = 0; c < 2; c++)
+            for (int dir = -1; dir <= 1; dir += 2)
+                cr_expect_geq(near_pole(&d, c, at, 0.04, dir), off, "curve %d at %g, side %d: %g", c,
+                              at, dir, near_pole(&d, c, at, 0.04, dir));
+        poles++;
+    }
+    cr_expect_eq(poles, 12);
+    cr_expect_eq(d.npoles, 12);
+    nb_plot_data_free(&d);
+    s = script_of("tan(x)", -5, 5, 17, 1);
+    for (int k = -2; k <= 1; k++)
+        cr_expect(!line_crosses(s, "f0", M_PI / 2 + k * M_PI), "tan at 17 samples is drawn across %g",
+                  M_PI / 2 + k * M_PI);
+    free(s);
 }
 
 /* A pole at 0 between samples that are not symmetric about it: bisection toward 0 does not reach

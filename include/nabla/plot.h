@@ -112,7 +112,8 @@ typedef struct nb_plot_data {
 void nb_plot_data_free(nb_plot_data *d);
 
 /* Both samplers add the points near the poles the samples show (ext_x, pole_x above): at most
- * as many evaluations as samples plus 256, not counted by nb_plot_work. A function that fails
+ * as many evaluations as samples plus 256, shared out among the poles (docs/plotting.md), not
+ * counted by nb_plot_work. A function that fails
  * (an error status) at such a point and at no sample is sampled all the same: that pole gets no
  * points, and the error is cleared from the context.
  * Both samplers: where f is not finite, every derivative (at a pole, the rules' strong zero's
