@@ -213,32 +213,40 @@ static nb_var reduce_generic(nb_ctx *c, nb_level *L, nb_op op, size_t n, const n
         nb_var out = {r.v, (uint32_t)L->n++, L->tag};
         return out;
     }
-    if ((s = nb__level_grow(c, L, 1, y ? 2 * n : n))) return nb__fail_var(c, s);
-    size_t o0 = L->nops;
+    /* the partials go into the scratch in place of the primals they were computed from (an
+     * element's primals are read by its own partials only), and the level grows by the operands
+     * kept only (an exact nb_reserve held, a review) */
+    size_t k = 0;
     for (size_t i = 0; i < n; i++) {
         nb_var yi = py ? py[i] : zero;
         int ax = x[i].tag == L->tag, ay = y && y[i].tag == L->tag;
-        nb_var p = zero;
+        nb_var p = zero, q = zero;
         if (ax) p = rules[op][0](c, px[i], yi, r, 0);
         if (ay && ax && y[i].idx == x[i].idx) { /* dot(x, x): one operand per element */
             p = acc(c, p, rules[op][1](c, px[i], yi, r, 0));
             ay = 0;
         }
-        if (ax && keep_partial(c, op, 0, p)) {
+        if (ay) q = rules[op][1](c, px[i], yi, r, 0);
+        px[i] = p;
+        if (y) py[i] = q;
+        k += (size_t)(ax && keep_partial(c, op, 0, p)) + (size_t)(ay && keep_partial(c, op, 1, q));
+    }
+    if (k == 0) return r;
+    if ((s = nb__level_grow(c, L, 1, k))) return nb__fail_var(c, s);
+    for (size_t i = 0; i < n; i++) {
+        const int ax = x[i].tag == L->tag;
+        const int ay = y && y[i].tag == L->tag && !(ax && y[i].idx == x[i].idx);
+        if (ax && keep_partial(c, op, 0, px[i])) {
             L->op_idx[L->nops] = x[i].idx;
-            L->op_mul[L->nops] = p.v;
-            L->op_ref[L->nops++] = nb__var_ref(p);
+            L->op_mul[L->nops] = px[i].v;
+            L->op_ref[L->nops++] = nb__var_ref(px[i]);
         }
-        if (ay) {
-            p = rules[op][1](c, px[i], yi, r, 0);
-            if (keep_partial(c, op, 1, p)) {
-                L->op_idx[L->nops] = y[i].idx;
-                L->op_mul[L->nops] = p.v;
-                L->op_ref[L->nops++] = nb__var_ref(p);
-            }
+        if (ay && keep_partial(c, op, 1, py[i])) {
+            L->op_idx[L->nops] = y[i].idx;
+            L->op_mul[L->nops] = py[i].v;
+            L->op_ref[L->nops++] = nb__var_ref(py[i]);
         }
     }
-    if (L->nops == o0) return r;
     L->stmt_end[L->n] = (uint32_t)L->nops;
     L->prim_ref[L->n] = nb__var_ref(r);
     nb_var out = {r.v, (uint32_t)L->n++, L->tag};
@@ -374,7 +382,6 @@ static nb_dual dred(nb_op op, size_t n, const nb_dual *x, const nb_dual *y) {
 static nb_var reduce_dual(nb_ctx *c, nb_level *L, nb_op op, size_t n, const nb_var *x,
                           const nb_var *y) {
     nb_status s = nb__dscratch_reserve(c, L, y ? 2 * n : n);
-    if (!s) s = nb__level_grow(c, L, 1, y ? 2 * n : n);
     if (s) return nb__fail_var(c, s);
     nb_dual *dx = L->dscratch, *dy = y ? L->dscratch + n : NULL;
     for (size_t i = 0; i < n; i++) {
@@ -384,31 +391,33 @@ static nb_var reduce_dual(nb_ctx *c, nb_level *L, nb_op op, size_t n, const nb_v
     const nb_dual r = dred(op, n, dx, dy), zero = nb_dual_const(0);
     L->ops++;
     c->lv[1].ops += 1 + n * (y ? 2 : 1);
-    size_t o0 = L->nops;
+    /* the partials go into the scratch in place of the operands they were computed from, and
+     * the level grows by the operands kept only (an exact nb_reserve held, a review) */
+    size_t k = 0;
     for (size_t i = 0; i < n; i++) {
         nb_dual yi = dy ? dy[i] : zero;
         int ax = x[i].tag == L->tag, ay = y && y[i].tag == L->tag;
         nb_dual p = ax ? drules[op][0](dx[i], yi, r, 0) : zero;
-        if (ay && ax && y[i].idx == x[i].idx) {
-            nb_dual q = drules[op][1](dx[i], yi, r, 0);
-            p = nb_dual_make(p.v + q.v, p.d + q.d);
-            ay = 0;
-        }
-        if (ax && (p.v != 0 || p.d != 0)) {
+        nb_dual q = ay ? drules[op][1](dx[i], yi, r, 0) : zero;
+        if (ay && ax && y[i].idx == x[i].idx) p = nb_dual_make(p.v + q.v, p.d + q.d), q = zero;
+        dx[i] = p;
+        if (y) dy[i] = q;
+        k += (size_t)dnonzero(p) + (size_t)dnonzero(q);
+    }
+    if (k == 0) return nb__level1_var(c, r.v, r.d);
+    if ((s = nb__level_grow(c, L, 1, k))) return nb__fail_var(c, s);
+    for (size_t i = 0; i < n; i++) {
+        if (dnonzero(dx[i])) {
             L->op_idx[L->nops] = x[i].idx;
-            L->op_mul[L->nops] = p.v;
-            L->op_mt[L->nops++] = p.d;
+            L->op_mul[L->nops] = dx[i].v;
+            L->op_mt[L->nops++] = dx[i].d;
         }
-        if (ay) {
-            p = drules[op][1](dx[i], yi, r, 0);
-            if (p.v != 0 || p.d != 0) {
-                L->op_idx[L->nops] = y[i].idx;
-                L->op_mul[L->nops] = p.v;
-                L->op_mt[L->nops++] = p.d;
-            }
+        if (y && dnonzero(dy[i])) {
+            L->op_idx[L->nops] = y[i].idx;
+            L->op_mul[L->nops] = dy[i].v;
+            L->op_mt[L->nops++] = dy[i].d;
         }
     }
-    if (L->nops == o0) return nb__level1_var(c, r.v, r.d);
     L->stmt_end[L->n] = (uint32_t)L->nops;
     L->prim_t[L->n] = r.d;
     nb_var out = {r.v, (uint32_t)L->n++, L->tag};
@@ -554,13 +563,23 @@ nb_var nb__live_nan(nb_ctx *c, nb_var x) {
         }                                                                                 \
         if (L->kind == NB_REVERSE) {                                                      \
             if (L->n + 1 > L->ncap || L->opcap - L->nops < (y ? 2 * n : n)) {             \
-                /* room for the elements of this level only: over constants nothing is    \
-                 * recorded, and the tape must not grow (or fail, under a cap: a review) */ \
-                size_t m = 0;                                                             \
-                for (size_t i = 0; i < n; i++)                                            \
-                    m += (size_t)(x[i].tag == tag) + (size_t)(y && y[i].tag == tag);      \
+                /* room for the operands the loop below keeps, no more: over constants     \
+                 * nothing is recorded, and the tape must not grow (or fail, under a cap: a \
+                 * review), nor for dot(x, x)'s second operand or a zero partial (an exact  \
+                 * nb_reserve failed under a cap at it, a second review) */               \
+                size_t m = 0, k = 0;                                                      \
+                for (size_t i = 0; i < n; i++) {                                          \
+                    const double X = x[i].v, Y = (Y_EXPR_);                               \
+                    (void)X, (void)Y;                                                     \
+                    int ax = x[i].tag == tag, ay = y && y[i].tag == tag;                  \
+                    m += (size_t)(ax | ay);                                               \
+                    double p = ax ? (dX_) : 0;                                            \
+                    if (ay && ax && y[i].idx == x[i].idx) p += (dY_), ay = 0;             \
+                    k += (size_t)(p != 0 || (ax && L->pattern));                          \
+                    k += (size_t)(ay && ((dY_) != 0 || L->pattern));                      \
+                }                                                                         \
                 if (!m) goto general;                                                     \
-                nb_status s = nb__level_grow(c, L, 1, m);                                 \
+                nb_status s = k ? nb__level_grow(c, L, 1, k) : NB_OK;                     \
                 if (s) return nb__fail_var(c, s);                                         \
             }                                                                             \
             uint32_t *idx = L->op_idx;                                                    \
@@ -752,7 +771,12 @@ static nb_var custom_plain(nb_ctx *c, nb_level *L, const nb__custom_call *cc, co
             if (x[i].tag == L->tag) t += nb__szmul(b->p[i].v, L->tan[x[i].idx]);
         return fwd1(c, L, r.v, t);
     }
-    if ((s = nb__level_grow(c, L, 1, k))) return nb__fail_var(c, s);
+    /* room for the operands kept, no more (an exact nb_reserve held, a review) */
+    size_t kept = 0;
+    for (size_t i = 0; i < k; i++)
+        kept += (size_t)(x[i].tag == L->tag && (b->p[i].v != 0 || L->pattern));
+    if (kept == 0) return r;
+    if ((s = nb__level_grow(c, L, 1, kept))) return nb__fail_var(c, s);
     size_t o = L->nops;
     for (size_t i = 0; i < k; i++) {
         if (x[i].tag != L->tag || (b->p[i].v == 0 && !L->pattern)) continue;
@@ -777,7 +801,11 @@ static nb_var custom_dual(nb_ctx *c, nb_level *L, const nb__custom_call *cc, con
     nb_status s = nb__custom_partials(c, cc, b->px, b->p, 1, &r);
     if (s) return nb__fail_var(c, s);
     L->ops++;
-    if ((s = nb__level_grow(c, L, 1, k))) return nb__fail_var(c, s);
+    size_t kept = 0; /* room for the operands kept, no more (as custom_plain) */
+    for (size_t i = 0; i < k; i++)
+        kept += (size_t)(x[i].tag == L->tag && dnonzero(nb__dual_low(c, b->p[i])));
+    if (kept == 0) return r;
+    if ((s = nb__level_grow(c, L, 1, kept))) return nb__fail_var(c, s);
     size_t o = L->nops;
     for (size_t i = 0; i < k; i++) {
         if (x[i].tag != L->tag) continue;
@@ -820,7 +848,11 @@ static nb_var custom_generic(nb_ctx *c, nb_level *L, const nb__custom_call *cc, 
         nb_var out = {r.v, (uint32_t)L->n++, L->tag};
         return out;
     }
-    if ((s = nb__level_grow(c, L, 1, k))) return nb__fail_var(c, s);
+    size_t kept = 0; /* room for the operands kept, no more (as custom_plain) */
+    for (size_t i = 0; i < k; i++)
+        kept += (size_t)(x[i].tag == L->tag && (!nb__szero(b->p[i]) || c->lv[1].pattern));
+    if (kept == 0) return r;
+    if ((s = nb__level_grow(c, L, 1, kept))) return nb__fail_var(c, s);
     size_t o = L->nops;
     for (size_t i = 0; i < k; i++) {
         if (x[i].tag != L->tag || (nb__szero(b->p[i]) && !c->lv[1].pattern)) continue;

@@ -783,6 +783,76 @@ Test(errors, an_exact_reservation_of_binary_ops_allocates_nothing_more) {
     }
 }
 
+/* A custom op of six operands that depends on the first two only: four zero partials. */
+static double first_two_value(const double *x, size_t k, void *env) {
+    (void)k;
+    (void)env;
+    return x[0] * x[1];
+}
+static nb_status first_two_rule(nb_ctx *c, const nb_var *x, size_t k, nb_var *dfdx, void *env) {
+    (void)c;
+    (void)env;
+    for (size_t i = 0; i < k; i++) dfdx[i] = nb_const(0);
+    dfdx[0] = x[1];
+    dfdx[1] = x[0];
+    return NB_OK;
+}
+
+/* An exact reservation also holds for the reductions and custom ops that keep fewer operands than
+ * they have elements - dot(x, x) (one operand per element), zero partials dropped - on every
+ * reverse tier: they made room for an operand per element first, so under a cap at the
+ * reservation they failed with NB_E_TAPE_FULL and a NaN (a review). The cap leaves room for the
+ * scratch of a reduction above level 1, which nb_reserve does not pre-size (nabla/ctx.h). */
+Test(errors, an_exact_reservation_holds_for_ops_that_keep_fewer_operands) {
+    static const nb_kind tiers[3][2] = {
+        {NB_REVERSE, 0}, {NB_REVERSE, NB_REVERSE}, {NB_FORWARD, NB_REVERSE}};
+    static const nb_custom_op first_two = {first_two_value, first_two_rule};
+    enum { N = 1000 };
+    static nb_var x[N];
+    for (int t = 0; t < 3; t++) {
+        const int depth = tiers[t][1] ? 2 : 1;
+        /* dot(x, x); sumsq with half the elements 0; the sum of x and then the custom op of
+         * x[0 .. 5] (a statement more) */
+        for (int op = 0; op < 3; op++) {
+            const size_t n = N, stmts = op == 2 ? N + 2 : N + 1;
+            const size_t kept = op == 0 ? N : op == 1 ? N / 2 : N + 2;
+            const size_t per = t == 2 ? sizeof(nb_dual) : sizeof(nb_var);
+            const size_t scratch = depth == 1 ? 0 : (op == 0 ? 2 * n : n) * per;
+            nb_ctx *c = NULL;
+            cr_assert_eq(nb_ctx_new(&c, NULL), NB_OK);
+            for (int d = 0; d < depth; d++) cr_assert_eq(nb_push(c, tiers[t][d]), NB_OK);
+            cr_assert_eq(nb_reserve(c, stmts, kept), NB_OK);
+            const size_t reserved = nb_ctx_bytes(c);
+            nb_ctx_free(c);
+
+            c = capped_ctx(reserved + scratch);
+            for (int d = 0; d < depth; d++) cr_assert_eq(nb_push(c, tiers[t][d]), NB_OK);
+            cr_assert_eq(nb_reserve(c, stmts, kept), NB_OK);
+            double want = 0;
+            for (size_t i = 0; i < n; i++) {
+                const double v = op == 1 && i % 2 == 0 ? 0.0 : (double)i + 1.0;
+                x[i] = nb_rev_input(c, nb_const(v));
+                want += v * v;
+            }
+            nb_var y = nb_const(0);
+            if (op < 2) y = op == 0 ? nb_dot(c, n, x, x) : nb_sumsq(c, n, x);
+            if (op == 2) {
+                cr_expect_eq(nb_value(nb_sum(c, n, x)), (double)N * (N + 1) / 2);
+                y = nb_custom(c, &first_two, x, 6, NULL);
+                want = 2.0;
+            }
+            nb_tape_info ti;
+            cr_assert_eq(nb_tape_info_get(c, depth, &ti), NB_OK);
+            cr_expect_eq(nb_ctx_status(c), NB_OK, "tier %d, op %d", t, op);
+            cr_expect_eq(nb_value(y), want, "tier %d, op %d", t, op);
+            cr_expect_eq(ti.statements, stmts);
+            cr_expect_eq(ti.operands, kept, "tier %d, op %d", t, op);
+            cr_expect(nb_ctx_bytes(c) <= reserved + scratch);
+            nb_ctx_free(c);
+        }
+    }
+}
+
 /* ---- an f that pops the caller's levels and frees their storage ---- */
 
 /* A hook that never gives memory back while the context lives: a freed block is filled with 0xA5
