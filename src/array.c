@@ -38,9 +38,9 @@ static nb_status add_array(nb_level *L, const double *x, double *dx, const doubl
 }
 
 nb_status nb_rev_array(nb_ctx *c, size_t n, const double *x, double *dx, nb_array *out) {
+    if (out) *out = no_array(); /* on every failure, a NULL context's too */
     if (!c) return NB_E_ARG;
     if (!out) return nb__fail(c, NB_E_ARG);
-    *out = no_array();
     if (n && (!x || !dx)) return nb__fail(c, NB_E_ARG);
     if (n > SIZE_MAX / sizeof *x || overlap(x, n, dx, n)) return nb__fail(c, NB_E_ARG);
     nb_level *L = &c->lv[1];
@@ -60,9 +60,9 @@ nb_status nb_rev_array(nb_ctx *c, size_t n, const double *x, double *dx, nb_arra
 }
 
 nb_status nb_fwd_array(nb_ctx *c, size_t n, const double *x, const double *t, nb_array *out) {
+    if (out) *out = no_array(); /* on every failure, a NULL context's too */
     if (!c) return NB_E_ARG;
     if (!out) return nb__fail(c, NB_E_ARG);
-    *out = no_array();
     if (n && (!x || !t)) return nb__fail(c, NB_E_ARG);
     if (n > SIZE_MAX / sizeof *x) return nb__fail(c, NB_E_ARG);
     nb_level *L = &c->lv[1];

@@ -230,8 +230,15 @@ Test(errors, every_misuse_is_a_status) {
     cr_expect_eq(nb_rev_array(c, 4, x, dx, &a), NB_E_LEVEL);
     nb_ctx_clear_error(c);
     nb_pop(c);
-    /* arguments */
+    /* arguments; with a NULL context too, *out is an array of no level (it was left as it was) */
+    memset(&a, 0xab, sizeof a);
     cr_expect_eq(nb_rev_array(NULL, 4, x, dx, &a), NB_E_ARG);
+    cr_expect_eq(a.tag, 0u);
+    cr_expect(a.x == NULL && a.n == 0);
+    memset(&b, 0xab, sizeof b);
+    cr_expect_eq(nb_fwd_array(NULL, 4, x, x, &b), NB_E_ARG);
+    cr_expect_eq(b.tag, 0u);
+    cr_expect(b.x == NULL && b.n == 0);
     cr_expect_eq(nb_rev_array(c, 4, x, dx, NULL), NB_E_ARG);
     nb_ctx_clear_error(c);
     cr_expect_eq(nb_rev_array(c, 4, NULL, dx, &a), NB_E_ARG);
