@@ -853,6 +853,44 @@ Test(errors, an_exact_reservation_holds_for_ops_that_keep_fewer_operands) {
     }
 }
 
+/* nb_reserve for exactly what a reduction over handles records: dot(x, x) keeps one operand per
+ * element and sumsq drops the zero partials, but the reduction made room for 2n (n) operands
+ * first, so it grew the arrays past the reservation, and under a cap set right at the reserved
+ * bytes it was NB_E_TAPE_FULL with a NaN value (a review). */
+Test(errors, an_exact_reservation_of_reductions_allocates_nothing_more) {
+    enum { N = 1000 };
+    static double x[N];
+    static nb_var h[N];
+    for (int red = 0; red < 2; red++) {
+        for (int i = 0; i < N; i++) x[i] = red == 1 && i % 2 ? 0.0 : 1.0 + i;
+        const size_t operands = red == 0 ? N : N / 2; /* what the statement records */
+        static size_t reserved_bytes;
+        for (int capped = 0; capped < 2; capped++) {
+            struct failing counter = {0, -1};
+            nb_ctx_opts o = failing_opts(&counter);
+            if (capped) o.max_tape_bytes = reserved_bytes;
+            nb_ctx *c = NULL;
+            cr_assert_eq(nb_ctx_new(&c, &o), NB_OK);
+            cr_assert_eq(nb_push(c, NB_REVERSE), NB_OK);
+            cr_assert_eq(nb_reserve(c, N + 1, operands), NB_OK);
+            if (!capped) reserved_bytes = nb_ctx_bytes(c);
+            const int after_reserve = counter.count;
+            cr_assert_eq(nb_rev_inputs(c, N, x, h), NB_OK);
+            nb_var y = red == 0 ? nb_dot(c, N, h, h) : nb_sumsq(c, N, h);
+            nb_tape_info ti;
+            cr_assert_eq(nb_tape_info_get(c, 1, &ti), NB_OK);
+            cr_expect_eq(ti.statements, (size_t)N + 1);
+            cr_expect_eq(ti.operands, operands);
+            cr_expect_eq(counter.count, after_reserve, "reduction %d, cap %d: %d allocations "
+                         "while recording what was reserved", red, capped,
+                         counter.count - after_reserve);
+            cr_expect_eq(nb_ctx_status(c), NB_OK, "reduction %d, cap %d", red, capped);
+            cr_expect(!isnan(nb_value(y)), "reduction %d, cap %d", red, capped);
+            nb_ctx_free(c);
+        }
+    }
+}
+
 /* ---- an f that pops the caller's levels and frees their storage ---- */
 
 /* A hook that never gives memory back while the context lives: a freed block is filled with 0xA5
