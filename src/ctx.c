@@ -73,8 +73,11 @@ static nb_status resize(nb_ctx *c, void **p, size_t *cap, size_t newcap, size_t 
     return NB_OK;
 }
 
-/* Makes *p hold at least `need` elements: doubles the capacity (at least 256), falling back to
- * exactly `need` near the cap. */
+/* Makes *p hold at least `need` elements: doubles the capacity (at least 256); near the cap,
+ * where that does not fit, `need` and a quarter of the room left beyond it. (Exactly `need`
+ * there made every op past that point reallocate its arrays by one element: quadratic with an
+ * allocation hook that copies, 46 s for 571 428 ops under a 16 MB cap, a review. A quarter of
+ * what is left keeps the growth geometric and leaves room for the level's other arrays.) */
 static nb_status ensure(nb_ctx *c, void **p, size_t *cap, size_t need, size_t size) {
     if (need <= *cap) return NB_OK;
     if (need > SIZE_MAX / size / 2) return NB_E_TAPE_FULL;
@@ -83,8 +86,10 @@ static nb_status ensure(nb_ctx *c, void **p, size_t *cap, size_t need, size_t si
     if (newcap < 256) newcap = 256;
     size_t old = *cap * size;
     if (c->bytes - old + newcap * size > c->max_bytes) {
-        newcap = need;
-        if (c->bytes - old + newcap * size > c->max_bytes) return NB_E_TAPE_FULL;
+        /* the elements of this array that fit under the cap */
+        const size_t room = (c->max_bytes - (c->bytes - old)) / size;
+        if (c->bytes - old > c->max_bytes || room < need) return NB_E_TAPE_FULL;
+        newcap = need + (room - need) / 4;
     }
     return resize(c, p, cap, newcap, size);
 }
