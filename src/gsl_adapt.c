@@ -145,21 +145,24 @@ static void mm_df(const gsl_vector *x, void *params, gsl_vector *g) { mm_fdf(x, 
 
 /* ---- the Jacobian of a vector function (multiroot, multifit) ---- */
 
-static int jacobian(nb_gsl_adapter *a, const gsl_vector *x, gsl_matrix *J, gsl_vector *f) {
-    if (missing(a, x) || bad_size(a, x, a->n) || bad_size(a, f, a->m) || bad_shape(a, J)) {
+/* The Jacobian into J and, with want_f, the residuals into f: both needed then (df passes no f,
+ * fdf both; a NULL one is NB_E_ARG, not a success with nothing written). */
+static int jacobian(nb_gsl_adapter *a, const gsl_vector *x, gsl_matrix *J, gsl_vector *f,
+                    int want_f) {
+    if (missing(a, x) || missing(a, J) || (want_f && missing(a, f)) || bad_size(a, x, a->n) ||
+        bad_size(a, f, a->m) || bad_shape(a, J)) {
         if (J && J->size1 == a->m && J->size2 == a->n) gsl_matrix_set_all(J, NAN);
         if (f && f->size == a->m) put_nan(f);
         return GSL_EBADFUNC;
     }
     get(x, a->x, a->n);
     if (failed(a, nb_jacobian(a->c, a->vf, a->env, a->n, a->m, a->x, NB_JAC_AUTO, a->y, a->jac))) {
-        if (J) gsl_matrix_set_all(J, NAN);
+        gsl_matrix_set_all(J, NAN);
         put_nan(f);
         return GSL_EBADFUNC;
     }
-    if (J)
-        for (size_t i = 0; i < a->m; i++)
-            memcpy(J->data + i * J->tda, a->jac + i * a->n, a->n * sizeof *a->jac);
+    for (size_t i = 0; i < a->m; i++)
+        memcpy(J->data + i * J->tda, a->jac + i * a->n, a->n * sizeof *a->jac);
     if (f) put(f, a->y, a->m);
     return GSL_SUCCESS;
 }
@@ -179,10 +182,10 @@ static int vec_f(const gsl_vector *x, void *params, gsl_vector *f) {
     return GSL_SUCCESS;
 }
 static int vec_df(const gsl_vector *x, void *params, gsl_matrix *J) {
-    return jacobian(params, x, J, NULL);
+    return jacobian(params, x, J, NULL, 0);
 }
 static int vec_fdf(const gsl_vector *x, void *params, gsl_vector *f, gsl_matrix *J) {
-    return jacobian(params, x, J, f);
+    return jacobian(params, x, J, f, 1);
 }
 
 /* fvv: the second directional derivative of every residual along v, by two nested forward levels

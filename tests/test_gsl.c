@@ -481,6 +481,41 @@ Test(adapter, strided_views_and_wrong_sizes) {
     nb_gsl_adapter_free(a);
 }
 
+/* df and fdf need their Jacobian, and fdf its residual vector too: a NULL one is NB_E_ARG with
+ * GSL_EBADFUNC and NaN in the other output, as vec_f's NULL f is. They returned GSL_SUCCESS with
+ * nothing written and no status (a review). */
+Test(adapter, a_null_jacobian_or_residual_vector_is_an_error) {
+    gsl_set_error_handler_off();
+    nb_gsl_adapter *a = NULL;
+    cr_assert_eq(nb_gsl_multiroot_new(&a, rosen_system, NULL, 2, NULL), NB_OK);
+    gsl_multiroot_function_fdf *R = nb_gsl_multiroot_fdf(a);
+    gsl_vector *x = gsl_vector_alloc(2), *f = gsl_vector_alloc(2);
+    gsl_matrix *J = gsl_matrix_alloc(2, 2);
+    gsl_vector_set_all(x, 2);
+    cr_expect_eq(R->df(x, R->params, NULL), GSL_EBADFUNC);
+    cr_expect_eq(nb_gsl_adapter_status(a), NB_E_ARG);
+    nb_gsl_adapter_clear(a);
+    cr_expect_eq(R->fdf(x, R->params, NULL, J), GSL_EBADFUNC);
+    cr_expect_eq(nb_gsl_adapter_status(a), NB_E_ARG);
+    cr_expect(isnan(gsl_matrix_get(J, 0, 0)) && isnan(gsl_matrix_get(J, 1, 1)));
+    nb_gsl_adapter_clear(a);
+    cr_expect_eq(R->fdf(x, R->params, f, NULL), GSL_EBADFUNC);
+    cr_expect_eq(nb_gsl_adapter_status(a), NB_E_ARG);
+    cr_expect(isnan(gsl_vector_get(f, 0)) && isnan(gsl_vector_get(f, 1)));
+    nb_gsl_adapter_clear(a);
+    cr_expect_eq(R->fdf(x, R->params, f, J), GSL_SUCCESS, "well formed again");
+    cr_expect_eq(nb_gsl_adapter_status(a), NB_OK);
+    nb_gsl_adapter_free(a);
+    cr_assert_eq(nb_gsl_multifit_new(&a, rosen_system, NULL, 2, 2, NULL), NB_OK);
+    gsl_multifit_nlinear_fdf *F = nb_gsl_multifit_fdf(a);
+    cr_expect_eq(F->df(x, F->params, NULL), GSL_EBADFUNC);
+    cr_expect_eq(nb_gsl_adapter_status(a), NB_E_ARG);
+    nb_gsl_adapter_free(a);
+    gsl_vector_free(x);
+    gsl_vector_free(f);
+    gsl_matrix_free(J);
+}
+
 /* The adapter's context takes the caller's options: every allocation goes through the hook, and
  * failing the k-th one, for every k, gives NB_E_NOMEM from the constructor or a NaN gradient
  * with NB_E_NOMEM kept in the adapter - never a crash, a wrong number or (under the sanitizer
