@@ -798,13 +798,15 @@ static nb_status follow_pole(ends *E, size_t i, int k, unsigned mask, double bou
     double xp = x[i], lo = i > 0 ? x[i - 1] : NAN, hi = i + 1 < n ? x[i + 1] : NAN;
     const size_t first = E->next;
     nb_status s = NB_OK;
-    E->budget = all / 2;
     /* the bracket: between samples i and i + 1, or beside sample i on either side */
     if (1 << k == POLE_BETWEEN) lo = x[i], hi = x[i + 1];
     /* a pole another curve's marks led to already, inside the bracket, is this one: its points
-     * were evaluated on every curve (below), so there is nothing more to do */
+     * were evaluated on every curve (below), so there is nothing more to do, and the whole share
+     * goes back to the others (half of it was lost here: tan over [-5, 5] at 21 samples with f,
+     * f' and f'' left 7 evaluations for 3 pi/2, located 0.07 from it; a review) */
     for (size_t j = E->np; j-- > 0 && 1 << k != POLE_AT;)
         if (E->px[j] > lo && E->px[j] < hi) return NB_OK;
+    E->budget = all / 2;
     const int cs = 1 << k == POLE_BETWEEN ? sign_change(d, mask, i) : -1;
     int cl = -1, cr = -1;
     if (1 << k == POLE_BETWEEN) {

@@ -593,6 +593,20 @@ Test(poles, every_pole_gets_its_share) {
     free(s);
 }
 
+/* A mark whose pole another curve's marks led to already gives its whole share of the budget
+ * back: it kept half of it, so tan over [-5, 5] at 21 samples with f, f' and f'' (f marked beside
+ * -pi/2 and pi/2 as well as f' and f'') lost 48 evaluations, and 3 pi/2, the last pole, got 7:
+ * located 0.07 right of it, where f'' alone was followed, its points crossing the pole. */
+Test(poles, a_pole_followed_already_gives_its_share_back) {
+    nb_plot_data d = data_of("tan(x)", -5, 5, 21, 2);
+    const double at = 3 * M_PI / 2;
+    size_t found = 0;
+    for (size_t j = 0; j < d.npoles; j++)
+        if (fabs(d.pole_x[j] - at) < 1e-14 * 5 && d.pole_curves[j] == 7u) found++;
+    cr_expect_eq(found, 1, "the pole at 3 pi/2, of f, f' and f''");
+    nb_plot_data_free(&d);
+}
+
 /* A pole at 0 between samples that are not symmetric about it: bisection toward 0 does not reach
  * the last bits until about 1e-308, a thousand halvings, so it stops once the bracket is finer
  * than the points added beside it (before, 1/x over [-5, 5.1] spent the whole budget there and
