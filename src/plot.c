@@ -510,7 +510,8 @@ static double clamp_finite(double v) {
  * grows there has gone past 1000 times the largest |y| of all curves' samples, is not finite, or
  * has stopped growing (three steps under 1%: not a pole after all). The evaluations are budgeted:
  * at most the number of samples plus 256 in all, shared out among the poles (at least
- * ENDS_SHARE each; left to right beyond what that covers). */
+ * ENDS_SHARE each; left to right beyond what that covers). A pole whose search ran out of its
+ * share gets no point inside the bracket it was left with. */
 enum { ENDS_HALVINGS = 64 }; /* the most points on each side of a pole */
 enum { ENDS_SHARE = 48 };    /* the fewest evaluations a pole is given */
 
@@ -525,6 +526,10 @@ typedef struct ends {
     size_t np, pcap;
     double *px;
     unsigned *pm;
+    /* the bracket ends_locate was left with when its evaluations ran out before it narrowed to
+     * its tolerance (NaN when it did, or when nothing was located): the pole is somewhere
+     * inside, so ends_approach puts no point there */
+    double open_lo, open_hi;
 } ends;
 
 /* The curves' values at x into E->row, blanked where f is not finite as blank_poles does. */
@@ -582,12 +587,14 @@ static double abs_at(const ends *E, int c) {
     return isfinite(E->row[c]) ? fabs(E->row[c]) : INFINITY;
 }
 
-/* The pole of curve c between a and b (its values ya, yb there) into *xp: by bisection on the
- * sign when ya and yb are finite with opposite signs, else by a golden-section search for the
- * largest |y| (a value that is not finite is the pole itself). */
+/* The pole of curve c between a and b (its values ya, yb there) into *xp: by regula falsi on
+ * 1/y when ya and yb are finite with opposite signs, else by a golden-section search for the
+ * largest |y| (a value that is not finite is the pole itself). Where the evaluations run out
+ * first, the bracket left into E->open_lo and E->open_hi. */
 static nb_status ends_locate(ends *E, int c, double a, double b, double ya, double yb, double *xp) {
     nb_status s = NB_OK;
     *xp = a + 0.5 * (b - a);
+    E->open_lo = E->open_hi = (double)NAN;
     if (isfinite(ya) && isfinite(yb) && ya != 0 && yb != 0 && (ya < 0) != (yb < 0)) {
         /* regula falsi on 1/y, which has a simple root at a simple pole (cot at pi/2), with the
          * Illinois rule (the end kept twice has its value halved), a bisection step after each
@@ -600,7 +607,7 @@ static nb_status ends_locate(ends *E, int c, double a, double b, double ya, doub
         int side = 0, bisect = 0, slow = 0;
         while (E->budget > 0) {
             const double mid = a + 0.5 * (b - a);
-            if (!(mid > a && mid < b)) break;
+            if (!(mid > a && mid < b)) return NB_OK;
             /* located well enough once the bracket is narrower than ends_approach's nearest
              * points (ENDS_HALVINGS halvings of the distance to the samples), which then stay on
              * their side of it, or than a few ulps; the last bits are no closer than that near
@@ -608,7 +615,7 @@ static nb_status ends_locate(ends *E, int c, double a, double b, double ya, doub
              * over [-5, 5.1]: the whole budget, and no point for any pole) */
             const double tol = fmax(ldexp(fmin(mid - a0, b0 - mid), -ENDS_HALVINGS),
                                     0.5 * DBL_EPSILON * fabs(mid));
-            if (b - a <= tol) break;
+            if (b - a <= tol) return NB_OK;
             double m = mid;
             const int interp = !bisect && slow < 12;
             if (interp) {
@@ -635,12 +642,20 @@ static nb_status ends_locate(ends *E, int c, double a, double b, double ya, doub
             width = b - a;
             *xp = a + 0.5 * (b - a);
         }
+        /* the share spent before the bracket is narrow (a pole of higher order, 1/y = x^3, is
+         * located by bisection alone): the midpoint may be farther from the pole than the
+         * nearest points (tan'' at 21 samples was located 5e-6 from pi/2 and its points on one
+         * side crossed the pole, a line from +4e16 to -8e18 through the picture; a review) */
+        E->open_lo = a, E->open_hi = b;
         return NB_OK;
     }
     const double g = 0.61803398874989485; /* (sqrt(5) - 1) / 2 */
     const double a0 = a, b0 = b;
     double x1 = b - g * (b - a), x2 = a + g * (b - a), f1, f2;
-    if (E->budget < 2) return NB_OK;
+    if (E->budget < 2) {
+        E->open_lo = a, E->open_hi = b;
+        return NB_OK;
+    }
     if ((s = ends_eval(E, x1))) return s;
     f1 = abs_at(E, c);
     if ((s = ends_eval(E, x2))) return s;
@@ -659,6 +674,7 @@ static nb_status ends_locate(ends *E, int c, double a, double b, double ya, doub
             if ((s = ends_eval(E, x2))) return s;
             f2 = abs_at(E, c);
         }
+        if (E->budget == 0 && f1 < INFINITY && f2 < INFINITY) E->open_lo = a, E->open_hi = b;
     }
     *xp = f1 >= f2 ? x1 : x2;
     /* the largest |y| at an end of the bracket: the pole the samples suggest is not inside it
@@ -667,10 +683,11 @@ static nb_status ends_locate(ends *E, int c, double a, double b, double ya, doub
     return NB_OK;
 }
 
-/* Points from distance d0 on side dir (-1, +1) toward the pole at xp, for the curves in mask;
- * *grew gets the curves that went past the bound, or were still growing when x stopped moving:
- * a curve that stopped growing (three steps under 1%) has no pole there, and one cut short by
- * the budget is not known to have one. */
+/* Points from distance d0 on side dir (-1, +1) toward the pole at xp, for the curves in mask, none
+ * inside the open bracket E->open_lo .. E->open_hi (a pole not located to its tolerance); *grew
+ * gets the curves that went past the bound, or were still growing when x stopped moving: a curve
+ * that stopped growing (three steps under 1%) has no pole there, and one cut short by the budget
+ * or the bracket is not known to have one. */
 static nb_status ends_approach(ends *E, double xp, double d0, int dir, unsigned mask,
                                double bound, unsigned *grew) {
     double prev[NB_PLOT_MAX_CURVES] = {0};
@@ -680,7 +697,7 @@ static nb_status ends_approach(ends *E, double xp, double d0, int dir, unsigned 
     for (; k <= ENDS_HALVINGS && live; k++) {
         const double x = xp + dir * ldexp(d0, -k);
         if (x == last || x == xp) break; /* no longer moves */
-        if (E->budget == 0) {
+        if (E->budget == 0 || (dir < 0 ? x > E->open_lo : x < E->open_hi)) {
             live = 0;
             break;
         }
@@ -807,6 +824,7 @@ static nb_status follow_pole(ends *E, size_t i, int k, unsigned mask, double bou
     for (size_t j = E->np; j-- > 0 && 1 << k != POLE_AT;)
         if (E->px[j] > lo && E->px[j] < hi) return NB_OK;
     E->budget = all / 2;
+    E->open_lo = E->open_hi = (double)NAN;
     const int cs = 1 << k == POLE_BETWEEN ? sign_change(d, mask, i) : -1;
     int cl = -1, cr = -1;
     if (1 << k == POLE_BETWEEN) {
@@ -865,7 +883,7 @@ static nb_status follow_pole(ends *E, size_t i, int k, unsigned mask, double bou
 static nb_status add_pole_ends(nb_plot_data *d, point_src *src, double *deriv) {
     const size_t n = d->n, nc = (size_t)d->ncurves;
     if (n < 3) return NB_OK;
-    ends E = {d, src, deriv, NULL, n + 256, 0, 0, 0, NULL, NULL, 0, 0, NULL, NULL};
+    ends E = {d, src, deriv, NULL, n + 256, 0, 0, 0, NULL, NULL, 0, 0, NULL, NULL, NAN, NAN};
     /* the curves with a pole of each kind at each sample (bit c) */
     unsigned short *at = calloc(3 * n, sizeof *at);
     unsigned char *kind = malloc(n);

@@ -607,6 +607,32 @@ Test(poles, a_pole_followed_already_gives_its_share_back) {
     nb_plot_data_free(&d);
 }
 
+/* A pole whose search ran out of its share gets no point inside the bracket it was left with:
+ * tan over [-5, 5] at 21 samples with f, f' and f'' locates +-pi/2 on the sign of f'' (a pole of
+ * order 3, bisection after twelve slow steps), 5e-6 from them after its 24 evaluations, and the
+ * points of f'' on one side crossed the pole: a line from +4e16 to -8e18 through the picture. */
+Test(poles, no_point_crosses_a_pole_located_roughly) {
+    nb_plot_data d = data_of("tan(x)", -5, 5, 21, 2);
+    for (size_t j = 0; j < d.npoles; j++) {
+        const double at = M_PI / 2 + M_PI * round((d.pole_x[j] - M_PI / 2) / M_PI), p = d.pole_x[j];
+        for (size_t q = 0; q < d.next; q++) {
+            const double x = d.ext_x[q];
+            if (fabs(x - p) > 0.25 || !((x < p && x > at) || (x > p && x < at))) continue;
+            for (int c = 0; c < 3; c++)
+                cr_expect(isnan(d.ext_y[(size_t)c * d.next + q]),
+                          "curve %d at %.17g, between the pole at %.17g and its location %.17g", c,
+                          x, at, p);
+        }
+    }
+    nb_plot_data_free(&d);
+    char *s = script_of("tan(x)", -5, 5, 21, 2);
+    int spikes;
+    double lo, hi;
+    check_segments(s, &spikes, &lo, &hi);
+    cr_expect_eq(spikes, 0, "%d spike segments", spikes);
+    free(s);
+}
+
 /* A pole at 0 between samples that are not symmetric about it: bisection toward 0 does not reach
  * the last bits until about 1e-308, a thousand halvings, so it stops once the bracket is finer
  * than the points added beside it (before, 1/x over [-5, 5.1] spent the whole budget there and
