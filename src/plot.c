@@ -504,14 +504,14 @@ static double clamp_finite(double v) {
  * The samples stop a branch at the last sample before a pole, often inside the visible range
  * (tgamma' at 501 samples over -5:5 reached -104 beside -4, drawn as a U); these points follow
  * each branch out. For each pole mark_poles finds in a curve, the pole is located between its
- * samples (regula falsi on 1/y where a curve changes sign across it, else a golden-section
- * search for the largest |y|), and points are added at distances d0 / 2, d0 / 4, ... from it on
- * each side (d0: the nearest sample's distance), evaluated on every curve, until each curve that
- * grows there has gone past 1000 times the largest |y| of all curves' samples, is not finite, or
- * has stopped growing (three steps under 1%: not a pole after all). The evaluations are budgeted:
- * at most the number of samples plus 256 in all, shared out among the poles (at least
- * ENDS_SHARE each; left to right beyond what that covers). A pole whose search ran out of its
- * share gets no point inside the bracket it was left with. */
+ * samples (regula falsi on 1/y where a curve changes sign across it, the one of the lowest
+ * order, else a golden-section search for the largest |y|), and points are added at distances
+ * d0 / 2, d0 / 4, ... from it on each side (d0: the nearest sample's distance), evaluated on
+ * every curve, until each curve that grows there has gone past 1000 times the largest |y| of all
+ * curves' samples, is not finite, or has stopped growing (three steps under 1%: not a pole after
+ * all). The evaluations are budgeted: at most the number of samples plus 256 in all, shared out
+ * among the poles (at least ENDS_SHARE each; left to right beyond what that covers). A pole
+ * whose search ran out of its share gets no point inside the bracket it was left with. */
 enum { ENDS_HALVINGS = 64 }; /* the most points on each side of a pole */
 enum { ENDS_SHARE = 48 };    /* the fewest evaluations a pole is given */
 
@@ -783,23 +783,25 @@ static unsigned pole_mask(const unsigned short *at, size_t n, size_t i, int k) {
 }
 
 /* A curve that changes sign between samples i and i + 1 climbing toward them from both sides,
- * as an odd pole does (the curves in mask first), or -1: the pole of tan' (none) is located by
- * bisection on tan's sign, where the search for the largest |y| of tan' got it to 3e-8 within
- * its share of the evaluations, which tan's own points then crossed short of their bound. */
-static int sign_change(const nb_plot_data *d, unsigned mask, size_t i) {
+ * as an odd pole does, the one of the lowest order, or -1: the pole of tan' (none) is located by
+ * regula falsi on tan's sign, where the search for the largest |y| of tan' got it to 3e-8 within
+ * its share of the evaluations, which tan's own points then crossed short of their bound; and on
+ * the sign of tan rather than of tan'', whose pole of order 3 regula falsi gains little on (a
+ * review: 5e-6 off after 24 evaluations). */
+static int sign_change(const nb_plot_data *d, size_t i) {
     const size_t n = d->n;
-    for (int pass = 0; pass < 2; pass++)
-        for (int c = 0; c < d->ncurves; c++) {
-            if ((mask >> c & 1u) == (unsigned)pass) continue;
-            const double *y = d->y + (size_t)c * n;
-            if (!isfinite(y[i]) || !isfinite(y[i + 1]) || y[i] == 0 || y[i + 1] == 0 ||
-                (y[i] < 0) == (y[i + 1] < 0))
-                continue;
-            if (i > 0 && !(fabs(y[i - 1]) < fabs(y[i]))) continue;
-            if (i + 2 < n && !(fabs(y[i + 2]) < fabs(y[i + 1]))) continue;
-            return c;
-        }
-    return -1;
+    int best = -1;
+    for (int c = 0; c < d->ncurves; c++) {
+        if (best >= 0 && d->orders[c] >= d->orders[best]) continue;
+        const double *y = d->y + (size_t)c * n;
+        if (!isfinite(y[i]) || !isfinite(y[i + 1]) || y[i] == 0 || y[i + 1] == 0 ||
+            (y[i] < 0) == (y[i + 1] < 0))
+            continue;
+        if (i > 0 && !(fabs(y[i - 1]) < fabs(y[i]))) continue;
+        if (i + 2 < n && !(fabs(y[i + 2]) < fabs(y[i + 1]))) continue;
+        best = c;
+    }
+    return best;
 }
 
 /* Locates the pole of kind 1 << k at sample i of the curves in mask with at most half of
@@ -825,7 +827,7 @@ static nb_status follow_pole(ends *E, size_t i, int k, unsigned mask, double bou
         if (E->px[j] > lo && E->px[j] < hi) return NB_OK;
     E->budget = all / 2;
     E->open_lo = E->open_hi = (double)NAN;
-    const int cs = 1 << k == POLE_BETWEEN ? sign_change(d, mask, i) : -1;
+    const int cs = 1 << k == POLE_BETWEEN ? sign_change(d, i) : -1;
     int cl = -1, cr = -1;
     if (1 << k == POLE_BETWEEN) {
         const double *ys = d->y + (size_t)(cs >= 0 ? cs : c0) * n;
@@ -836,7 +838,7 @@ static nb_status follow_pole(ends *E, size_t i, int k, unsigned mask, double bou
             s = ends_locate(E, c0, x[i - 1], x[i], y[i - 1], y[i], &xp);
         else if (isfinite(y[i + 1]) && (y[i + 1] < 0) != (y[i] < 0))
             s = ends_locate(E, c0, x[i], x[i + 1], y[i], y[i + 1], &xp);
-        else if ((cl = sign_change(d, mask, i - 1)) >= 0 || (cr = sign_change(d, mask, i)) >= 0) {
+        else if ((cl = sign_change(d, i - 1)) >= 0 || (cr = sign_change(d, i)) >= 0) {
             const size_t j = cl >= 0 ? i - 1 : i;
             const int c = cl >= 0 ? cl : cr;
             const double *ys = d->y + (size_t)c * n;

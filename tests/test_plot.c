@@ -591,6 +591,18 @@ Test(poles, every_pole_gets_its_share) {
         cr_expect(!line_crosses(s, "f0", M_PI / 2 + k * M_PI), "tan at 17 samples is drawn across %g",
                   M_PI / 2 + k * M_PI);
     free(s);
+    /* located on the sign of the curve of the lowest order that changes sign there: at 21 samples
+     * with f, f', f'' the poles +-pi/2 were located on the sign of f'' (a pole of order 3, 5e-6
+     * off within the share; a review), and tan's own branches there were not followed */
+    d = data_of("tan(x)", -5, 5, 21, 2);
+    for (int k = -2; k <= 1; k++) {
+        const double at = M_PI / 2 + k * M_PI;
+        size_t found = 0;
+        for (size_t j = 0; j < d.npoles; j++)
+            if (fabs(d.pole_x[j] - at) < 1e-14 * 5 && d.pole_curves[j] == 7u) found++;
+        cr_expect_eq(found, 1, "tan at 21 samples: the pole at %.17g, of f, f' and f''", at);
+    }
+    nb_plot_data_free(&d);
 }
 
 /* A mark whose pole another curve's marks led to already gives its whole share of the budget
@@ -612,25 +624,35 @@ Test(poles, a_pole_followed_already_gives_its_share_back) {
  * order 3, bisection after twelve slow steps), 5e-6 from them after its 24 evaluations, and the
  * points of f'' on one side crossed the pole: a line from +4e16 to -8e18 through the picture. */
 Test(poles, no_point_crosses_a_pole_located_roughly) {
-    nb_plot_data d = data_of("tan(x)", -5, 5, 21, 2);
-    for (size_t j = 0; j < d.npoles; j++) {
-        const double at = M_PI / 2 + M_PI * round((d.pole_x[j] - M_PI / 2) / M_PI), p = d.pole_x[j];
-        for (size_t q = 0; q < d.next; q++) {
-            const double x = d.ext_x[q];
-            if (fabs(x - p) > 0.25 || !((x < p && x > at) || (x > p && x < at))) continue;
-            for (int c = 0; c < 3; c++)
-                cr_expect(isnan(d.ext_y[(size_t)c * d.next + q]),
-                          "curve %d at %.17g, between the pole at %.17g and its location %.17g", c,
-                          x, at, p);
+    /* (tan's poles are located on the sign of tan itself now, to the last bits; those of
+     * 1/cos^2 over [-20, 20] at 81 samples on the sign of its f', a pole of order 3, with shares
+     * too small to finish: 7.9e-6 off, and 24 points crossed before the fix) */
+    for (int t = 0; t < 2; t++) {
+        const char *src = t ? "1/cos(x)^2" : "tan(x)";
+        const double a = t ? -20 : -5, b = -a;
+        const size_t samples = t ? 81 : 21;
+        nb_plot_data d = data_of(src, a, b, samples, 2);
+        for (size_t j = 0; j < d.npoles; j++) {
+            const double at = M_PI / 2 + M_PI * round((d.pole_x[j] - M_PI / 2) / M_PI);
+            const double p = d.pole_x[j];
+            for (size_t q = 0; q < d.next; q++) {
+                const double x = d.ext_x[q];
+                if (fabs(x - p) > 0.25 || !((x < p && x > at) || (x > p && x < at))) continue;
+                for (int c = 0; c < 3; c++)
+                    cr_expect(isnan(d.ext_y[(size_t)c * d.next + q]),
+                              "%s: curve %d at %.17g, between the pole at %.17g and its location "
+                              "%.17g",
+                              src, c, x, at, p);
+            }
         }
+        nb_plot_data_free(&d);
+        char *s = script_of(src, a, b, samples, 2);
+        int spikes;
+        double lo, hi;
+        check_segments(s, &spikes, &lo, &hi);
+        cr_expect_eq(spikes, 0, "%s: %d spike segments", src, spikes);
+        free(s);
     }
-    nb_plot_data_free(&d);
-    char *s = script_of("tan(x)", -5, 5, 21, 2);
-    int spikes;
-    double lo, hi;
-    check_segments(s, &spikes, &lo, &hi);
-    cr_expect_eq(spikes, 0, "%d spike segments", spikes);
-    free(s);
 }
 
 /* A pole at 0 between samples that are not symmetric about it: bisection toward 0 does not reach
