@@ -566,12 +566,17 @@ nb_var nb__live_nan(nb_ctx *c, nb_var x) {
                 /* room for the operands the loop below keeps, no more: over constants     \
                  * nothing is recorded, and the tape must not grow (or fail, under a cap: a \
                  * review), nor for dot(x, x)'s second operand or a zero partial (an exact  \
-                 * nb_reserve failed under a cap at it, a second review) */               \
+                 * nb_reserve failed under a cap at it, a second review); an element the  \
+                 * loop below would send to the general path sends it there before growing \
+                 * (a stale handle's sum grew the tape and was NB_E_NOMEM, not NB_E_STALE) */ \
                 size_t m = 0, k = 0;                                                      \
                 for (size_t i = 0; i < n; i++) {                                          \
                     const double X = x[i].v, Y = (Y_EXPR_);                               \
                     (void)X, (void)Y;                                                     \
                     int ax = x[i].tag == tag, ay = y && y[i].tag == tag;                  \
+                    if ((ax && (size_t)x[i].idx - 1 >= limit) || (!ax && x[i].tag) ||     \
+                        (ay && (size_t)y[i].idx - 1 >= limit) || (y && !ay && y[i].tag))  \
+                        goto general;                                                     \
                     m += (size_t)(ax | ay);                                               \
                     double p = ax ? (dX_) : 0;                                            \
                     if (ay && ax && y[i].idx == x[i].idx) p += (dY_), ay = 0;             \

@@ -370,6 +370,41 @@ Test(errors, stale_handle_after_pop) {
     nb_ctx_free(c);
 }
 
+/* A reduction over level-1 handles with one stale or foreign handle among them is that handle's
+ * error, recording and growing nothing: it made room for the live handles' operands first, so
+ * where the level could not grow it was NB_E_NOMEM (NB_E_TAPE_FULL under a cap), and otherwise
+ * it grew the tape for nothing (a review). */
+Test(errors, a_reduction_over_a_bad_handle_grows_nothing) {
+    enum { N = 300 };
+    static nb_var x[N];
+    nb_ctx *other = new_ctx();
+    cr_assert_eq(nb_push(other, NB_REVERSE), NB_OK);
+    const nb_var foreign = nb_rev_input(other, nb_const(1));
+    for (int bad = 0; bad < 2; bad++) {
+        for (int red = 0; red < 2; red++) {
+            struct failing counter = {0, -1};
+            nb_ctx_opts o = failing_opts(&counter);
+            nb_ctx *c = NULL;
+            cr_assert_eq(nb_ctx_new(&c, &o), NB_OK);
+            cr_assert_eq(nb_push(c, NB_REVERSE), NB_OK);
+            cr_assert_eq(nb_push(c, NB_REVERSE), NB_OK);
+            const nb_var stale = nb_rev_input(c, nb_const(1));
+            cr_assert_eq(nb_pop(c), NB_OK);
+            for (int i = 0; i < N - 1; i++) x[i] = nb_rev_input(c, nb_const(1.0 + i));
+            x[N - 1] = bad ? foreign : stale;
+            counter.fail_at = counter.count + 1; /* the level cannot grow any more */
+            const nb_var y = red ? nb_dot(c, N, x, x) : nb_sum(c, N, x);
+            cr_expect(isnan(nb_value(y)));
+            cr_expect_eq(nb_ctx_status(c), bad ? NB_E_FOREIGN : NB_E_STALE, "bad %d, red %d",
+                         bad, red);
+            cr_expect_eq(counter.count, counter.fail_at - 1, "bad %d, red %d: an allocation",
+                         bad, red);
+            nb_ctx_free(c);
+        }
+    }
+    nb_ctx_free(other);
+}
+
 /* After 2^27 levels every generation has been issued: a stale handle is still NB_E_STALE (the
  * count of generations issued wrapped to 0 and called it foreign, found by a review). */
 Test(errors, stale_after_every_generation_was_issued, .timeout = 100) {
