@@ -77,27 +77,51 @@ static nb_status resize(nb_ctx *c, void **p, size_t *cap, size_t newcap, size_t 
  * where that does not fit, `need` and a quarter of the room left beyond it. (Exactly `need`
  * there made every op past that point reallocate its arrays by one element: quadratic with an
  * allocation hook that copies, 46 s for 571 428 ops under a 16 MB cap, a review. A quarter of
- * what is left keeps the growth geometric and leaves room for the level's other arrays.) */
-static nb_status ensure(nb_ctx *c, void **p, size_t *cap, size_t need, size_t size) {
+ * what is left keeps the growth geometric and leaves room for the level's other arrays.)
+ * `later` is the bytes that the arrays grown after this one for the same request need beyond
+ * their capacities: the room is what is left beside them. (Without it the first array of a
+ * request - doubled, or its quarter - took the room of the next ones: nb_reserve of a level's
+ * arrays by less than twice their size was NB_E_TAPE_FULL with a quarter of the cap free, a
+ * review.) */
+static nb_status ensure(nb_ctx *c, void **p, size_t *cap, size_t need, size_t size,
+                        size_t later) {
     if (need <= *cap) return NB_OK;
     if (need > SIZE_MAX / size / 2) return NB_E_TAPE_FULL;
     size_t newcap = *cap * 2;
     if (newcap < need) newcap = need;
     if (newcap < 256) newcap = 256;
     size_t old = *cap * size;
-    if (c->bytes - old + newcap * size > c->max_bytes) {
-        /* the elements of this array that fit under the cap */
-        const size_t room = (c->max_bytes - (c->bytes - old)) / size;
-        if (c->bytes - old > c->max_bytes || room < need) return NB_E_TAPE_FULL;
+    if (c->bytes - old > c->max_bytes) return NB_E_TAPE_FULL;
+    /* the bytes this array may hold under the cap, beside what the later arrays need */
+    size_t avail = c->max_bytes - (c->bytes - old);
+    avail = later < avail ? avail - later : 0;
+    if (newcap > avail / size) {
+        const size_t room = avail / size; /* the elements of this array that fit */
+        if (room < need) return NB_E_TAPE_FULL;
         newcap = need + (room - need) / 4;
     }
     return resize(c, p, cap, newcap, size);
 }
 
 #define ENSURE(c_, L_, field_, need_) \
-    ensure((c_), (void **)&(L_)->field_, &(L_)->cap_##field_, (need_), sizeof *(L_)->field_)
+    ensure((c_), (void **)&(L_)->field_, &(L_)->cap_##field_, (need_), sizeof *(L_)->field_, 0)
 
 static size_t min2(size_t a, size_t b) { return a < b ? a : b; }
+
+/* One array of a growth of a level: where it is, and the elements it must hold. */
+typedef struct grow_item {
+    void **p;
+    size_t *cap;
+    size_t need, size;
+} grow_item;
+#define ITEM(L_, field_, need_) \
+    ((grow_item){(void **)&(L_)->field_, &(L_)->cap_##field_, (need_), sizeof *(L_)->field_})
+
+/* The bytes an array needs beyond its capacity, saturated. */
+static size_t shortfall(const grow_item *it) {
+    const size_t d = it->need > *it->cap ? it->need - *it->cap : 0;
+    return d > SIZE_MAX / it->size ? SIZE_MAX : d * it->size;
+}
 
 nb_status nb__level_grow(nb_ctx *c, nb_level *L, size_t nodes, size_t operands) {
     /* Indices are 32-bit: node and operand counts stay below 2^32. */
@@ -111,45 +135,45 @@ nb_status nb__level_grow(nb_ctx *c, nb_level *L, size_t nodes, size_t operands) 
         L->ncap = min2(L->cap_coef / per, (size_t)UINT32_MAX - 1); /* as below */
         return NB_OK;
     }
+    /* the node arrays, then the operand arrays of one request, each leaving the room the ones
+     * after it need (ensure's `later`) */
+    const int gen = L->mode == NB_MODE_GENERIC, dual = L->mode == NB_MODE_DUAL;
+    grow_item it[5];
+    size_t k = 0, nk, later = 0;
     if (need > L->ncap) {
-        size_t cap = SIZE_MAX;
         if (L->kind == NB_FORWARD) {
-            if ((s = ENSURE(c, L, tan, need))) return s;
-            cap = min2(cap, L->cap_tan);
-            if (L->mode == NB_MODE_GENERIC) {
-                if ((s = ENSURE(c, L, tan_ref, need))) return s;
-                cap = min2(cap, L->cap_tan_ref);
-            }
+            it[k++] = ITEM(L, tan, need);
+            if (gen) it[k++] = ITEM(L, tan_ref, need);
         } else {
-            if ((s = ENSURE(c, L, stmt_end, need))) return s;
-            cap = min2(cap, L->cap_stmt_end);
+            it[k++] = ITEM(L, stmt_end, need);
         }
-        if (L->mode == NB_MODE_GENERIC) {
-            if ((s = ENSURE(c, L, prim_ref, need))) return s;
-            cap = min2(cap, L->cap_prim_ref);
-        } else if (L->mode == NB_MODE_DUAL) {
-            if ((s = ENSURE(c, L, prim_t, need))) return s;
-            cap = min2(cap, L->cap_prim_t);
-        }
+        if (gen) it[k++] = ITEM(L, prim_ref, need);
+        if (dual) it[k++] = ITEM(L, prim_t, need);
+    }
+    nk = k;
+    const size_t oneed = L->nops + operands;
+    if (L->kind == NB_REVERSE && oneed > L->opcap) {
+        it[k++] = ITEM(L, op_idx, oneed);
+        it[k++] = ITEM(L, op_mul, oneed);
+        if (gen) it[k++] = ITEM(L, op_ref, oneed);
+        if (dual) it[k++] = ITEM(L, op_mt, oneed);
+    }
+    for (size_t i = 0; i < k; i++) {
+        const size_t b = shortfall(&it[i]);
+        later = b > SIZE_MAX - later ? SIZE_MAX : later + b;
+    }
+    size_t ncap = SIZE_MAX, opcap = SIZE_MAX;
+    for (size_t i = 0; i < k; i++) {
+        if (later != SIZE_MAX) later -= shortfall(&it[i]);
+        if ((s = ensure(c, it[i].p, it[i].cap, it[i].need, it[i].size, later))) return s;
+        if (i < nk) ncap = min2(ncap, *it[i].cap);
+        else opcap = min2(opcap, *it[i].cap);
         /* node indices and operand ends are 32-bit, and the inline ops append while n < ncap
          * (and nops + 2 <= opcap) without asking: the usable capacities stay where the check
          * above would stop growth, even when an array doubled past 2^32 */
-        L->ncap = min2(cap, (size_t)UINT32_MAX - 1);
+        if (i + 1 == nk) L->ncap = min2(ncap, (size_t)UINT32_MAX - 1);
     }
-    size_t oneed = L->nops + operands;
-    if (L->kind == NB_REVERSE && oneed > L->opcap) {
-        if ((s = ENSURE(c, L, op_idx, oneed))) return s;
-        if ((s = ENSURE(c, L, op_mul, oneed))) return s;
-        size_t cap = min2(L->cap_op_idx, L->cap_op_mul);
-        if (L->mode == NB_MODE_GENERIC) {
-            if ((s = ENSURE(c, L, op_ref, oneed))) return s;
-            cap = min2(cap, L->cap_op_ref);
-        } else if (L->mode == NB_MODE_DUAL) {
-            if ((s = ENSURE(c, L, op_mt, oneed))) return s;
-            cap = min2(cap, L->cap_op_mt);
-        }
-        L->opcap = min2(cap, (size_t)UINT32_MAX);
-    }
+    if (k > nk) L->opcap = min2(opcap, (size_t)UINT32_MAX);
     return NB_OK;
 }
 

@@ -489,6 +489,33 @@ Test(errors, growth_near_the_cap_stays_geometric) {
     nb_ctx_free(c);
 }
 
+/* Under a cap, growing a level's arrays by less than twice their size fits wherever its exact
+ * size does: the first array of the request (doubled, or grown by a quarter of the room left)
+ * took the room of the others, so nb_reserve(12000, 12000) after nb_reserve(10000, 10000) was
+ * NB_E_TAPE_FULL with up to a third of the cap free (a review). */
+Test(errors, growth_under_a_cap_leaves_room_for_the_other_arrays) {
+    static const nb_kind tiers[3][2] = {
+        {NB_REVERSE, 0}, {NB_REVERSE, NB_REVERSE}, {NB_FORWARD, NB_REVERSE}};
+    for (int t = 0; t < 3; t++) {
+        const int depth = tiers[t][1] ? 2 : 1;
+        nb_ctx *c = NULL;
+        cr_assert_eq(nb_ctx_new(&c, NULL), NB_OK);
+        for (int d = 0; d < depth; d++) cr_assert_eq(nb_push(c, tiers[t][d]), NB_OK);
+        cr_assert_eq(nb_reserve(c, 12000, 12000), NB_OK);
+        const size_t exact = nb_ctx_bytes(c); /* every array at exactly its size */
+        nb_ctx_free(c);
+        for (size_t cap = exact; cap < exact + exact / 2; cap += 2048) {
+            c = capped_ctx(cap);
+            for (int d = 0; d < depth; d++) cr_assert_eq(nb_push(c, tiers[t][d]), NB_OK);
+            cr_assert_eq(nb_reserve(c, 10000, 10000), NB_OK);
+            cr_expect_eq(nb_reserve(c, 12000, 12000), NB_OK, "tier %d: %zu bytes needed, cap %zu",
+                         t, exact, cap);
+            cr_expect_leq(nb_ctx_bytes(c), cap);
+            nb_ctx_free(c);
+        }
+    }
+}
+
 /* A reduction over constants records nothing, so a level under a cap computes it (it grew the
  * tape for n operands first: NB_E_TAPE_FULL and a NaN, a review); and nb_reserve for exactly the
  * statements recorded so far plus more allocates nothing more (it was one node short when
