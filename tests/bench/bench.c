@@ -48,6 +48,31 @@ double bench_ratio(bench_fn plain, bench_fn mode, void *env, int pairs, double m
     return med;
 }
 
+struct floor {
+    bench_fn plain;
+    void *env;
+    size_t words;
+    double *buf;
+};
+static void floor_plain(void *p) {
+    struct floor *f = p;
+    f->plain(f->env);
+}
+static void floor_traffic(void *p) {
+    struct floor *f = p;
+    double *b = f->buf, s = 0;
+    for (size_t i = 0; i < f->words; i++) b[i] = (double)i;
+    for (size_t i = f->words; i-- > 0;) s += b[i];
+    bench_sink = s;
+}
+double bench_floor_ratio(bench_fn plain, void *env, size_t bytes, int pairs, double min_seconds) {
+    struct floor f = {plain, env, bytes / sizeof(double), malloc(bytes + 1)};
+    if (!f.buf) return -1;
+    const double r = bench_ratio(floor_plain, floor_traffic, &f, pairs, min_seconds);
+    free(f.buf);
+    return r;
+}
+
 void bench_report(const char *workload, const char *mode, double ratio) {
     printf("BENCH %s %s %.3f\n", workload, mode, ratio);
     fflush(stdout);

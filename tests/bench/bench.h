@@ -19,6 +19,13 @@ void bench_report(const char *workload, const char *mode, double ratio);
 /* Prints "BENCHINFO workload key value" and flushes. */
 void bench_info(const char *workload, const char *key, double value);
 
+/* The floor of a workload's memory traffic: bench_floor_ratio times writing `bytes` once with
+ * ordinary stores and reading them back once, last first as a reverse sweep reads a tape, in
+ * plain C, against plain(env) (a lower bound on any method that stores that many bytes and
+ * reads them back, where they are far larger than the caches). -1 when the buffer cannot be
+ * allocated. */
+double bench_floor_ratio(bench_fn plain, void *env, size_t bytes, int pairs, double min_seconds);
+
 /* A sink the compiler cannot see through, so that benchmarked results are not optimized away. */
 extern volatile double bench_sink;
 

@@ -7,10 +7,9 @@
  *          hand) and one directional derivative (fwd)
  * BENCHINFO rosen bytes_per_op: tape bytes in use after recording (statements, operand indices,
  * partials) per registry op recorded.
- * rosen tape_floor: no derivative, only the memory traffic every tape of that size costs: the
- * bytes rosen's recording holds written once with ordinary stores and read back once, last
- * first as a sweep reads them, in plain C (a floor under `rev` at n = 10^6, where the tape is
- * far larger than any cache). */
+ * rosen tape_floor: no derivative, only the memory traffic of a tape of that size: the bytes
+ * rosen's recording holds written once with ordinary stores and read back once (bench.h), a
+ * floor under `rev` at n = 10^6, where the tape is far larger than any cache. */
 #include <math.h>
 #include <stdlib.h>
 
@@ -101,21 +100,6 @@ static void rosen_rev(void *p) {
     bench_sink = nb_value(y) + e->g[e->n / 2];
 }
 
-/* the tape's bytes written once and read back once, last first (floor.words doubles) */
-struct floor {
-    struct env *e; /* rosen's plain function, the reference */
-    size_t words;
-    double *buf;
-};
-static void rosen_tape_floor(void *p) {
-    struct floor *f = p;
-    double *b = f->buf, s = 0;
-    for (size_t i = 0; i < f->words; i++) b[i] = (double)i;
-    for (size_t i = f->words; i-- > 0;) s += b[i];
-    bench_sink = s;
-}
-static void rosen_plain_floor(void *p) { rosen_plain(((struct floor *)p)->e); }
-
 /* ---- chain ---- */
 static void chain_plain(void *p) {
     struct env *e = p;
@@ -199,11 +183,8 @@ int main(void) {
                (double)ti.bytes / (double)(ti.statements - ti.leaves));
     bench_info("rosen", "operands_per_op" BENCH_SUFFIX,
                (double)ti.operands / (double)(ti.statements - ti.leaves));
-    struct floor fl = {&e, ti.bytes / sizeof(double), malloc(ti.bytes)};
-    if (!fl.buf) return 1;
     bench_report("rosen", "tape_floor" BENCH_SUFFIX,
-                 bench_ratio(rosen_plain_floor, rosen_tape_floor, &fl, 7, 0.1));
-    free(fl.buf);
+                 bench_floor_ratio(rosen_plain, &e, ti.bytes, 7, 0.1));
 
     e.n = CHAIN_N;
     for (size_t i = 0; i < e.n; i++) e.x[i] = bench_uniform(&seed, -1, 1);

@@ -3,7 +3,9 @@
  *   dot2    y = 2 dot(x, x), n = 10^6: the gradient through the dot statement (`rev`, record +
  *           backward on a warm tape, handles from nb_rev_inputs), through the dot of a borrowed
  *           array (`rev_array`, nabla/array.h: the gradient written into g) and by hand
- *           (`hand`), against the plain loop
+ *           (`hand`), against the plain loop; `tape_floor`: no derivative, only writing the
+ *           bytes of `rev`'s handles and tape once and reading them back once (bench.h), and
+ *           `handles_floor` the same for the handles alone
  *   jac100  y_i = sin(sum_j A_ij x_j) + x_i^2, R^100 -> R^100: the full Jacobian by reverse
  *           sweeps (`jacrev`) and by forward passes (`jacfwd`), against one plain evaluation
  *   broyden Broyden's tridiagonal system, R^10000 -> R^10000: the Jacobian's nonzeros by a sparse
@@ -139,6 +141,15 @@ int main(void) {
     bench_report("dot2", "hand", bench_ratio(dot2_plain, dot2_hand, e, 11, 0.1));
     bench_report("dot2", "rev", bench_ratio(dot2_plain, dot2_rev, e, 11, 0.1));
     bench_report("dot2", "rev_array", bench_ratio(dot2_plain, dot2_rev_array, e, 11, 0.1));
+    /* the handles and the dot statement's operands of `rev`, written once and read back once;
+     * and the handles alone, what any statement over them reads */
+    dot2_rev(e);
+    nb_tape_info ti;
+    nb_tape_info_get(e->c, 1, &ti);
+    bench_report("dot2", "tape_floor",
+                 bench_floor_ratio(dot2_plain, e, e->n * sizeof(nb_var) + ti.bytes, 11, 0.1));
+    bench_report("dot2", "handles_floor",
+                 bench_floor_ratio(dot2_plain, e, e->n * sizeof(nb_var), 11, 0.1));
     int right = 1; /* the gradient the array path wrote last: exactly 4 x */
     for (size_t i = 0; i < e->n; i++) right &= e->g[i] == 4 * e->x[i];
     nb_pop(e->c);
