@@ -1,7 +1,8 @@
 /* bench_nest.c - second and higher derivatives by nesting.
  *
  *   rosen     extended Rosenbrock, n = 10^6: the Hessian-vector product by forward-over-reverse
- *             (`hvp`, through nb_hvp) and by hand (`hand`), against the plain function
+ *             (`hvp`, through nb_hvp) and by hand (`hand`), against the plain function;
+ *             `tape_floor`: only writing and reading back the bytes of hvp's tape (bench.h)
  *   rosen100  extended Rosenbrock, n = 100: the full Hessian (`hess`, nb_hessian: n HVPs), its
  *             nonzeros by a sparse plan (`hess_sparse`, nabla/sparse.h: 3 HVPs), and making that
  *             plan (`hess_plan`: the pattern from the gradient's record, and its coloring)
@@ -135,6 +136,26 @@ int main(void) {
     }
     bench_report("rosen", "hand", bench_ratio(rosen_plain, rosen_hvp_hand, &e, 7, 0.1));
     bench_report("rosen", "hvp", bench_ratio(rosen_plain, rosen_hvp, &e, 5, 0.1));
+    {
+        /* the floor of hvp's memory traffic: the bytes of its dual tape (a reverse level over a
+         * forward level, as nb_hvp records f) written once and read back once */
+        nb_var *in = malloc(e.n * sizeof *in);
+        if (!in) return 1;
+        nb_push(e.c, NB_FORWARD);
+        for (size_t i = 0; i < e.n; i++)
+            in[i] = nb_fwd_input(e.c, nb_const(e.x[i]), nb_const(e.v[i]));
+        nb_push(e.c, NB_REVERSE);
+        for (size_t i = 0; i < e.n; i++) in[i] = nb_rev_input(e.c, in[i]);
+        rosen(e.c, in, &e);
+        nb_tape_info ti;
+        nb_tape_info_get(e.c, 2, &ti);
+        nb_pop(e.c);
+        nb_pop(e.c);
+        free(in);
+        bench_info("rosen", "hvp_tape_bytes_per_op",
+                   (double)ti.bytes / (double)(ti.statements - ti.leaves));
+        bench_report("rosen", "tape_floor", bench_floor_ratio(rosen_plain, &e, ti.bytes, 5, 0.1));
+    }
     /* operation counts of one HVP, per level */
     e.n = 1000;
     nb_op_count_reset(e.c);
