@@ -525,7 +525,7 @@ typedef struct ends {
     double *ex, *ey;
     size_t np, pcap;
     double *px;
-    unsigned *pm;
+    unsigned *pm, *pf; /* a pole's curves, and those that stopped growing there (no pole) */
     /* the bracket ends_locate was left with when its evaluations ran out before it narrowed to
      * its tolerance (NaN when it did, or when nothing was located): the pole is somewhere
      * inside, so ends_approach puts no point there */
@@ -565,7 +565,7 @@ static nb_status ends_keep(ends *E, double x, unsigned mask) {
     return NB_OK;
 }
 
-static nb_status ends_pole(ends *E, double x, unsigned mask) {
+static nb_status ends_pole(ends *E, double x, unsigned mask, unsigned flat) {
     if (E->np == E->pcap) {
         const size_t cap = E->pcap ? 2 * E->pcap : 16;
         double *px = realloc(E->px, cap * sizeof *px);
@@ -574,9 +574,13 @@ static nb_status ends_pole(ends *E, double x, unsigned mask) {
         unsigned *pm = realloc(E->pm, cap * sizeof *pm);
         if (!pm) return NB_E_NOMEM;
         E->pm = pm;
+        unsigned *pf = realloc(E->pf, cap * sizeof *pf);
+        if (!pf) return NB_E_NOMEM;
+        E->pf = pf;
         E->pcap = cap;
     }
     E->px[E->np] = x;
+    E->pf[E->np] = flat;
     E->pm[E->np++] = mask;
     return NB_OK;
 }
@@ -686,13 +690,14 @@ static nb_status ends_locate(ends *E, int c, double a, double b, double ya, doub
 /* Points from distance d0 on side dir (-1, +1) toward the pole at xp, for the curves in mask, none
  * inside the open bracket E->open_lo .. E->open_hi (a pole not located to its tolerance); *grew
  * gets the curves that went past the bound, or were still growing when x stopped moving: a curve
- * that stopped growing (three steps under 1%) has no pole there, and one cut short by the budget
- * or the bracket is not known to have one. */
+ * that stopped growing (three steps under 1%, into *flat) has no pole there, and one cut short by
+ * the budget or the bracket is not known to have one. */
 static nb_status ends_approach(ends *E, double xp, double d0, int dir, unsigned mask,
-                               double bound, unsigned *grew) {
+                               double bound, unsigned *grew, unsigned *flat) {
     double prev[NB_PLOT_MAX_CURVES] = {0};
     int stall[NB_PLOT_MAX_CURVES] = {0}, k = 1;
     unsigned live = mask, past = 0;
+    *flat = 0;
     double last = xp + dir * d0;
     for (; k <= ENDS_HALVINGS && live; k++) {
         const double x = xp + dir * ldexp(d0, -k);
@@ -712,7 +717,10 @@ static nb_status ends_approach(ends *E, double xp, double d0, int dir, unsigned 
                 past |= 1u << c;
                 live &= ~(1u << c);
             } else if (v < 1.01 * prev[c]) {
-                if (++stall[c] >= 3) live &= ~(1u << c);
+                if (++stall[c] >= 3) {
+                    live &= ~(1u << c);
+                    *flat |= 1u << c;
+                }
             } else {
                 stall[c] = 0;
             }
@@ -822,9 +830,15 @@ static nb_status follow_pole(ends *E, size_t i, int k, unsigned mask, double bou
     /* a pole another curve's marks led to already, inside the bracket, is this one: its points
      * were evaluated on every curve (below), so there is nothing more to do, and the whole share
      * goes back to the others (half of it was lost here: tan over [-5, 5] at 21 samples with f,
-     * f' and f'' left 7 evaluations for 3 pi/2, located 0.07 from it; a review) */
+     * f' and f'' left 7 evaluations for 3 pi/2, located 0.07 from it; a review). The curves
+     * marked here break their lines at it unless its points showed them stop growing: log|x|
+     * with its f'', whose pole was kept for f'' alone (log grows too slowly to pass the bound
+     * within the share), was drawn across 0 from -1.9 to -3.57 (a review) */
     for (size_t j = E->np; j-- > 0 && 1 << k != POLE_AT;)
-        if (E->px[j] > lo && E->px[j] < hi) return NB_OK;
+        if (E->px[j] > lo && E->px[j] < hi) {
+            E->pm[j] |= mask & ~E->pf[j];
+            return NB_OK;
+        }
     E->budget = all / 2;
     E->open_lo = E->open_hi = (double)NAN;
     const int cs = 1 << k == POLE_BETWEEN ? sign_change(d, i) : -1;
@@ -855,12 +869,12 @@ static nb_status follow_pole(ends *E, size_t i, int k, unsigned mask, double bou
     /* the points of both sides; a curve that grows on neither side has no pole here (a bounded
      * peak the samples made look like one): its values there are dropped, and the marks on the
      * samples break its line as before */
-    unsigned gl = 0, gr = 0;
+    unsigned gl = 0, gr = 0, fl = 0, fr = 0;
     /* every curve is evaluated there: one whose samples did not show this pole (tan at 17
      * samples, where tan' showed it) is followed too when it grows toward it */
     const unsigned every = (1u << nc) - 1;
-    if (!s && isfinite(lo)) s = ends_approach(E, xp, xp - lo, -1, every, bound, &gl);
-    if (!s && isfinite(hi)) s = ends_approach(E, xp, hi - xp, 1, every, bound, &gr);
+    if (!s && isfinite(lo)) s = ends_approach(E, xp, xp - lo, -1, every, bound, &gl, &fl);
+    if (!s && isfinite(hi)) s = ends_approach(E, xp, hi - xp, 1, every, bound, &gr, &fr);
     const unsigned pole = every & (gl | gr);
     if (s && E->failed) {
         /* f fails near this pole (a user function's error there, where every sample succeeded):
@@ -879,13 +893,13 @@ static nb_status follow_pole(ends *E, size_t i, int k, unsigned mask, double bou
     for (size_t j = first; j < E->next; j++)
         for (size_t c = 0; c < nc; c++)
             if (!(pole >> c & 1u)) E->ey[j * nc + c] = (double)NAN;
-    return ends_pole(E, xp, pole);
+    return ends_pole(E, xp, pole, (fl | fr) & ~pole);
 }
 
 static nb_status add_pole_ends(nb_plot_data *d, point_src *src, double *deriv) {
     const size_t n = d->n, nc = (size_t)d->ncurves;
     if (n < 3) return NB_OK;
-    ends E = {d, src, deriv, NULL, n + 256, 0, 0, 0, NULL, NULL, 0, 0, NULL, NULL, NAN, NAN};
+    ends E = {d, src, deriv, NULL, n + 256, 0, 0, 0, NULL, NULL, 0, 0, NULL, NULL, NULL, NAN, NAN};
     /* the curves with a pole of each kind at each sample (bit c) */
     unsigned short *at = calloc(3 * n, sizeof *at);
     unsigned char *kind = malloc(n);
@@ -932,6 +946,7 @@ static nb_status add_pole_ends(nb_plot_data *d, point_src *src, double *deriv) {
     free(E.ey);
     free(E.px);
     free(E.pm);
+    free(E.pf);
     return s;
 }
 

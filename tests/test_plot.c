@@ -619,6 +619,49 @@ Test(poles, a_pole_followed_already_gives_its_share_back) {
     nb_plot_data_free(&d);
 }
 
+/* The curves marked at a pole that another curve's marks led to already break their lines
+ * there: log|x| over [-3, 2.7] at 33 samples with f and f'' had its pole kept for f'' alone (log
+ * grows too slowly to pass the bound within the pole's share), log's own mark beside it was
+ * skipped as that pole, and log was drawn across 0 from -1.9 at -0.15 to -3.57 at 0.028; so were
+ * f' of x log|x| (with f''') and tan^2 beside +-7 pi/2 over [-20, 20] at 201 samples to order 5
+ * (a review). */
+Test(poles, a_curve_marked_at_a_pole_followed_already_breaks_there) {
+    const struct {
+        const char *src;
+        double a, b;
+        size_t samples;
+        int ncurves, orders[6];
+        double at;
+    } t[4] = {{"log(abs(x))", -3, 2.7, 33, 2, {0, 2}, 0},
+              {"x*log(abs(x))", -3, 2.7, 81, 2, {1, 3}, 0},
+              {"tan(x)^2", -20, 20, 201, 6, {0, 1, 2, 3, 4, 5}, -7 * M_PI / 2},
+              {"tan(x)^2", -20, 20, 201, 6, {0, 1, 2, 3, 4, 5}, 7 * M_PI / 2}};
+    for (int i = 0; i < 4; i++) {
+        nb_expr *e = bound(t[i].src, "x");
+        nb_plot p;
+        nb_plot_init(&p);
+        p.a = t[i].a, p.b = t[i].b, p.samples = t[i].samples, p.ncurves = t[i].ncurves;
+        for (int c = 0; c < p.ncurves; c++) p.orders[c] = t[i].orders[c];
+        p.output = "out.png";
+        nb_plot_data d;
+        double at = 0;
+        cr_assert_eq(nb_plot_sample_expr(&p, e, 1, &at, 0, &d), NB_OK, "%s", t[i].src);
+        nb_expr_free(e);
+        size_t found = 0;
+        for (size_t j = 0; j < d.npoles; j++)
+            if (fabs(d.pole_x[j] - t[i].at) < 1e-3 && (d.pole_curves[j] & 1u)) found++;
+        cr_expect_eq(found, 1, "%s: a pole of its first curve at %g", t[i].src, t[i].at);
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+        cr_assert_eq(nb_plot_write_script(f, &p, &d), NB_OK);
+        fclose(f);
+        cr_expect(!line_crosses(buf, "f0", t[i].at), "%s is drawn across %g", t[i].src, t[i].at);
+        free(buf);
+        nb_plot_data_free(&d);
+    }
+}
+
 /* A pole whose search ran out of its share gets no point inside the bracket it was left with:
  * tan over [-5, 5] at 21 samples with f, f' and f'' locates +-pi/2 on the sign of f'' (a pole of
  * order 3, bisection after twelve slow steps), 5e-6 from them after its 24 evaluations, and the
