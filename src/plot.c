@@ -530,6 +530,9 @@ typedef struct ends {
      * its tolerance (NaN when it did, or when nothing was located): the pole is somewhere
      * inside, so ends_approach puts no point there */
     double open_lo, open_hi;
+    /* set by ends_locate when the sign change it followed was a zero of the curve, not a pole
+     * (|y| fell toward it): nothing located */
+    int zero;
 } ends;
 
 /* The curves' values at x into E->row, blanked where f is not finite as blank_poles does. */
@@ -608,10 +611,18 @@ static nb_status ends_locate(ends *E, int c, double a, double b, double ya, doub
          * than bisection for 1/x^3 */
         const double a0 = a, b0 = b;
         double ga = 1 / ya, gb = 1 / yb, width = b - a;
-        int side = 0, bisect = 0, slow = 0;
+        /* |y| at the ends once they moved (-1 before): a pole's grows toward it, a zero's falls,
+         * and a zero is no pole (exp(1/x) at 9 samples over [-0.3, 7.1]: f''' changes sign at its
+         * zero -0.211 beside the pole at 0+, was "located" there, and f', evaluated on the points,
+         * was drawn across 0; a review) */
+        double fa = -1, fb = -1;
+        int side = 0, bisect = 0, slow = 0, narrow = 0;
         while (E->budget > 0) {
             const double mid = a + 0.5 * (b - a);
-            if (!(mid > a && mid < b)) return NB_OK;
+            if (!(mid > a && mid < b)) {
+                narrow = 1;
+                break;
+            }
             /* located well enough once the bracket is narrower than ends_approach's nearest
              * points (ENDS_HALVINGS halvings of the distance to the samples), which then stay on
              * their side of it, or than a few ulps; the last bits are no closer than that near
@@ -619,7 +630,10 @@ static nb_status ends_locate(ends *E, int c, double a, double b, double ya, doub
              * over [-5, 5.1]: the whole budget, and no point for any pole) */
             const double tol = fmax(ldexp(fmin(mid - a0, b0 - mid), -ENDS_HALVINGS),
                                     0.5 * DBL_EPSILON * fabs(mid));
-            if (b - a <= tol) return NB_OK;
+            if (b - a <= tol) {
+                narrow = 1;
+                break;
+            }
             double m = mid;
             const int interp = !bisect && slow < 12;
             if (interp) {
@@ -631,13 +645,18 @@ static nb_status ends_locate(ends *E, int c, double a, double b, double ya, doub
             if ((s = ends_eval(E, m))) return s;
             const double v = E->row[c];
             *xp = m;
-            if (!isfinite(v) || v == 0) return NB_OK; /* on the pole; or a zero, not a pole */
+            if (!isfinite(v)) return NB_OK; /* on the pole */
+            if (v == 0) {                    /* on a zero, not a pole */
+                *xp = (double)NAN;
+                E->zero = 1;
+                return NB_OK;
+            }
             if ((v < 0) == (ya < 0)) {
-                a = m, ga = 1 / v;
+                a = m, ga = 1 / v, fa = fabs(v);
                 if (side < 0) gb *= 0.5;
                 side = -1;
             } else {
-                b = m, gb = 1 / v;
+                b = m, gb = 1 / v, fb = fabs(v);
                 if (side > 0) ga *= 0.5;
                 side = 1;
             }
@@ -646,11 +665,17 @@ static nb_status ends_locate(ends *E, int c, double a, double b, double ya, doub
             width = b - a;
             *xp = a + 0.5 * (b - a);
         }
+        if ((fa >= 0 || fb >= 0) && fa < fabs(ya) && fb < fabs(yb)) {
+            /* every end that moved fell: a zero */
+            *xp = (double)NAN;
+            E->zero = 1;
+            return NB_OK;
+        }
         /* the share spent before the bracket is narrow (a pole of higher order, 1/y = x^3, is
          * located by bisection alone): the midpoint may be farther from the pole than the
          * nearest points (tan'' at 21 samples was located 5e-6 from pi/2 and its points on one
          * side crossed the pole, a line from +4e16 to -8e18 through the picture; a review) */
-        E->open_lo = a, E->open_hi = b;
+        if (!narrow) E->open_lo = a, E->open_hi = b;
         return NB_OK;
     }
     const double g = 0.61803398874989485; /* (sqrt(5) - 1) / 2 */
@@ -841,6 +866,7 @@ static nb_status follow_pole(ends *E, size_t i, int k, unsigned mask, double bou
         }
     E->budget = all / 2;
     E->open_lo = E->open_hi = (double)NAN;
+    E->zero = 0;
     const int cs = 1 << k == POLE_BETWEEN ? sign_change(d, i) : -1;
     int cl = -1, cr = -1;
     if (1 << k == POLE_BETWEEN) {
@@ -859,6 +885,12 @@ static nb_status follow_pole(ends *E, size_t i, int k, unsigned mask, double bou
             s = ends_locate(E, c, x[j], x[j + 1], ys[j], ys[j + 1], &xp);
         } else
             s = ends_locate(E, c0, x[i - 1], x[i + 1], NAN, NAN, &xp);
+    }
+    if (!s && E->zero) {
+        /* the sign change followed was a zero, not this pole: the largest |y| of the marked
+         * curve instead, as where no curve changes sign */
+        E->zero = 0;
+        s = ends_locate(E, c0, 1 << k == POLE_BETWEEN ? x[i] : x[i - 1], x[i + 1], NAN, NAN, &xp);
     }
     if (1 << k == POLE_PEAK) {
         if (xp > x[i]) lo = x[i];
@@ -899,7 +931,7 @@ static nb_status follow_pole(ends *E, size_t i, int k, unsigned mask, double bou
 static nb_status add_pole_ends(nb_plot_data *d, point_src *src, double *deriv) {
     const size_t n = d->n, nc = (size_t)d->ncurves;
     if (n < 3) return NB_OK;
-    ends E = {d, src, deriv, NULL, n + 256, 0, 0, 0, NULL, NULL, 0, 0, NULL, NULL, NULL, NAN, NAN};
+    ends E = {d, src, deriv, NULL, n + 256, 0, 0, 0, NULL, NULL, 0, 0, NULL, NULL, NULL, NAN, NAN, 0};
     /* the curves with a pole of each kind at each sample (bit c) */
     unsigned short *at = calloc(3 * n, sizeof *at);
     unsigned char *kind = malloc(n);

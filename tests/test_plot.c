@@ -662,6 +662,49 @@ Test(poles, a_curve_marked_at_a_pole_followed_already_breaks_there) {
     }
 }
 
+/* A sign change at a zero is no pole: exp(1/x) over [-0.3, 7.1] at 9 samples with f' and f'''
+ * (and at 7 with orders 0 to 5) had its pole at 0+ "located" at -0.2113, the zero of f''' (and
+ * f'') beside it, by regula falsi on that sign change, and the points there, evaluated on every
+ * curve, drew f' across 0 from -2e-178 to -4e6 (a review). Now the search sees |y| fall toward
+ * a zero, and falls back to the largest |y| of the marked curve. */
+Test(poles, a_zero_is_not_located_as_a_pole) {
+    for (int t = 0; t < 2; t++) {
+        nb_expr *e = bound("exp(1/x)", "x");
+        nb_plot p;
+        nb_plot_init(&p);
+        p.a = -0.3, p.b = 7.1, p.samples = t ? 7 : 9;
+        p.ncurves = t ? 6 : 2;
+        for (int c = 0; c < p.ncurves; c++) p.orders[c] = t ? c : 2 * c + 1;
+        p.output = "out.png";
+        nb_plot_data d;
+        double at = 0;
+        cr_assert_eq(nb_plot_sample_expr(&p, e, 1, &at, 0, &d), NB_OK);
+        nb_expr_free(e);
+        for (size_t j = 0; j < d.npoles; j++) {
+            cr_expect(fabs(d.pole_x[j]) < 0.05, "%zu samples: a pole at %g", p.samples, d.pole_x[j]);
+            for (size_t q = 0; q < d.next; q++) {
+                const double x = d.ext_x[q], xp = d.pole_x[j];
+                if (!((x < xp && x > 0) || (x > xp && x < 0))) continue;
+                for (int c = 0; c < d.ncurves; c++)
+                    cr_expect(isnan(d.ext_y[(size_t)c * d.next + q]),
+                              "%zu samples: curve %d at %g, between the pole at 0 and %g", p.samples,
+                              c, x, xp);
+            }
+        }
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+        cr_assert_eq(nb_plot_write_script(f, &p, &d), NB_OK);
+        fclose(f);
+        int spikes;
+        double lo, hi;
+        check_segments(buf, &spikes, &lo, &hi);
+        cr_expect_eq(spikes, 0, "%zu samples: %d spike segments", p.samples, spikes);
+        free(buf);
+        nb_plot_data_free(&d);
+    }
+}
+
 /* A pole whose search ran out of its share gets no point inside the bracket it was left with:
  * tan over [-5, 5] at 21 samples with f, f' and f'' locates +-pi/2 on the sign of f'' (a pole of
  * order 3, bisection after twelve slow steps), 5e-6 from them after its 24 evaluations, and the
