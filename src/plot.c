@@ -703,8 +703,11 @@ static nb_status ends_locate(ends *E, int c, double a, double b, double ya, doub
             if ((s = ends_eval(E, x2))) return s;
             f2 = abs_at(E, c);
         }
-        if (E->budget == 0 && f1 < INFINITY && f2 < INFINITY) E->open_lo = a, E->open_hi = b;
     }
+    /* out of evaluations, the first two included (exp(1/x) at 5 samples over [-0.3, 7.1] with
+     * orders 0 to 5: the search after a zero had 2 left, its first probe 0.41 was taken as the
+     * pole at 0+, and the point at 0.053 between them was joined to -0.3 across it; a review) */
+    if (E->budget == 0 && f1 < INFINITY && f2 < INFINITY) E->open_lo = a, E->open_hi = b;
     *xp = f1 >= f2 ? x1 : x2;
     /* the largest |y| at an end of the bracket: the pole the samples suggest is not inside it
      * (1/(x - 4.981)^2 at 501 samples, taken as between 4.96 and 4.98): none located */

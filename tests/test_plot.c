@@ -735,6 +735,34 @@ Test(poles, a_zero_is_not_located_as_a_pole) {
     }
 }
 
+/* A search for the largest |y| left with exactly its first two evaluations is out of them too:
+ * exp(1/x) over [-0.3, 7.1] at 5 samples with orders 0 to 5 spent the pole's share on the zero
+ * of f''' at -0.2113 beside it, the search made instead had 2 evaluations, and its first probe,
+ * 0.41, was taken as the pole at 0+ to the last bits: a point at 0.053 between them, every
+ * curve joined to it from -0.3 across 0 (a review). Now that pole gets no points, as one whose
+ * search runs out of its share. */
+Test(poles, a_search_out_of_evaluations_at_its_first_probes_locates_nothing) {
+    nb_expr *e = bound("exp(1/x)", "x");
+    nb_plot p;
+    nb_plot_init(&p);
+    p.a = -0.3, p.b = 7.1, p.samples = 5, p.ncurves = 6;
+    for (int c = 0; c < p.ncurves; c++) p.orders[c] = c;
+    p.output = "out.png";
+    nb_plot_data d;
+    double at = 0;
+    cr_assert_eq(nb_plot_sample_expr(&p, e, 1, &at, 0, &d), NB_OK);
+    nb_expr_free(e);
+    for (size_t j = 0; j < d.npoles; j++)
+        for (size_t q = 0; q < d.next; q++) {
+            const double x = d.ext_x[q], xp = d.pole_x[j];
+            if (!((x < xp && x > 0) || (x > xp && x < 0))) continue;
+            for (int c = 0; c < d.ncurves; c++)
+                cr_expect(isnan(d.ext_y[(size_t)c * d.next + q]),
+                          "curve %d at %g, between the pole at 0 and %g", c, x, xp);
+        }
+    nb_plot_data_free(&d);
+}
+
 /* A pole whose search ran out of its share gets no point inside the bracket it was left with:
  * tan over [-5, 5] at 21 samples with f, f' and f'' locates +-pi/2 on the sign of f'' (a pole of
  * order 3, bisection after twelve slow steps), 5e-6 from them after its 24 evaluations, and the
