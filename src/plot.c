@@ -533,6 +533,7 @@ typedef struct ends {
     /* set by ends_locate when the sign change it followed was a zero of the curve, not a pole
      * (|y| fell toward it): nothing located */
     int zero;
+    double out; /* out of the picture: twice the largest |y| of the y-range (nb__plot_yrange) */
 } ends;
 
 /* The curves' values at x into E->row, blanked where f is not finite as blank_poles does. */
@@ -731,15 +732,18 @@ static nb_status ends_approach(ends *E, double xp, double d0, int dir, unsigned 
         const double x = xp + dir * ldexp(d0, -k);
         if (x == last || x == xp) break; /* no longer moves */
         if (E->budget == 0 || (dir < 0 ? x > E->open_lo : x < E->open_hi)) {
-            /* cut short: a curve still growing counts when it is past twice the largest sample
-             * of all curves already, out of the picture (tan' at 201 samples over [-20, 20] with
-             * tan''' reached 8e10, where the y-range is +-200, and was dropped at every pole:
-             * its bound is 1000 times tan''''s samples; a review). One that is not is not
-             * known to have a pole there, nor one whose last step did not grow (1/(x^2 + 1e-8)
-             * at 21 samples over [-5, 5.1] with f' and f'': f, flattening at the top of its peak,
-             * 1e8, after two steps under 1%, was kept as a pole; a review). */
+            /* cut short: a curve still growing counts when it is out of the picture already,
+             * past twice the y-range (E->out) (tan' at 201 samples over [-20, 20] with tan'''
+             * reached 8e10, where the y-range is +-200, and was dropped at every pole: its
+             * bound is 1000 times tan''''s samples; a review; and tan(x) + 10 x at 51 samples
+             * with f' and f'', at 1e7 against a y-range of +-245, was dropped by a threshold of
+             * twice the largest sample of all curves, and drawn across its poles; a review).
+             * One that is not is not known to have a pole there, nor one whose last step did
+             * not grow (1/(x^2 + 1e-8) at 21 samples over [-5, 5.1] with f' and f'': f,
+             * flattening at the top of its peak, 1e8, after two steps under 1%, was kept as a
+             * pole; a review). */
             for (int c = 0; c < E->d->ncurves; c++)
-                if (live >> c & 1u && stall[c] == 0 && prev[c] >= bound / 500) high |= 1u << c;
+                if (live >> c & 1u && stall[c] == 0 && prev[c] >= E->out) high |= 1u << c;
             live = 0;
             break;
         }
@@ -943,7 +947,7 @@ static nb_status follow_pole(ends *E, size_t i, int k, unsigned mask, double bou
 static nb_status add_pole_ends(nb_plot_data *d, point_src *src, double *deriv) {
     const size_t n = d->n, nc = (size_t)d->ncurves;
     if (n < 3) return NB_OK;
-    ends E = {d, src, deriv, NULL, n + 256, 0, 0, 0, NULL, NULL, 0, 0, NULL, NULL, NULL, NAN, NAN, 0};
+    ends E = {d, src, deriv, NULL, n + 256, 0, 0, 0, NULL, NULL, 0, 0, NULL, NULL, NULL, NAN, NAN, 0, 0};
     /* the curves with a pole of each kind at each sample (bit c) */
     unsigned short *at = calloc(3 * n, sizeof *at);
     unsigned char *kind = malloc(n);
@@ -968,6 +972,9 @@ static nb_status add_pole_ends(nb_plot_data *d, point_src *src, double *deriv) {
     for (size_t i = 0; i < n && any; i++)
         for (int k = 0; k < 3; k++) poles += pole_mask(at, n, i, k) != 0;
     const double bound = clamp_finite(1000 * largest(d));
+    double ylo = 0, yhi = 0;
+    if (!s && any) s = nb__plot_yrange(d, &ylo, &yhi);
+    E.out = fmin(2 * fmax(fabs(ylo), fabs(yhi)), bound);
     for (size_t i = 0; i < n && any && !s && E.budget > 0; i++) {
         for (int k = 0; k < 3 && !s && E.budget > 0; k++) {
             const unsigned mask = pole_mask(at, n, i, k);

@@ -632,6 +632,23 @@ Test(poles, every_pole_gets_its_share) {
             out++;
     cr_expect_geq(out, 8, "tan' at 201 samples with tan''': out of the picture at %d poles", out);
     nb_plot_data_free(&d);
+    /* out of the picture is past the y-range, not past the largest sample of all curves: tan(x)
+     * + 10 x at 51 samples with f' and f'' reached 1e7 against a y-range of +-245 and was
+     * dropped, then drawn across its poles (a review) */
+    e = bound("tan(x) + 10*x", "x");
+    p.a = -5, p.b = 5.1, p.samples = 51, p.ncurves = 3;
+    p.orders[0] = 0, p.orders[1] = 1, p.orders[2] = 2;
+    cr_assert_eq(nb_plot_sample_expr(&p, e, 1, &at0, 0, &d), NB_OK);
+    nb_expr_free(e);
+    buf = NULL;
+    f = open_memstream(&buf, &len);
+    cr_assert_eq(nb_plot_write_script(f, &p, &d), NB_OK);
+    fclose(f);
+    for (int k = -2; k <= 1; k++)
+        cr_expect(!line_crosses(buf, "f0", M_PI / 2 + k * M_PI), "tan(x) + 10 x is drawn across %g",
+                  M_PI / 2 + k * M_PI);
+    free(buf);
+    nb_plot_data_free(&d);
 }
 
 /* A mark whose pole another curve's marks led to already gives its whole share of the budget
