@@ -123,6 +123,29 @@ static size_t shortfall(const grow_item *it) {
     return d > SIZE_MAX / it->size ? SIZE_MAX : d * it->size;
 }
 
+/* The bytes the arrays it[0 .. k-1] need beyond their capacities, saturated. */
+static size_t shortfalls(const grow_item *it, size_t k) {
+    size_t later = 0;
+    for (size_t i = 0; i < k; i++) {
+        const size_t b = shortfall(&it[i]);
+        later = b > SIZE_MAX - later ? SIZE_MAX : later + b;
+    }
+    return later;
+}
+
+/* Grows the arrays it[0 .. k-1] of one request in turn, each leaving the room the ones after
+ * it need and `beside` bytes more (what the request's other arrays, grown after these, need). */
+static nb_status grow_items(nb_ctx *c, const grow_item *it, size_t k, size_t beside) {
+    const size_t own = shortfalls(it, k);
+    size_t later = own > SIZE_MAX - beside ? SIZE_MAX : own + beside;
+    for (size_t i = 0; i < k; i++) {
+        if (later != SIZE_MAX) later -= shortfall(&it[i]);
+        nb_status s = ensure(c, it[i].p, it[i].cap, it[i].need, it[i].size, later);
+        if (s) return s;
+    }
+    return NB_OK;
+}
+
 nb_status nb__level_grow(nb_ctx *c, nb_level *L, size_t nodes, size_t operands) {
     /* Indices are 32-bit: node and operand counts stay below 2^32. */
     if (nodes > UINT32_MAX - 1 - L->n || operands > UINT32_MAX - L->nops) return NB_E_TAPE_FULL;
@@ -177,16 +200,22 @@ nb_status nb__level_grow(nb_ctx *c, nb_level *L, size_t nodes, size_t operands) 
     return NB_OK;
 }
 
+/* The adjoint arrays grow as one request, as the tape's do (adj doubled or given a quarter of
+ * the room left took that of adj_ref or adj_t: a second sweep after recording a fifth more was
+ * NB_E_TAPE_FULL under caps above what it needed, a review). */
 nb_status nb__adj_ready(nb_ctx *c, nb_level *L) {
     if (L->adj_n >= L->n) return NB_OK;
-    nb_status s;
-    if ((s = ENSURE(c, L, adj, L->n))) return s;
-    if (L->mode == NB_MODE_GENERIC && (s = ENSURE(c, L, adj_ref, L->n))) return s;
-    if (L->mode == NB_MODE_DUAL && (s = ENSURE(c, L, adj_t, L->n))) return s;
-    size_t k = L->n - L->adj_n;
-    memset(L->adj + L->adj_n, 0, k * sizeof *L->adj);
-    if (L->mode == NB_MODE_GENERIC) memset(L->adj_ref + L->adj_n, 0, k * sizeof *L->adj_ref);
-    if (L->mode == NB_MODE_DUAL) memset(L->adj_t + L->adj_n, 0, k * sizeof *L->adj_t);
+    grow_item it[2];
+    size_t k = 0;
+    it[k++] = ITEM(L, adj, L->n);
+    if (L->mode == NB_MODE_GENERIC) it[k++] = ITEM(L, adj_ref, L->n);
+    if (L->mode == NB_MODE_DUAL) it[k++] = ITEM(L, adj_t, L->n);
+    nb_status s = grow_items(c, it, k, 0);
+    if (s) return s;
+    size_t m = L->n - L->adj_n;
+    memset(L->adj + L->adj_n, 0, m * sizeof *L->adj);
+    if (L->mode == NB_MODE_GENERIC) memset(L->adj_ref + L->adj_n, 0, m * sizeof *L->adj_ref);
+    if (L->mode == NB_MODE_DUAL) memset(L->adj_t + L->adj_n, 0, m * sizeof *L->adj_t);
     L->adj_n = L->n;
     return NB_OK;
 }

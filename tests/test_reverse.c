@@ -516,6 +516,50 @@ Test(errors, growth_under_a_cap_leaves_room_for_the_other_arrays) {
     }
 }
 
+/* The adjoints of a level grow as one request too: a sweep after recording a fifth more than
+ * the last one's tape doubled adj (or gave it a quarter of the room left) and left adj_t or
+ * adj_ref too little, so it was NB_E_TAPE_FULL under caps above what it needed, for a while and
+ * again further up, while caps between passed (a review). */
+static nb_status sweep_twice(int tier, size_t cap, int first, size_t *bytes) {
+    nb_ctx *c = capped_ctx(cap);
+    nb_var x = nb_const(0.5);
+    nb_status s = NB_OK;
+    if (tier == 1) {
+        s = nb_push(c, NB_FORWARD);
+        x = nb_fwd_input(c, x, nb_const(1));
+    } else if (tier == 2) { /* reverse over reverse: the sweep records on level 1 */
+        s = nb_push(c, NB_REVERSE);
+        if (!s) s = nb_reserve(c, 20000, 40000);
+        x = nb_rev_input(c, x);
+    }
+    if (!s) s = nb_push(c, NB_REVERSE);
+    if (!s) s = nb_reserve(c, 1202, 2404); /* the tape at its exact size */
+    nb_var y = x = nb_rev_input(c, x);
+    for (int i = 0; i < first; i++) y = nb_mul(c, y, x);
+    if (!s) s = nb_backward(c, y);
+    for (int i = first; i < 1200; i++) y = nb_mul(c, y, x);
+    nb_zero_grad(c);
+    if (!s) s = nb_backward(c, y);
+    *bytes = nb_ctx_bytes(c);
+    nb_ctx_free(c);
+    return s;
+}
+
+Test(errors, adjoints_under_a_cap_leave_room_for_each_other) {
+    for (int tier = 0; tier < 3; tier++) {
+        size_t exact;
+        /* the tape and the adjoints at exactly their sizes (one sweep at the end): each cap from
+         * there on fits the two sweeps */
+        cr_assert_eq(sweep_twice(tier, 0, 1200, &exact), NB_OK);
+        for (size_t cap = exact; cap < exact + exact / 5; cap += 16) {
+            size_t bytes;
+            cr_expect_eq(sweep_twice(tier, cap, 1000, &bytes), NB_OK, "tier %d, cap %zu (%zu needed)",
+                         tier, cap, exact);
+            cr_expect_leq(bytes, cap);
+        }
+    }
+}
+
 /* A reduction over constants records nothing, so a level under a cap computes it (it grew the
  * tape for n operands first: NB_E_TAPE_FULL and a NaN, a review); and nb_reserve for exactly the
  * statements recorded so far plus more allocates nothing more (it was one node short when
