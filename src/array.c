@@ -53,7 +53,7 @@ nb_status nb_rev_array(nb_ctx *c, size_t n, const double *x, double *dx, nb_arra
         if (overlap(L->arr[k].x, L->arr[k].n, dx, n) || overlap(x, n, L->arr[k].dx, L->arr[k].n) ||
             overlap(L->arr[k].dx, L->arr[k].n, dx, n))
             return nb__fail(c, NB_E_ARG);
-    nb_status s = nb__arrays_grow(c, L, 1, 0, 0);
+    nb_status s = nb__arrays_grow(c, L, 1, 0, 0, 0);
     if (s) return nb__fail(c, s);
     if (n) memset(dx, 0, n * sizeof *dx);
     return add_array(L, x, dx, NULL, n, out, c);
@@ -68,7 +68,7 @@ nb_status nb_fwd_array(nb_ctx *c, size_t n, const double *x, const double *t, nb
     nb_level *L = &c->lv[1];
     if (c->depth != 1 || L->kind != NB_FORWARD || L->mode != NB_MODE_PLAIN)
         return nb__fail(c, NB_E_LEVEL);
-    nb_status s = nb__arrays_grow(c, L, 1, 0, 0);
+    nb_status s = nb__arrays_grow(c, L, 1, 0, 0, 0);
     if (s) return nb__fail(c, s);
     return add_array(L, x, NULL, t, n, out, c);
 }
@@ -190,8 +190,7 @@ static nb_var record(nb_ctx *c, nb_level *L, nb_op op, nb_array a, nb_array b, d
         L->ops++;
         return nb__level1_var(c, r, kernel_of[op].tan(&L->arr[a.id], &L->arr[b.id], r));
     }
-    nb_status s = nb__arrays_grow(c, L, 0, 1, 0);
-    if (!s) s = nb__level_grow(c, L, 1, 0);
+    nb_status s = nb__arrays_grow(c, L, 0, 1, 0, 1);
     if (s) return nb__fail_var(c, s);
     nb__arr_stmt *t = &L->astmt[L->nastmt++];
     t->node = (uint32_t)L->n;
@@ -242,8 +241,7 @@ nb_var nb_array_at(nb_ctx *c, nb_array a, size_t i) {
         nb_var out = {a.x[i], (uint32_t)L->n++, L->tag};
         return out;
     }
-    nb_status s = nb__arrays_grow(c, L, 0, 0, 1);
-    if (!s) s = nb__level_grow(c, L, 1, 0);
+    nb_status s = nb__arrays_grow(c, L, 0, 0, 1, 1);
     if (s) return nb__fail_var(c, s);
     nb__arr_elem *e = &L->aelem[L->naelem++];
     e->node = (uint32_t)L->n;

@@ -146,7 +146,9 @@ static nb_status grow_items(nb_ctx *c, const grow_item *it, size_t k, size_t bes
     return NB_OK;
 }
 
-nb_status nb__level_grow(nb_ctx *c, nb_level *L, size_t nodes, size_t operands) {
+/* nb__level_grow, leaving `beside` bytes for arrays of the same request grown after it. */
+static nb_status level_grow(nb_ctx *c, nb_level *L, size_t nodes, size_t operands,
+                            size_t beside) {
     /* Indices are 32-bit: node and operand counts stay below 2^32. */
     if (nodes > UINT32_MAX - 1 - L->n || operands > UINT32_MAX - L->nops) return NB_E_TAPE_FULL;
     size_t need = L->n + nodes;
@@ -154,7 +156,9 @@ nb_status nb__level_grow(nb_ctx *c, nb_level *L, size_t nodes, size_t operands) 
     if (need > L->ncap && L->kind == NB_TAYLOR) {
         size_t per = (size_t)L->order + 1;
         if (need > SIZE_MAX / sizeof(nb_var) / 2 / per) return NB_E_TAPE_FULL;
-        if ((s = ENSURE(c, L, coef, need * per))) return s;
+        if ((s = ensure(c, (void **)&L->coef, &L->cap_coef, need * per, sizeof *L->coef,
+                        beside)))
+            return s;
         L->ncap = min2(L->cap_coef / per, (size_t)UINT32_MAX - 1); /* as below */
         return NB_OK;
     }
@@ -162,7 +166,7 @@ nb_status nb__level_grow(nb_ctx *c, nb_level *L, size_t nodes, size_t operands) 
      * after it need (ensure's `later`) */
     const int gen = L->mode == NB_MODE_GENERIC, dual = L->mode == NB_MODE_DUAL;
     grow_item it[5];
-    size_t k = 0, nk, later = 0;
+    size_t k = 0, nk;
     if (need > L->ncap) {
         if (L->kind == NB_FORWARD) {
             it[k++] = ITEM(L, tan, need);
@@ -181,23 +185,27 @@ nb_status nb__level_grow(nb_ctx *c, nb_level *L, size_t nodes, size_t operands) 
         if (gen) it[k++] = ITEM(L, op_ref, oneed);
         if (dual) it[k++] = ITEM(L, op_mt, oneed);
     }
-    for (size_t i = 0; i < k; i++) {
-        const size_t b = shortfall(&it[i]);
-        later = b > SIZE_MAX - later ? SIZE_MAX : later + b;
+    const size_t ops = shortfalls(it + nk, k - nk);
+    if ((s = grow_items(c, it, nk, ops > SIZE_MAX - beside ? SIZE_MAX : ops + beside))) return s;
+    /* node indices and operand ends are 32-bit, and the inline ops append while n < ncap (and
+     * nops + 2 <= opcap) without asking: the usable capacities stay where the check above would
+     * stop growth, even when an array doubled past 2^32 */
+    if (nk) {
+        size_t ncap = SIZE_MAX;
+        for (size_t i = 0; i < nk; i++) ncap = min2(ncap, *it[i].cap);
+        L->ncap = min2(ncap, (size_t)UINT32_MAX - 1);
     }
-    size_t ncap = SIZE_MAX, opcap = SIZE_MAX;
-    for (size_t i = 0; i < k; i++) {
-        if (later != SIZE_MAX) later -= shortfall(&it[i]);
-        if ((s = ensure(c, it[i].p, it[i].cap, it[i].need, it[i].size, later))) return s;
-        if (i < nk) ncap = min2(ncap, *it[i].cap);
-        else opcap = min2(opcap, *it[i].cap);
-        /* node indices and operand ends are 32-bit, and the inline ops append while n < ncap
-         * (and nops + 2 <= opcap) without asking: the usable capacities stay where the check
-         * above would stop growth, even when an array doubled past 2^32 */
-        if (i + 1 == nk) L->ncap = min2(ncap, (size_t)UINT32_MAX - 1);
+    if ((s = grow_items(c, it + nk, k - nk, beside))) return s;
+    if (k > nk) {
+        size_t opcap = SIZE_MAX;
+        for (size_t i = nk; i < k; i++) opcap = min2(opcap, *it[i].cap);
+        L->opcap = min2(opcap, (size_t)UINT32_MAX);
     }
-    if (k > nk) L->opcap = min2(opcap, (size_t)UINT32_MAX);
     return NB_OK;
+}
+
+nb_status nb__level_grow(nb_ctx *c, nb_level *L, size_t nodes, size_t operands) {
+    return level_grow(c, L, nodes, operands, 0);
 }
 
 /* The adjoint arrays grow as one request, as the tape's do (adj doubled or given a quarter of
@@ -220,14 +228,18 @@ nb_status nb__adj_ready(nb_ctx *c, nb_level *L) {
     return NB_OK;
 }
 
-nb_status nb__arrays_grow(nb_ctx *c, nb_level *L, size_t arrays, size_t stmts, size_t elems) {
-    nb_status s;
+/* The level's nodes grow first, leaving the room the array records need, and then those (an
+ * array reduction's record doubled, or given a quarter of the room left, took the room of the
+ * node it needs too: NB_E_TAPE_FULL under caps above ones where it fitted, a review). */
+nb_status nb__arrays_grow(nb_ctx *c, nb_level *L, size_t arrays, size_t stmts, size_t elems,
+                          size_t nodes) {
     if (arrays > SIZE_MAX - L->narr || stmts > SIZE_MAX - L->nastmt || elems > SIZE_MAX - L->naelem)
         return NB_E_TAPE_FULL;
     if (L->narr + arrays > UINT32_MAX) return NB_E_TAPE_FULL; /* ids are 32-bit */
-    if ((s = ENSURE(c, L, arr, L->narr + arrays))) return s;
-    if ((s = ENSURE(c, L, astmt, L->nastmt + stmts))) return s;
-    return ENSURE(c, L, aelem, L->naelem + elems);
+    const grow_item it[3] = {ITEM(L, arr, L->narr + arrays), ITEM(L, astmt, L->nastmt + stmts),
+                             ITEM(L, aelem, L->naelem + elems)};
+    nb_status s = level_grow(c, L, nodes, 0, shortfalls(it, 3));
+    return s ? s : grow_items(c, it, 3, 0);
 }
 
 nb_status nb__inputs_reserve(nb_ctx *c, nb_level *L, size_t n) {

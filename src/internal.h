@@ -255,9 +255,11 @@ static inline nb_dual nb__dual_low(const nb_ctx *c, nb_var x) {
  * when t is 0. */
 nb_var nb__level1_var(nb_ctx *c, double v, double t);
 
-/* Makes room for `arrays` more arrays, `stmts` more array reductions and `elems` more element
- * handles on L (src/ctx.c). NB_OK or the failure (not recorded). */
-nb_status nb__arrays_grow(nb_ctx *c, nb_level *L, size_t arrays, size_t stmts, size_t elems);
+/* Makes room for `arrays` more arrays, `stmts` more array reductions, `elems` more element
+ * handles and `nodes` more nodes on L, as one request (src/ctx.c). NB_OK or the failure (not
+ * recorded). */
+nb_status nb__arrays_grow(nb_ctx *c, nb_level *L, size_t arrays, size_t stmts, size_t elems,
+                          size_t nodes);
 /* After a sweep of reverse level 1: each array reduction passes its adjoint to its arrays' dx,
  * each element handle its adjoint to dx[i]; those adjoints are consumed (src/array.c). */
 void nb__arrays_backward(nb_level *L);
