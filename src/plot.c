@@ -710,6 +710,11 @@ static nb_status ends_locate(ends *E, int c, double a, double b, double ya, doub
      * pole at 0+, and the point at 0.053 between them was joined to -0.3 across it; a review) */
     if (E->budget == 0 && f1 < INFINITY && f2 < INFINITY) E->open_lo = a, E->open_hi = b;
     *xp = f1 >= f2 ? x1 : x2;
+    /* out of evaluations with the bracket still at an end of the one searched: the largest |y|
+     * may lie beyond that end, past the sample there (cos(x)/sin(x) over [-20, 20] at 17
+     * samples: a search between -12.5 and -10 climbed toward the pole at -4 pi beyond -12.5,
+     * was kept at -12.48, and the line was joined across the pole; a review): none located */
+    if (isfinite(E->open_lo) && (a == a0 || b == b0)) *xp = (double)NAN;
     /* the largest |y| at an end of the bracket: the pole the samples suggest is not inside it
      * (1/(x - 4.981)^2 at 501 samples, taken as between 4.96 and 4.98): none located */
     if (*xp - a0 <= 1e-9 * (b0 - a0) || b0 - *xp <= 1e-9 * (b0 - a0)) *xp = (double)NAN;
@@ -914,6 +919,12 @@ static nb_status follow_pole(ends *E, size_t i, int k, unsigned mask, double bou
     }
     E->budget += all - all / 2;
     if (!s && isnan(xp)) return NB_OK; /* none inside the bracket */
+    /* a search left with a bracket that holds a sample cannot tell on which side of it the
+     * pole is: none is kept (cos(x)/sin(x) over [-20, 20] at 17 samples kept the pole at
+     * -12.48, right of the sample -12.5 where the pole is left of it, and the line was joined
+     * across -4 pi; a review). The marks on the samples break the lines as before. */
+    for (size_t j = 0; !s && j < n && isfinite(E->open_lo); j++)
+        if (x[j] > E->open_lo && x[j] < E->open_hi) return NB_OK;
     /* the points of both sides; a curve that grows on neither side has no pole here (a bounded
      * peak the samples made look like one): its values there are dropped, and the marks on the
      * samples break its line as before */
@@ -921,7 +932,16 @@ static nb_status follow_pole(ends *E, size_t i, int k, unsigned mask, double bou
     /* every curve is evaluated there: one whose samples did not show this pole (tan at 17
      * samples, where tan' showed it) is followed too when it grows toward it */
     const unsigned every = (1u << nc) - 1;
-    if (!s && isfinite(lo)) s = ends_approach(E, xp, xp - lo, -1, every, bound, &gl, &fl);
+    /* the left side gets half of what is left, and what it does not use goes to the right one
+     * (the left side spent the whole share on the slowest curve's growth toward the bound:
+     * tgamma over [-10, 5] at 201 samples had its right branches at -8 and -9 stop at the
+     * samples, inside the picture; a review) */
+    if (!s && isfinite(lo)) {
+        const size_t rest = E->budget - E->budget / 2;
+        E->budget /= 2;
+        s = ends_approach(E, xp, xp - lo, -1, every, bound, &gl, &fl);
+        E->budget += rest;
+    }
     if (!s && isfinite(hi)) s = ends_approach(E, xp, hi - xp, 1, every, bound, &gr, &fr);
     const unsigned pole = every & (gl | gr);
     if (s && E->failed) {
