@@ -152,6 +152,10 @@ static nb_status level_grow(nb_ctx *c, nb_level *L, size_t nodes, size_t operand
     /* Indices are 32-bit: node and operand counts stay below 2^32. */
     if (nodes > UINT32_MAX - 1 - L->n || operands > UINT32_MAX - L->nops) return NB_E_TAPE_FULL;
     size_t need = L->n + nodes;
+    /* room already: the common case, asked by every custom op and reduction (building the
+     * list of arrays to grow below when none needs to made bench_rev's rev_custom 7% slower:
+     * 58.4-59.3 against 54.8-54.9 with this test) */
+    if (need <= L->ncap && (L->kind != NB_REVERSE || L->nops + operands <= L->opcap)) return NB_OK;
     nb_status s = NB_OK;
     if (need > L->ncap && L->kind == NB_TAYLOR) {
         size_t per = (size_t)L->order + 1;
