@@ -524,6 +524,25 @@ nb_var nb__live_nan(nb_ctx *c, nb_var x) {
         return generic(c, L, NB_OP_##name_, x, y, 0);                                     \
     }
 
+/* The operands element i of a depth-1 reverse reduction keeps, each passed to KEEP_(node,
+ * partial), FLAG_ set when the element is a handle of the level; an element the general path
+ * must take jumps there. The pass that makes room and the pass that records run this same
+ * code, so the room made is what is recorded (an exact nb_reserve holds). */
+#define NB_RED_KEPT_(dX_, dY_, Y_EXPR_, FLAG_, KEEP_)                                     \
+    const double X = x[i].v, Y = (Y_EXPR_);                                               \
+    (void)X, (void)Y;                                                                     \
+    int ax = x[i].tag == tag, ay = y && y[i].tag == tag;                                  \
+    if ((ax && (size_t)x[i].idx - 1 >= limit) || (!ax && x[i].tag) ||                     \
+        (ay && (size_t)y[i].idx - 1 >= limit) || (y && !ay && y[i].tag))                  \
+        goto general;                                                                     \
+    FLAG_ |= ax | ay;                                                                     \
+    double p = ax ? (dX_) : 0;                                                            \
+    if (ay && ax && y[i].idx == x[i].idx) p += (dY_), ay = 0;                             \
+    if (p != 0 || (ax && L->pattern)) KEEP_(x[i].idx, p);                                 \
+    if (ay && ((p = (dY_)) != 0 || L->pattern)) KEEP_(y[i].idx, p);
+#define NB_RED_COUNT_(j_, p_) k++
+#define NB_RED_STORE_(j_, p_) (idx[o] = (j_), mul[o++] = (p_))
+
 /* Reductions at depth 1: the partial of each element in the double algebra, recorded as one
  * statement (reverse) or summed into one tangent (forward). */
 #define NB_RED_BODY_(name_, primal_, dX_, dY_, Y_EXPR_)                                   \
@@ -569,19 +588,10 @@ nb_var nb__live_nan(nb_ctx *c, nb_var x) {
                  * nb_reserve failed under a cap at it, a second review); an element the  \
                  * loop below would send to the general path sends it there before growing \
                  * (a stale handle's sum grew the tape and was NB_E_NOMEM, not NB_E_STALE) */ \
-                size_t m = 0, k = 0;                                                      \
+                int m = 0;                                                                \
+                size_t k = 0;                                                             \
                 for (size_t i = 0; i < n; i++) {                                          \
-                    const double X = x[i].v, Y = (Y_EXPR_);                               \
-                    (void)X, (void)Y;                                                     \
-                    int ax = x[i].tag == tag, ay = y && y[i].tag == tag;                  \
-                    if ((ax && (size_t)x[i].idx - 1 >= limit) || (!ax && x[i].tag) ||     \
-                        (ay && (size_t)y[i].idx - 1 >= limit) || (y && !ay && y[i].tag))  \
-                        goto general;                                                     \
-                    m += (size_t)(ax | ay);                                               \
-                    double p = ax ? (dX_) : 0;                                            \
-                    if (ay && ax && y[i].idx == x[i].idx) p += (dY_), ay = 0;             \
-                    k += (size_t)(p != 0 || (ax && L->pattern));                          \
-                    k += (size_t)(ay && ((dY_) != 0 || L->pattern));                      \
+                    NB_RED_KEPT_(dX_, dY_, Y_EXPR_, m, NB_RED_COUNT_)                     \
                 }                                                                         \
                 if (!m) goto general;                                                     \
                 nb_status s = k ? nb__level_grow(c, L, 1, k) : NB_OK;                     \
@@ -590,18 +600,8 @@ nb_var nb__live_nan(nb_ctx *c, nb_var x) {
             uint32_t *idx = L->op_idx;                                                    \
             double *mul = L->op_mul;                                                      \
             size_t o = L->nops;                                                           \
-            for (size_t i = 0; i < n; i++) {                                              \
-                const double X = x[i].v, Y = (Y_EXPR_);                                   \
-                (void)X, (void)Y;                                                         \
-                int ax = x[i].tag == tag, ay = y && y[i].tag == tag;                      \
-                if ((ax && (size_t)x[i].idx - 1 >= limit) || (!ax && x[i].tag) ||         \
-                    (ay && (size_t)y[i].idx - 1 >= limit) || (y && !ay && y[i].tag))      \
-                    goto general; /* nothing is committed before the end */               \
-                any |= ax | ay;                                                           \
-                double p = ax ? (dX_) : 0;                                                \
-                if (ay && ax && y[i].idx == x[i].idx) p += (dY_), ay = 0;                 \
-                if (p != 0 || (ax && L->pattern)) idx[o] = x[i].idx, mul[o++] = p;        \
-                if (ay && ((p = (dY_)) != 0 || L->pattern)) idx[o] = y[i].idx, mul[o++] = p; \
+            for (size_t i = 0; i < n; i++) { /* nothing is committed before the end */    \
+                NB_RED_KEPT_(dX_, dY_, Y_EXPR_, any, NB_RED_STORE_)                       \
             }                                                                             \
             if (!any) return nb_const(R);                                                 \
             L->ops++;                                                                     \
@@ -642,6 +642,9 @@ general:;                                                                       
 #undef NB_RED1
 #undef NB_RED2
 #undef NB_RED_BODY_
+#undef NB_RED_KEPT_
+#undef NB_RED_COUNT_
+#undef NB_RED_STORE_
 #include "nabla/bits/rule_words_end.h"
 
 static nb_var reduce_by_id(nb_ctx *c, nb_op op, size_t n, const nb_var *x, const nb_var *y) {
