@@ -200,6 +200,7 @@ static nb_var record(nb_ctx *c, nb_level *L, nb_op op, nb_array a, nb_array b, d
     t->r = r;
     L->stmt_end[L->n] = (uint32_t)L->nops; /* no operands: the sweep leaves its adjoint here */
     L->ops++;
+    L->nodes_lib++;
     nb_var out = {r, (uint32_t)L->n++, L->tag};
     return out;
 }

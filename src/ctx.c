@@ -209,7 +209,9 @@ static nb_status level_grow(nb_ctx *c, nb_level *L, size_t nodes, size_t operand
 }
 
 nb_status nb__level_grow(nb_ctx *c, nb_level *L, size_t nodes, size_t operands) {
-    return level_grow(c, L, nodes, operands, 0);
+    const nb_status s = level_grow(c, L, nodes, operands, 0);
+    nb__hot_limits(L);
+    return s;
 }
 
 /* The adjoint arrays grow as one request, as the tape's do (adj doubled or given a quarter of
@@ -284,6 +286,7 @@ static void level_release(nb_ctx *c, nb_level *L) {
     RELEASE(aelem);
 #undef RELEASE
     L->ncap = L->opcap = 0;
+    L->rlim = L->flim = 0;
 }
 
 void nb_ctx_free(nb_ctx *c) {
@@ -346,14 +349,24 @@ static nb_status level_start(nb_ctx *c, nb_level *L, nb_kind kind) {
                   : NB_MODE_GENERIC;
     L->dual = L->mode == NB_MODE_DUAL;
     L->ops = 0;
+    L->nodes_lib = 0;
     L->n = 0;
     L->nops = 0;
     L->leaves = 0;
     L->adj_n = 0;
     L->narr = L->nastmt = L->naelem = 0;
-    /* node capacity depends on the kind's arrays: recompute */
+    /* node capacity depends on the kind's arrays: recompute; and the operands' capacity, which
+     * is what the arrays of this kind and mode already hold (0 left every op and input of a reset
+     * level to the library until an operand was recorded there: bench_rev's rev_custom, whose
+     * inputs follow a reset, 13% slower) */
     L->ncap = 0;
     L->opcap = 0;
+    if (kind == NB_REVERSE) {
+        size_t opcap = min2(L->cap_op_idx, L->cap_op_mul);
+        if (L->mode == NB_MODE_GENERIC) opcap = min2(opcap, L->cap_op_ref);
+        if (L->mode == NB_MODE_DUAL) opcap = min2(opcap, L->cap_op_mt);
+        L->opcap = min2(opcap, (size_t)UINT32_MAX); /* (as level_grow) */
+    }
     nb_status s = nb__level_grow(c, L, 1, 0);
     if (s) return s;
     /* node 0: the sentinel */
@@ -364,6 +377,7 @@ static nb_status level_start(nb_ctx *c, nb_level *L, nb_kind kind) {
     if (L->mode == NB_MODE_GENERIC) L->prim_ref[0] = (nb_ref){0, 0};
     if (L->mode == NB_MODE_DUAL) L->prim_t[0] = 0;
     L->n = 1;
+    nb__hot_limits(L);
     return NB_OK;
 }
 
@@ -378,6 +392,7 @@ static nb_status push(nb_ctx *c, nb_kind kind, int order) {
     nb_status s = level_start(c, L, kind);
     if (s) {
         L->tag = 0;
+        L->rlim = L->flim = 0;
         return s;
     }
     c->lv[c->depth].top = 0; /* lv[0] is unused */
@@ -413,8 +428,9 @@ nb_status nb_pop(nb_ctx *c) {
     if (!c) return NB_E_ARG;
     if (c->depth == 0) return NB_E_LEVEL;
     nb_level *L = &c->lv[c->depth];
-    c->ops_done[c->depth] += L->ops;
+    c->ops_done[c->depth] += nb__level_ops(L);
     L->tag = 0; /* every handle of it is now stale */
+    L->rlim = L->flim = 0;
     L->top = 0;
     L->pattern = 0;
     if (c->depth == 1) c->hot1 = &c->lv[1].hot;
@@ -434,20 +450,21 @@ nb_status nb_reset(nb_ctx *c) {
     if (!c) return NB_E_ARG;
     if (c->depth == 0) return NB_E_LEVEL;
     nb_level *L = &c->lv[c->depth];
-    c->ops_done[c->depth] += L->ops;
+    c->ops_done[c->depth] += nb__level_ops(L);
     L->driven = 0; /* as after pop + push: a driver's level reset by f is no longer the driver's */
     return level_start(c, L, L->kind);
 }
 
 unsigned long long nb_op_count(const nb_ctx *c, int depth) {
     if (!c || depth < 1 || depth > NB_MAX_DEPTH) return 0;
-    return c->ops_done[depth] + (depth <= (int)c->depth ? c->lv[depth].ops : 0);
+    return c->ops_done[depth] + (depth <= (int)c->depth ? nb__level_ops(&c->lv[depth]) : 0);
 }
 
 void nb_op_count_reset(nb_ctx *c) {
     if (!c) return;
     memset(c->ops_done, 0, sizeof c->ops_done);
-    for (uint32_t d = 1; d <= c->depth; d++) c->lv[d].ops = 0;
+    for (uint32_t d = 1; d <= c->depth; d++) /* the kept count offsets the inline ops' nodes */
+        c->lv[d].ops -= nb__level_ops(&c->lv[d]); /* (unsigned: wraps, and adds back to 0) */
 }
 
 nb_status nb_reserve(nb_ctx *c, size_t statements, size_t operands) {
@@ -495,6 +512,6 @@ nb_status nb_tape_info_get(const nb_ctx *c, int depth, nb_tape_info *out) {
                     L->cap_dscratch * sizeof(nb_dual) + L->cap_coef * sizeof(nb_var) +
                     L->cap_arr * sizeof(nb__arr) + L->cap_astmt * sizeof(nb__arr_stmt) +
                     L->cap_aelem * sizeof(nb__arr_elem);
-    out->ops = L->ops;
+    out->ops = nb__level_ops(L);
     return NB_OK;
 }

@@ -73,6 +73,8 @@ typedef struct nb_level {
     };
     nb_mode mode;
     uint32_t depth;
+    size_t nodes_lib; /* plain and dual levels: nodes made other than by the inline ops, leaves
+                         and the sentinel aside (nb__level_ops) */
     int driven; /* 1 from a driver's push of this level (nb__driver_own) to the next push here:
                    a level that f popped and replaced by its own is caught (NB_E_LEVEL) */
     int pattern; /* a reverse level 1 that records every operand, zero partials included, for
@@ -173,6 +175,31 @@ struct nb_ctx {
                         the inline ops take the library's path, which keeps zero partials */
     nb_level lv[NB_MAX_DEPTH + 1]; /* lv[0] unused: depth 0 means a constant */
 };
+
+/* The registry ops bound to L (nb_op_count): the count kept, plus one for each node the inline
+ * ops made, which do not count themselves (a memory increment per op, 2-3% of a gradient): on a
+ * plain or dual level every node is a leaf, the sentinel, a node of the library (nodes_lib) or
+ * one of theirs. Other levels have no inline ops. */
+static inline unsigned long long nb__level_ops(const nb_level *L) {
+    if (L->n == 0 || (L->mode != NB_MODE_PLAIN && L->mode != NB_MODE_DUAL)) return L->ops;
+    return L->ops + (unsigned long long)(L->n - 1 - L->leaves - L->nodes_lib);
+}
+
+/* Sets the inline ops' limits of L (nabla/ctx.h: rlim, flim) from its counts and capacities:
+ * called wherever those change other than by the inline recording itself (which adds a node and
+ * at most two operands while n < rlim, so the limit stays true): a growth, a push or reset, a pop,
+ * and every recording that keeps more than two operands for one node (reductions, custom ops).
+ * Only a plain level at depth 1 gets limits; a pattern level's inline ops read c->hot_off. */
+static inline void nb__hot_limits(nb_level *L) {
+    L->rlim = L->flim = 0;
+    if (L->depth != 1 || L->tag == 0) return;
+    if (L->kind == NB_REVERSE) {
+        const size_t r = L->n + (L->opcap - L->nops) / 2;
+        L->rlim = r < L->ncap ? r : L->ncap;
+    } else if (L->kind == NB_FORWARD) {
+        L->flim = L->ncap;
+    }
+}
 
 /* Pushes a pattern level (above) at depth 1; NB_E_LEVEL when a level is pushed already. */
 nb_status nb__push_pattern(nb_ctx *c);

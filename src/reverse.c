@@ -6,6 +6,7 @@
  * levels below, and the sweep's arithmetic is recorded there (forward-over-reverse,
  * reverse-over-reverse). */
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "internal.h"
@@ -42,6 +43,7 @@ static nb_var new_input(nb_ctx *c, nb_level *L, nb_var x) {
     if (L->mode == NB_MODE_DUAL) L->prim_t[i] = nb__dual_low(c, x).d;
     L->leaves++;
     L->n++;
+    nb__hot_limits(L);
     nb_var y = {x.v, (uint32_t)i, L->tag};
     return y;
 }
@@ -87,27 +89,53 @@ nb_var nb_primal(nb_ctx *c, nb_var y) {
 
 /* ---- the sweep ---- */
 
+/* The lowest node that has operands, or from + 1 when nodes 1 .. from have none: stmt_end is
+ * cumulative, so end[i] == 0 exactly for the leaves before the first statement, which a sweep
+ * never visits (a binary search: the sweep's loop then has no test for them). */
+static uint32_t first_statement(const uint32_t *end, uint32_t from) {
+    uint32_t lo = 1, hi = from + 1; /* end[i] == 0 for i < lo; end[i] != 0 for i >= hi */
+    while (lo < hi) {
+        const uint32_t mid = lo + (hi - lo) / 2;
+        if (end[mid] == 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* 1 when a is +-0 (an integer test of its bits: two instructions where the comparison took five
+ * for its NaN case, and the sweep is bound by its instruction count). */
+static int is_zero(double a) {
+    uint64_t u;
+    memcpy(&u, &a, sizeof u);
+    return (u << 1) == 0;
+}
+
 static void sweep1(nb_level *L, uint32_t from) {
     double *adj = L->adj;
     const uint32_t *end = L->stmt_end, *idx = L->op_idx;
     const double *mul = L->op_mul;
-    /* end[] is cumulative: end[i] == 0 means nodes 1 .. i are all leaves, and the sweep is done
-     * (inputs made before the first statement are never visited) */
-    for (uint32_t i = from; i >= 1 && end[i] != 0; i--) {
-        double a = adj[i];
-        uint32_t b = end[i - 1], e = end[i];
-        if (a == 0 || b == e) continue; /* nothing to pass on, or a leaf: keep its gradient */
-        adj[i] = 0;                     /* consumed: a second sweep starts afresh */
-        if (e - b == 2) { /* the common cases of a binary and a unary op, unrolled */
-            const uint32_t j0 = idx[b], j1 = idx[b + 1];
-            const double c0 = mul[b] * a, c1 = mul[b + 1] * a;
-            adj[j0] += c0;
-            adj[j1] += c1;
-        } else if (e - b == 1) {
-            adj[idx[b]] += mul[b] * a;
-        } else {
-            for (uint32_t k = b; k < e; k++) adj[idx[k]] += mul[k] * a;
+    const uint32_t lo = first_statement(end, from);
+    uint32_t e = end[from];
+    for (uint32_t i = from; i >= lo; i--) {
+        const double a = adj[i];
+        const uint32_t b = end[i - 1];
+        /* nothing to pass on, or a leaf (b == e): keep its gradient */
+        if (!is_zero(a) && b != e) {
+            adj[i] = 0; /* consumed: a second sweep starts afresh */
+            if (e - b == 2) { /* the common cases of a binary and a unary op, unrolled */
+                const uint32_t j0 = idx[b], j1 = idx[b + 1];
+                const double c0 = mul[b] * a, c1 = mul[b + 1] * a;
+                adj[j0] += c0;
+                adj[j1] += c1;
+            } else if (e - b == 1) {
+                adj[idx[b]] += mul[b] * a;
+            } else {
+                for (uint32_t k = b; k < e; k++) adj[idx[k]] += mul[k] * a;
+            }
         }
+        e = b;
     }
 }
 
@@ -205,12 +233,13 @@ nb_status nb__backward(nb_ctx *c, nb_level *L, size_t m, const nb_var *ys, const
             return c->err;
         }
     }
+    const size_t fresh = L->adj_n; /* nb__adj_ready zeroes the adjoints from here on */
     nb_status s = nb__adj_ready(c, L);
     if (s) return nb__fail(c, s);
     if (overwrite) {
-        memset(L->adj, 0, L->adj_n * sizeof *L->adj);
-        if (L->mode == NB_MODE_GENERIC) memset(L->adj_ref, 0, L->adj_n * sizeof *L->adj_ref);
-        if (L->mode == NB_MODE_DUAL) memset(L->adj_t, 0, L->adj_n * sizeof *L->adj_t);
+        memset(L->adj, 0, fresh * sizeof *L->adj);
+        if (L->mode == NB_MODE_GENERIC) memset(L->adj_ref, 0, fresh * sizeof *L->adj_ref);
+        if (L->mode == NB_MODE_DUAL) memset(L->adj_t, 0, fresh * sizeof *L->adj_t);
     }
     if (overwrite && L->mode == NB_MODE_PLAIN) nb__arrays_zero(L);
     sweep(c, L, m, ys, seeds);
@@ -283,6 +312,7 @@ nb_status nb_rev_inputs(nb_ctx *c, size_t n, const double *x, nb_var *out) {
         for (size_t i = 0; i < n; i++) L->prim_t[first + i] = 0;
     L->n += n;
     L->leaves += n;
+    nb__hot_limits(L);
     return c->err;
 }
 
@@ -314,9 +344,17 @@ nb_status nb_grads(nb_ctx *c, size_t n, const nb_var *x, double *g) {
     if (!L) return nan_doubles(g, n, c->err);
     const uint32_t tag = L->tag;
     const size_t limit = L->adj_n;
-    for (size_t i = 0; i < n; i++) /* the common case inline: a swept leaf of the top level */
-        g[i] = x[i].tag == tag && x[i].idx < limit && x[i].idx > 0 ? L->adj[x[i].idx]
-                                                                    : nb_grad(c, x[i]).v;
+    const double *const adj = L->adj;
+    size_t i = 0;
+    /* the common case first, in a loop of its own (a swept node of the top level: the library
+     * call of the other cases in the same loop made it reload the level's fields, 13 cycles an
+     * element) */
+    for (; i < n; i++) {
+        const nb_var xi = x[i];
+        if (xi.tag != tag || xi.idx >= limit || xi.idx == 0) break;
+        g[i] = adj[xi.idx];
+    }
+    for (; i < n; i++) g[i] = nb_grad(c, x[i]).v;
     return c->err;
 }
 

@@ -19,7 +19,10 @@ NB_HOT_INLINE nb_var fwd1(nb_ctx *c, nb_level *L, double r, double t) {
         nb_status s = nb__level_grow(c, L, 1, 0);
         if (s) return nb__fail_var(c, s);
     }
-    return nb__tan1(&L->hot, r, t);
+    const nb_var out = nb__tan1(&L->hot, L->n, L->tag, r, t);
+    L->nodes_lib++; /* (t != 0: a node) */
+    nb__hot_limits(L); /* the inline ops come here at their limit while there is room */
+    return out;
 }
 
 /* Makes room for one node and k operands on L (k as the recording writes them: a unary op's
@@ -37,6 +40,7 @@ nb_var nb__pattern_zero(nb_ctx *c) {
     nb_status s = room_for_one(c, L, 0);
     if (s) return nb__fail_var(c, s);
     L->stmt_end[L->n] = (uint32_t)L->nops;
+    L->nodes_lib++;
     nb_var out = {0.0, (uint32_t)L->n++, L->tag};
     return out;
 }
@@ -55,6 +59,7 @@ static nb_var rev_keep(nb_ctx *c, nb_level *L, double r, int k, uint32_t i0, dou
         L->op_mul[L->nops++] = p1;
     }
     L->stmt_end[L->n] = (uint32_t)L->nops;
+    L->nodes_lib++;
     nb_var out = {r, (uint32_t)L->n++, L->tag};
     return out;
 }
@@ -65,7 +70,13 @@ NB_HOT_INLINE nb_var rev1(nb_ctx *c, nb_level *L, double r, int k, uint32_t i0, 
     if (k == 1 ? p0 == 0 : i0 == i1 ? p0 + p1 == 0 : p0 == 0 && p1 == 0) return nb_const(r);
     nb_status s = room_for_one(c, L, (size_t)k); /* (nb__rec2 writes both slots) */
     if (s) return nb__fail_var(c, s);
-    return k == 1 ? nb__rec1(&L->hot, r, i0, p0) : nb__rec2(&L->hot, r, i0, p0, i1, p1);
+    const nb_var out = k == 1 ? nb__rec1(&L->hot, L->n, L->tag, r, i0, p0)
+                              : nb__rec2(&L->hot, L->n, L->tag, r, i0, p0, i1, p1);
+    L->nodes_lib += out.tag != 0; /* a node (a constant when the merged partials cancel) */
+    /* the inline ops come here when they reach their limit (which counts two operands a node)
+     * while there is room: inputs and unary ops use less */
+    nb__hot_limits(L);
+    return out;
 }
 
 /* ---- depth >= 2: partials are handles of the levels below ---- */
@@ -338,6 +349,7 @@ NB_HOT_INLINE nb_var rev_dual(nb_ctx *c, nb_level *L, nb_dual r, int k, uint32_t
     if (!keep) return nb__level1_var(c, r.v, r.d);
     nb_status s = room_for_one(c, L, 2); /* (nb__drec writes both slots) */
     if (s) return nb__fail_var(c, s);
+    L->nodes_lib++; /* (keep: nb__drec makes a node) */
     return nb__drec(c, &L->hot, r, i0, p0, i1, p1);
 }
 
@@ -420,6 +432,7 @@ static nb_var reduce_dual(nb_ctx *c, nb_level *L, nb_op op, size_t n, const nb_v
     }
     L->stmt_end[L->n] = (uint32_t)L->nops;
     L->prim_t[L->n] = r.d;
+    L->nodes_lib++;
     nb_var out = {r.v, (uint32_t)L->n++, L->tag};
     return out;
 }
@@ -609,6 +622,8 @@ nb_var nb__live_nan(nb_ctx *c, nb_var x) {
             L->nops = o;                                                                  \
             L->stmt_end[L->n] = (uint32_t)o;                                              \
             nb_var out = {R, (uint32_t)L->n++, tag};                                      \
+            L->nodes_lib++;                                                               \
+            nb__hot_limits(L); /* more than two operands: the inline ops' limit moves */  \
             return out;                                                                   \
         }                                                                                 \
     }                                                                                     \
@@ -795,6 +810,8 @@ static nb_var custom_plain(nb_ctx *c, nb_level *L, const nb__custom_call *cc, co
     L->nops = o;
     L->stmt_end[L->n] = (uint32_t)o;
     nb_var out = {r.v, (uint32_t)L->n++, L->tag};
+    L->nodes_lib++;
+    nb__hot_limits(L); /* more than two operands: the inline ops' limit moves */
     return out;
 }
 
@@ -827,6 +844,7 @@ static nb_var custom_dual(nb_ctx *c, nb_level *L, const nb__custom_call *cc, con
     L->nops = o;
     L->stmt_end[L->n] = (uint32_t)o;
     L->prim_t[L->n] = nb__dual_low(c, r).d;
+    L->nodes_lib++;
     nb_var out = {r.v, (uint32_t)L->n++, L->tag};
     return out;
 }

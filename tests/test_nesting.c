@@ -590,6 +590,59 @@ Test(counts, each_level_counts_its_operations) {
     nb_ctx_free(c);
 }
 
+/* The inline ops leave their nodes uncounted and the library adds them back (nb__level_ops): every
+ * node the library makes itself must be told apart. A dual level (reverse over forward) with a
+ * reduction, an inline op and a custom op on it: one op each, and the same after the pop. */
+static double sq_value(const double *x, size_t k, void *env) {
+    (void)k, (void)env;
+    return x[0] * x[0];
+}
+static nb_status sq_rule(nb_ctx *c, const nb_var *x, size_t k, nb_var *dfdx, void *env) {
+    (void)k, (void)env;
+    dfdx[0] = nb_mul(c, nb_const(2), x[0]);
+    return NB_OK;
+}
+static const nb_custom_op square_op = {sq_value, sq_rule};
+
+Test(counts, library_nodes_of_a_dual_level) {
+    nb_ctx *c = new_ctx();
+    cr_assert_eq(nb_push(c, NB_FORWARD), NB_OK);
+    nb_var t = nb_fwd_input(c, nb_const(0.5), nb_const(1));
+    cr_assert_eq(nb_push(c, NB_REVERSE), NB_OK);
+    nb_var a = nb_rev_input(c, t), b = nb_rev_input(c, nb_const(2));
+    nb_op_count_reset(c);
+    nb_var ab[2] = {a, b};
+    nb_var r = nb_dot(c, 2, ab, ab); /* the library's dual reduction */
+    cr_expect_eq(nb_op_count(c, 2), 1u);
+    nb_var s = nb_mul(c, r, a); /* the inline dual tier */
+    cr_expect_eq(nb_op_count(c, 2), 2u);
+    nb_var q = nb_custom(c, &square_op, &s, 1, NULL); /* the library's dual custom op */
+    cr_expect_eq(nb_op_count(c, 2), 3u);
+    cr_expect_eq(nb_var_depth(q), 2);
+    /* q = ((t^2 + 4) t)^2 at t = 0.5: 2.125^2; the tangent of its value is 2 q' = 2 * 2.125 * 2.75 */
+    cr_expect_eq(nb_value(q), 2.125 * 2.125);
+    cr_expect_eq(nb_pop(c), NB_OK);
+    cr_expect_eq(nb_op_count(c, 2), 3u, "kept after the pop");
+    cr_expect_eq(nb_pop(c), NB_OK);
+    cr_expect_eq(nb_ctx_status(c), NB_OK);
+    nb_ctx_free(c);
+}
+
+/* The same on a sparsity pattern's level: its ops all go through the library (the inline ops do
+ * not record on it), so the pattern of rosen(n = 2) counts the 8 ops of one evaluation. */
+static void rosen_v(nb_ctx *c, const nb_var *x, nb_var *y, void *env) { y[0] = rosen(c, x, env); }
+Test(counts, pattern_level) {
+    nb_ctx *c = new_ctx();
+    size_t n = 2;
+    double x[2] = {0.5, 0.5};
+    nb_sparse *p = NULL;
+    nb_op_count_reset(c);
+    cr_assert_eq(nb_sparse_jac_new(c, rosen_v, &n, 2, 1, x, NB_SPARSE_REVERSE, &p), NB_OK);
+    cr_expect_eq(nb_op_count(c, 1), 8u);
+    nb_sparse_free(p);
+    nb_ctx_free(c);
+}
+
 /* ---- drivers with GSL types ---- */
 
 static void vfn2(nb_ctx *c, const nb_var *x, nb_var *y, void *env) {

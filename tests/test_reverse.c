@@ -275,6 +275,33 @@ Test(semantics, gradients_accumulate_across_outputs_until_cleared) {
     nb_ctx_free(c);
 }
 
+/* An intermediate node is not a leaf: its gradient reads 0 after a sweep (the sweep leaves its
+ * adjoint behind, nabla/var.h), one at a time and through nb_grads alike, in either mode, while a
+ * leaf's gradient accumulates over a second sweep and not the intermediate's. */
+Test(semantics, an_intermediate_node_has_no_gradient) {
+    for (int mode = 0; mode < 2; mode++) {
+        nb_ctx *c = new_ctx();
+        nb_ctx_set_grad_mode(c, mode ? NB_GRAD_OVERWRITE : NB_GRAD_ACCUMULATE);
+        nb_push(c, NB_REVERSE);
+        nb_var a = nb_rev_input(c, nb_const(3));
+        nb_var m = nb_mul(c, a, a); /* interior: dy/dm = 2 */
+        nb_var y = nb_mul(c, m, nb_const(2));
+        for (int k = 1; k <= 2; k++) {
+            cr_assert_eq(nb_backward(c, y), NB_OK);
+            const nb_var h[2] = {a, m};
+            double g[2] = {-1, -1};
+            cr_assert_eq(nb_grads(c, 2, h, g), NB_OK);
+            const double ga = mode ? 12.0 : 12.0 * k; /* 4a, accumulated over k sweeps */
+            cr_expect_eq(g[0], ga, "leaf, sweep %d, mode %d: %g", k, mode, g[0]);
+            cr_expect_eq(g[1], 0.0, "interior, sweep %d, mode %d: %g", k, mode, g[1]);
+            cr_expect_eq(nb_value(nb_grad(c, a)), ga);
+            cr_expect_eq(nb_value(nb_grad(c, m)), 0.0);
+        }
+        nb_pop(c);
+        nb_ctx_free(c);
+    }
+}
+
 Test(semantics, nan_policy_in_reverse) {
     nb_ctx *c = new_ctx();
     nb_push(c, NB_REVERSE);

@@ -104,7 +104,11 @@ typedef enum nb_kind {
     uint32_t tag;            /* level 1's tag; 0 while there is no level 1 */                  \
     size_t n, ncap;          /* nodes in use (node 0 is a sentinel) and their capacity */      \
     size_t nops, opcap;      /* reverse: operands in use and their capacity */                 \
-    unsigned long long ops;  /* registry ops bound to the level */                             \
+    size_t rlim, flim;       /* the inline ops record on level 1 while n < rlim (a reverse     \
+                                level 1 with room for a node and two operands) or n < flim     \
+                                (a forward level 1 with room for a node); 0 otherwise */       \
+    unsigned long long ops;  /* registry ops bound to the level, less the nodes the inline     \
+                                ops made (each is one op: the library adds them back) */       \
     double *tan;             /* forward: each node's tangent */                                \
     uint32_t *stmt_end;      /* reverse: the end of each node's operands */                    \
     uint32_t *op_idx;        /* reverse: each operand's node */                                \
