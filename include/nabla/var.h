@@ -337,36 +337,21 @@ static inline nb_var nb__drec(nb_ctx *nb_c_, nb__hot *nb_h_, nb_dual nb_r_, uint
 #define NB_RI(op_, a_, n_) nb__rnd(nb_prim_##op_(a_, n_))
 #define K(v_) ((double)(v_))
 #define V(a_) (a_)
-/* The body of a one-operand op; `slow_` is the library call. */
-/* The dual tier of a one-operand op: dual_ is its dual value from the operand's, nb_dx_. */
-/* After the depth-1 tier, each op runs the dual tier inline, and then calls the library through
- * a cold function (nb__t2c_<op>, which also tries the dual tier: nb__t2_<op>). A call the compiler
- * takes for a likely one makes it keep the user's values on the stack across all the ops (rosen's
- * sum was loaded and stored again at every term: its value on constants 40%, its gradient 5%
- * slower, with the dual tier behind such a call); with the dual tier behind the cold call, spills
- * around it made Hessian-vector products 16% slower; inline, they are 14% faster than behind a
- * plain call, for 20% more on the value and 4% on the gradient than with none there at all. */
+/* After the depth-1 tier, each op runs the dual tier inline, and then calls the library through a
+ * cold function (nb__t2c_<op>). A call the compiler takes for a likely one makes it keep the
+ * user's values on the stack across all the ops (rosen's sum was loaded and stored again at every
+ * term: its value on constants 40%, its gradient 5% slower, with the dual tier behind such a
+ * call); with the dual tier behind the cold call, spills around it made Hessian-vector products
+ * 16% slower; inline, they are 14% faster than behind a plain call, for 20% more on the value and
+ * 4% on the gradient than with none there at all. */
 #if defined(__GNUC__) || defined(__clang__)
-#define NB__OUTLINE static __attribute__((noinline, unused))
 #define NB__COLD static __attribute__((noinline, unused, cold))
 #else
-#define NB__OUTLINE static inline
 #define NB__COLD static inline
 #endif
-#define NB__T2_1(name_, dual_, n_, slow_, params_, args_)                                          \
-    NB__OUTLINE nb_var nb__t2_##name_ params_;                                                    \
-    NB__COLD nb_var nb__t2c_##name_ params_ { return nb__t2_##name_ args_; }                      \
-    NB__OUTLINE nb_var nb__t2_##name_ params_ {                                                   \
-        nb__hot *nb_h2_ = nb__hot2_of(nb_c_);                                                     \
-        if (nb__owns(nb_h2_, nb_x_) && nb__room2(nb_h2_)) {                                       \
-            const nb_dual nb_dx_ = nb__dval(nb_h2_, nb_x_, 1), nb_r_ = (dual_);                   \
-            nb__hot_of(nb_c_)->ops += 2;                                                          \
-            return nb__drec(nb_c_, nb_h2_, nb_r_, nb_x_.idx,                                      \
-                            nb__drule_##name_##_0(nb_dx_, nb_dual_const(0), nb_r_, n_), 0,        \
-                            nb_dual_const(0));                                                    \
-        }                                                                                         \
-        return slow_;                                                                             \
-    }
+/* The library's op `slow_`, behind a cold call (the depth-1 and dual tiers are tried inline). */
+#define NB__T2_1(name_, slow_, params_) \
+    NB__COLD nb_var nb__t2c_##name_ params_ { return slow_; }
 #define NB__OP1_BODY(name_, primal_, cprimal_, dX_, dual_, n_, t2_)                               \
     if (!NB__INLINE_TIER) return t2_; /* the library, constants included */                      \
     if (nb_x_.tag == 0) return nb_const(nb__rnd(cprimal_));                                       \
@@ -396,16 +381,14 @@ static inline nb_var nb__drec(nb_ctx *nb_c_, nb__hot *nb_h_, nb_dual nb_r_, uint
     }                                                                                             \
     return t2_;
 #define NB_OP1(name_, lang_, primal_, dX_, ...)                                                   \
-    NB__T2_1(name_, nb_dual_##name_(nb_dx_), 0, nb__##name_(nb_c_, nb_x_),                        \
-             (nb_ctx *nb_c_, nb_var nb_x_), (nb_c_, nb_x_))                                       \
+    NB__T2_1(name_, nb__##name_(nb_c_, nb_x_), (nb_ctx *nb_c_, nb_var nb_x_))                     \
     NB__HOT nb_var nb_##name_(nb_ctx *nb_c_, nb_var nb_x_) {                                      \
         const double X = nb_x_.v;                                                                 \
         NB__OP1_BODY(name_, primal_, nb_prim_##name_(nb__opaque(X)), dX_,                         \
                      nb_dual_##name_(nb_dx_), 0, nb__t2c_##name_(nb_c_, nb_x_))                   \
     }
 #define NB_OPI(name_, lang_, nmin_, nmax_, primal_, dX_, ...)                                     \
-    NB__T2_1(name_, nb_dual_##name_(nb_dx_, N), N, nb__##name_(nb_c_, nb_x_, N),                  \
-             (nb_ctx *nb_c_, nb_var nb_x_, int N), (nb_c_, nb_x_, N))                             \
+    NB__T2_1(name_, nb__##name_(nb_c_, nb_x_, N), (nb_ctx *nb_c_, nb_var nb_x_, int N))           \
     NB__HOT nb_var nb_##name_(nb_ctx *nb_c_, nb_var nb_x_, int N) {                               \
         const double X = nb_x_.v;                                                                 \
         if (N < (nmin_) || N > (nmax_)) return nb__##name_(nb_c_, nb_x_, N); /* NaN, live in x */ \
@@ -413,25 +396,8 @@ static inline nb_var nb__drec(nb_ctx *nb_c_, nb__hot *nb_h_, nb_dual nb_r_, uint
                      nb_dual_##name_(nb_dx_, N), N, nb__t2c_##name_(nb_c_, nb_x_, N))             \
     }
 #define NB_OP2(name_, lang_, primal_, dX_, dY_, ...)                                              \
-    NB__OUTLINE nb_var nb__t2_##name_(nb_ctx *nb_c_, nb_var nb_x_, nb_var nb_y_) {                \
-        nb__hot *nb_h2_ = nb__hot2_of(nb_c_);                                                     \
-        const int nb_bx_ = nb__owns(nb_h2_, nb_x_), nb_by_ = nb__owns(nb_h2_, nb_y_);             \
-        if ((nb_bx_ || nb_x_.tag == 0) && (nb_by_ || nb_y_.tag == 0) && nb__room2(nb_h2_)) {      \
-            const nb_dual nb_dx_ = nb__dval(nb_h2_, nb_x_, nb_bx_);                               \
-            const nb_dual nb_dy_ = nb__dval(nb_h2_, nb_y_, nb_by_);                               \
-            const nb_dual nb_r_ = nb_dual_##name_(nb_dx_, nb_dy_);                                \
-            nb__hot_of(nb_c_)->ops += 1u + (unsigned)nb_bx_ + (unsigned)nb_by_;                   \
-            return nb__drec(nb_c_, nb_h2_, nb_r_, nb_x_.idx,                                      \
-                            nb_bx_ ? nb__drule_##name_##_0(nb_dx_, nb_dy_, nb_r_, 0)              \
-                                   : nb_dual_const(0),                                            \
-                            nb_y_.idx,                                                            \
-                            nb_by_ ? nb__drule_##name_##_1(nb_dx_, nb_dy_, nb_r_, 0)              \
-                                   : nb_dual_const(0));                                           \
-        }                                                                                         \
-        return nb__##name_(nb_c_, nb_x_, nb_y_);                                                  \
-    }                                                                                             \
     NB__COLD nb_var nb__t2c_##name_(nb_ctx *nb_c_, nb_var nb_x_, nb_var nb_y_) {                  \
-        return nb__t2_##name_(nb_c_, nb_x_, nb_y_);                                               \
+        return nb__##name_(nb_c_, nb_x_, nb_y_);                                                  \
     }                                                                                             \
     NB__HOT nb_var nb_##name_(nb_ctx *nb_c_, nb_var nb_x_, nb_var nb_y_) {                        \
         const double X = nb_x_.v, Y = nb_y_.v;                                                    \
@@ -511,7 +477,6 @@ static inline nb_var nb__drec(nb_ctx *nb_c_, nb__hot *nb_h_, nb_dual nb_r_, uint
 #undef NB_RED2
 #undef NB__OP1_BODY
 #undef NB__T2_1
-#undef NB__OUTLINE
 #undef NB__COLD
 #include "nabla/bits/rule_words_end.h"
 
